@@ -1,0 +1,153 @@
+// elementwise.cpp — the plain loops behind exp, log, relu, gelu, ..., and a + b with broadcasting.
+//
+// Each unary op is one line of forward and one line of derivative; the table below is the whole
+// story. y is the forward output, so ops whose derivative is cheapest from y use it
+// (exp: y, tanh: 1 - y^2, sigmoid: y (1 - y), sqrt: 1 / (2y)).
+#include "elementwise.h"
+
+#include <cmath>
+
+namespace vsd {
+
+const char* unary_name(Unary op) {
+    switch (op) {
+        case Unary::Exp: return "exp";
+        case Unary::Log: return "log";
+        case Unary::Sqrt: return "sqrt";
+        case Unary::Abs: return "abs";
+        case Unary::Relu: return "relu";
+        case Unary::LeakyRelu: return "leaky_relu";
+        case Unary::Gelu: return "gelu";
+        case Unary::Tanh: return "tanh";
+        case Unary::Sigmoid: return "sigmoid";
+        case Unary::Pow: return "pow";
+        case Unary::Clamp: return "clamp";
+        case Unary::AddScalar: return "add_scalar";
+        case Unary::MulScalar: return "mul_scalar";
+    }
+    return "?";
+}
+
+static const float kInvSqrt2 = 0.70710678118654752f;     // 1/sqrt(2)
+static const float kInvSqrt2Pi = 0.39894228040143268f;   // 1/sqrt(2 pi)
+
+// f(x): the forward value of one element.
+static inline float unary_f(Unary op, float x, float a, float b) {
+    switch (op) {
+        case Unary::Exp: return std::exp(x);
+        case Unary::Log: return std::log(x);
+        case Unary::Sqrt: return std::sqrt(x);
+        case Unary::Abs: return std::fabs(x);
+        case Unary::Relu: return x > 0.0f ? x : 0.0f;
+        case Unary::LeakyRelu: return x > 0.0f ? x : a * x;                       // a = negative slope
+        case Unary::Gelu: return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));     // exact (erf) form, as BERT
+        case Unary::Tanh: return std::tanh(x);
+        case Unary::Sigmoid: return 1.0f / (1.0f + std::exp(-x));
+        case Unary::Pow: return std::pow(x, a);
+        case Unary::Clamp: return x < a ? a : (x > b ? b : x);
+        case Unary::AddScalar: return x + a;
+        case Unary::MulScalar: return x * a;
+    }
+    return 0.0f;
+}
+
+// f'(x), given x and y = f(x).
+static inline float unary_df(Unary op, float x, float y, float a, float b) {
+    switch (op) {
+        case Unary::Exp: return y;                                   // d e^x = e^x
+        case Unary::Log: return 1.0f / x;
+        case Unary::Sqrt: return 0.5f / y;                           // inf at 0, as PyTorch
+        case Unary::Abs: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);  // sign(x), 0 at the kink
+        case Unary::Relu: return x > 0.0f ? 1.0f : 0.0f;
+        case Unary::LeakyRelu: return x > 0.0f ? 1.0f : a;
+        case Unary::Gelu:                                            // Phi(x) + x phi(x)
+            return 0.5f * (1.0f + std::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
+        case Unary::Tanh: return 1.0f - y * y;
+        case Unary::Sigmoid: return y * (1.0f - y);
+        case Unary::Pow: return a * std::pow(x, a - 1.0f);
+        case Unary::Clamp: return (x >= a && x <= b) ? 1.0f : 0.0f;  // inclusive bounds, as PyTorch
+        case Unary::AddScalar: return 1.0f;
+        case Unary::MulScalar: return a;
+    }
+    return 0.0f;
+}
+
+void unary_forward_cpu(Unary op, float* y, const float* x, int64_t n, float a, float b) {
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; i++) y[i] = unary_f(op, x[i], a, b);
+}
+
+void unary_backward_cpu(Unary op, float* dx, const float* dy, const float* x, const float* y, int64_t n, float a,
+                        float b) {
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; i++) dx[i] += unary_df(op, x[i], y[i], a, b) * dy[i];
+}
+
+// ---------------------------------------------------------------------------------------------
+const char* binary_name(Binary op) {
+    switch (op) {
+        case Binary::Add: return "add";
+        case Binary::Sub: return "sub";
+        case Binary::Mul: return "mul";
+        case Binary::Div: return "div";
+    }
+    return "?";
+}
+
+static inline float binary_f(Binary op, float a, float b) {
+    switch (op) {
+        case Binary::Add: return a + b;
+        case Binary::Sub: return a - b;
+        case Binary::Mul: return a * b;
+        case Binary::Div: return a / b;
+    }
+    return 0.0f;
+}
+
+void binary_forward_cpu(Binary op, float* out, const float* a, const float* b, const Broadcast& bc) {
+    // Walk the 4-D output index; the operands' offsets follow their own strides (0 = broadcast).
+    int64_t o = 0;
+    for (int64_t i0 = 0; i0 < bc.shape[0]; i0++)
+        for (int64_t i1 = 0; i1 < bc.shape[1]; i1++)
+            for (int64_t i2 = 0; i2 < bc.shape[2]; i2++) {
+                const float* ar = a + i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2];
+                const float* br = b + i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2];
+                for (int64_t i3 = 0; i3 < bc.shape[3]; i3++, o++)
+                    out[o] = binary_f(op, ar[i3 * bc.sa[3]], br[i3 * bc.sb[3]]);
+            }
+}
+
+void binary_backward_cpu(Binary op, float* da, float* db, const float* dout, const float* a, const float* b,
+                         const Broadcast& bc) {
+    // Same walk as the forward. Where an operand is broadcast, several outputs map to one of its
+    // elements, and the += sums their gradients: that is the "reduce over broadcast dims" rule.
+    int64_t o = 0;
+    for (int64_t i0 = 0; i0 < bc.shape[0]; i0++)
+        for (int64_t i1 = 0; i1 < bc.shape[1]; i1++)
+            for (int64_t i2 = 0; i2 < bc.shape[2]; i2++)
+                for (int64_t i3 = 0; i3 < bc.shape[3]; i3++, o++) {
+                    int64_t ia = i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2] + i3 * bc.sa[3];
+                    int64_t ib = i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2] + i3 * bc.sb[3];
+                    float g = dout[o];
+                    switch (op) {
+                        case Binary::Add:  // d(a+b) = (1, 1)
+                            if (da) da[ia] += g;
+                            if (db) db[ib] += g;
+                            break;
+                        case Binary::Sub:  // d(a-b) = (1, -1)
+                            if (da) da[ia] += g;
+                            if (db) db[ib] -= g;
+                            break;
+                        case Binary::Mul:  // d(ab) = (b, a)
+                            if (da) da[ia] += g * b[ib];
+                            if (db) db[ib] += g * a[ia];
+                            break;
+                        case Binary::Div:  // d(a/b) = (1/b, -a/b^2)
+                            if (da) da[ia] += g / b[ib];
+                            if (db) db[ib] -= g * a[ia] / (b[ib] * b[ib]);
+                            break;
+                    }
+                }
+}
+
+}  // namespace vsd

@@ -1,0 +1,47 @@
+#include "check.h"
+
+#include <cstring>
+#include <exception>
+#include <vector>
+
+namespace vsd {
+
+std::string strfmt(const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = std::vsnprintf(nullptr, 0, fmt, ap);
+    va_end(ap);
+    std::vector<char> buf(n > 0 ? n + 1 : 1);
+    std::vsnprintf(buf.data(), buf.size(), fmt, ap2);
+    va_end(ap2);
+    return std::string(buf.data(), n > 0 ? n : 0);
+}
+
+void throw_error(const char* file, int line, const std::string& msg, const char* hint) {
+    // Keep only the path from the project root ("src/...", "kernels/...") for short messages.
+    const char* short_file = file;
+    for (const char* root : {"src/", "kernels/", "tools/", "tests/"}) {
+        const char* p = std::strstr(file, root);
+        if (p) { short_file = p; break; }
+    }
+    std::string s = strfmt("%s:%d: %s", short_file, line, msg.c_str());
+    if (hint && *hint) s += std::string(" HINT: ") + hint;
+    throw Error(s);
+}
+
+int run_main(int (*body)(int, char**), int argc, char** argv) {
+    try {
+        return body(argc, argv);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "error: out of memory. HINT: reduce --batch_size or the data size\n");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+    }
+    return 1;
+}
+
+}  // namespace vsd

@@ -1,0 +1,258 @@
+#include "tensor.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace vsd {
+
+const char* dtype_name(DType t) {
+    switch (t) {
+        case DType::F32: return "float32";
+        case DType::I32: return "int32";
+        case DType::I64: return "int64";
+    }
+    return "?";
+}
+
+size_t dtype_size(DType t) { return t == DType::I64 ? 8 : 4; }
+
+std::string shape_str(const Shape& s) {
+    std::string r = "(";
+    for (size_t i = 0; i < s.size(); i++) {
+        if (i) r += ", ";
+        r += std::to_string(s[i]);
+    }
+    if (s.size() == 1) r += ",";
+    return r + ")";
+}
+
+int64_t shape_numel(const Shape& s) {
+    int64_t n = 1;
+    for (int64_t d : s) n *= d;
+    return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage. CPU memory is 64-byte aligned (one cache line, one AVX-512 vector). CUDA storage is
+// allocated by the CUDA backend (device.cu); a CPU-only build refuses to create it.
+void* cuda_alloc_bytes(size_t bytes);  // defined in device.cpp / device.cu
+void cuda_free_bytes(void* p);
+
+Storage::Storage(size_t nbytes, Device dev) : bytes(nbytes), device(dev) {
+    if (dev == Device::CPU) {
+        size_t rounded = (nbytes + 63) / 64 * 64;
+        ptr = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+        if (rounded && !ptr) throw std::bad_alloc();
+    } else {
+        ptr = cuda_alloc_bytes(nbytes);
+    }
+}
+
+Storage::~Storage() {
+    if (!ptr) return;
+    if (device == Device::CPU) std::free(ptr);
+    else cuda_free_bytes(ptr);
+}
+
+// ---------------------------------------------------------------------------------------------
+static void check_shape(const Shape& shape) {
+    ENSURE(shape.size() <= 4, "tensors have at most 4 dims, got %s", vsd::shape_str(shape).c_str());
+    for (int64_t d : shape) ENSURE(d >= 0, "negative size in shape %s", vsd::shape_str(shape).c_str());
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev) {
+    check_shape(shape);
+    Tensor t;
+    t.impl_ = std::make_shared<TensorImpl>();
+    t.impl_->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), dev);
+    t.impl_->shape = shape;
+    t.impl_->dtype = dtype;
+    return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device dev) {
+    Tensor t = empty(shape, dtype, dev);
+    ENSURE(dev == Device::CPU, "Tensor::zeros on CUDA goes through the CUDA backend");
+    if (t.numel()) std::memset(t.raw(), 0, t.numel() * dtype_size(dtype));
+    return t;
+}
+
+Tensor Tensor::full(const Shape& shape, float value) {
+    Tensor t = empty(shape);
+    float* p = t.data();
+    for (int64_t i = 0; i < t.numel(); i++) p[i] = value;
+    return t;
+}
+
+Tensor Tensor::from(const Shape& shape, const std::vector<float>& values) {
+    Tensor t = empty(shape);
+    ENSURE((int64_t)values.size() == t.numel(), "Tensor::from: shape %s needs %lld values, got %zu",
+          vsd::shape_str(shape).c_str(), (long long)t.numel(), values.size());
+    if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(float));
+    return t;
+}
+
+Tensor Tensor::from_i64(const Shape& shape, const std::vector<int64_t>& values) {
+    Tensor t = empty(shape, DType::I64);
+    ENSURE((int64_t)values.size() == t.numel(), "Tensor::from_i64: shape %s needs %lld values, got %zu",
+          vsd::shape_str(shape).c_str(), (long long)t.numel(), values.size());
+    if (!values.empty()) std::memcpy(t.i64(), values.data(), values.size() * sizeof(int64_t));
+    return t;
+}
+
+Tensor Tensor::from_i32(const Shape& shape, const std::vector<int32_t>& values) {
+    Tensor t = empty(shape, DType::I32);
+    ENSURE((int64_t)values.size() == t.numel(), "Tensor::from_i32: shape %s needs %lld values, got %zu",
+          vsd::shape_str(shape).c_str(), (long long)t.numel(), values.size());
+    if (!values.empty()) std::memcpy(t.i32(), values.data(), values.size() * sizeof(int32_t));
+    return t;
+}
+
+Tensor Tensor::randn(const Shape& shape, Rng& rng, float stddev) {
+    Tensor t = empty(shape);
+    float* p = t.data();
+    for (int64_t i = 0; i < t.numel(); i++) p[i] = stddev * rng.normal();
+    return t;
+}
+
+Tensor Tensor::rand(const Shape& shape, Rng& rng, float lo, float hi) {
+    Tensor t = empty(shape);
+    float* p = t.data();
+    for (int64_t i = 0; i < t.numel(); i++) p[i] = rng.uniform(lo, hi);
+    return t;
+}
+
+int norm_dim(int dim, int ndim, const char* op) {
+    int d = dim < 0 ? dim + ndim : dim;
+    ENSURE(d >= 0 && d < ndim, "%s: dim %d out of range for a %d-d tensor", op, dim, ndim);
+    return d;
+}
+
+int64_t Tensor::size(int dim) const { return impl().shape[norm_dim(dim, ndim(), "size")]; }
+
+// ---------------------------------------------------------------------------------------------
+void* Tensor::raw() const {
+    const TensorImpl& t = impl();
+    return (char*)t.storage->ptr + t.offset * dtype_size(t.dtype);
+}
+
+float* Tensor::data() const {
+    ENSURE(dtype() == DType::F32, "expected a float32 tensor, got %s %s", dtype_name(dtype()), shape_str().c_str());
+    return (float*)raw();
+}
+int32_t* Tensor::i32() const {
+    ENSURE(dtype() == DType::I32, "expected an int32 tensor, got %s %s", dtype_name(dtype()), shape_str().c_str());
+    return (int32_t*)raw();
+}
+int64_t* Tensor::i64() const {
+    ENSURE(dtype() == DType::I64, "expected an int64 tensor, got %s %s", dtype_name(dtype()), shape_str().c_str());
+    return (int64_t*)raw();
+}
+
+float Tensor::item() const {
+    ENSURE(numel() == 1, "item() needs a 1-element tensor, got %s", shape_str().c_str());
+    return to_vector()[0];
+}
+
+int64_t Tensor::index_at(int64_t i) const {
+    switch (dtype()) {
+        case DType::I32: return i32()[i];
+        case DType::I64: return i64()[i];
+        default: return (int64_t)data()[i];
+    }
+}
+
+std::vector<float> Tensor::to_vector() const {
+    ENSURE(!is_cuda(), "to_vector() reads CPU memory; copy the tensor to the CPU first");
+    std::vector<float> v(numel());
+    for (int64_t i = 0; i < numel(); i++) v[i] = dtype() == DType::F32 ? data()[i] : (float)index_at(i);
+    return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+Tensor& Tensor::requires_grad(bool on) {
+    ENSURE(!on || dtype() == DType::F32, "only float32 tensors can require grad, got %s", dtype_name(dtype()));
+    impl().requires_grad = on;
+    return *this;
+}
+
+float* Tensor::grad() const {
+    TensorImpl& t = impl();
+    if (!t.grad) {
+        t.grad = std::make_shared<Storage>(numel() * sizeof(float), device());
+        ENSURE(!is_cuda(), "CUDA gradients are allocated by the CUDA backend");
+        if (numel()) std::memset(t.grad->ptr, 0, numel() * sizeof(float));
+    }
+    return (float*)t.grad->ptr;
+}
+
+Tensor Tensor::grad_tensor() const {
+    Tensor g;
+    g.impl_ = std::make_shared<TensorImpl>();
+    g.impl_->shape = shape();
+    g.impl_->dtype = DType::F32;
+    g.impl_->storage = impl().grad;
+    if (!g.impl_->storage) return Tensor::zeros(shape());
+    return g;
+}
+
+void Tensor::zero_grad() const {
+    if (has_grad() && numel()) std::memset(impl().grad->ptr, 0, numel() * sizeof(float));
+}
+
+Tensor Tensor::detach() const { return make_view(*this, shape(), impl().offset); }
+
+Tensor Tensor::clone() const {
+    Tensor t = empty(shape(), dtype(), device());
+    ENSURE(!is_cuda(), "clone of a CUDA tensor goes through the CUDA backend");
+    if (numel()) std::memcpy(t.raw(), raw(), numel() * dtype_size(dtype()));
+    return t;
+}
+
+Tensor make_view(const Tensor& base, const Shape& shape, size_t offset) {
+    check_shape(shape);
+    Tensor t;
+    t.impl_ = std::make_shared<TensorImpl>();
+    t.impl_->storage = base.impl().storage;
+    t.impl_->offset = offset;
+    t.impl_->shape = shape;
+    t.impl_->dtype = base.dtype();
+    return t;
+}
+
+Tensor Tensor::view_as_shape(const Shape& s) const {
+    ENSURE(shape_numel(s) == numel(), "view %s -> %s changes the number of elements", shape_str().c_str(),
+          vsd::shape_str(s).c_str());
+    return make_view(*this, s, impl().offset);
+}
+
+Tensor Tensor::view_rows(int64_t start, int64_t len) const {
+    ENSURE(ndim() >= 1 && start >= 0 && len >= 0 && start + len <= size(0),
+          "view_rows [%lld, %lld) out of range for %s", (long long)start, (long long)(start + len),
+          shape_str().c_str());
+    Shape s = shape();
+    s[0] = len;
+    int64_t row = numel() / (size(0) ? size(0) : 1);
+    return make_view(*this, s, impl().offset + start * row);
+}
+
+bool allclose(const Tensor& a, const Tensor& b, double atol, double rtol, std::string* why) {
+    if (a.shape() != b.shape()) {
+        if (why) *why = "shapes differ: " + a.shape_str() + " vs " + b.shape_str();
+        return false;
+    }
+    std::vector<float> va = a.to_vector(), vb = b.to_vector();
+    for (size_t i = 0; i < va.size(); i++) {
+        double x = va[i], y = vb[i];
+        bool ok = (std::isnan(x) && std::isnan(y)) || (x == y) || std::fabs(x - y) <= atol + rtol * std::fabs(y);
+        if (!ok) {
+            if (why) *why = strfmt("element %zu: %.9g vs %.9g (|diff| %.3g > %.3g)", i, x, y, std::fabs(x - y),
+                                   atol + rtol * std::fabs(y));
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace vsd

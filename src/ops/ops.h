@@ -1,0 +1,106 @@
+// ops.h — every differentiable op: checks shapes, runs the kernel, records the backward.
+//
+// Conventions
+//   * Inputs are never modified; each op returns a new tensor (views for reshape and narrow along
+//     the first dim share the input's bytes).
+//   * Negative dims count from the end. Shapes go up to 4 dims.
+//   * Index tensors (I32 or I64) and masks (any dtype, nonzero = true) carry no gradient.
+//   * A mismatch throws vsd::Error naming both shapes (see core/check.h).
+//   * The CPU kernels live in kernels/; the CUDA backend dispatches on Tensor::is_cuda() here.
+#pragma once
+#include <utility>
+#include <vector>
+
+#include "../core/tape.h"
+#include "../core/tensor.h"
+
+namespace vsd {
+
+// ---- linear algebra -------------------------------------------------------------------------
+// 2-D: a (M, K) @ b (K, N). Batched: a (..., M, K) @ b (..., K, N) with equal leading dims, or b 2-D
+// (shared by every batch). trans_a / trans_b use the transposed operand (a stored (..., K, M), ...).
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+// y = x W^T + b:   x (..., in), w (out, in), bias (out,) or undefined
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias = Tensor());
+
+// ---- elementwise ----------------------------------------------------------------------------
+Tensor add(const Tensor& a, const Tensor& b);  // numpy broadcasting
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor add_scalar(const Tensor& x, float s);
+Tensor mul_scalar(const Tensor& x, float s);
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator+(const Tensor& a, float s) { return add_scalar(a, s); }
+inline Tensor operator+(float s, const Tensor& a) { return add_scalar(a, s); }
+inline Tensor operator-(const Tensor& a, float s) { return add_scalar(a, -s); }
+inline Tensor operator-(float s, const Tensor& a) { return add_scalar(mul_scalar(a, -1.0f), s); }
+inline Tensor operator-(const Tensor& a) { return mul_scalar(a, -1.0f); }
+inline Tensor operator*(const Tensor& a, float s) { return mul_scalar(a, s); }
+inline Tensor operator*(float s, const Tensor& a) { return mul_scalar(a, s); }
+inline Tensor operator/(const Tensor& a, float s) { return mul_scalar(a, 1.0f / s); }
+
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor pow(const Tensor& x, float p);
+Tensor abs(const Tensor& x);
+Tensor clamp(const Tensor& x, float lo, float hi);  // gradient passes where lo <= x <= hi
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, float negative_slope = 0.01f);
+Tensor gelu(const Tensor& x);                       // 0.5 x (1 + erf(x / sqrt 2)), as BERT
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+
+// ---- reductions -----------------------------------------------------------------------------
+Tensor sum(const Tensor& x);                                  // all elements -> shape ()
+Tensor sum(const Tensor& x, int dim, bool keepdim = false);
+Tensor mean(const Tensor& x);
+Tensor mean(const Tensor& x, int dim, bool keepdim = false);
+// max along dim: values (differentiable; the gradient goes to the first maximum) and int64 indices
+std::pair<Tensor, Tensor> max(const Tensor& x, int dim, bool keepdim = false);
+
+// ---- neural-network layers ------------------------------------------------------------------
+// over the last dim; mask (same shape, nonzero = keep) optional; see kernels/softmax.h for masked rows
+Tensor softmax(const Tensor& x, const Tensor& mask = Tensor());
+Tensor log_softmax(const Tensor& x, const Tensor& mask = Tensor());
+Tensor layernorm(const Tensor& x, const Tensor& w, const Tensor& b, float eps = 1e-5f);  // last dim
+// x (N, C). In training uses batch statistics and updates running_mean/var (momentum 0.1 as
+// PyTorch); in eval uses the running statistics. running_* are plain (C,) tensors, no grad.
+Tensor batchnorm1d(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& running_mean, Tensor& running_var,
+                   bool training, float momentum = 0.1f, float eps = 1e-5f);
+Tensor dropout(const Tensor& x, float p, bool training, Rng& rng);  // inverted dropout: kept * 1/(1-p)
+Tensor embedding(const Tensor& ids, const Tensor& table);           // ids (...) int -> (..., D)
+Tensor l2norm(const Tensor& x, float eps = 1e-8f);                  // x / (||x|| + eps), last dim
+
+// ---- shape ----------------------------------------------------------------------------------
+Tensor reshape(const Tensor& x, const Shape& shape);   // one -1 allowed; a view (no copy)
+Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length);  // view when dim is leading
+Tensor concat(const std::vector<Tensor>& xs, int dim);
+Tensor permute(const Tensor& x, const std::vector<int>& perm);
+Tensor transpose(const Tensor& x, int d0, int d1);
+
+// ---- indexing -------------------------------------------------------------------------------
+// masked_fill: where mask (broadcast to x's shape) is nonzero, the value; elsewhere x
+Tensor masked_fill(const Tensor& x, const Tensor& mask, float value);
+// where(cond, a, b): cond broadcast to a's shape; a and b have the same shape
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// gather along dim: index has x's shape except along dim; out[.., j, ..] = x[.., index[.., j, ..], ..]
+Tensor gather(const Tensor& x, int dim, const Tensor& index);
+// index_select along dim with a 1-D index
+Tensor index_select(const Tensor& x, int dim, const Tensor& index);
+// sort along dim: (values, int64 indices); stable; gradient scatters back through the indices
+std::pair<Tensor, Tensor> sort(const Tensor& x, int dim = -1, bool descending = false);
+// top-k along dim: the k largest (or smallest), in sorted order
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int dim = -1, bool largest = true);
+// pairwise Euclidean distances: a (N, D), b (M, D) -> (N, M)
+Tensor cdist(const Tensor& a, const Tensor& b);
+
+// ---- helpers --------------------------------------------------------------------------------
+// a float32 copy of any tensor (masks and index tensors become 0/1 or their values); no grad
+Tensor to_float(const Tensor& x);
+
+}  // namespace vsd

@@ -1,0 +1,80 @@
+#include "optim.h"
+
+#include <cmath>
+
+namespace vsd {
+
+AdamW::AdamW(std::vector<ParamGroup> groups, float lr, float beta1, float beta2, float eps)
+    : groups_(std::move(groups)), lr_(lr), b1_(beta1), b2_(beta2), eps_(eps) {
+    for (const ParamGroup& g : groups_)
+        for (const Tensor& p : g.params) {
+            ENSURE(p.dtype() == DType::F32, "AdamW: parameters must be float32, got %s", dtype_name(p.dtype()));
+            m_.emplace_back(p.numel(), 0.0f);
+            v_.emplace_back(p.numel(), 0.0f);
+        }
+}
+
+std::vector<Tensor> AdamW::params() const {
+    std::vector<Tensor> r;
+    for (const ParamGroup& g : groups_) r.insert(r.end(), g.params.begin(), g.params.end());
+    return r;
+}
+
+void AdamW::step() {
+    t_++;
+    const double bc1 = 1.0 - std::pow((double)b1_, (double)t_);
+    const double bc2_sqrt = std::sqrt(1.0 - std::pow((double)b2_, (double)t_));
+    size_t k = 0;
+    for (ParamGroup& g : groups_) {
+        const float lr = lr_ * g.lr_mult;
+        const float step_size = (float)(lr / bc1);
+        for (Tensor& p : g.params) {
+            std::vector<float>& m = m_[k];
+            std::vector<float>& v = v_[k];
+            k++;
+            if (!p.has_grad()) continue;
+            float* w = p.data();
+            const float* gr = p.grad();
+            const float decay = 1.0f - lr * g.weight_decay;
+            for (int64_t i = 0; i < p.numel(); i++) {
+                w[i] *= decay;
+                m[i] = b1_ * m[i] + (1.0f - b1_) * gr[i];
+                v[i] = b2_ * v[i] + (1.0f - b2_) * gr[i] * gr[i];
+                float denom = (float)(std::sqrt(v[i]) / bc2_sqrt) + eps_;
+                w[i] -= step_size * m[i] / denom;
+            }
+        }
+    }
+}
+
+void AdamW::zero_grad() {
+    for (ParamGroup& g : groups_)
+        for (Tensor& p : g.params) p.zero_grad();
+}
+
+float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
+    double ss = 0.0;
+    for (const Tensor& p : params) {
+        if (!p.has_grad()) continue;
+        const float* g = p.grad();
+        for (int64_t i = 0; i < p.numel(); i++) ss += (double)g[i] * g[i];
+    }
+    const float norm = (float)std::sqrt(ss);
+    const float coef = max_norm / (norm + 1e-6f);
+    if (coef < 1.0f)
+        for (const Tensor& p : params) {
+            if (!p.has_grad()) continue;
+            float* g = p.grad();
+            for (int64_t i = 0; i < p.numel(); i++) g[i] *= coef;
+        }
+    return norm;
+}
+
+float step_decay_lr(float base_lr, int epoch, const std::vector<int>& milestones, float gamma) {
+    float lr = base_lr;
+    for (int m : milestones)
+        if (epoch >= m) lr *= gamma;
+    return lr;
+}
+
+}  // namespace vsd

@@ -1,0 +1,53 @@
+// optim.h — AdamW (exactly PyTorch's), parameter groups, gradient clipping, step decay.
+//
+// AdamW, per parameter p with gradient g, at step t (1-based), group lr = base_lr * lr_mult:
+//   p  <- p * (1 - lr * weight_decay)                    decoupled weight decay (Loshchilov & Hutter)
+//   m  <- b1 m + (1 - b1) g
+//   v  <- b2 v + (1 - b2) g^2
+//   p  <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// This is the order and the epsilon placement of torch.optim.AdamW (1.13), so the same gradients
+// give the same weights. A parameter that has never received a gradient is skipped (as PyTorch
+// skips p.grad is None); the VSD reference's unused GatedFusion weights rely on that.
+#pragma once
+#include <vector>
+
+#include "../core/tensor.h"
+
+namespace vsd {
+
+struct ParamGroup {
+    std::vector<Tensor> params;
+    float lr_mult = 1.0f;       // this group's lr = base lr * lr_mult (BERT: 0.1 or 0.05)
+    float weight_decay = 0.0f;
+};
+
+class AdamW {
+public:
+    AdamW(std::vector<ParamGroup> groups, float lr, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f);
+    void step();       // one update of every parameter that has a gradient
+    void zero_grad();  // zero every parameter's gradient
+    void set_lr(float lr) { lr_ = lr; }
+    float lr() const { return lr_; }
+    int64_t steps() const { return t_; }
+    std::vector<Tensor> params() const;  // all parameters, in group order
+    // state, for checkpoints: first and second moments per parameter (group order)
+    std::vector<std::vector<float>>& exp_avg() { return m_; }
+    std::vector<std::vector<float>>& exp_avg_sq() { return v_; }
+    void set_steps(int64_t t) { t_ = t; }
+
+private:
+    std::vector<ParamGroup> groups_;
+    float lr_, b1_, b2_, eps_;
+    int64_t t_ = 0;
+    std::vector<std::vector<float>> m_, v_;
+};
+
+// Scale all gradients so their global L2 norm is at most max_norm (torch.nn.utils.clip_grad_norm_:
+// coefficient max_norm / (norm + 1e-6), applied when below 1). Returns the norm before clipping.
+float clip_grad_norm(const std::vector<Tensor>& params, float max_norm);
+
+// Step decay: base_lr * gamma^(number of milestones <= epoch). E.g. milestones {15}: epochs 0..14
+// use base_lr, epochs 15.. use base_lr * 0.1 (the reference's lr_update / lr_schedules).
+float step_decay_lr(float base_lr, int epoch, const std::vector<int>& milestones, float gamma = 0.1f);
+
+}  // namespace vsd
