@@ -78,3 +78,24 @@ TEST_CASE("tape: captured activations are released after backward") {
     }
     CHECK(weak.expired());  // nothing retained after the step
 }
+
+// An op whose backward is deliberately wrong (twice the true derivative of x^2): gradcheck must
+// reject it and name the element. This is what makes every CHECK_GRAD above meaningful.
+static Tensor square_with_wrong_backward(const Tensor& x) {
+    Tensor y = Tensor::empty(x.shape());
+    for (int64_t i = 0; i < x.numel(); i++) y.data()[i] = x.data()[i] * x.data()[i];
+    record("bad_square", {x}, y, [x, y]() {
+        for (int64_t i = 0; i < x.numel(); i++) x.grad()[i] += 4.0f * x.data()[i] * y.grad()[i];  // should be 2x
+    });
+    return y;
+}
+
+TEST_CASE("gradcheck: rejects a wrong backward and reports the worst element") {
+    GradcheckResult bad = gradcheck([](std::vector<Tensor>& in) { return square_with_wrong_backward(in[0]); },
+                                    {T({3}, {0.5f, -1.0f, 2.0f})});
+    CHECK_FALSE(bad.ok);
+    CHECK(bad.worst_ratio > 10.0);
+    CHECK(bad.report.find("input 0 (3,), element") != std::string::npos);
+    GradcheckResult good = gradcheck([](std::vector<Tensor>& in) { return in[0] * in[0]; }, {T({3}, {0.5f, -1.0f, 2.0f})});
+    CHECK_MESSAGE(good.ok, good.report);
+}

@@ -91,7 +91,16 @@ TEST_CASE("tensor: CUDA tensors fail cleanly when no GPU backend or device is pr
 
 TEST_CASE("check: run_main prints one line and returns 1") {
     auto body = [](int, char**) -> int { ENSURE_HINT(false, "do the thing", "expected %d, got %d", 1, 2); return 0; };
-    CHECK(run_main(body, 0, nullptr) == 1);
+    FILE* f = std::tmpfile();
+    REQUIRE(f != nullptr);
+    CHECK(run_main(body, 0, nullptr, f) == 1);
+    std::rewind(f);
+    char line[512] = {0};
+    REQUIRE(std::fgets(line, sizeof line, f) != nullptr);
+    CHECK(std::string(line).rfind("error: tests/test_tensor.cpp:", 0) == 0);
+    CHECK(std::string(line).find("expected 1, got 2 HINT: do the thing\n") != std::string::npos);
+    CHECK(std::fgets(line, sizeof line, f) == nullptr);  // exactly one line
+    std::fclose(f);
     try {
         ENSURE_HINT(false, "do the thing", "expected %d, got %d", 1, 2);
         FAIL("no throw");

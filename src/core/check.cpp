@@ -31,15 +31,15 @@ void throw_error(const char* file, int line, const std::string& msg, const char*
     throw Error(s);
 }
 
-int run_main(int (*body)(int, char**), int argc, char** argv) {
+int run_main(int (*body)(int, char**), int argc, char** argv, FILE* err) {
     try {
         return body(argc, argv);
     } catch (const Error& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
+        std::fprintf(err, "error: %s\n", e.what());
     } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "error: out of memory. HINT: reduce --batch_size or the data size\n");
+        std::fprintf(err, "error: out of memory. HINT: reduce --batch_size or the data size\n");
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
+        std::fprintf(err, "error: %s\n", e.what());
     }
     return 1;
 }

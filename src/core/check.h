@@ -24,8 +24,8 @@ std::string strfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 [[noreturn]] void throw_error(const char* file, int line, const std::string& msg, const char* hint);
 
-// Run a program body; print any vsd::Error (or other exception) as one line and return 1.
-int run_main(int (*body)(int, char**), int argc, char** argv);
+// Run a program body; print any vsd::Error (or other exception) as one line to `err` and return 1.
+int run_main(int (*body)(int, char**), int argc, char** argv, FILE* err = stderr);
 
 }  // namespace vsd
 
