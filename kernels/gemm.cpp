@@ -8,10 +8,11 @@
 //
 // The fast version follows the BLIS/GotoBLAS decomposition (five loops around a micro-kernel):
 //
-//   for jc in N step NC:                      B block (KC x NC) lives in L3
+//   split C into one tile per thread (along its longer side); then, in each thread:
+//   for jc in N step NC:                      B block (KC x NC) lives in L2/L3
 //     for pc in K step KC:
 //       pack B[pc:pc+KC, jc:jc+NC] into NR-wide column panels       (Bp: contiguous, k-major)
-//       parallel for ic in M step MC:          A block (MC x KC) lives in L2 (one per thread)
+//       for ic in M step MC:                   A block (MC x KC) lives in L2
 //         pack A[ic:ic+MC, pc:pc+KC] into MR-tall row panels        (Ap: contiguous, k-major)
 //         for jr in NC step NR:                B micro-panel (KC x NR) lives in L1
 //           for ir in MC step MR:
@@ -34,7 +35,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 namespace vsd {
 
@@ -60,7 +60,9 @@ void gemm_naive_cpu(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alp
 // Version 2: blocked + packed + register-tiled.
 #if defined(__AVX512F__)
 #define VSD_VW 16  // floats per vector register
+#ifndef VSD_MR
 #define VSD_MR 8
+#endif
 #elif defined(__AVX__)
 #define VSD_VW 8
 #define VSD_MR 6
@@ -73,9 +75,18 @@ typedef float vfloat __attribute__((vector_size(VSD_VW * 4)));
 static constexpr int VW = VSD_VW;
 static constexpr int MR = VSD_MR;      // rows of the register tile
 static constexpr int NR = 2 * VSD_VW;  // columns of the register tile (two vectors)
-static constexpr int64_t KC = 256;     // depth of a packed block
-static constexpr int64_t MC_MAX = 144; // rows of an A block (multiple of MR; MC*KC*4 = 144 KiB in L2)
-static constexpr int64_t NC = 3072;    // columns of a B block (KC*NC*4 = 3 MiB in L3)
+#ifndef VSD_KC
+#define VSD_KC 256
+#endif
+#ifndef VSD_MC
+#define VSD_MC 144
+#endif
+#ifndef VSD_NC
+#define VSD_NC 3072
+#endif
+static constexpr int64_t KC = VSD_KC;      // depth of a packed block
+static constexpr int64_t MC_MAX = VSD_MC;  // rows of an A block (multiple of MR; MC*KC*4 bytes in L2)
+static constexpr int64_t NC = VSD_NC;      // columns of a B block (KC*NC*4 bytes in L3)
 
 const char* gemm_cpu_config() {
 #if defined(__AVX512F__)
@@ -159,6 +170,31 @@ static void pack_b_panel(bool tb, const float* B, int64_t ldb, int64_t pc, int64
     }
 }
 
+// One thread's share: C[i0:i1, j0:j1] += alpha * op(A)[i0:i1, :] op(B)[:, j0:j1], with its own
+// packing buffers. No sharing between threads, so no barriers inside the loops.
+static void gemm_tile(bool ta, bool tb, int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, float alpha,
+                      const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, float* ap,
+                      float* bp) {
+    for (int64_t jc = j0; jc < j1; jc += NC) {
+        const int64_t nc = std::min<int64_t>(NC, j1 - jc);
+        for (int64_t pc = 0; pc < K; pc += KC) {
+            const int64_t kc = std::min<int64_t>(KC, K - pc);
+            for (int64_t p = 0; p < nc; p += NR) pack_b_panel(tb, B, ldb, pc, jc, p, nc, kc, bp);
+            for (int64_t ic = i0; ic < i1; ic += MC_MAX) {
+                const int64_t mc = std::min<int64_t>(MC_MAX, i1 - ic);
+                pack_a(ta, A, lda, ic, pc, mc, kc, ap);
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    const int n = (int)std::min<int64_t>(NR, nc - jr);
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        const int m = (int)std::min<int64_t>(MR, mc - ir);
+                        micro_kernel(kc, ap + ir * kc, bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, alpha, m, n);
+                    }
+                }
+            }
+        }
+    }
+}
+
 void gemm_cpu(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
               const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
     if (M <= 0 || N <= 0) return;
@@ -170,45 +206,33 @@ void gemm_cpu(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, co
     }
     if (K <= 0 || alpha == 0.0f) return;
 
-    const int nthreads = omp_get_max_threads();
-    const bool parallel = (double)M * N * K > 2.0e5 && nthreads > 1;
-    // Rows per A block: enough blocks to keep every thread busy, at most MC_MAX, a multiple of MR.
-    int64_t mc_blk = std::min<int64_t>(MC_MAX, (M + nthreads - 1) / nthreads);
-    mc_blk = std::max<int64_t>(MR, (mc_blk + MR - 1) / MR * MR);
+    // 2. Split C into one tile per thread along its longer side (in whole MR rows / NR columns), so
+    //    each thread packs and computes alone. Small products run on one thread.
+    int nthreads = omp_get_max_threads();
+    if ((double)M * N * K < 2.0e5) nthreads = 1;
+    const bool split_n = N >= M;
+    const int64_t unit = split_n ? NR : MR, len = split_n ? N : M;
+    const int64_t units = (len + unit - 1) / unit;
+    if (units < nthreads) nthreads = (int)std::max<int64_t>(1, units);
 
-    const int64_t nc_max = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
-    const int64_t kc_max = std::min<int64_t>(KC, K);
-    float* bp = (float*)std::aligned_alloc(64, ((nc_max * kc_max * sizeof(float)) + 63) / 64 * 64);
-    std::vector<float*> ap(nthreads, nullptr);
-    for (int t = 0; t < nthreads; t++)
-        ap[t] = (float*)std::aligned_alloc(64, ((mc_blk * kc_max * sizeof(float)) + 63) / 64 * 64);
-
-    for (int64_t jc = 0; jc < N; jc += NC) {
-        int64_t nc = std::min<int64_t>(NC, N - jc);
-        for (int64_t pc = 0; pc < K; pc += KC) {
-            int64_t kc = std::min<int64_t>(KC, K - pc);
-            int64_t npanels = (nc + NR - 1) / NR;
-#pragma omp parallel for schedule(static) if (parallel)
-            for (int64_t p = 0; p < npanels; p++) pack_b_panel(tb, B, ldb, pc, jc, p * NR, nc, kc, bp);
-
-            int64_t nblocks = (M + mc_blk - 1) / mc_blk;
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
-            for (int64_t blk = 0; blk < nblocks; blk++) {
-                int64_t ic = blk * mc_blk, mc = std::min<int64_t>(mc_blk, M - ic);
-                float* a = ap[omp_get_thread_num()];
-                pack_a(ta, A, lda, ic, pc, mc, kc, a);
-                for (int64_t jr = 0; jr < nc; jr += NR) {
-                    int n = (int)std::min<int64_t>(NR, nc - jr);
-                    for (int64_t ir = 0; ir < mc; ir += MR) {
-                        int m = (int)std::min<int64_t>(MR, mc - ir);
-                        micro_kernel(kc, a + ir * kc, bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, alpha, m, n);
-                    }
-                }
-            }
+#pragma omp parallel num_threads(nthreads)
+    {
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+        const int64_t u0 = units * t / T, u1 = units * (t + 1) / T;  // this thread's units
+        const int64_t lo = std::min(len, u0 * unit), hi = std::min(len, u1 * unit);
+        const int64_t kc_max = std::min<int64_t>(KC, K);
+        const int64_t cols = split_n ? hi - lo : N, rows = split_n ? M : hi - lo;
+        const int64_t nc_max = std::min<int64_t>(NC, (cols + NR - 1) / NR * NR);
+        const int64_t mc_max = std::min<int64_t>(MC_MAX, (rows + MR - 1) / MR * MR);
+        float* ap = (float*)std::aligned_alloc(64, (mc_max * kc_max * sizeof(float) + 63) / 64 * 64 + 64);
+        float* bp = (float*)std::aligned_alloc(64, (nc_max * kc_max * sizeof(float) + 63) / 64 * 64 + 64);
+        if (hi > lo) {
+            if (split_n) gemm_tile(ta, tb, 0, M, lo, hi, K, alpha, A, lda, B, ldb, C, ldc, ap, bp);
+            else gemm_tile(ta, tb, lo, hi, 0, N, K, alpha, A, lda, B, ldb, C, ldc, ap, bp);
         }
+        std::free(ap);
+        std::free(bp);
     }
-    std::free(bp);
-    for (float* p : ap) std::free(p);
 }
 
 }  // namespace vsd
