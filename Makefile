@@ -9,6 +9,7 @@
 # switching flags never mixes objects. Header dependencies are tracked with -MMD; make -j is safe.
 
 SHELL := /bin/bash
+MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2) --output-sync=target
 CXX ?= g++
 
 # ---- which configuration -----------------------------------------------------------------
