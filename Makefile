@@ -41,7 +41,7 @@ LDFLAGS := $(LDOPT) -fopenmp
 LDLIBS := -lm
 
 # ---- sources -----------------------------------------------------------------------------
-LIB_SRC := $(wildcard src/core/*.cpp src/ops/*.cpp src/train/*.cpp kernels/*.cpp)
+LIB_SRC := $(wildcard src/core/*.cpp src/ops/*.cpp src/data/*.cpp src/train/*.cpp kernels/*.cpp)
 ifeq ($(CUDA_TAG),cuda)
   LIB_SRC := $(filter-out src/core/device.cpp,$(LIB_SRC))
   CU_SRC := src/core/device.cu
@@ -78,6 +78,8 @@ $(BUILD)/.doctest:
 	@bash tools/ensure_doctest.sh
 	@mkdir -p $(@D) && touch $@
 $(TEST_OBJ): | $(BUILD)/.doctest
+# tests find their fixtures (tests/fixtures) and the shared real data (../shared/data) from here
+$(TEST_OBJ): CXXFLAGS += -DVSD_SOURCE_DIR='"$(CURDIR)"'
 
 $(BUILD)/run_tests: $(TEST_OBJ) $(LIB)
 	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(LIB) $(LDLIBS) -o $@

@@ -44,3 +44,38 @@ inline Tensor distinct(const Shape& s, uint64_t seed) {
     for (int64_t i = n - 1; i > 0; i--) std::swap(v[i], v[r.randint(i + 1)]);
     return Tensor::from(s, v);
 }
+
+// ---- files --------------------------------------------------------------------------------
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#ifndef VSD_SOURCE_DIR
+#define VSD_SOURCE_DIR "."
+#endif
+
+inline bool file_exists(const std::string& p) {
+    struct stat st;
+    return stat(p.c_str(), &st) == 0;
+}
+// tests/fixtures/<rel>
+inline std::string fixture(const std::string& rel) { return std::string(VSD_SOURCE_DIR) + "/tests/fixtures/" + rel; }
+// ../shared/data/<rel> (or $VSD_SHARED_DATA/<rel>)
+inline std::string shared_data(const std::string& rel) {
+    const char* env = std::getenv("VSD_SHARED_DATA");
+    return (env ? std::string(env) : std::string(VSD_SOURCE_DIR) + "/../shared/data") + "/" + rel;
+}
+// For doctest::skip(...) at registration: true (skip) when the shared file is absent, saying so.
+inline bool shared_absent(const std::string& rel) {
+    if (file_exists(shared_data(rel))) return false;
+    std::fprintf(stderr, "note: %s is absent: skipping the tests that read it\n", shared_data(rel).c_str());
+    return true;
+}
+// A fresh temporary folder for a test's outputs.
+inline std::string temp_dir(const std::string& tag) {
+    std::string d = "/tmp/vsd_test_" + tag + "_" + std::to_string(::getpid());
+    std::string cmd = "rm -rf '" + d + "' && mkdir -p '" + d + "'";
+    if (std::system(cmd.c_str()) != 0) return "/tmp";
+    return d;
+}
