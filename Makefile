@@ -54,8 +54,9 @@ TEST_SRC := $(wildcard tests/*.cpp)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRC))
 LIB := $(BUILD)/libvsd.a
 
-.PHONY: all test bench train eval clean help doctest
-all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm
+.PHONY: all test bench train eval clean help doctest demo
+TOOLS := make_demo npy_inspect check_dataset
+all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(addprefix $(BUILD)/,$(TOOLS))
 
 help:
 	@echo "make test | bench | train | eval | clean   (flags: NO_CUDA=1 DEBUG=1 SAN=1)"
@@ -87,6 +88,10 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_gemm: $(BUILD)/tools/bench_gemm.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# small programs in tools/<name>.cpp, each linked against the library
+$(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # ---- run ---------------------------------------------------------------------------------
 # Exit code is the verdict; the last line is "N passed, N failed, N skipped".
 test: $(BUILD)/run_tests
@@ -100,6 +105,11 @@ train eval:
 	@echo "will generate the embedded demo dataset (data/demo) and train GPO on it; 'make eval' will print"
 	@echo "R@1/5/10 in both directions and rsum. Today: 'make test' runs the op, autograd and optimiser tests."
 	@exit 2
+
+# the demo dataset (data/demo, data/vocab/demo_precomp_vocab.json), regenerated when absent
+DEMO_ARGS ?=
+demo: $(BUILD)/make_demo
+	$(BUILD)/make_demo --data_path data $(DEMO_ARGS)
 
 clean:
 	rm -rf build

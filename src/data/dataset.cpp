@@ -1,0 +1,164 @@
+#include "dataset.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tokenizer.h"  // utf8_valid
+
+namespace vsd {
+
+const char* vsd_source_name(VsdSource s) {
+    switch (s) {
+        case VsdSource::None: return "none";
+        case VsdSource::Cpm: return "cpm";
+        case VsdSource::Flor: return "flor";
+    }
+    return "?";
+}
+
+VsdSource parse_vsd_source(const std::string& s) {
+    if (s == "none" || s.empty()) return VsdSource::None;
+    if (s == "cpm" || s == "dagger" || s == "†") return VsdSource::Cpm;
+    if (s == "flor" || s == "star" || s == "⋆") return VsdSource::Flor;
+    FATAL("unknown VSD source '%s' (expected none, cpm (†, MiniCPM-V) or flor (⋆, Florence-2))", s.c_str());
+}
+
+static bool is_file(const std::string& p) {
+    struct stat st;
+    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string find_precomp_dir(const std::string& data_path, const std::string& dataset, const std::string& split) {
+    const std::vector<std::string> candidates = {data_path + "/" + dataset + "/precomp", data_path + "/" + dataset + "_precomp",
+                                                 data_path + "/precomp", data_path};
+    for (const std::string& d : candidates)
+        if (is_file(d + "/" + split + "_caps.txt")) return d;
+    std::string tried;
+    for (const std::string& d : candidates) tried += "\n  " + d + "/" + split + "_caps.txt";
+    FATAL("dataset '%s', split '%s': no caption file found; tried:%s\nHINT: pass --data_path (make DATA=...) pointing at "
+          "the folder that holds %s/precomp/ (see data/README.md), or run `make demo` for the demo dataset",
+          dataset.c_str(), split.c_str(), tried.c_str(), dataset.c_str());
+}
+
+std::vector<std::string> read_captions(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    ENSURE_HINT(f.good(), "check --data_path", "%s: cannot open", path.c_str());
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const std::string all = ss.str();
+    std::vector<std::string> caps;
+    size_t start = 0;
+    int64_t line = 1;
+    while (start < all.size()) {
+        size_t nl = all.find('\n', start);
+        if (nl == std::string::npos) nl = all.size();
+        std::string c = all.substr(start, nl - start);
+        if (!c.empty() && c.back() == '\r') c.pop_back();  // CRLF files
+        size_t bad = 0;
+        ENSURE_HINT(utf8_valid(c, &bad), "re-encode the file as UTF-8 (iconv -f latin1 -t utf-8)",
+                    "%s:%lld: not valid UTF-8 (byte 0x%02x at column %zu)", path.c_str(), (long long)line,
+                    (unsigned char)c[bad], bad + 1);
+        ENSURE_HINT(c.find_first_not_of(" \t") != std::string::npos, "every line must hold one caption",
+                    "%s:%lld: empty caption line", path.c_str(), (long long)line);
+        caps.push_back(c);
+        start = nl + 1;
+        line++;
+    }
+    return caps;
+}
+
+// The first existing file among names, or "" (the caller reports all of them).
+static std::string first_existing(const std::string& dir, const std::vector<std::string>& names) {
+    for (const std::string& n : names)
+        if (is_file(dir + "/" + n)) return dir + "/" + n;
+    return "";
+}
+
+PrecompDataset PrecompDataset::open(const DatasetOptions& opt) {
+    PrecompDataset d;
+    d.split = opt.split;
+    d.dir = find_precomp_dir(opt.data_path, opt.dataset, opt.split);
+    const std::string& s = opt.split;
+    const std::string ims_path = d.dir + "/" + s + "_ims.npy", caps_path = d.dir + "/" + s + "_caps.txt";
+    ENSURE_HINT(is_file(ims_path), "the region features come from SCAN's precomputed BUTD release (see data/README.md)",
+                "%s: missing (expected the region features of split '%s' beside %s)", ims_path.c_str(), s.c_str(),
+                caps_path.c_str());
+    d.ims = npy_open(ims_path);
+    d.caps = read_captions(caps_path);
+
+    // Validate every file against the others; collect all mismatches, one line each.
+    std::vector<std::string> problems;
+    if (d.ims.shape.size() != 3) {
+        problems.push_back(strfmt("%s: expected a 3-d array (images, regions, features), found shape %s", ims_path.c_str(),
+                                  d.ims.shape_str().c_str()));
+    } else {
+        d.n_img = d.ims.shape[0];
+        d.n_regions = d.ims.shape[1];
+        d.feat_dim = d.ims.shape[2];
+    }
+    if (d.ims.type != NpyType::F4 && d.ims.type != NpyType::F2 && d.ims.type != NpyType::F8)
+        problems.push_back(strfmt("%s: expected float features, found %s", ims_path.c_str(), npy_type_name(d.ims.type)));
+    d.n_cap = (int64_t)d.caps.size();
+    if (d.n_img > 0) {
+        if (d.n_cap == 5 * d.n_img) d.im_div = 5;
+        else if (d.n_cap == d.n_img) d.im_div = 1;
+        else
+            problems.push_back(strfmt("%s: expected %lld captions (5 per image) or %lld (1 per image) for the %lld images of "
+                                      "%s, found %lld", caps_path.c_str(), (long long)(5 * d.n_img), (long long)d.n_img,
+                                      (long long)d.n_img, ims_path.c_str(), (long long)d.n_cap));
+    }
+    d.length = d.n_cap;
+    if (s == "dev" && opt.truncate_dev && d.length > 5000) d.length = 5000;
+
+    // VSD embeddings (caption-indexed)
+    auto open_emb = [&](const std::vector<std::string>& names, const char* what, std::string* file) -> std::optional<NpyArray> {
+        std::string p = first_existing(d.dir, names);
+        if (p.empty()) {
+            std::string list;
+            for (const std::string& n : names) list += (list.empty() ? "" : " or ") + n;
+            problems.push_back(strfmt("%s: missing %s (expected %s)", d.dir.c_str(), what, list.c_str()));
+            return std::nullopt;
+        }
+        *file = p;
+        NpyArray a = npy_open(p);
+        if (a.shape.size() != 2)
+            problems.push_back(strfmt("%s: expected a 2-d array (captions, dim), found shape %s", p.c_str(), a.shape_str().c_str()));
+        else if (a.shape[0] != d.n_cap)
+            problems.push_back(strfmt("%s: expected %lld rows (one per caption of %s), found %lld", p.c_str(),
+                                      (long long)d.n_cap, caps_path.c_str(), (long long)a.shape[0]));
+        return a;
+    };
+    if (opt.vsd == VsdSource::Cpm)
+        d.desc_emb = open_emb(s == "train" ? std::vector<std::string>{s + "_aux_cap_bge_cpm_full.npy", s + "_aux_cap_bge_cpm_full_1.npy"}
+                                           : std::vector<std::string>{s + "_aux_cap_bge_cpm_full_1.npy", s + "_aux_cap_bge_cpm_full.npy"},
+                              "the MiniCPM-V description embeddings (--vsd cpm)", &d.desc_file);
+    else if (opt.vsd == VsdSource::Flor)
+        d.desc_emb = open_emb({s + "_aux_cap_bge_flor_det.npy"}, "the Florence-2 description embeddings (--vsd flor)", &d.desc_file);
+    if (opt.caption_embeddings || opt.vsd != VsdSource::None)
+        d.cap_emb = open_emb({s + "_cap_bge.npy", s + "_cap_bge_cpm.npy"}, "the caption embeddings", &d.cap_emb_file);
+    if (d.desc_emb && d.cap_emb && d.desc_emb->shape.size() == 2 && d.cap_emb->shape.size() == 2 &&
+        d.desc_emb->shape[1] != d.cap_emb->shape[1])
+        problems.push_back(strfmt("%s: width %lld differs from %s width %lld (both must be the BGE dimension)",
+                                  d.desc_file.c_str(), (long long)d.desc_emb->shape[1], d.cap_emb_file.c_str(),
+                                  (long long)d.cap_emb->shape[1]));
+    if (!problems.empty()) {
+        std::string msg = strfmt("dataset '%s' split '%s' in %s: %zu problem%s", opt.dataset.c_str(), s.c_str(), d.dir.c_str(),
+                                 problems.size(), problems.size() > 1 ? "s" : "");
+        for (const std::string& p : problems) msg += "\n  " + p;
+        FATAL("%s\nHINT: tools/check_dataset prints every file's shape", msg.c_str());
+    }
+    return d;
+}
+
+std::string PrecompDataset::summary() const {
+    std::string s = strfmt("[%s] %s: %lld images x %lld regions x %lld features, %lld captions (%lld per image), %lld samples",
+                           split.c_str(), dir.c_str(), (long long)n_img, (long long)n_regions, (long long)feat_dim,
+                           (long long)n_cap, (long long)im_div, (long long)length);
+    if (desc_emb) s += strfmt("\n  descriptions: %s %s", desc_file.c_str(), desc_emb->shape_str().c_str());
+    if (cap_emb) s += strfmt("\n  caption embeddings: %s %s", cap_emb_file.c_str(), cap_emb->shape_str().c_str());
+    return s;
+}
+
+}  // namespace vsd

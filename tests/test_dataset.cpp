@@ -1,0 +1,315 @@
+// Precomputed datasets, batching and the demo generator.
+#include <fstream>
+#include <sstream>
+
+#include "../src/data/batch.h"
+#include "../src/data/dataset.h"
+#include "../src/data/demo.h"
+#include "helpers.h"
+
+static std::string slurp(const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+// A tiny demo (small feature sizes keep it fast) in a fresh folder.
+static std::string tiny_demo(const std::string& tag, uint64_t seed = 3) {
+    DemoOptions o;
+    o.data_path = temp_dir(tag);
+    o.n_train = 40;
+    o.n_dev = 6;
+    o.n_test = 8;
+    o.feat_dim = 64;
+    o.emb_dim = 32;
+    o.seed = seed;
+    o.verbose = false;
+    make_demo_dataset(o);
+    return o.data_path;
+}
+
+TEST_CASE("demo: writes the release layout, the checker accepts it, the same seed gives identical bytes") {
+    std::string a = tiny_demo("demoA"), b = tiny_demo("demoB"), c = tiny_demo("demoC", 4);
+    for (const char* f : {"demo/precomp/train_ims.npy", "demo/precomp/train_caps.txt", "demo/precomp/test_aux_cap_bge_cpm_full_1.npy",
+                          "demo/precomp/train_aux_cap_bge_flor_det.npy", "demo/precomp/dev_cap_bge.npy", "demo/id_mapping.json",
+                          "vocab/demo_precomp_vocab.json"}) {
+        CAPTURE(f);
+        REQUIRE(file_exists(a + "/" + f));
+        CHECK(slurp(a + "/" + f) == slurp(b + "/" + f));  // byte-identical
+    }
+    CHECK(slurp(a + "/demo/precomp/train_caps.txt") != slurp(c + "/demo/precomp/train_caps.txt"));
+    for (const char* split : {"train", "dev", "test"}) {
+        DatasetOptions o;
+        o.data_path = a;
+        o.dataset = "demo";
+        o.split = split;
+        o.vsd = VsdSource::Cpm;
+        PrecompDataset d = PrecompDataset::open(o);
+        CHECK(d.im_div == 5);
+        CHECK(d.n_regions == 36);
+        CHECK(d.feat_dim == 64);
+        CHECK(d.desc_emb->shape[1] == 32);
+        o.vsd = VsdSource::Flor;
+        CHECK(PrecompDataset::open(o).desc_file.find("flor_det") != std::string::npos);
+    }
+    // the description of an image is the same on its 5 rows; caption embeddings are unit vectors
+    DatasetOptions o;
+    o.data_path = a;
+    o.dataset = "demo";
+    o.split = "test";
+    o.vsd = VsdSource::Cpm;
+    PrecompDataset d = PrecompDataset::open(o);
+    Tensor desc = d.desc_emb->to_tensor(), cap = d.cap_emb->to_tensor();
+    CHECK(std::vector<float>(desc.data(), desc.data() + 32) == std::vector<float>(desc.data() + 4 * 32, desc.data() + 5 * 32));
+    double n = 0;
+    for (int k = 0; k < 32; k++) n += (double)cap.data()[k] * cap.data()[k];
+    CHECK(n == doctest::Approx(1.0).epsilon(1e-5));
+    Vocab v = Vocab::load_json(a + "/vocab/demo_precomp_vocab.json");
+    CHECK(v.size() > 20);
+    int unk = 0, total = 0;
+    for (const std::string& s : d.caps)
+        for (int id : v.encode(s)) { total++; unk += id == Vocab::kUnk; }
+    CHECK(unk < total / 20);  // test captions are mostly in the train vocabulary
+}
+
+TEST_CASE("demo: descriptions carry more of the image than a caption does; † beats ⋆") {
+    std::string a = tiny_demo("demoD");
+    auto open = [&](VsdSource s) {
+        DatasetOptions o;
+        o.data_path = a;
+        o.dataset = "demo";
+        o.split = "train";
+        o.vsd = s;
+        return PrecompDataset::open(o);
+    };
+    PrecompDataset cpm = open(VsdSource::Cpm), flor = open(VsdSource::Flor);
+    Tensor dc = cpm.desc_emb->to_tensor(), df = flor.desc_emb->to_tensor(), ce = cpm.cap_emb->to_tensor();
+    const int64_t N = cpm.n_cap, D = dc.size(1);
+    // mean cosine of a caption with its own image's description vs with another image's
+    auto mean_cos = [&](const Tensor& desc, int64_t shift) {
+        double s = 0;
+        for (int64_t c = 0; c < N; c++) {
+            int64_t r = (c + shift) % N;
+            for (int64_t k = 0; k < D; k++) s += (double)ce.data()[c * D + k] * desc.data()[r * D + k];
+        }
+        return s / N;
+    };
+    double own_cpm = mean_cos(dc, 0), other_cpm = mean_cos(dc, 5), own_flor = mean_cos(df, 0);
+    CHECK(own_cpm > other_cpm + 0.1);
+    CHECK(own_cpm > own_flor);
+}
+
+// A hand-made dataset folder with tiny files, for the validation errors.
+struct TinySet {
+    std::string root, dir;
+    explicit TinySet(const std::string& tag, int n_img = 2, const std::string& layout = "vsd") {
+        root = temp_dir(tag);
+        dir = layout == "vsd" ? root + "/toy/precomp" : root + "/toy_precomp";
+        CHECK(std::system(("mkdir -p " + dir).c_str()) == 0);
+        Rng r(1);
+        npy_save(dir + "/test_ims.npy", Tensor::rand({n_img, 3, 4}, r));
+        std::string caps;
+        for (int i = 0; i < 5 * n_img; i++) caps += "a caption number " + std::to_string(i) + "\n";
+        std::ofstream(dir + "/test_caps.txt") << caps;
+        npy_save(dir + "/test_cap_bge.npy", Tensor::rand({5 * n_img, 6}, r));
+        npy_save(dir + "/test_aux_cap_bge_cpm_full_1.npy", Tensor::rand({5 * n_img, 6}, r));
+    }
+    PrecompDataset open(VsdSource v = VsdSource::Cpm, const std::string& split = "test") const {
+        DatasetOptions o;
+        o.data_path = root;
+        o.dataset = "toy";
+        o.split = split;
+        o.vsd = v;
+        return PrecompDataset::open(o);
+    }
+};
+
+TEST_CASE("dataset: both layouts; every mismatch is named with expected and found") {
+    CHECK(TinySet("lay1").open().n_img == 2);
+    CHECK(TinySet("lay2", 2, "hrem").open().dir.find("toy_precomp") != std::string::npos);
+    {
+        TinySet t("badcaps");
+        std::ofstream(t.dir + "/test_caps.txt") << "one\ntwo\nthree\n";
+        CHECK_THROWS_WITH(t.open(), doctest::Contains("expected 10 captions (5 per image) or 2 (1 per image) for the 2 images"));
+    }
+    {
+        TinySet t("badaux");
+        Rng r(2);
+        npy_save(t.dir + "/test_aux_cap_bge_cpm_full_1.npy", Tensor::rand({9, 6}, r));
+        npy_save(t.dir + "/test_cap_bge.npy", Tensor::rand({10, 5}, r));
+        try {
+            t.open();
+            FAIL("no error");
+        } catch (const Error& e) {
+            std::string s = e.what();
+            CHECK(s.find("test_aux_cap_bge_cpm_full_1.npy: expected 10 rows (one per caption of") != std::string::npos);
+            CHECK(s.find("found 9") != std::string::npos);
+            CHECK(s.find("2 problems") != std::string::npos);  // rows, and widths 6 vs 5... reported together
+        }
+    }
+    {
+        TinySet t("noflor");
+        CHECK_THROWS_WITH(t.open(VsdSource::Flor), doctest::Contains("missing the Florence-2 description embeddings (--vsd flor) (expected test_aux_cap_bge_flor_det.npy)"));
+    }
+    {
+        TinySet t("noims");
+        CHECK(std::remove((t.dir + "/test_ims.npy").c_str()) == 0);
+        CHECK_THROWS_WITH(t.open(), doctest::Contains("test_ims.npy: missing"));
+    }
+    {
+        TinySet t("emptyline");
+        std::ofstream(t.dir + "/test_caps.txt") << "a\nb\n\nd\n";
+        CHECK_THROWS_WITH(t.open(), doctest::Contains("test_caps.txt:3: empty caption line"));
+    }
+    {
+        TinySet t("utf8");
+        std::ofstream(t.dir + "/test_caps.txt") << "ok\ncaf\xe9 latin-1\n";
+        CHECK_THROWS_WITH(t.open(), doctest::Contains("test_caps.txt:2: not valid UTF-8 (byte 0xe9 at column 4)"));
+    }
+    CHECK_THROWS_WITH(TinySet("nosplit").open(VsdSource::None, "train"), doctest::Contains("no caption file found; tried:"));
+    // 1 caption per image is accepted (im_div 1)
+    TinySet one("onecap");
+    std::ofstream(one.dir + "/test_caps.txt") << "x\ny\n";
+    Rng r(3);
+    npy_save(one.dir + "/test_cap_bge.npy", Tensor::rand({2, 6}, r));
+    npy_save(one.dir + "/test_aux_cap_bge_cpm_full_1.npy", Tensor::rand({2, 6}, r));
+    CHECK(one.open().im_div == 1);
+}
+
+TEST_CASE("dataset: dev is truncated to its first 5000 captions") {
+    std::string root = temp_dir("dev");
+    std::string dir = root + "/toy/precomp";
+    CHECK(std::system(("mkdir -p " + dir).c_str()) == 0);
+    npy_save(dir + "/dev_ims.npy", Tensor::zeros({1014, 1, 2}));
+    std::string caps;
+    for (int i = 0; i < 5070; i++) caps += "c\n";
+    std::ofstream(dir + "/dev_caps.txt") << caps;
+    DatasetOptions o;
+    o.data_path = root;
+    o.dataset = "toy";
+    o.split = "dev";
+    PrecompDataset d = PrecompDataset::open(o);
+    CHECK(d.n_cap == 5070);
+    CHECK(d.length == 5000);
+    CHECK(d.image_of(4999) == 999);
+}
+
+TEST_CASE("batching: seeded, sorted, padded; ids and embeddings follow their captions") {
+    std::string a = tiny_demo("batch");
+    DatasetOptions o;
+    o.data_path = a;
+    o.dataset = "demo";
+    o.split = "train";
+    o.vsd = VsdSource::Cpm;
+    PrecompDataset d = PrecompDataset::open(o);
+    auto vocab = std::make_shared<Vocab>(Vocab::load_json(a + "/vocab/demo_precomp_vocab.json"));
+    TextFront text = TextFront::vocab(vocab);
+    text.prepare(d.caps);
+    LoaderOptions lo;
+    lo.batch_size = 16;
+    lo.train = true;
+    lo.seed = 5;
+    BatchLoader L1(d, text, lo), L2(d, text, lo);
+    CHECK(L1.batches_per_epoch() == 200 / 16);  // drop_last
+    Batch b1, b2;
+    REQUIRE(L1.next(b1));
+    REQUIRE(L2.next(b2));
+    CHECK(b1.cap_ids == b2.cap_ids);  // same seed, same batch
+    CHECK(b1.tokens.to_vector() == b2.tokens.to_vector());
+    CHECK(b1.images.to_vector() == b2.images.to_vector());
+    // sorted by length, descending; padding is 0 past each length
+    for (int64_t k = 0; k + 1 < b1.size; k++) CHECK(b1.lengths.i64()[k] >= b1.lengths.i64()[k + 1]);
+    const int64_t L = b1.tokens.size(1), R = b1.images.size(1), F = b1.images.size(2);
+    for (int64_t k = 0; k < b1.size; k++) {
+        for (int64_t t = b1.lengths.i64()[k]; t < L; t++) CHECK(b1.tokens.i64()[k * L + t] == 0);
+        int64_t nr = b1.img_lengths.i64()[k];
+        CHECK(nr >= 1);
+        CHECK(nr <= 36);
+        double pad = 0;
+        for (int64_t r = nr; r < R; r++)
+            for (int64_t f = 0; f < F; f++) pad += std::fabs(b1.images.data()[(k * R + r) * F + f]);
+        CHECK(pad == 0.0);
+        CHECK(b1.img_ids[k] == b1.cap_ids[k] / 5);
+        // the description row is the caption's own row of the file
+        Tensor row = d.desc_emb->rows_tensor(b1.cap_ids[k], 1, DType::F32);
+        CHECK(std::equal(row.data(), row.data() + 32, b1.desc_emb.data() + k * 32));
+    }
+    // another epoch, another order; the prefetch thread gives what make_batch gives
+    L1.start_epoch(1);
+    Batch e1;
+    REQUIRE(L1.next(e1));
+    CHECK(e1.cap_ids != b1.cap_ids);
+    Batch second;
+    REQUIRE(L1.next(second));
+    CHECK(second.cap_ids == L1.make_batch(1).cap_ids);
+    int n = 2;
+    while (L1.next(second)) n++;
+    CHECK(n == 12);
+    // resuming mid-epoch skips exactly the consumed batches
+    L2.start_epoch(1, 1);
+    Batch r1;
+    REQUIRE(L2.next(r1));
+    CHECK(r1.cap_ids == L1.make_batch(1).cap_ids);
+    // evaluation: no shuffle, no drop, no augmentation
+    LoaderOptions eo;
+    eo.batch_size = 16;
+    BatchLoader E(d, text, eo);
+    CHECK(E.batches_per_epoch() == 13);
+    Batch eb;
+    REQUIRE(E.next(eb));
+    std::vector<int64_t> ids = eb.cap_ids;
+    std::sort(ids.begin(), ids.end());
+    CHECK(ids.front() == 0);
+    CHECK(ids.back() == 15);
+    for (int64_t k = 0; k < eb.size; k++) CHECK(eb.img_lengths.i64()[k] == 36);
+}
+
+TEST_CASE("augmentation rates: regions kept with p 0.8; tokens masked/randomised/deleted 10/2/8 percent") {
+    // region dropping: over 60 samples x 36 regions
+    std::string a = tiny_demo("aug");
+    DatasetOptions o;
+    o.data_path = a;
+    o.dataset = "demo";
+    o.split = "train";
+    PrecompDataset d = PrecompDataset::open(o);
+    auto vocab = std::make_shared<Vocab>(Vocab::load_json(a + "/vocab/demo_precomp_vocab.json"));
+    TextFront text = TextFront::vocab(vocab);
+    text.prepare(d.caps);
+    LoaderOptions lo;
+    lo.batch_size = 200;
+    lo.train = true;
+    BatchLoader L(d, text, lo);
+    Batch b = L.make_batch(0);
+    double kept = 0;
+    for (int64_t k = 0; k < b.size; k++) kept += b.img_lengths.i64()[k];
+    kept /= (double)b.size * 36;
+    CHECK(kept == doctest::Approx(0.8).epsilon(0.03));  // 7200 draws: sd 0.005
+    // BERT masking, per word, on a long caption and many seeds
+    BertTokenizer tok({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "w"});
+    auto tp = std::make_shared<const BertTokenizer>(tok);
+    TextFront bt = TextFront::bert(tp);
+    std::string cap;
+    for (int i = 0; i < 1000; i++) cap += "w ";
+    bt.prepare({cap});
+    int masked = 0, random = 0, total = 0, kept_w = 0;
+    for (uint64_t s = 0; s < 20; s++) {
+        Rng rng(s);
+        std::vector<int64_t> ids = bt.ids(0, true, rng);
+        CHECK(ids.front() == 2);  // [CLS]
+        CHECK(ids.back() == 3);   // [SEP]
+        for (size_t i = 1; i + 1 < ids.size(); i++) {
+            if (ids[i] == 4) masked++;
+            else if (ids[i] == 5) kept_w++;
+            else random++;  // a random vocab id other than "w" (a random draw of "w" counts as kept)
+        }
+        total += 1000;
+    }
+    int deleted = total - masked - random - kept_w;
+    CHECK(masked / (double)total == doctest::Approx(0.10).epsilon(0.1));
+    CHECK(deleted / (double)total == doctest::Approx(0.08).epsilon(0.12));
+    CHECK(random / (double)total > 0.01);
+    CHECK(random / (double)total < 0.025);
+    Rng rng(0);
+    CHECK(bt.ids(0, false, rng).size() == 1002);  // no augmentation at test time
+}

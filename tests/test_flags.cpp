@@ -1,0 +1,34 @@
+// Command-line flags.
+#include "../src/core/flags.h"
+#include "helpers.h"
+
+TEST_CASE("flags: values, booleans, positional, unknown flags, bad values") {
+    std::string s = "x";
+    int64_t n = 3;
+    float f = 0.5f;
+    bool b = false, c = true;
+    Flags fl("prog", "test");
+    fl.add("name", &s, "a string");
+    fl.add("num_epochs", &n, "an int");
+    fl.add("lr", &f, "a float");
+    fl.add("flag", &b, "a bool");
+    fl.add("other", &c, "a bool");
+    const char* argv[] = {"prog", "--name", "abc", "--num_epochs=7", "--lr", "1e-3", "--flag", "--other=0", "pos"};
+    CHECK(fl.parse(9, (char**)argv, true));
+    CHECK(s == "abc");
+    CHECK(n == 7);
+    CHECK(f == doctest::Approx(1e-3));
+    CHECK(b);
+    CHECK_FALSE(c);
+    CHECK(fl.positional() == std::vector<std::string>{"pos"});
+    CHECK(fl.was_set("lr"));
+    CHECK(fl.help().find("--num_epochs  an int [3]") != std::string::npos);  // the default, as registered
+    const char* bad1[] = {"prog", "--num_epoch", "3"};
+    CHECK_THROWS_WITH(fl.parse(3, (char**)bad1), doctest::Contains("unknown flag --num_epoch (did you mean --num_epochs?)"));
+    const char* bad2[] = {"prog", "--num_epochs", "x3"};
+    CHECK_THROWS_WITH(fl.parse(3, (char**)bad2), doctest::Contains("--num_epochs expects an integer, got 'x3'"));
+    const char* bad3[] = {"prog", "stray"};
+    CHECK_THROWS_WITH(fl.parse(2, (char**)bad3), doctest::Contains("unexpected argument 'stray'"));
+    const char* bad4[] = {"prog", "--lr"};
+    CHECK_THROWS_WITH(fl.parse(2, (char**)bad4), doctest::Contains("--lr needs a value"));
+}
