@@ -41,7 +41,7 @@ LDFLAGS := $(LDOPT) -fopenmp
 LDLIBS := -lm
 
 # ---- sources -----------------------------------------------------------------------------
-LIB_SRC := $(wildcard src/core/*.cpp src/ops/*.cpp src/data/*.cpp src/train/*.cpp kernels/*.cpp)
+LIB_SRC := $(filter-out %_main.cpp,$(wildcard src/core/*.cpp src/ops/*.cpp src/data/*.cpp src/nn/*.cpp src/train/*.cpp kernels/*.cpp))
 ifeq ($(CUDA_TAG),cuda)
   LIB_SRC := $(filter-out src/core/device.cpp,$(LIB_SRC))
   CU_SRC := src/core/device.cu

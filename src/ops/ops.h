@@ -99,6 +99,13 @@ std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int dim = -1, bool la
 // pairwise Euclidean distances: a (N, D), b (M, D) -> (N, M)
 Tensor cdist(const Tensor& a, const Tensor& b);
 
+// ---- recurrent ------------------------------------------------------------------------------
+// One GRU direction over a padded batch (PyTorch gate order r, z, n; both biases): x (B, T, I),
+// lengths (B,) int; sample b runs exactly lengths[b] steps (reverse: from its last real position).
+// Returns (B, T, H) with zeros at padded positions. See kernels/gru.h.
+Tensor gru(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+           const Tensor& b_hh, bool reverse);
+
 // ---- helpers --------------------------------------------------------------------------------
 // a float32 copy of any tensor (masks and index tensors become 0/1 or their values); no grad
 Tensor to_float(const Tensor& x);

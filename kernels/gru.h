@@ -1,0 +1,34 @@
+// gru.h — one direction of a GRU layer over a padded batch of variable-length sequences (CPU).
+//
+// B batch, T padded length, I input size, H hidden size. PyTorch's layout and equations:
+//   gates g = [r; z; n] stacked in w_ih (3H, I), w_hh (3H, H), b_ih (3H), b_hh (3H)
+//   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+//   z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+//   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+//   h' = (1 - z) * n + z * h                         h_0 = 0
+// Sample b runs exactly len[b] steps (a packed sequence): forward direction positions 0..len-1,
+// reverse direction len-1..0. Outputs at padded positions are 0.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace vsd {
+
+struct GruCache {          // what the backward pass needs, filled by the forward pass
+    std::vector<float> gx; // (B, T, 3H) input projections x W_ih^T + b_ih, per position
+    std::vector<float> r, z, n, hn;  // (B, T, H) gates and W_hn h + b_hn, per position
+    std::vector<float> hprev;        // (B, T, H) the state each position started from
+};
+
+// y: (B, T, H) outputs (0 at padding); x: (B, T, I); len: (B,)
+void gru_forward_cpu(float* y, GruCache& cache, const float* x, const int64_t* len, const float* w_ih,
+                     const float* w_hh, const float* b_ih, const float* b_hh, int64_t B, int64_t T, int64_t I,
+                     int64_t H, bool reverse);
+
+// Backpropagation through time. dy: (B, T, H). Accumulates into dx, dw_ih, dw_hh, db_ih, db_hh
+// (any may be null).
+void gru_backward_cpu(float* dx, float* dw_ih, float* dw_hh, float* db_ih, float* db_hh, const float* dy,
+                      const GruCache& cache, const float* x, const int64_t* len, const float* w_ih, const float* w_hh,
+                      int64_t B, int64_t T, int64_t I, int64_t H, bool reverse);
+
+}  // namespace vsd

@@ -1,0 +1,75 @@
+#include "layers.h"
+
+namespace vsd {
+
+Linear::Linear(int64_t in, int64_t out, bool has_bias, Rng& rng) {
+    weight = Tensor::empty({out, in});
+    uniform_(weight, default_bound(in), rng);
+    register_parameter("weight", weight);
+    if (has_bias) {
+        bias = Tensor::empty({out});
+        uniform_(bias, default_bound(in), rng);
+        register_parameter("bias", bias);
+    }
+}
+
+BatchNorm1d::BatchNorm1d(int64_t C, float m, float e) : momentum(m), eps(e) {
+    weight = Tensor::ones({C});
+    bias = Tensor::zeros({C});
+    running_mean = Tensor::zeros({C});
+    running_var = Tensor::ones({C});
+    num_batches_tracked = Tensor::zeros({}, DType::I64);
+    register_parameter("weight", weight);
+    register_parameter("bias", bias);
+    register_buffer("running_mean", running_mean);
+    register_buffer("running_var", running_var);
+    register_buffer("num_batches_tracked", num_batches_tracked);
+}
+
+Tensor BatchNorm1d::forward(const Tensor& x) {
+    if (training_) num_batches_tracked.i64()[0]++;
+    return batchnorm1d(x, weight, bias, running_mean, running_var, training_, momentum, eps);
+}
+
+GRU::GRU(int64_t input, int64_t h, bool bi, Rng& rng) : hidden(h), bidirectional(bi) {
+    const float bound = default_bound(h);
+    auto make = [&](Tensor& t, Shape s, const char* name) {
+        t = Tensor::empty(s);
+        uniform_(t, bound, rng);
+        register_parameter(name, t);
+    };
+    make(w_ih, {3 * h, input}, "weight_ih_l0");
+    make(w_hh, {3 * h, h}, "weight_hh_l0");
+    make(b_ih, {3 * h}, "bias_ih_l0");
+    make(b_hh, {3 * h}, "bias_hh_l0");
+    if (bi) {
+        make(w_ih_r, {3 * h, input}, "weight_ih_l0_reverse");
+        make(w_hh_r, {3 * h, h}, "weight_hh_l0_reverse");
+        make(b_ih_r, {3 * h}, "bias_ih_l0_reverse");
+        make(b_hh_r, {3 * h}, "bias_hh_l0_reverse");
+    }
+}
+
+Tensor GRU::forward_mean(const Tensor& x, const Tensor& lengths) const {
+    Tensor f = gru(x, lengths, w_ih, w_hh, b_ih, b_hh, false);
+    if (!bidirectional) return f;
+    Tensor b = gru(x, lengths, w_ih_r, w_hh_r, b_ih_r, b_hh_r, true);
+    return (f + b) * 0.5f;
+}
+
+Embedding::Embedding(int64_t V, int64_t D) {
+    weight = Tensor::empty({V, D});
+    register_parameter("weight", weight);
+}
+
+Tensor length_mask(const Tensor& lengths, int64_t N) {
+    const int64_t B = lengths.numel();
+    Tensor m = Tensor::empty({B, N});
+    for (int64_t b = 0; b < B; b++) {
+        int64_t L = lengths.index_at(b);
+        for (int64_t k = 0; k < N; k++) m.data()[b * N + k] = k < L ? 1.0f : 0.0f;
+    }
+    return m;
+}
+
+}  // namespace vsd

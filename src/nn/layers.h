@@ -1,0 +1,49 @@
+// layers.h — the building blocks, with PyTorch's parameter names and default initialisation.
+#pragma once
+#include "../ops/ops.h"
+#include "module.h"
+
+namespace vsd {
+
+// y = x W^T + b.   weight (out, in), bias (out,).   Init: U(+-1/sqrt(in)) for both (PyTorch).
+class Linear : public Module {
+public:
+    Linear(int64_t in, int64_t out, bool bias, Rng& rng);
+    Tensor forward(const Tensor& x) const { return linear(x, weight, bias); }
+    Tensor weight, bias;
+};
+
+// BatchNorm1d over (N, C): weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked.
+class BatchNorm1d : public Module {
+public:
+    explicit BatchNorm1d(int64_t C, float momentum = 0.1f, float eps = 1e-5f);
+    Tensor forward(const Tensor& x);  // uses is_training()
+    Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+    float momentum, eps;
+};
+
+// A one-layer GRU, optionally bidirectional, over padded batches (names weight_ih_l0, ...,
+// weight_ih_l0_reverse). Init: U(+-1/sqrt(H)) for every weight and bias (PyTorch).
+class GRU : public Module {
+public:
+    GRU(int64_t input, int64_t hidden, bool bidirectional, Rng& rng);
+    // (B, T, I), lengths (B,) -> (B, T, H); bidirectional: the mean of both directions, which is
+    // what GPO and the BiGRU text encoder use ((h_fwd + h_bwd) / 2).
+    Tensor forward_mean(const Tensor& x, const Tensor& lengths) const;
+    int64_t hidden;
+    bool bidirectional;
+    Tensor w_ih, w_hh, b_ih, b_hh, w_ih_r, w_hh_r, b_ih_r, b_hh_r;
+};
+
+// Embedding table (V, D).
+class Embedding : public Module {
+public:
+    Embedding(int64_t V, int64_t D);
+    Tensor forward(const Tensor& ids) const { return embedding(ids, weight); }
+    Tensor weight;
+};
+
+// Padding mask (B, N) float: 1 where position < lengths[b], else 0.
+Tensor length_mask(const Tensor& lengths, int64_t N);
+
+}  // namespace vsd

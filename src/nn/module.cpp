@@ -1,0 +1,64 @@
+#include "module.h"
+
+#include <cmath>
+
+namespace vsd {
+
+void Module::register_parameter(const std::string& name, Tensor& t) {
+    t.requires_grad(true);
+    params_.push_back({name, &t});
+}
+void Module::register_buffer(const std::string& name, Tensor& t) { buffers_.push_back({name, &t}); }
+void Module::register_module(const std::string& name, Module& m) { children_.push_back({name, &m}); }
+
+void Module::collect(const std::string& prefix, Named& out, bool buffers) const {
+    for (const auto& p : buffers ? buffers_ : params_) out.push_back({prefix + p.first, *p.second});
+    for (const auto& c : children_) c.second->collect(prefix + c.first + ".", out, buffers);
+}
+
+Module::Named Module::named_parameters(const std::string& prefix) const {
+    Named out;
+    collect(prefix, out, false);
+    return out;
+}
+Module::Named Module::named_buffers(const std::string& prefix) const {
+    Named out;
+    collect(prefix, out, true);
+    return out;
+}
+Module::Named Module::state_dict(const std::string& prefix) const {
+    Named out = named_parameters(prefix), b = named_buffers(prefix);
+    out.insert(out.end(), b.begin(), b.end());
+    return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+    std::vector<Tensor> out;
+    for (auto& p : named_parameters()) out.push_back(p.second);
+    return out;
+}
+
+int64_t Module::num_parameters() const {
+    int64_t n = 0;
+    for (auto& p : named_parameters()) n += p.second.numel();
+    return n;
+}
+
+void Module::train(bool on) {
+    training_ = on;
+    for (auto& c : children_) c.second->train(on);
+}
+
+void uniform_(Tensor& t, float bound, Rng& rng) {
+    float* p = t.data();
+    for (int64_t i = 0; i < t.numel(); i++) p[i] = rng.uniform(-bound, bound);
+}
+
+float default_bound(int64_t fan_in) { return 1.0f / std::sqrt((float)fan_in); }
+
+void xavier_uniform_(Tensor& t, Rng& rng) {
+    ENSURE(t.ndim() == 2, "xavier_uniform_ expects a 2-d weight, got %s", t.shape_str().c_str());
+    uniform_(t, std::sqrt(6.0f / (float)(t.size(0) + t.size(1))), rng);
+}
+
+}  // namespace vsd
