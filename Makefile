@@ -56,7 +56,8 @@ LIB := $(BUILD)/libvsd.a
 
 .PHONY: all test bench train eval clean help doctest demo
 TOOLS := make_demo npy_inspect check_dataset
-all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(addprefix $(BUILD)/,$(TOOLS))
+PROGRAMS := train eval
+all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
 
 help:
 	@echo "make test | bench | train | eval | clean   (flags: NO_CUDA=1 DEBUG=1 SAN=1)"
@@ -88,6 +89,10 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_gemm: $(BUILD)/tools/bench_gemm.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# the programs: src/train/<name>_main.cpp
+$(addprefix $(BUILD)/,$(PROGRAMS)): $(BUILD)/%: $(BUILD)/src/train/%_main.o $(LIB)
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # small programs in tools/<name>.cpp, each linked against the library
 $(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -100,11 +105,23 @@ test: $(BUILD)/run_tests
 bench: $(BUILD)/bench_gemm
 	@bash tools/bench.sh $(BUILD)/bench_gemm
 
-train eval:
-	@echo "make $@: not implemented yet. Training and evaluation land with the GPO/BiGRU issue: 'make train'"
-	@echo "will generate the embedded demo dataset (data/demo) and train GPO on it; 'make eval' will print"
-	@echo "R@1/5/10 in both directions and rsum. Today: 'make test' runs the op, autograd and optimiser tests."
-	@exit 2
+# make train [DATASET=f30k|coco|demo] [DATA=data] [VSD=cpm|flor] [ARGS='--num_epochs 5 ...']
+# With no DATASET, trains on the demo dataset (generated when absent) with the demo preset.
+DATASET ?= demo
+DATA ?= data
+RUN ?= runs/$(DATASET)$(if $(VSD),_$(VSD))
+DEMO_PRESET := --num_epochs 4 --lr_update 3 --batch_size 128
+train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DATA)/demo/precomp/test_caps.txt)
+	$(BUILD)/train --data_path $(DATA) --dataset $(DATASET) --logger_name $(RUN) $(if $(VSD),--vsd $(VSD)) \
+	  $(if $(filter demo,$(DATASET)),$(DEMO_PRESET)) $(ARGS)
+
+# make eval [DATASET=...] [CKPT=path] [SPLIT=test|testall] [ARGS=...]
+SPLIT ?= $(if $(filter coco,$(DATASET)),testall,test)
+eval: $(BUILD)/eval
+	$(BUILD)/eval --logger_name $(RUN) --split $(SPLIT) $(if $(CKPT),--checkpoint $(CKPT)) $(if $(DATA),--data_path $(DATA)) $(ARGS)
+
+$(DATA)/demo/precomp/test_caps.txt: | $(BUILD)/make_demo
+	$(BUILD)/make_demo --data_path $(DATA)
 
 # the demo dataset (data/demo, data/vocab/demo_precomp_vocab.json), regenerated when absent
 DEMO_ARGS ?=

@@ -104,50 +104,61 @@ static inline float binary_f(Binary op, float a, float b) {
     return 0.0f;
 }
 
+// Rows (i0, i1, i2) of the 4-D frame can run in parallel when every operand that receives a
+// gradient maps distinct rows to distinct elements, i.e. it is broadcast at most along the last
+// dim. The forward writes only out[o], so it can always run in parallel.
+static bool rows_distinct(const Broadcast& bc, const int64_t* st) {
+    for (int d = 0; d < 3; d++)
+        if (bc.shape[d] > 1 && st[d] == 0) return false;
+    return true;
+}
+
 void binary_forward_cpu(Binary op, float* out, const float* a, const float* b, const Broadcast& bc) {
     // Walk the 4-D output index; the operands' offsets follow their own strides (0 = broadcast).
-    int64_t o = 0;
-    for (int64_t i0 = 0; i0 < bc.shape[0]; i0++)
-        for (int64_t i1 = 0; i1 < bc.shape[1]; i1++)
-            for (int64_t i2 = 0; i2 < bc.shape[2]; i2++) {
-                const float* ar = a + i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2];
-                const float* br = b + i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2];
-                for (int64_t i3 = 0; i3 < bc.shape[3]; i3++, o++)
-                    out[o] = binary_f(op, ar[i3 * bc.sa[3]], br[i3 * bc.sb[3]]);
-            }
+    const int64_t rows = bc.shape[0] * bc.shape[1] * bc.shape[2], n = bc.shape[3];
+#pragma omp parallel for if (rows * n > 65536)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t i0 = r / (bc.shape[1] * bc.shape[2]), i1 = (r / bc.shape[2]) % bc.shape[1], i2 = r % bc.shape[2];
+        const float* ar = a + i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2];
+        const float* br = b + i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2];
+        float* o = out + r * n;
+        for (int64_t i3 = 0; i3 < n; i3++) o[i3] = binary_f(op, ar[i3 * bc.sa[3]], br[i3 * bc.sb[3]]);
+    }
 }
 
 void binary_backward_cpu(Binary op, float* da, float* db, const float* dout, const float* a, const float* b,
                          const Broadcast& bc) {
     // Same walk as the forward. Where an operand is broadcast, several outputs map to one of its
     // elements, and the += sums their gradients: that is the "reduce over broadcast dims" rule.
-    int64_t o = 0;
-    for (int64_t i0 = 0; i0 < bc.shape[0]; i0++)
-        for (int64_t i1 = 0; i1 < bc.shape[1]; i1++)
-            for (int64_t i2 = 0; i2 < bc.shape[2]; i2++)
-                for (int64_t i3 = 0; i3 < bc.shape[3]; i3++, o++) {
-                    int64_t ia = i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2] + i3 * bc.sa[3];
-                    int64_t ib = i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2] + i3 * bc.sb[3];
-                    float g = dout[o];
-                    switch (op) {
-                        case Binary::Add:  // d(a+b) = (1, 1)
-                            if (da) da[ia] += g;
-                            if (db) db[ib] += g;
-                            break;
-                        case Binary::Sub:  // d(a-b) = (1, -1)
-                            if (da) da[ia] += g;
-                            if (db) db[ib] -= g;
-                            break;
-                        case Binary::Mul:  // d(ab) = (b, a)
-                            if (da) da[ia] += g * b[ib];
-                            if (db) db[ib] += g * a[ia];
-                            break;
-                        case Binary::Div:  // d(a/b) = (1/b, -a/b^2)
-                            if (da) da[ia] += g / b[ib];
-                            if (db) db[ib] -= g * a[ia] / (b[ib] * b[ib]);
-                            break;
-                    }
-                }
+    const int64_t rows = bc.shape[0] * bc.shape[1] * bc.shape[2], n = bc.shape[3];
+    const bool par = rows * n > 65536 && (!da || rows_distinct(bc, bc.sa)) && (!db || rows_distinct(bc, bc.sb));
+#pragma omp parallel for if (par)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t i0 = r / (bc.shape[1] * bc.shape[2]), i1 = (r / bc.shape[2]) % bc.shape[1], i2 = r % bc.shape[2];
+        const int64_t ra = i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2], rb = i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2];
+        for (int64_t i3 = 0; i3 < n; i3++) {
+            const int64_t ia = ra + i3 * bc.sa[3], ib = rb + i3 * bc.sb[3];
+            const float g = dout[r * n + i3];
+            switch (op) {
+                case Binary::Add:  // d(a+b) = (1, 1)
+                    if (da) da[ia] += g;
+                    if (db) db[ib] += g;
+                    break;
+                case Binary::Sub:  // d(a-b) = (1, -1)
+                    if (da) da[ia] += g;
+                    if (db) db[ib] -= g;
+                    break;
+                case Binary::Mul:  // d(ab) = (b, a)
+                    if (da) da[ia] += g * b[ib];
+                    if (db) db[ib] += g * a[ia];
+                    break;
+                case Binary::Div:  // d(a/b) = (1/b, -a/b^2)
+                    if (da) da[ia] += g / b[ib];
+                    if (db) db[ib] -= g * a[ia] / (b[ib] * b[ib]);
+                    break;
+            }
+        }
+    }
 }
 
 }  // namespace vsd

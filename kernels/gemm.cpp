@@ -137,36 +137,49 @@ static inline void micro_kernel(int64_t kc, const float* __restrict a, const flo
 }
 
 // Pack op(A)[ic:ic+mc, pc:pc+kc] into ceil(mc/MR) panels, each kc x MR (k-major), zero-padded.
+// The source is read along its rows (one contiguous stream at a time); the scattered writes land in
+// the small panel, which stays in cache.
 static void pack_a(bool ta, const float* A, int64_t lda, int64_t ic, int64_t pc, int64_t mc, int64_t kc, float* ap) {
     for (int64_t ip = 0; ip < mc; ip += MR) {
-        int mr = (int)std::min<int64_t>(MR, mc - ip);
+        const int mr = (int)std::min<int64_t>(MR, mc - ip);
         float* dst = ap + ip * kc;  // panel ip/MR starts at (ip/MR)*MR*kc
-        for (int64_t k = 0; k < kc; k++) {
-            for (int i = 0; i < mr; i++) {
-                int64_t row = ic + ip + i, col = pc + k;
-                dst[k * MR + i] = ta ? A[col * lda + row] : A[row * lda + col];
+        if (!ta) {
+            for (int i = 0; i < mr; i++) {  // row i of the panel = row ic+ip+i of A, contiguous in k
+                const float* src = A + (ic + ip + i) * lda + pc;
+                for (int64_t k = 0; k < kc; k++) dst[k * MR + i] = src[k];
             }
-            for (int i = mr; i < MR; i++) dst[k * MR + i] = 0.0f;
+        } else {
+            for (int64_t k = 0; k < kc; k++) {  // A stored K x M: row pc+k holds the panel's k-th column
+                const float* src = A + (pc + k) * lda + ic + ip;
+                for (int i = 0; i < mr; i++) dst[k * MR + i] = src[i];
+            }
         }
+        for (int i = mr; i < MR; i++)
+            for (int64_t k = 0; k < kc; k++) dst[k * MR + i] = 0.0f;
     }
 }
 
 // Pack op(B)[pc:pc+kc, jc:jc+nc] into ceil(nc/NR) panels, each kc x NR (k-major), zero-padded.
 static void pack_b_panel(bool tb, const float* B, int64_t ldb, int64_t pc, int64_t jc, int64_t jp, int64_t nc,
                          int64_t kc, float* bp) {
-    int nr = (int)std::min<int64_t>(NR, nc - jp);
+    const int nr = (int)std::min<int64_t>(NR, nc - jp);
     float* dst = bp + jp * kc;
-    for (int64_t k = 0; k < kc; k++) {
-        int64_t row = pc + k;
-        if (!tb && nr == NR) {
-            std::memcpy(dst + k * NR, B + row * ldb + jc + jp, NR * sizeof(float));
-            continue;
+    if (!tb) {
+        for (int64_t k = 0; k < kc; k++) {  // B stored K x N: each k is a contiguous run of NR columns
+            const float* src = B + (pc + k) * ldb + jc + jp;
+            if (nr == NR) std::memcpy(dst + k * NR, src, NR * sizeof(float));
+            else {
+                for (int j = 0; j < nr; j++) dst[k * NR + j] = src[j];
+                for (int j = nr; j < NR; j++) dst[k * NR + j] = 0.0f;
+            }
         }
-        for (int j = 0; j < nr; j++) {
-            int64_t col = jc + jp + j;
-            dst[k * NR + j] = tb ? B[col * ldb + row] : B[row * ldb + col];
+    } else {
+        for (int j = 0; j < nr; j++) {  // B stored N x K (a weight matrix): column j is a contiguous row
+            const float* src = B + (jc + jp + j) * ldb + pc;
+            for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[k];
         }
-        for (int j = nr; j < NR; j++) dst[k * NR + j] = 0.0f;
+        for (int j = nr; j < NR; j++)
+            for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = 0.0f;
     }
 }
 

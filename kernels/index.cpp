@@ -87,14 +87,26 @@ static void for_each_bcast(const Broadcast& bc, F f) {
 }
 
 void masked_fill_cpu(float* out, const float* x, const float* mask, float value, const Broadcast& bc) {
-    for_each_bcast(bc, [&](int64_t o, int64_t ix, int64_t im) { out[o] = mask[im] != 0.0f ? value : x[ix]; });
+    // x has the output's shape (only the mask broadcasts), so rows are independent
+    const int64_t rows = bc.shape[0] * bc.shape[1] * bc.shape[2], n = bc.shape[3];
+#pragma omp parallel for if (rows * n > 65536)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t i0 = r / (bc.shape[1] * bc.shape[2]), i1 = (r / bc.shape[2]) % bc.shape[1], i2 = r % bc.shape[2];
+        const float* m = mask + i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2];
+        for (int64_t i3 = 0; i3 < n; i3++) out[r * n + i3] = m[i3 * bc.sb[3]] != 0.0f ? value : x[r * n + i3];
+    }
 }
 
 void masked_fill_backward_cpu(float* dx, const float* dout, const float* mask, const Broadcast& bc) {
-    // filled positions are constants: no gradient flows to x there
-    for_each_bcast(bc, [&](int64_t o, int64_t ix, int64_t im) {
-        if (mask[im] == 0.0f) dx[ix] += dout[o];
-    });
+    // filled positions are constants: no gradient flows to x there (x has the output's shape)
+    const int64_t rows = bc.shape[0] * bc.shape[1] * bc.shape[2], n = bc.shape[3];
+#pragma omp parallel for if (rows * n > 65536)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t i0 = r / (bc.shape[1] * bc.shape[2]), i1 = (r / bc.shape[2]) % bc.shape[1], i2 = r % bc.shape[2];
+        const float* m = mask + i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2];
+        for (int64_t i3 = 0; i3 < n; i3++)
+            if (m[i3 * bc.sb[3]] == 0.0f) dx[r * n + i3] += dout[r * n + i3];
+    }
 }
 
 void where_cpu(float* out, const float* cond, const float* a, const float* b, const Broadcast& bc) {
@@ -127,20 +139,35 @@ void dropout_backward_cpu(float* dx, const float* dy, const float* scale, int64_
 
 void sort_cpu(float* values, int64_t* indices, const float* x, int64_t outer, int64_t n, int64_t inner, int64_t k,
               bool descending) {
-    std::vector<int64_t> order(n);
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t i = 0; i < inner; i++) {
-            const float* col = x + o * n * inner + i;  // element t of this line is col[t * inner]
-            std::iota(order.begin(), order.end(), 0);
-            auto cmp = [&](int64_t p, int64_t q) {
-                return descending ? col[p * inner] > col[q * inner] : col[p * inner] < col[q * inner];
-            };
-            std::stable_sort(order.begin(), order.end(), cmp);  // ties keep index order
-            for (int64_t t = 0; t < k; t++) {
-                values[(o * k + t) * inner + i] = col[order[t] * inner];
-                indices[(o * k + t) * inner + i] = order[t];
+    // Each line (o, :, i) is gathered into a contiguous buffer first: the line itself is strided by
+    // `inner` in memory, and sorting through that stride would miss the cache on every access.
+    // Short lines (GPO sorts 36 regions or ~20 tokens per feature) use insertion sort, which is
+    // stable and fast at that size; long lines use std::stable_sort.
+#pragma omp parallel if (outer * inner * n > 32768)
+    {
+        std::vector<float> v(n);
+        std::vector<int64_t> order(n);
+#pragma omp for collapse(2) schedule(static)
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++) {
+                const float* col = x + o * n * inner + i;
+                for (int64_t t = 0; t < n; t++) { v[t] = col[t * inner]; order[t] = t; }
+                auto before = [&](int64_t p, int64_t q) { return descending ? v[p] > v[q] : v[p] < v[q]; };
+                if (n <= 64) {
+                    for (int64_t t = 1; t < n; t++) {  // insertion sort: stable (strict comparison)
+                        int64_t cur = order[t], u = t;
+                        while (u > 0 && before(cur, order[u - 1])) { order[u] = order[u - 1]; u--; }
+                        order[u] = cur;
+                    }
+                } else {
+                    std::stable_sort(order.begin(), order.end(), before);  // ties keep index order
+                }
+                for (int64_t t = 0; t < k; t++) {
+                    values[(o * k + t) * inner + i] = v[order[t]];
+                    indices[(o * k + t) * inner + i] = order[t];
+                }
             }
-        }
+    }
 }
 
 void cdist_forward_cpu(float* out, const float* a, const float* b, int64_t N, int64_t M, int64_t D) {

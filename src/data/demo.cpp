@@ -6,9 +6,10 @@
 // relations and 10 scenes, so images share parts and differ in combinations.
 //
 // Region features (BUTD stand-in, 36 x 2048, non-negative like pooled CNN features). Each concept c
-// has a fixed random visual direction u_c. An object with colour k shows up as 4-6 regions
-// relu(u_obj + 0.6 u_colour + noise); a relation adds 2 regions mixing the relation with both
-// objects; the scene adds 5 regions; the rest is clutter made of objects the captions never name.
+// has a fixed random visual direction u_c. An object with colour k shows up as 3-4 regions
+// relu(u_obj + 0.6 u_colour + noise) with |noise| ~ 1.2; a relation adds 2 regions mixing the
+// relation with both objects; the scene adds 3 regions; 2-3 clutter objects that no caption names
+// look exactly like named ones (3 regions each); the rest is background noise.
 //
 // Captions (5 per image) are English sentences from several templates, with synonyms; each one
 // mentions only part of the content: the subject always, its colour, the relation, the other
@@ -236,6 +237,7 @@ std::string make_demo_dataset(const DemoOptions& opt) {
     for (int c = 0; c < C.count(); c++) t[c] = random_dir(world, E);
     std::vector<float> g = random_dir(world, E);
     const float sqrtF = std::sqrt((float)F);
+    const float kNoise = 1.2f;  // |noise| ~ 1.2 x |one concept|: regions are far from clean
 
     auto embed = [&](const std::vector<int>& concepts, float noise, Rng& rng) {
         std::vector<float> v(E);
@@ -271,15 +273,18 @@ std::string make_demo_dataset(const DemoOptions& opt) {
                 regs.push_back(std::move(r));
             };
             for (size_t o = 0; o < im.obj.size(); o++) {
-                int n = 4 + (int)rng.randint(3);
-                for (int k = 0; k < n; k++) region({{C.obj(im.obj[o]), 1.0f}, {C.colour(im.colour[o]), 0.6f}}, 0.8f);
+                int n = 3 + (int)rng.randint(2);
+                for (int k = 0; k < n; k++) region({{C.obj(im.obj[o]), 1.0f}, {C.colour(im.colour[o]), 0.6f}}, kNoise);
             }
-            for (int k = 0; k < 2; k++) region({{C.rel(im.rel), 1.0f}, {C.obj(im.obj[0]), 0.4f}, {C.obj(im.obj[1]), 0.4f}}, 0.8f);
-            for (int k = 0; k < 5; k++) region({{C.scene(im.scene), 1.0f}}, 0.8f);
-            while ((int)regs.size() < R) {  // clutter: unnamed objects and colours
-                int c = (int)rng.randint(kNumObjects);
-                region({{C.obj(c), 0.5f}, {C.colour((int)rng.randint(10)), 0.3f}}, 1.0f);
+            for (int k = 0; k < 2; k++) region({{C.rel(im.rel), 1.0f}, {C.obj(im.obj[0]), 0.4f}, {C.obj(im.obj[1]), 0.4f}}, kNoise);
+            for (int k = 0; k < 3; k++) region({{C.scene(im.scene), 1.0f}}, kNoise);
+            // clutter: 2-3 objects the captions never name, drawn exactly like the named ones
+            const int n_clutter = 2 + (int)rng.randint(2);
+            for (int q = 0; q < n_clutter && (int)regs.size() + 3 <= R; q++) {
+                int c = (int)rng.randint(kNumObjects), col = (int)rng.randint(10);
+                for (int k = 0; k < 3; k++) region({{C.obj(c), 1.0f}, {C.colour(col), 0.6f}}, kNoise);
             }
+            while ((int)regs.size() < R) region({}, kNoise);  // background: noise only
             regs.resize(R);
             for (int k = R - 1; k > 0; k--) std::swap(regs[k], regs[rng.randint(k + 1)]);  // no order cue
             for (int k = 0; k < R; k++) std::copy(regs[k].begin(), regs[k].end(), ims.begin() + ((size_t)i * R + k) * F);

@@ -9,7 +9,7 @@ namespace vsd {
 struct DemoOptions {
     std::string data_path = "data";  // writes <data_path>/<name>/precomp/..., <data_path>/vocab/<name>_precomp_vocab.json
     std::string name = "demo";
-    int n_train = 1500, n_dev = 100, n_test = 200;  // images (5 captions each)
+    int n_train = 1500, n_dev = 100, n_test = 1000;  // images (5 captions each); test as Flickr30K's 1K
     int regions = 36, feat_dim = 2048, emb_dim = 1024;
     uint64_t seed = 1;
     bool verbose = true;

@@ -20,6 +20,16 @@ std::vector<Tensor> AdamW::params() const {
     return r;
 }
 
+int AdamW::index_of(const Tensor& p) const {
+    int k = 0;
+    for (const ParamGroup& g : groups_)
+        for (const Tensor& q : g.params) {
+            if (q.id() == p.id()) return k;
+            k++;
+        }
+    return -1;
+}
+
 void AdamW::step() {
     t_++;
     const double bc1 = 1.0 - std::pow((double)b1_, (double)t_);

@@ -33,6 +33,8 @@ public:
     // state, for checkpoints: first and second moments per parameter (group order)
     std::vector<std::vector<float>>& exp_avg() { return m_; }
     std::vector<std::vector<float>>& exp_avg_sq() { return v_; }
+    // position of a parameter in that order (by identity), -1 when it is not optimised here
+    int index_of(const Tensor& p) const;
     void set_steps(int64_t t) { t_ = t; }
 
 private:

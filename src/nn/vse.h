@@ -1,0 +1,27 @@
+// vse.h — the whole matching model: an image encoder and a text encoder that map into one space,
+// under the reference's state-dict prefixes "img_enc." and "txt_enc.".
+#pragma once
+#include <memory>
+
+#include "../data/batch.h"
+#include "encoders.h"
+
+namespace vsd {
+
+struct ModelConfig {
+    std::string model = "gpo";          // gpo (hrem comes with its issue)
+    std::string text_encoder = "bigru"; // bigru (bert comes with its issue)
+    int64_t img_dim = 2048, embed_size = 1024, word_dim = 300, vocab_size = 0;
+};
+
+class VSEModel : public Module {
+public:
+    VSEModel(const ModelConfig& cfg, Rng& rng);
+    // (V, T): image and caption embeddings (B, E), unit norm, one row per batch sample
+    std::pair<Tensor, Tensor> forward(const Batch& b);
+    ModelConfig cfg;
+    std::unique_ptr<ImageEncoderGPO> img_enc;
+    std::unique_ptr<TextEncoderBiGRU> txt_enc;
+};
+
+}  // namespace vsd

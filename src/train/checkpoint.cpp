@@ -1,0 +1,81 @@
+#include "checkpoint.h"
+
+#include <cstring>
+#include <set>
+
+namespace vsd {
+
+void save_checkpoint(const std::string& path, const Module& model, const AdamW* opt,
+                     const std::map<std::string, std::string>& meta) {
+    auto tensors = model.state_dict();
+    if (opt) {
+        auto params = model.named_parameters();
+        auto& m = const_cast<AdamW*>(opt)->exp_avg();
+        auto& v = const_cast<AdamW*>(opt)->exp_avg_sq();
+        for (auto& [name, p] : params) {  // by identity: the optimiser's group order need not be the model's
+            int k = opt->index_of(p);
+            if (k < 0) continue;
+            tensors.push_back({"optimizer.exp_avg." + name, Tensor::from(p.shape(), m[k])});
+            tensors.push_back({"optimizer.exp_avg_sq." + name, Tensor::from(p.shape(), v[k])});
+        }
+    }
+    std::map<std::string, std::string> md = meta;
+    md["format"] = "vsd.cpp checkpoint v1";
+    if (opt) md["adam_steps"] = std::to_string(opt->steps());
+    safetensors_save(path, tensors, md);
+}
+
+void load_model_weights(Module& model, const SafeTensors& st, const std::string& source) {
+    std::vector<std::string> problems;
+    std::set<std::string> used;
+    for (auto& [name, t] : model.state_dict()) {
+        const Tensor* src = st.find(name);
+        if (!src) {
+            problems.push_back("missing " + name + " " + t.shape_str());
+            continue;
+        }
+        used.insert(name);
+        if (src->shape() != t.shape()) {
+            problems.push_back("mis-shaped " + name + ": expected " + t.shape_str() + ", found " + src->shape_str());
+            continue;
+        }
+        if (t.dtype() == DType::F32) {
+            ENSURE(src->dtype() == DType::F32, "%s: tensor %s must be floating point", source.c_str(), name.c_str());
+            std::memcpy(t.data(), src->data(), t.numel() * 4);
+        } else {
+            for (int64_t i = 0; i < t.numel(); i++) t.i64()[i] = src->index_at(i);
+        }
+    }
+    for (auto& [name, t] : st.tensors)
+        if (!used.count(name) && name.rfind("optimizer.", 0) != 0) problems.push_back("unexpected " + name + " " + t.shape_str());
+    if (!problems.empty()) {
+        std::string msg;
+        for (const std::string& p : problems) msg += "\n  " + p;
+        FATAL("%s: the checkpoint does not match the model (%zu problem%s):%s\nHINT: train and evaluate with the same "
+              "--text_encoder/--model/--embed_size/vocabulary", source.c_str(), problems.size(),
+              problems.size() > 1 ? "s" : "", msg.c_str());
+    }
+}
+
+void load_optimizer_state(AdamW& opt, const Module& model, const SafeTensors& st, const std::string& source) {
+    auto params = model.named_parameters();
+    auto& m = opt.exp_avg();
+    auto& v = opt.exp_avg_sq();
+    for (auto& [name, p] : params) {
+        const int k = opt.index_of(p);
+        if (k < 0) continue;
+        const Tensor* a = st.find("optimizer.exp_avg." + name);
+        const Tensor* b = st.find("optimizer.exp_avg_sq." + name);
+        ENSURE_HINT(a && b, "resume needs a checkpoint written by train (checkpoint.safetensors)",
+                    "%s: no optimizer state for %s", source.c_str(), name.c_str());
+        ENSURE((int64_t)m[k].size() == a->numel() && (int64_t)v[k].size() == b->numel(),
+               "%s: optimizer state of %s has the wrong size", source.c_str(), name.c_str());
+        std::memcpy(m[k].data(), a->data(), a->numel() * 4);
+        std::memcpy(v[k].data(), b->data(), b->numel() * 4);
+    }
+    auto it = st.metadata.find("adam_steps");
+    ENSURE(it != st.metadata.end(), "%s: no adam_steps in the metadata", source.c_str());
+    opt.set_steps(std::stoll(it->second));
+}
+
+}  // namespace vsd

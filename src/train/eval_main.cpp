@@ -1,0 +1,51 @@
+// eval — `make eval`: R@1/5/10 in both directions, medr, meanr and rsum of a checkpoint (SPEC 5).
+//   eval --logger_name runs/demo                      model_best.safetensors on the test split
+//   eval --checkpoint X --dataset coco --split testall   COCO 5K, plus the 5-fold 1K average
+//   eval --ensemble a.npy,b.npy                          average saved similarity matrices
+#include <cstdio>
+
+#include "../core/check.h"
+#include "../data/npy.h"
+#include "trainer.h"
+
+using namespace vsd;
+
+static int body(int argc, char** argv) {
+    EvalConfig ec;
+    std::string logger_name = "runs/demo", fold5 = "auto";
+    Flags f("eval", "evaluate a checkpoint on a split and print the paper's table");
+    f.add("logger_name", &logger_name, "run folder; the checkpoint defaults to <logger_name>/model_best.safetensors");
+    f.add("checkpoint", &ec.checkpoint, "checkpoint to evaluate");
+    f.add("data_path", &ec.data_path, "dataset folder (default: the one the model was trained on)");
+    f.add("dataset", &ec.dataset, "dataset (default: the training one)");
+    f.add("split", &ec.split, "split: test (F30K 1K), testall (COCO 5K), dev");
+    f.add("fold5", &fold5, "COCO 1K protocol, 5 folds of testall: auto (on for coco testall), 1 or 0");
+    f.add("save_sims", &ec.save_sims, "save the similarity matrix (float64 .npy) for ensembles");
+    f.add("ensemble", &ec.ensemble, "comma-separated saved similarity matrices to average instead of a checkpoint");
+    f.add("out_json", &ec.out_json, "write the metrics here (default <checkpoint folder>/eval_<split>.json)");
+    f.add("batch_size", &ec.batch_size, "encoding batch size");
+    if (!f.parse(argc, argv)) return 0;
+    if (ec.checkpoint.empty() && ec.ensemble.empty()) ec.checkpoint = logger_name + "/model_best.safetensors";
+    const bool coco_testall = ec.split == "testall";
+    ec.fold5 = fold5 == "auto" ? coco_testall : (fold5 == "1" || fold5 == "true");
+    EvalResult r = evaluate_checkpoint(ec);
+    std::string title = ec.split + (coco_testall ? " (5K)" : "");
+    std::printf("\n%lld images, %lld captions\n%s", (long long)r.n_img, (long long)r.n_cap,
+                metrics_table(title, r.full).c_str());
+    if (r.has_fold5) std::printf("%s", metrics_table(ec.split + " 5-fold 1K", r.fold5).c_str());
+    std::string out = ec.out_json;
+    if (out.empty()) {
+        std::string base = ec.checkpoint.empty() ? logger_name : ec.checkpoint.substr(0, ec.checkpoint.rfind('/') + 1);
+        if (base.empty()) base = ".";
+        if (base.back() != '/') base += '/';
+        out = base + "eval_" + ec.split + ".json";
+    }
+    std::string json = "{\"split\": \"" + ec.split + "\", \"checkpoint\": \"" + ec.checkpoint + "\", " +
+                       strfmt("\"images\": %lld, \"captions\": %lld, \"metrics\": ", (long long)r.n_img, (long long)r.n_cap) +
+                       metrics_json(r.full) + (r.has_fold5 ? ", \"fold5\": " + metrics_json(r.fold5) : "") + "}\n";
+    write_file_atomic(out, json);
+    std::printf("metrics written to %s\n", out.c_str());
+    return 0;
+}
+
+int main(int argc, char** argv) { return run_main(body, argc, argv); }

@@ -1,0 +1,422 @@
+// trainer.cpp — the training loop (SPEC 4) and evaluation (SPEC 5).
+#include "trainer.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "../core/progress.h"
+#include "../data/json.h"
+#include "../data/npy.h"
+#include "../nn/losses.h"
+#include "checkpoint.h"
+
+namespace vsd {
+
+// ---------------------------------------------------------------------------------------------
+// configuration
+
+void TrainConfig::add_flags(Flags& f) {
+    f.add("data_path", &data_path, "folder holding <dataset>/precomp (or <dataset>_precomp)");
+    f.add("dataset", &dataset, "f30k, coco or demo");
+    f.add("vocab_path", &vocab_path, "SCAN vocab folder (default <data_path>/vocab)");
+    f.add("vsd", &vsd, "VSD descriptions: none, cpm (†, MiniCPM-V) or flor (⋆, Florence-2)");
+    f.add("model", &model, "gpo");
+    f.add("text_encoder", &text_encoder, "bigru");
+    f.add("embed_size", &embed_size, "joint embedding size");
+    f.add("word_dim", &word_dim, "word embedding size (BiGRU)");
+    f.add("img_dim", &img_dim, "region feature size");
+    f.add("batch_size", &batch_size, "batch size");
+    f.add("num_epochs", &num_epochs, "epochs");
+    f.add("learning_rate", &learning_rate, "base learning rate");
+    f.add("lr_update", &lr_update, "epoch at which the lr decays (x decay_rate)");
+    f.add("lr_schedules", &lr_schedules, "comma-separated decay epochs, overrides --lr_update (e.g. 15,25)");
+    f.add("decay_rate", &decay_rate, "lr decay factor");
+    f.add("weight_decay", &weight_decay, "AdamW weight decay (-1: 0.01 for BiGRU as the reference, else 1e-4)");
+    f.add("grad_clip", &grad_clip, "clip the global gradient norm to this (0: off)");
+    f.add("loss_type", &loss_type, "vse (VSE++ hinge) or trip (distance-weighted triplet); default: vse for GPO, trip with VSD");
+    f.add("margin", &margin, "margin of both losses");
+    f.add("vse_mean_warmup_epochs", &vse_mean_warmup_epochs, "VSE++: epochs with the summed hinge before max-violation");
+    f.add("mask_repeat", &mask_repeat, "VSE++: mask every pair of the same image (0: the diagonal only, as vse_infty)");
+    f.add("trip_cutoff", &trip_cutoff, "triplet: distance cutoff (-1: 1.9 coco, 1.7 otherwise)");
+    f.add("trip_reference_skip", &trip_reference_skip, "triplet: zero a whole direction when an anchor has no negative (reference)");
+    f.add("size_augment", &size_augment, "drop regions at train time (keep iff u > 0.2)");
+    f.add("token_augment", &token_augment, "mask/replace/delete tokens at train time");
+    f.add("logger_name", &logger_name, "run folder: log, checkpoints, evaluation results");
+    f.add("resume", &resume, "continue exactly from this checkpoint");
+    f.add("val_split", &val_split, "split validated after every epoch (the reference VSD/HREM protocol: test)");
+    f.add("log_step", &log_step, "log a line every this many steps");
+    f.add("workers", &workers, "accepted for compatibility; batches are prepared by one background thread");
+    f.add("seed", &seed, "random seed (initialisation, shuffling, augmentation, sampling)");
+    f.add("max_steps", &max_steps, "stop after this many steps in total, with a checkpoint (0: run all epochs)");
+    f.add("validate", &validate, "validate after every epoch");
+    f.add("progress", &progress, "show a progress line with ETA");
+}
+
+void TrainConfig::finalize() {
+    if (loss_type.empty()) loss_type = vsd != "none" ? "trip" : "vse";
+    ENSURE(loss_type == "vse" || loss_type == "trip", "--loss_type must be vse or trip, got '%s'", loss_type.c_str());
+    if (weight_decay < 0) weight_decay = text_encoder == "bigru" ? 0.01f : 1e-4f;
+    if (trip_cutoff < 0) trip_cutoff = dataset == "coco" ? 1.9f : 1.7f;
+    if (vocab_path.empty()) vocab_path = data_path + "/vocab";
+    parse_vsd_source(vsd);  // validates
+    ENSURE(batch_size > 1, "--batch_size must be at least 2, got %lld", (long long)batch_size);
+    ENSURE(num_epochs > 0, "--num_epochs must be positive, got %d", num_epochs);
+}
+
+std::string TrainConfig::to_json() const {
+    auto q = json_quote;
+    return "{\"data_path\": " + q(data_path) + ", \"dataset\": " + q(dataset) + ", \"vocab_path\": " + q(vocab_path) +
+           ", \"vsd\": " + q(vsd) + ", \"model\": " + q(model) + ", \"text_encoder\": " + q(text_encoder) +
+           strfmt(", \"embed_size\": %lld, \"word_dim\": %lld, \"img_dim\": %lld, \"batch_size\": %lld, \"num_epochs\": %d",
+                  (long long)embed_size, (long long)word_dim, (long long)img_dim, (long long)batch_size, num_epochs) +
+           strfmt(", \"learning_rate\": %g, \"lr_update\": %d, \"decay_rate\": %g, \"weight_decay\": %g, \"grad_clip\": %g",
+                  learning_rate, lr_update, decay_rate, weight_decay, grad_clip) +
+           ", \"lr_schedules\": " + q(lr_schedules) + ", \"loss_type\": " + q(loss_type) +
+           strfmt(", \"margin\": %g, \"vse_mean_warmup_epochs\": %d, \"mask_repeat\": %d, \"trip_cutoff\": %g", margin,
+                  vse_mean_warmup_epochs, (int)mask_repeat, trip_cutoff) +
+           strfmt(", \"trip_reference_skip\": %d, \"size_augment\": %d, \"token_augment\": %d, \"seed\": %llu",
+                  (int)trip_reference_skip, (int)size_augment, (int)token_augment, (unsigned long long)seed) +
+           ", \"val_split\": " + q(val_split) + ", \"logger_name\": " + q(logger_name) + "}";
+}
+
+static void mkdir_p(const std::string& p) {
+    std::string cur;
+    for (size_t i = 0; i <= p.size(); i++) {
+        if (i == p.size() || p[i] == '/')
+            if (!cur.empty()) mkdir(cur.c_str(), 0755);
+        if (i < p.size()) cur += p[i];
+    }
+    struct stat st;
+    ENSURE_HINT(stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "check --logger_name", "%s: cannot create the folder", p.c_str());
+}
+
+// ---------------------------------------------------------------------------------------------
+// building blocks shared by train and eval
+
+struct Setup {
+    std::unique_ptr<PrecompDataset> train, val;
+    std::shared_ptr<Vocab> vocab;
+    std::unique_ptr<TextFront> text;
+    std::unique_ptr<VSEModel> model;
+};
+
+static std::shared_ptr<Vocab> load_vocab(const TrainConfig& c) {
+    std::string p = c.vocab_path + "/" + c.dataset + "_precomp_vocab.json";
+    struct stat st;
+    ENSURE_HINT(stat(p.c_str(), &st) == 0, "pass --vocab_path (SCAN's vocab/ folder); the demo generator writes its own",
+                "%s: the BiGRU vocabulary is missing", p.c_str());
+    return std::make_shared<Vocab>(Vocab::load_json(p));
+}
+
+static PrecompDataset open_split(const TrainConfig& c, const std::string& split) {
+    DatasetOptions o;
+    o.data_path = c.data_path;
+    o.dataset = c.dataset;
+    o.split = split;
+    o.vsd = parse_vsd_source(c.vsd);
+    return PrecompDataset::open(o);
+}
+
+static ModelConfig model_config(const TrainConfig& c, int vocab_size) {
+    ModelConfig m;
+    m.model = c.model;
+    m.text_encoder = c.text_encoder;
+    m.img_dim = c.img_dim;
+    m.embed_size = c.embed_size;
+    m.word_dim = c.word_dim;
+    m.vocab_size = vocab_size;
+    return m;
+}
+
+// Embeddings of a whole split, in dataset order: images (N_img, E) from rows im_div*i, captions (length, E).
+struct Embeddings {
+    std::vector<float> img, cap;
+    int64_t n_img = 0, n_cap = 0, E = 0;
+};
+
+static Embeddings encode_split(VSEModel& model, const PrecompDataset& d, const TextFront& text, int64_t batch, bool progress) {
+    NoGrad ng;
+    model.eval();
+    LoaderOptions lo;
+    lo.batch_size = batch;
+    BatchLoader loader(d, text, lo);
+    Embeddings e;
+    e.E = model.cfg.embed_size;
+    e.n_cap = d.length;
+    e.n_img = (d.length + d.im_div - 1) / d.im_div;
+    e.img.assign(e.n_img * e.E, 0.0f);
+    e.cap.assign(e.n_cap * e.E, 0.0f);
+    Progress prog("encode " + d.split, loader.batches_per_epoch());
+    Batch b;
+    int64_t k = 0;
+    while (loader.next(b)) {
+        auto [V, T] = model.forward(b);
+        for (int64_t r = 0; r < b.size; r++) {
+            const int64_t c = b.cap_ids[r];
+            std::copy(T.data() + r * e.E, T.data() + (r + 1) * e.E, e.cap.begin() + c * e.E);
+            // the reference keeps img_embs[::5]: the image embedding computed on caption row 5i
+            if (c % d.im_div == 0) std::copy(V.data() + r * e.E, V.data() + (r + 1) * e.E, e.img.begin() + (c / d.im_div) * e.E);
+        }
+        if (progress) prog.update(++k);
+    }
+    if (progress) prog.finish();
+    model.train();
+    return e;
+}
+
+// sims = img (N x E) . cap (5N x E)^T, in double as the reference's numpy
+static std::vector<double> similarities(const Embeddings& e) {
+    std::vector<double> s(e.n_img * e.n_cap);
+#pragma omp parallel for
+    for (int64_t i = 0; i < e.n_img; i++)
+        for (int64_t c = 0; c < e.n_cap; c++) {
+            double acc = 0;
+            for (int64_t k = 0; k < e.E; k++) acc += (double)e.img[i * e.E + k] * e.cap[c * e.E + k];
+            s[i * e.n_cap + c] = acc;
+        }
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// training
+
+static std::vector<int> decay_epochs(const TrainConfig& c) {
+    std::vector<int> m;
+    if (c.lr_schedules.empty()) {
+        m.push_back(c.lr_update);
+        return m;
+    }
+    std::stringstream ss(c.lr_schedules);
+    std::string tok;
+    while (std::getline(ss, tok, ',')) m.push_back(std::stoi(tok));
+    return m;
+}
+
+TrainResult train(TrainConfig cfg) {
+    cfg.finalize();
+    TrainResult res;
+    auto t_start = std::chrono::steady_clock::now();
+    mkdir_p(cfg.logger_name);
+    // ---- data ----
+    Setup s;
+    s.train = std::make_unique<PrecompDataset>(open_split(cfg, "train"));
+    if (cfg.validate) s.val = std::make_unique<PrecompDataset>(open_split(cfg, cfg.val_split));
+    s.vocab = load_vocab(cfg);
+    s.text = std::make_unique<TextFront>(TextFront::vocab(s.vocab));
+    s.text->prepare(s.train->caps);
+    std::unique_ptr<TextFront> val_text;
+    if (s.val) {
+        val_text = std::make_unique<TextFront>(TextFront::vocab(s.vocab));
+        val_text->prepare(s.val->caps);
+    }
+    ENSURE(s.train->feat_dim == cfg.img_dim, "--img_dim %lld does not match the region features (%lld) of %s",
+           (long long)cfg.img_dim, (long long)s.train->feat_dim, s.train->dir.c_str());
+    // ---- model and optimiser ----
+    Rng init_rng(cfg.seed * 0x2545F4914F6CDD1Dull + 7);
+    s.model = std::make_unique<VSEModel>(model_config(cfg, s.text->vocab_size()), init_rng);
+    VSEModel& model = *s.model;
+    AdamW opt({ParamGroup{model.txt_enc->parameters(), 1.0f, cfg.weight_decay},
+               ParamGroup{model.img_enc->parameters(), 1.0f, cfg.weight_decay}},
+              cfg.learning_rate);
+    std::vector<Tensor> all_params = model.parameters();
+    LoaderOptions lo;
+    lo.batch_size = cfg.batch_size;
+    lo.train = true;
+    lo.size_augment = cfg.size_augment;
+    lo.token_augment = cfg.token_augment;
+    lo.seed = cfg.seed;
+    BatchLoader loader(*s.train, *s.text, lo);
+    const int64_t per_epoch = loader.batches_per_epoch();
+    ENSURE_HINT(per_epoch > 0, "lower --batch_size", "the training split has %lld samples, fewer than one batch of %lld",
+                (long long)s.train->length, (long long)cfg.batch_size);
+    int start_epoch = 0;
+    int64_t skip = 0, global_step = 0;
+    double best_rsum = -1;
+    if (!cfg.resume.empty()) {
+        SafeTensors st = safetensors_load(cfg.resume);
+        load_model_weights(model, st, cfg.resume);
+        load_optimizer_state(opt, model, st, cfg.resume);
+        start_epoch = std::stoi(st.metadata.at("epoch"));
+        skip = std::stoll(st.metadata.at("step_in_epoch"));
+        global_step = std::stoll(st.metadata.at("global_step"));
+        best_rsum = std::stod(st.metadata.at("best_rsum"));
+        std::printf("resumed from %s: epoch %d, step %lld of %lld\n", cfg.resume.c_str(), start_epoch + 1, (long long)skip,
+                    (long long)per_epoch);
+    }
+    std::printf("%s\n", s.train->summary().c_str());
+    if (s.val) std::printf("%s\n", s.val->summary().c_str());
+    std::fflush(stdout);
+    std::printf("[%s] model %s + %s, %lld parameters (%.2f M), vocab %d, loss %s, vsd %s, %lld steps/epoch, seed %llu\n",
+                cfg.dataset.c_str(), cfg.model.c_str(), cfg.text_encoder.c_str(), (long long)model.num_parameters(),
+                model.num_parameters() / 1048576.0, s.text->vocab_size(), cfg.loss_type.c_str(), cfg.vsd.c_str(),
+                (long long)per_epoch, (unsigned long long)cfg.seed);
+    std::FILE* log = std::fopen((cfg.logger_name + "/train.log").c_str(), cfg.resume.empty() ? "w" : "a");
+    ENSURE(log, "%s/train.log: cannot open for writing", cfg.logger_name.c_str());
+    std::fprintf(log, "config %s\n", cfg.to_json().c_str());
+    auto meta = [&](int epoch, int64_t step_in_epoch) {
+        return std::map<std::string, std::string>{{"epoch", std::to_string(epoch)},
+                                                  {"step_in_epoch", std::to_string(step_in_epoch)},
+                                                  {"global_step", std::to_string(global_step)},
+                                                  {"seed", std::to_string(cfg.seed)},
+                                                  {"best_rsum", strfmt("%.17g", best_rsum)},
+                                                  {"vocab_size", std::to_string(s.text->vocab_size())},
+                                                  {"config", cfg.to_json()}};
+    };
+    res.checkpoint = cfg.logger_name + "/checkpoint.safetensors";
+    res.best_checkpoint = cfg.logger_name + "/model_best.safetensors";
+    const std::vector<int> milestones = decay_epochs(cfg);
+    TripletOptions topt;
+    topt.margin = cfg.margin;
+    topt.cutoff = cfg.trip_cutoff;
+    topt.reference_skip = cfg.trip_reference_skip;
+    bool stopped = false;
+    for (int epoch = start_epoch; epoch < cfg.num_epochs && !stopped; epoch++) {
+        const float lr = step_decay_lr(cfg.learning_rate, epoch, milestones, cfg.decay_rate);
+        opt.set_lr(lr);
+        const bool max_violation = epoch >= cfg.vse_mean_warmup_epochs;
+        loader.start_epoch(epoch, epoch == start_epoch ? skip : 0);
+        Progress prog(strfmt("epoch %d/%d", epoch + 1, cfg.num_epochs), per_epoch, cfg.log_step);
+        Batch b;
+        int64_t step = epoch == start_epoch ? skip : 0;
+        double loss_avg = 0;
+        while (loader.next(b)) {
+            auto t0 = std::chrono::steady_clock::now();
+            opt.zero_grad();
+            auto [V, T] = model.forward(b);
+            Tensor loss;
+            if (cfg.loss_type == "vse") {
+                loss = contrastive_loss(V, T, b.img_ids, cfg.margin, max_violation, cfg.mask_repeat);
+            } else {
+                Rng sampler(cfg.seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)(global_step + 1) * 0xBF58476D1CE4E5B9ull);
+                loss = triplet_loss(V, T, b.img_ids, topt, sampler);
+            }
+            const float lv = loss.item();
+            ENSURE_HINT(std::isfinite(lv), "lower --learning_rate, or check the input features with tools/npy_inspect",
+                        "the loss is %g at epoch %d step %lld", lv, epoch + 1, (long long)step + 1);
+            backward(loss);
+            if (cfg.grad_clip > 0) clip_grad_norm(all_params, cfg.grad_clip);
+            opt.step();
+            step++;
+            global_step++;
+            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            loss_avg = step == 1 ? lv : 0.9 * loss_avg + 0.1 * lv;
+            std::string line = strfmt("epoch %d | step %lld/%lld | loss %.4f | lr %.1e | %.1f ms/step", epoch + 1,
+                                      (long long)step, (long long)per_epoch, lv, lr, ms);
+            std::fprintf(log, "%s\n", line.c_str());
+            if (cfg.progress) prog.update(step, strfmt("loss %.4f | lr %.1e | %.0f ms/step", loss_avg, lr, ms));
+            if (cfg.max_steps > 0 && global_step >= cfg.max_steps) {
+                stopped = true;
+                save_checkpoint(res.checkpoint, model, &opt, meta(step >= per_epoch ? epoch + 1 : epoch, step >= per_epoch ? 0 : step));
+                break;
+            }
+        }
+        if (stopped) break;
+        if (cfg.progress) prog.finish(strfmt("loss %.4f", loss_avg));
+        // ---- validation ----
+        if (s.val) {
+            Embeddings e = encode_split(model, *s.val, *val_text, cfg.batch_size, false);
+            RetrievalMetrics m = retrieval_metrics(similarities(e), e.n_img, e.n_cap, (int)s.val->im_div);
+            res.last_val = m;
+            std::string t = metrics_table(strfmt("epoch %d %s", epoch + 1, cfg.val_split.c_str()), m);
+            std::printf("%s", t.c_str());
+            std::fflush(stdout);  // visible at once in logs, not at exit
+            std::fprintf(log, "%s", t.c_str());
+            if (m.rsum > best_rsum) {
+                best_rsum = m.rsum;
+                res.best_val = m;
+                save_checkpoint(res.best_checkpoint, model, nullptr, meta(epoch + 1, 0));
+            }
+        }
+        save_checkpoint(res.checkpoint, model, &opt, meta(epoch + 1, 0));
+        std::fflush(log);
+    }
+    if (!s.val && !stopped) save_checkpoint(res.best_checkpoint, model, nullptr, meta(cfg.num_epochs, 0));
+    std::fclose(log);
+    res.steps = global_step;
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// evaluation
+
+static std::vector<double> load_sims(const std::string& path, int64_t* n_img, int64_t* n_cap) {
+    NpyArray a = npy_open(path);
+    ENSURE(a.shape.size() == 2, "%s: expected a 2-d similarity matrix, found %s", path.c_str(), a.shape_str().c_str());
+    *n_img = a.shape[0];
+    *n_cap = a.shape[1];
+    std::vector<double> s(a.numel());
+    for (int64_t i = 0; i < a.numel(); i++) s[i] = a.at(i);
+    return s;
+}
+
+EvalResult evaluate_checkpoint(const EvalConfig& ec) {
+    EvalResult r;
+    std::vector<double> sims;
+    int per = 5;
+    if (!ec.ensemble.empty()) {
+        // average saved similarity matrices (the reference's eval_ensemble)
+        std::stringstream ss(ec.ensemble);
+        std::string p;
+        int k = 0;
+        while (std::getline(ss, p, ',')) {
+            int64_t ni, nc;
+            std::vector<double> s = load_sims(p, &ni, &nc);
+            if (k == 0) { sims = s; r.n_img = ni; r.n_cap = nc; }
+            else {
+                ENSURE(ni == r.n_img && nc == r.n_cap, "%s: shape (%lld, %lld) differs from the first matrix (%lld, %lld)",
+                       p.c_str(), (long long)ni, (long long)nc, (long long)r.n_img, (long long)r.n_cap);
+                for (size_t i = 0; i < sims.size(); i++) sims[i] += s[i];
+            }
+            k++;
+        }
+        for (double& v : sims) v /= k;
+        per = (int)(r.n_cap / r.n_img);
+    } else {
+        SafeTensors st = safetensors_load(ec.checkpoint);
+        auto it = st.metadata.find("config");
+        ENSURE_HINT(it != st.metadata.end(), "evaluate a checkpoint written by build/.../train",
+                    "%s: no training config in the checkpoint metadata", ec.checkpoint.c_str());
+        Json j = Json::parse(it->second, ec.checkpoint + " (config)");
+        TrainConfig c;
+        c.data_path = ec.data_path.empty() ? j["data_path"].as_string() : ec.data_path;
+        c.dataset = ec.dataset.empty() ? j["dataset"].as_string() : ec.dataset;
+        c.vocab_path = ec.data_path.empty() ? j["vocab_path"].as_string() : ec.data_path + "/vocab";
+        c.vsd = j["vsd"].as_string();
+        c.model = j["model"].as_string();
+        c.text_encoder = j["text_encoder"].as_string();
+        c.embed_size = j["embed_size"].as_int();
+        c.word_dim = j["word_dim"].as_int();
+        c.img_dim = j["img_dim"].as_int();
+        PrecompDataset d = open_split(c, ec.split);
+        auto vocab = load_vocab(c);
+        TextFront text = TextFront::vocab(vocab);
+        text.prepare(d.caps);
+        Rng rng(0);
+        VSEModel model(model_config(c, text.vocab_size()), rng);
+        load_model_weights(model, st, ec.checkpoint);
+        std::printf("%s\n", d.summary().c_str());
+        Embeddings e = encode_split(model, d, text, ec.batch_size, ec.progress);
+        sims = similarities(e);
+        r.n_img = e.n_img;
+        r.n_cap = e.n_cap;
+        per = (int)d.im_div;
+        if (!ec.save_sims.empty()) {
+            npy_save_raw(ec.save_sims, "<f8", {r.n_img, r.n_cap}, sims.data(), sims.size() * 8);
+            std::printf("saved the %lld x %lld similarity matrix to %s\n", (long long)r.n_img, (long long)r.n_cap,
+                        ec.save_sims.c_str());
+        }
+    }
+    r.full = retrieval_metrics(sims, r.n_img, r.n_cap, per);
+    if (ec.fold5) {
+        r.fold5 = retrieval_metrics_5fold(sims, r.n_img, r.n_cap, per);
+        r.has_fold5 = true;
+    }
+    return r;
+}
+
+}  // namespace vsd
