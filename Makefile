@@ -9,7 +9,7 @@
 # switching flags never mixes objects. Header dependencies are tracked with -MMD; make -j is safe.
 
 SHELL := /bin/bash
-MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2) --output-sync=target
+MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2)
 CXX ?= g++
 
 # ---- which configuration -----------------------------------------------------------------
