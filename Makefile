@@ -54,8 +54,8 @@ TEST_SRC := $(wildcard tests/*.cpp)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRC))
 LIB := $(BUILD)/libvsd.a
 
-.PHONY: all test bench train eval clean help doctest demo
-TOOLS := make_demo npy_inspect check_dataset
+.PHONY: all test bench train eval clean help doctest demo prototypes
+TOOLS := make_demo npy_inspect check_dataset prototypes
 PROGRAMS := train eval
 all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
 
@@ -119,6 +119,11 @@ train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DATA)/demo/precomp/test_c
 SPLIT ?= $(if $(filter coco,$(DATASET)),testall,test)
 eval: $(BUILD)/eval
 	$(BUILD)/eval --logger_name $(RUN) --split $(SPLIT) $(if $(CKPT),--checkpoint $(CKPT)) $(if $(DATA),--data_path $(DATA)) $(ARGS)
+
+# make prototypes DATASET=f30k K=896: k-means of the training descriptions (SPEC 1.4)
+K ?= $(if $(filter coco,$(DATASET)),2560,$(if $(filter f30k,$(DATASET)),896,64))
+prototypes: $(BUILD)/prototypes
+	$(BUILD)/prototypes --data_path $(DATA) --dataset $(DATASET) --K $(K) $(ARGS)
 
 $(DATA)/demo/precomp/test_caps.txt: | $(BUILD)/make_demo
 	$(BUILD)/make_demo --data_path $(DATA)

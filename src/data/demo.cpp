@@ -22,19 +22,21 @@
 //   description, ⋆ (Florence-2, sees the image only): each concept kept with p 0.7, relations
 //                  with p 0.4, and twice the noise
 // So a description carries what no single caption has, and † carries more than ⋆: the property
-// that makes the paper's fusion help. Prototype centroids are the mean † description of the
-// training images grouped by (scene, subject type), a stand-in for offline k-means.
+// that makes the paper's fusion help. Prototype centroids are k-means (K = 64) of the training
+// images' † descriptions, as `make prototypes` computes them.
 #include "demo.h"
 
 #include <sys/stat.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
 
 #include "../core/check.h"
 #include "../core/rng.h"
+#include "../train/kmeans.h"
 #include "json.h"
 #include "npy.h"
 #include "tokenizer.h"
@@ -249,7 +251,6 @@ std::string make_demo_dataset(const DemoOptions& opt) {
 
     std::vector<std::string> vocab_caps;
     std::vector<std::vector<float>> train_desc;  // per train image, † description
-    std::vector<int> train_group;
     const struct { const char* split; int n; } splits[] = {{"train", opt.n_train}, {"dev", opt.n_dev}, {"test", opt.n_test}};
     int64_t id_base = 0;
     std::string mapping = "{";
@@ -296,10 +297,7 @@ std::string make_demo_dataset(const DemoOptions& opt) {
                 if (rng.uniform() < (is_rel ? 0.4f : 0.7f)) seen.push_back(c);
             }
             std::vector<float> d_cpm = embed(all, 0.6f, rng), d_flor = embed(seen, 1.2f, rng);
-            if (std::string(sp.split) == "train") {
-                train_desc.push_back(d_cpm);
-                train_group.push_back(im.scene * kNumObjects + im.obj[0]);
-            }
+            if (std::string(sp.split) == "train") train_desc.push_back(d_cpm);
             for (int k = 0; k < 5; k++) {
                 std::vector<int> said;
                 std::string cap = caption(im, rels, rng, said);
@@ -332,22 +330,16 @@ std::string make_demo_dataset(const DemoOptions& opt) {
     // SCAN-style vocabulary from train + dev captions (as vocab.py)
     Vocab v = Vocab::build(vocab_caps, 4);
     v.save_json(opt.data_path + "/vocab/" + opt.name + "_precomp_vocab.json");
-    // prototypes: mean † description per (scene, subject) group present in train
-    std::vector<std::vector<double>> sum(kNumScenes * kNumObjects, std::vector<double>(E, 0.0));
-    std::vector<int> cnt(kNumScenes * kNumObjects, 0);
-    for (size_t i = 0; i < train_desc.size(); i++) {
-        cnt[train_group[i]]++;
-        for (int k = 0; k < E; k++) sum[train_group[i]][k] += train_desc[i][k];
-    }
-    std::vector<float> cent;
-    int K = 0;
-    for (size_t gi = 0; gi < cnt.size(); gi++) {
-        if (!cnt[gi]) continue;
-        for (int k = 0; k < E; k++) cent.push_back((float)(sum[gi][k] / cnt[gi]));
-        K++;
-    }
+    // prototypes: k-means (K = 64) of the train † descriptions, one per image, exactly what
+    // `make prototypes DATASET=demo` computes (same function, same seed)
+    KMeansOptions km;
+    km.K = std::min<int64_t>(64, (int64_t)train_desc.size());
+    std::vector<float> X;
+    for (const auto& d : train_desc) X.insert(X.end(), d.begin(), d.end());
+    KMeansResult kr = kmeans(X.data(), (int64_t)train_desc.size(), E, km);
+    const int K = (int)km.K;
     const std::string proto = root + "/proto/" + opt.name + "_minicpm_kmeans_centroids_" + std::to_string(K) + ".npy";
-    npy_save_raw(proto, "<f4", {K, E}, cent.data(), cent.size() * 4);
+    npy_save_raw(proto, "<f4", {K, E}, kr.centroids.data(), kr.centroids.size() * 4);
     if (opt.verbose) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::printf("  vocab: %d words (%s/vocab/%s_precomp_vocab.json)\n  prototypes: %d centroids (%s)\n"

@@ -12,6 +12,7 @@
 #include "../data/json.h"
 #include "../data/npy.h"
 #include "../nn/losses.h"
+#include "../nn/prototypes.h"
 #include "checkpoint.h"
 
 namespace vsd {
@@ -43,6 +44,13 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("mask_repeat", &mask_repeat, "VSE++: mask every pair of the same image (0: the diagonal only, as vse_infty)");
     f.add("trip_cutoff", &trip_cutoff, "triplet: distance cutoff (-1: 1.9 coco, 1.7 otherwise)");
     f.add("trip_reference_skip", &trip_reference_skip, "triplet: zero a whole direction when an anchor has no negative (reference)");
+    f.add("proto", &proto, "VSD prototype loss: -1 on with --vsd, 0 off, 1 on");
+    f.add("proto_path", &proto_path, "folder with <dataset>_minicpm_kmeans_centroids_<K>.npy (default <data_path>/<dataset>/proto)");
+    f.add("num_prototypes", &num_prototypes, "K of the centroid file (0: the only one in --proto_path)");
+    f.add("proto_weight", &proto_weight, "weight of the prototype loss");
+    f.add("sk_epsilon", &sk_epsilon, "Sinkhorn epsilon");
+    f.add("sinkhorn_iterations", &sinkhorn_iterations, "Sinkhorn iterations");
+    f.add("proto_temperature", &proto_temperature, "softmax temperature of the swapped prediction");
     f.add("size_augment", &size_augment, "drop regions at train time (keep iff u > 0.2)");
     f.add("token_augment", &token_augment, "mask/replace/delete tokens at train time");
     f.add("logger_name", &logger_name, "run folder: log, checkpoints, evaluation results");
@@ -59,7 +67,10 @@ void TrainConfig::add_flags(Flags& f) {
 void TrainConfig::finalize() {
     if (loss_type.empty()) loss_type = vsd != "none" ? "trip" : "vse";
     ENSURE(loss_type == "vse" || loss_type == "trip", "--loss_type must be vse or trip, got '%s'", loss_type.c_str());
-    if (weight_decay < 0) weight_decay = text_encoder == "bigru" ? 0.01f : 1e-4f;
+    // AdamW weight decay: the BiGRU branch of GPO passes none (PyTorch's 0.01); VSD and BERT use 1e-4
+    if (weight_decay < 0) weight_decay = (text_encoder == "bigru" && vsd == "none") ? 0.01f : 1e-4f;
+    if (proto < 0) proto = vsd != "none" ? 1 : 0;
+    if (proto_path.empty()) proto_path = data_path + "/" + dataset + "/proto";
     if (trip_cutoff < 0) trip_cutoff = dataset == "coco" ? 1.9f : 1.7f;
     if (vocab_path.empty()) vocab_path = data_path + "/vocab";
     parse_vsd_source(vsd);  // validates
@@ -80,6 +91,10 @@ std::string TrainConfig::to_json() const {
                   vse_mean_warmup_epochs, (int)mask_repeat, trip_cutoff) +
            strfmt(", \"trip_reference_skip\": %d, \"size_augment\": %d, \"token_augment\": %d, \"seed\": %llu",
                   (int)trip_reference_skip, (int)size_augment, (int)token_augment, (unsigned long long)seed) +
+           strfmt(", \"proto\": %d, \"num_prototypes\": %lld, \"proto_weight\": %g, \"sk_epsilon\": %g, "
+                  "\"sinkhorn_iterations\": %d, \"proto_temperature\": %g", proto, (long long)num_prototypes, proto_weight,
+                  sk_epsilon, sinkhorn_iterations, proto_temperature) +
+           ", \"proto_path\": " + q(proto_path) +
            ", \"val_split\": " + q(val_split) + ", \"logger_name\": " + q(logger_name) + "}";
 }
 
@@ -269,6 +284,18 @@ TrainResult train(TrainConfig cfg) {
     res.checkpoint = cfg.logger_name + "/checkpoint.safetensors";
     res.best_checkpoint = cfg.logger_name + "/model_best.safetensors";
     const std::vector<int> milestones = decay_epochs(cfg);
+    std::unique_ptr<Prototypes> protos;
+    ProtoOptions popt;
+    if (cfg.proto) {
+        protos = std::make_unique<Prototypes>(find_prototype_file(cfg.proto_path, cfg.dataset, cfg.num_prototypes));
+        ENSURE(protos->P.size(1) == cfg.embed_size, "%s: prototypes of width %lld, but --embed_size is %lld",
+               protos->source.c_str(), (long long)protos->P.size(1), (long long)cfg.embed_size);
+        popt.sk_epsilon = cfg.sk_epsilon;
+        popt.sinkhorn_iterations = cfg.sinkhorn_iterations;
+        popt.proto_temperature = cfg.proto_temperature;
+        std::printf("prototypes: %s (%lld x %lld), weight %g\n", protos->source.c_str(), (long long)protos->P.size(0),
+                    (long long)protos->P.size(1), cfg.proto_weight);
+    }
     TripletOptions topt;
     topt.margin = cfg.margin;
     topt.cutoff = cfg.trip_cutoff;
@@ -294,6 +321,7 @@ TrainResult train(TrainConfig cfg) {
                 Rng sampler(cfg.seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)(global_step + 1) * 0xBF58476D1CE4E5B9ull);
                 loss = triplet_loss(V, T, b.img_ids, topt, sampler);
             }
+            if (protos) loss = loss + protos->loss(V, T, popt) * cfg.proto_weight;  // SPEC 3.3, from step 1
             const float lv = loss.item();
             ENSURE_HINT(std::isfinite(lv), "lower --learning_rate, or check the input features with tools/npy_inspect",
                         "the loss is %g at epoch %d step %lld", lv, epoch + 1, (long long)step + 1);

@@ -37,6 +37,12 @@ struct TrainConfig {
     bool mask_repeat = true;
     float trip_cutoff = -1.0f;     // -1: 1.9 for coco, 1.7 otherwise
     bool trip_reference_skip = false;
+    // VSD prototype-level alignment (SPEC 2.7): on by default whenever --vsd is set
+    int proto = -1;                 // -1: on with --vsd; 0/1 force
+    std::string proto_path = "";    // folder of <dataset>_minicpm_kmeans_centroids_<K>.npy (default <data_path>/<dataset>/proto)
+    int64_t num_prototypes = 0;     // K; 0 = the only centroid file in proto_path
+    float proto_weight = 1.0f, sk_epsilon = 0.05f, proto_temperature = 0.1f;
+    int sinkhorn_iterations = 3;
     // augmentation
     bool size_augment = true, token_augment = true;
     // run

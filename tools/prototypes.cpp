@@ -1,0 +1,60 @@
+// prototypes — VSD's prototype centroids: k-means over the training description embeddings, one
+// row per image (row 5i of <split>_aux_cap_bge_cpm_full.npy), written as
+// <data_path>/<dataset>/proto/<dataset>_minicpm_kmeans_centroids_<K>.npy.
+//   make prototypes DATASET=f30k K=896
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include "../src/core/check.h"
+#include "../src/core/flags.h"
+#include "../src/data/dataset.h"
+#include "../src/data/npy.h"
+#include "../src/train/kmeans.h"
+
+using namespace vsd;
+
+static int body(int argc, char** argv) {
+    DatasetOptions o;
+    std::string vsd = "cpm", out = "";
+    KMeansOptions km;
+    km.K = 896;
+    km.max_iter = 100;
+    km.verbose = true;
+    Flags f("prototypes", "k-means centroids of the training descriptions (one row per image)");
+    f.add("data_path", &o.data_path, "folder holding <dataset>/precomp");
+    f.add("dataset", &o.dataset, "f30k, coco or demo");
+    f.add("vsd", &vsd, "descriptions to cluster: cpm (the release's centroids are MiniCPM's) or flor");
+    f.add("K", &km.K, "number of centroids (896 for f30k, 2560 for coco in the release)");
+    f.add("max_iter", &km.max_iter, "Lloyd iterations at most");
+    f.add("seed", &km.seed, "seed of the k-means++ initialisation");
+    f.add("out", &out, "output file (default <data_path>/<dataset>/proto/<dataset>_minicpm_kmeans_centroids_<K>.npy)");
+    if (!f.parse(argc, argv)) return 0;
+    o.split = "train";
+    o.vsd = parse_vsd_source(vsd);
+    ENSURE(o.vsd != VsdSource::None, "--vsd must be cpm or flor");
+    PrecompDataset d = PrecompDataset::open(o);
+    const int64_t N = d.n_img, D = d.desc_emb->shape[1];
+    std::vector<float> X(N * D);
+    for (int64_t i = 0; i < N; i++) {  // the description of image i sits on its caption rows; take row i * im_div
+        Tensor row = d.desc_emb->rows_tensor(i * d.im_div, 1, DType::F32);
+        std::copy(row.data(), row.data() + D, X.begin() + i * D);
+    }
+    std::printf("k-means: %lld descriptions of %s (%lld-d), K = %lld, seed %llu\n", (long long)N, d.desc_file.c_str(),
+                (long long)D, (long long)km.K, (unsigned long long)km.seed);
+    KMeansResult r = kmeans(X.data(), N, D, km);
+    if (out.empty()) {
+        std::string dir = o.data_path + "/" + o.dataset + "/proto";
+        mkdir(dir.c_str(), 0755);
+        out = dir + "/" + o.dataset + (o.vsd == VsdSource::Cpm ? "_minicpm" : "_florence") + "_kmeans_centroids_" +
+              std::to_string(km.K) + ".npy";
+    }
+    npy_save_raw(out, "<f4", {km.K, D}, r.centroids.data(), r.centroids.size() * 4);
+    std::printf("inertia per iteration:");
+    for (double v : r.inertia) std::printf(" %.6g", v);
+    std::printf("\n%d iterations (%s), %d empty clusters re-seeded; wrote %s\n", r.iterations,
+                r.converged ? "converged" : "stopped at --max_iter", r.reseeded, out.c_str());
+    return 0;
+}
+
+int main(int argc, char** argv) { return run_main(body, argc, argv); }
