@@ -42,14 +42,19 @@ LDLIBS := -lm
 
 # ---- sources -----------------------------------------------------------------------------
 LIB_SRC := $(filter-out %_main.cpp,$(wildcard src/core/*.cpp src/ops/*.cpp src/data/*.cpp src/nn/*.cpp src/train/*.cpp kernels/*.cpp))
+# kernels/*.cu are also compiled as plain C++ for the CUDA emulator (kernels/sim), in every build:
+# the parity tests run them on the CPU. Objects go to $(BUILD)/sim/.
+KERNEL_CU := $(wildcard kernels/*.cu)
+SIM_OBJ := $(patsubst kernels/%.cu,$(BUILD)/sim/kernels/%.o,$(KERNEL_CU)) $(BUILD)/sim/cuda_sim.o
 ifeq ($(CUDA_TAG),cuda)
   LIB_SRC := $(filter-out src/core/device.cpp,$(LIB_SRC))
-  CU_SRC := src/core/device.cu
+  CU_SRC := src/core/device.cu $(KERNEL_CU)
   CXXFLAGS += -DUSE_CUDA
-  NVCCFLAGS := -std=c++17 -O3 -DUSE_CUDA -Xcompiler -fopenmp -MMD -MP
-  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
+  CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
+  NVCCFLAGS := -std=c++17 -O3 -DUSE_CUDA $(CUDA_ARCH) -Xcompiler -fopenmp -MMD -MP
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
 endif
-LIB_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(LIB_SRC)) $(patsubst %.cu,$(BUILD)/%.cu.o,$(CU_SRC))
+LIB_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(LIB_SRC)) $(patsubst %.cu,$(BUILD)/%.cu.o,$(CU_SRC)) $(SIM_OBJ)
 TEST_SRC := $(wildcard tests/*.cpp)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRC))
 LIB := $(BUILD)/libvsd.a
@@ -71,6 +76,15 @@ $(BUILD)/%.cu.o: %.cu
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
+# the emulator build of a kernel file: the same source, compiled as C++ with the emulator header
+$(BUILD)/sim/kernels/%.o: kernels/%.cu
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -DVSD_SIM -x c++ -include kernels/sim/cuda_sim.h -c $< -o $@
+
+$(BUILD)/sim/cuda_sim.o: kernels/sim/cuda_sim.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -82,6 +96,8 @@ $(BUILD)/.doctest:
 $(TEST_OBJ): | $(BUILD)/.doctest
 # tests find their fixtures (tests/fixtures) and the shared real data (../shared/data) from here
 $(TEST_OBJ): CXXFLAGS += -DVSD_SOURCE_DIR='"$(CURDIR)"'
+# the emulator's own tests are written like a kernel file: the emulator header comes first
+$(BUILD)/tests/test_emulator.o: CXXFLAGS += -DVSD_SIM -include kernels/sim/cuda_sim.h
 
 $(BUILD)/run_tests: $(TEST_OBJ) $(LIB)
 	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(LIB) $(LDLIBS) -o $@

@@ -1,11 +1,13 @@
 // elementwise.cpp — the plain loops behind exp, log, relu, gelu, ..., and a + b with broadcasting.
 //
-// Each unary op is one line of forward and one line of derivative; the table below is the whole
-// story. y is the forward output, so ops whose derivative is cheapest from y use it
-// (exp: y, tanh: 1 - y^2, sigmoid: y (1 - y), sqrt: 1 / (2y)).
+// Each unary op is one line of forward and one line of derivative; the table in
+// kernels/elementwise_ops.h is the whole story. y is the forward output, so ops whose derivative is
+// cheapest from y use it (exp: y, tanh: 1 - y^2, sigmoid: y (1 - y), sqrt: 1 / (2y)).
 #include "elementwise.h"
 
 #include <cmath>
+
+#include "elementwise_ops.h"  // unary_f, unary_df, binary_f: the formulas, shared with the CUDA kernels
 
 namespace vsd {
 
@@ -28,50 +30,6 @@ const char* unary_name(Unary op) {
     return "?";
 }
 
-static const float kInvSqrt2 = 0.70710678118654752f;     // 1/sqrt(2)
-static const float kInvSqrt2Pi = 0.39894228040143268f;   // 1/sqrt(2 pi)
-
-// f(x): the forward value of one element.
-static inline float unary_f(Unary op, float x, float a, float b) {
-    switch (op) {
-        case Unary::Exp: return std::exp(x);
-        case Unary::Log: return std::log(x);
-        case Unary::Sqrt: return std::sqrt(x);
-        case Unary::Abs: return std::fabs(x);
-        case Unary::Relu: return x > 0.0f ? x : 0.0f;
-        case Unary::LeakyRelu: return x > 0.0f ? x : a * x;                       // a = negative slope
-        case Unary::Gelu: return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));     // exact (erf) form, as BERT
-        case Unary::Tanh: return std::tanh(x);
-        case Unary::Sigmoid: return 1.0f / (1.0f + std::exp(-x));
-        case Unary::Pow: return std::pow(x, a);
-        case Unary::Clamp: return x < a ? a : (x > b ? b : x);
-        case Unary::AddScalar: return x + a;
-        case Unary::MulScalar: return x * a;
-    }
-    return 0.0f;
-}
-
-// f'(x), given x and y = f(x).
-static inline float unary_df(Unary op, float x, float y, float a, float b) {
-    switch (op) {
-        case Unary::Exp: return y;                                   // d e^x = e^x
-        case Unary::Log: return 1.0f / x;
-        case Unary::Sqrt: return 0.5f / y;                           // inf at 0, as PyTorch
-        case Unary::Abs: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);  // sign(x), 0 at the kink
-        case Unary::Relu: return x > 0.0f ? 1.0f : 0.0f;
-        case Unary::LeakyRelu: return x > 0.0f ? 1.0f : a;
-        case Unary::Gelu:                                            // Phi(x) + x phi(x)
-            return 0.5f * (1.0f + std::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
-        case Unary::Tanh: return 1.0f - y * y;
-        case Unary::Sigmoid: return y * (1.0f - y);
-        case Unary::Pow: return a * std::pow(x, a - 1.0f);
-        case Unary::Clamp: return (x >= a && x <= b) ? 1.0f : 0.0f;  // inclusive bounds, as PyTorch
-        case Unary::AddScalar: return 1.0f;
-        case Unary::MulScalar: return a;
-    }
-    return 0.0f;
-}
-
 void unary_forward_cpu(Unary op, float* y, const float* x, int64_t n, float a, float b) {
 #pragma omp parallel for if (n > 65536)
     for (int64_t i = 0; i < n; i++) y[i] = unary_f(op, x[i], a, b);
@@ -92,16 +50,6 @@ const char* binary_name(Binary op) {
         case Binary::Div: return "div";
     }
     return "?";
-}
-
-static inline float binary_f(Binary op, float a, float b) {
-    switch (op) {
-        case Binary::Add: return a + b;
-        case Binary::Sub: return a - b;
-        case Binary::Mul: return a * b;
-        case Binary::Div: return a / b;
-    }
-    return 0.0f;
 }
 
 // Rows (i0, i1, i2) of the 4-D frame can run in parallel when every operand that receives a

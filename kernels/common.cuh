@@ -1,0 +1,63 @@
+// common.cuh — what every kernels/*.cu file includes: the seam between the two builds.
+//
+// A .cu file is compiled twice:
+//   * by nvcc, for real GPUs: namespace vsd::cuda, launches with <<<...>>>;
+//   * by g++ as plain C++ with kernels/sim/cuda_sim.h force-included (-DVSD_SIM), for the emulator
+//     that runs the kernels on the CPU: namespace vsd::sim. The parity tests call the sim build in
+//     CI and the cuda build on a GPU, against the CPU references in kernels/*.cpp.
+// So kernels use only: VSD_LAUNCH, VSD_DYNAMIC_SHARED, the helpers below, and the CUDA intrinsics
+// the emulator implements (see cuda_sim.h).
+#pragma once
+#include <cstdint>
+
+#ifdef VSD_SIM
+#define VSD_KNS sim
+#else
+#include <cuda_runtime.h>
+#define VSD_KNS cuda
+#define VSD_DYNAMIC_SHARED(type, name)                    \
+    extern __shared__ __align__(16) unsigned char vsd_smem_[]; \
+    type* name = reinterpret_cast<type*>(vsd_smem_)
+#define VSD_LAUNCH(kernel, grid, block, shmem, ...)         \
+    do {                                                    \
+        kernel<<<(grid), (block), (shmem)>>>(__VA_ARGS__);  \
+        VSD_CUDA_CHECK(cudaGetLastError());                 \
+    } while (0)
+#endif
+
+#include "../src/core/check.h"
+
+// Every CUDA runtime call is checked with file:line (a no-op success in the emulator).
+#define VSD_CUDA_CHECK(call)                                                                         \
+    do {                                                                                             \
+        cudaError_t e_ = (call);                                                                     \
+        if (e_ != cudaSuccess) FATAL("CUDA call %s failed: %s", #call, cudaGetErrorString(e_));     \
+    } while (0)
+
+namespace vsd {
+namespace VSD_KNS {
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Sum / max of `v` over the 32 lanes of a warp (butterfly: after 5 steps every lane holds the result).
+__device__ inline float warp_reduce_sum(float v) {
+    for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
+    return v;
+}
+__device__ inline float warp_reduce_max(float v) {
+    for (int off = 16; off > 0; off /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
+    return v;
+}
+
+// Device memory (host memory in the emulator).
+inline float* dev_alloc(int64_t n) {
+    void* p = nullptr;
+    VSD_CUDA_CHECK(cudaMalloc(&p, (size_t)n * sizeof(float) + 4));
+    return (float*)p;
+}
+inline void dev_free(void* p) { VSD_CUDA_CHECK(cudaFree(p)); }
+inline void to_device(float* d, const float* h, int64_t n) { VSD_CUDA_CHECK(cudaMemcpy(d, h, n * 4, cudaMemcpyHostToDevice)); }
+inline void to_host(float* h, const float* d, int64_t n) { VSD_CUDA_CHECK(cudaMemcpy(h, d, n * 4, cudaMemcpyDeviceToHost)); }
+
+}  // namespace VSD_KNS
+}  // namespace vsd

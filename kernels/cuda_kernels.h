@@ -1,0 +1,38 @@
+// cuda_kernels.h — the launchers of kernels/*.cu, declared for both builds:
+//   vsd::sim::...   the kernels running in the CPU emulator (always built; CI's parity tests)
+//   vsd::cuda::...  the same kernels compiled by nvcc (CUDA builds; run when a GPU exists)
+// All pointers are device pointers (host memory in the emulator). `version` picks one rung of a
+// file's version ladder (see each .cu header).
+#pragma once
+#include <cstdint>
+
+#include "elementwise.h"
+
+#define VSD_DECLARE_CUDA_KERNELS                                                                              \
+    /* l2norm.cu */                                                                                          \
+    void l2norm_forward(float* y, float* norm, const float* x, int64_t rows, int64_t n, float eps, int version); \
+    void l2norm_backward(float* dx, const float* dy, const float* x, const float* norm, int64_t rows, int64_t n, float eps); \
+    /* reduce.cu */                                                                                          \
+    void rowsum_forward(float* y, const float* x, int64_t rows, int64_t n, float scale, int version);        \
+    /* softmax.cu */                                                                                         \
+    void softmax_forward(float* y, const float* x, const float* mask, int64_t rows, int64_t n, bool log, int version); \
+    /* elementwise.cu */                                                                                     \
+    void unary_forward(Unary op, float* y, const float* x, int64_t n, float a, float b);                     \
+    void unary_backward(Unary op, float* dx, const float* dy, const float* x, const float* y, int64_t n, float a, float b); \
+    /* gemm.cu: row-major C = alpha op(A) op(B) + beta C; version 1 naive, 2 tiled, 3 cuBLAS */              \
+    void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,   \
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int version);
+
+namespace vsd {
+namespace sim {
+VSD_DECLARE_CUDA_KERNELS
+// the emulator's stand-in for cublasSgemm: column-major, exactly cuBLAS's argument semantics
+void cublas_sgemm_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A, int lda,
+                           const float* B, int ldb, float beta, float* C, int ldc);
+}  // namespace sim
+#ifdef USE_CUDA
+namespace cuda {
+VSD_DECLARE_CUDA_KERNELS
+}
+#endif
+}  // namespace vsd

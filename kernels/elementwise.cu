@@ -1,0 +1,44 @@
+/*
+Unary maps and their derivatives: y = f(x), dx += f'(x) dy.   CPU reference: kernels/elementwise.cpp
+The formulas themselves live in kernels/elementwise_ops.h, shared with the CPU: one definition.
+
+Version
+    1  a grid-stride loop: each thread handles elements i, i + gridDim*blockDim, ... so any n works
+       with a fixed grid, and neighbouring threads touch neighbouring floats (coalesced).
+
+Napkin math
+    forward: 8 bytes per element (read x, write y); backward: 16 (x, y, dy, dx). Bandwidth-bound:
+    ~4.8 TB/s on an H200 is ~600 G elements/s for the forward.
+*/
+#include "common.cuh"
+#include "cuda_kernels.h"
+#include "elementwise_ops.h"
+
+namespace vsd {
+namespace VSD_KNS {
+
+__global__ void unary_forward_kernel(Unary op, float* y, const float* x, int64_t n, float a, float b) {
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = unary_f(op, x[i], a, b);
+}
+
+__global__ void unary_backward_kernel(Unary op, float* dx, const float* dy, const float* x, const float* y, int64_t n,
+                                      float a, float b) {
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        dx[i] += unary_df(op, x[i], y[i], a, b) * dy[i];
+}
+
+static int64_t grid_for(int64_t n) { return n < 1 ? 1 : (ceil_div(n, 256) < 1024 ? ceil_div(n, 256) : 1024); }
+
+void unary_forward(Unary op, float* y, const float* x, int64_t n, float a, float b) {
+    if (n == 0) return;
+    VSD_LAUNCH(unary_forward_kernel, grid_for(n), 256, 0, op, y, x, n, a, b);
+}
+
+void unary_backward(Unary op, float* dx, const float* dy, const float* x, const float* y, int64_t n, float a, float b) {
+    if (n == 0) return;
+    VSD_LAUNCH(unary_backward_kernel, grid_for(n), 256, 0, op, dx, dy, x, y, n, a, b);
+}
+
+}  // namespace VSD_KNS
+}  // namespace vsd

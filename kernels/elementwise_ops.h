@@ -1,0 +1,69 @@
+// elementwise_ops.h — the per-element formulas of the unary and binary ops, written once and used
+// by the CPU reference (kernels/elementwise.cpp) and the CUDA kernels (kernels/elementwise.cu).
+#pragma once
+#include <cmath>
+
+#include "elementwise.h"
+
+#if defined(__CUDACC__)
+#define VSD_HD __host__ __device__ inline
+#else
+#define VSD_HD inline
+#endif
+
+namespace vsd {
+
+// f(x): the forward value of one element.
+VSD_HD float unary_f(Unary op, float x, float a, float b) {
+    const float kInvSqrt2 = 0.70710678118654752f;  // 1/sqrt(2)
+    switch (op) {
+        case Unary::Exp: return expf(x);
+        case Unary::Log: return logf(x);
+        case Unary::Sqrt: return sqrtf(x);
+        case Unary::Abs: return fabsf(x);
+        case Unary::Relu: return x > 0.0f ? x : 0.0f;
+        case Unary::LeakyRelu: return x > 0.0f ? x : a * x;                   // a = negative slope
+        case Unary::Gelu: return 0.5f * x * (1.0f + erff(x * kInvSqrt2));     // exact (erf) form, as BERT
+        case Unary::Tanh: return tanhf(x);
+        case Unary::Sigmoid: return 1.0f / (1.0f + expf(-x));
+        case Unary::Pow: return powf(x, a);
+        case Unary::Clamp: return x < a ? a : (x > b ? b : x);
+        case Unary::AddScalar: return x + a;
+        case Unary::MulScalar: return x * a;
+    }
+    return 0.0f;
+}
+
+// f'(x), given x and y = f(x).
+VSD_HD float unary_df(Unary op, float x, float y, float a, float b) {
+    const float kInvSqrt2 = 0.70710678118654752f, kInvSqrt2Pi = 0.39894228040143268f;
+    switch (op) {
+        case Unary::Exp: return y;                                   // d e^x = e^x
+        case Unary::Log: return 1.0f / x;
+        case Unary::Sqrt: return 0.5f / y;                           // inf at 0, as PyTorch
+        case Unary::Abs: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);  // sign(x), 0 at the kink
+        case Unary::Relu: return x > 0.0f ? 1.0f : 0.0f;
+        case Unary::LeakyRelu: return x > 0.0f ? 1.0f : a;
+        case Unary::Gelu:                                            // Phi(x) + x phi(x)
+            return 0.5f * (1.0f + erff(x * kInvSqrt2)) + x * kInvSqrt2Pi * expf(-0.5f * x * x);
+        case Unary::Tanh: return 1.0f - y * y;
+        case Unary::Sigmoid: return y * (1.0f - y);
+        case Unary::Pow: return a * powf(x, a - 1.0f);
+        case Unary::Clamp: return (x >= a && x <= b) ? 1.0f : 0.0f;  // inclusive bounds, as PyTorch
+        case Unary::AddScalar: return 1.0f;
+        case Unary::MulScalar: return a;
+    }
+    return 0.0f;
+}
+
+VSD_HD float binary_f(Binary op, float a, float b) {
+    switch (op) {
+        case Binary::Add: return a + b;
+        case Binary::Sub: return a - b;
+        case Binary::Mul: return a * b;
+        case Binary::Div: return a / b;
+    }
+    return 0.0f;
+}
+
+}  // namespace vsd

@@ -1,0 +1,110 @@
+/*
+Matrix multiply on the GPU, row-major: C = alpha op(A) op(B) + beta C.   CPU reference: kernels/gemm.cpp
+
+Versions (each fixes the previous one's main cost)
+    1  one thread per C element, K loop from global memory: every A and B element is read M or N
+       times from DRAM; ~2 FLOP per 8 bytes, hopelessly bandwidth-bound.
+    2  16 x 16 tiles in shared memory: a block loads a 16-wide slab of A and of B once, then every
+       thread reuses it 16 times. DRAM traffic drops 16x; still far from peak (no register tiling,
+       no tensor cores): this is the teaching version.
+    3  cuBLAS (the expert upper bound, llm.c's argument): cuBLAS is column-major, so the row-major
+       product C = op(A) op(B) is computed as the column-major C^T = op(B)^T op(A)^T, which is the
+       same memory: cublasSgemm(opB, opA, N, M, K, B, ldb, A, lda, C, ldc). In the emulator,
+       version 3 calls sim::cublas_sgemm_colmajor, a CPU implementation of exactly cuBLAS's
+       column-major semantics, so this argument swap is tested without a GPU.
+
+Napkin math
+    2 M N K FLOPs. H200: ~60 TFLOP/s FP32 on CUDA cores, ~400+ with TF32 tensor cores (cuBLAS).
+*/
+#include "common.cuh"
+#include "cuda_kernels.h"
+#ifndef VSD_SIM
+#include <cublas_v2.h>
+#endif
+
+namespace vsd {
+namespace VSD_KNS {
+
+// element (i, k) of op(A) and (k, j) of op(B), for row-major storage
+__device__ inline float at_a(const float* A, int64_t lda, bool ta, int64_t i, int64_t k) { return ta ? A[k * lda + i] : A[i * lda + k]; }
+__device__ inline float at_b(const float* B, int64_t ldb, bool tb, int64_t k, int64_t j) { return tb ? B[j * ldb + k] : B[k * ldb + j]; }
+
+__global__ void gemm_kernel1(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                             const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    const int64_t i = (int64_t)blockIdx.y * blockDim.y + threadIdx.y, j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= M || j >= N) return;
+    float acc = 0.0f;
+    for (int64_t k = 0; k < K; k++) acc += at_a(A, lda, ta, i, k) * at_b(B, ldb, tb, k, j);
+    C[i * ldc + j] = alpha * acc + (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]);
+}
+
+constexpr int kTile = 16;
+
+__global__ void gemm_kernel2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                             const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    __shared__ float As[kTile][kTile];
+    __shared__ float Bs[kTile][kTile];
+    const int ty = threadIdx.y, tx = threadIdx.x;
+    const int64_t i = (int64_t)blockIdx.y * kTile + ty, j = (int64_t)blockIdx.x * kTile + tx;
+    float acc = 0.0f;
+    for (int64_t k0 = 0; k0 < K; k0 += kTile) {
+        // each thread loads one element of each tile (zero outside the matrices)
+        As[ty][tx] = (i < M && k0 + tx < K) ? at_a(A, lda, ta, i, k0 + tx) : 0.0f;
+        Bs[ty][tx] = (k0 + ty < K && j < N) ? at_b(B, ldb, tb, k0 + ty, j) : 0.0f;
+        __syncthreads();  // the tiles are complete
+        for (int k = 0; k < kTile; k++) acc += As[ty][k] * Bs[k][tx];
+        __syncthreads();  // everyone is done with the tiles before they are overwritten
+    }
+    if (i < M && j < N) C[i * ldc + j] = alpha * acc + (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]);
+}
+
+#ifdef VSD_SIM
+// cuBLAS's sgemm, column-major: C(m x n) = alpha op(A)(m x k) op(B)(k x n) + beta C, where element
+// (r, c) of a column-major matrix X with leading dimension ldx is X[r + c * ldx].
+void cublas_sgemm_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A, int lda,
+                           const float* B, int ldb, float beta, float* C, int ldc) {
+    for (int c = 0; c < n; c++)
+        for (int r = 0; r < m; r++) {
+            double acc = 0.0;
+            for (int p = 0; p < k; p++) {
+                float a = transa ? A[p + r * lda] : A[r + p * lda];
+                float b = transb ? B[c + p * ldb] : B[p + c * ldb];
+                acc += (double)a * b;
+            }
+            float& out = C[r + c * ldc];
+            out = alpha * (float)acc + (beta == 0.0f ? 0.0f : beta * out);
+        }
+}
+static void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                      const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    cublas_sgemm_colmajor(tb, ta, (int)N, (int)M, (int)K, alpha, B, (int)ldb, A, (int)lda, beta, C, (int)ldc);
+}
+#else
+#define VSD_CUBLAS_CHECK(call)                                                     \
+    do {                                                                           \
+        cublasStatus_t s_ = (call);                                                \
+        if (s_ != CUBLAS_STATUS_SUCCESS) FATAL("cuBLAS call %s failed: status %d", #call, (int)s_); \
+    } while (0)
+static cublasHandle_t blas_handle() {
+    static cublasHandle_t h = nullptr;
+    if (!h) VSD_CUBLAS_CHECK(cublasCreate(&h));
+    return h;
+}
+static void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                      const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    VSD_CUBLAS_CHECK(cublasSgemm(blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)N,
+                                 (int)M, (int)K, &alpha, B, (int)ldb, A, (int)lda, &beta, C, (int)ldc));
+}
+#endif
+
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+          int64_t ldb, float beta, float* C, int64_t ldc, int version) {
+    if (M == 0 || N == 0) return;
+    const dim3 block(kTile, kTile), grid((unsigned)ceil_div(N, kTile), (unsigned)ceil_div(M, kTile));
+    if (version == 1) VSD_LAUNCH(gemm_kernel1, grid, block, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else if (version == 2) VSD_LAUNCH(gemm_kernel2, grid, block, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else blas_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace VSD_KNS
+}  // namespace vsd

@@ -1,0 +1,204 @@
+// CUDA kernels against their CPU references: in the emulator (always; CI), and on a real GPU when
+// one exists. Output buffers are poisoned with NaN first, so an element a kernel forgets to write
+// fails the comparison. Sizes cover the edges: 1, 31, 32, 33, non-multiples of the block, empty rows.
+#include <cstring>
+
+#include "../kernels/cuda_kernels.h"
+#include "../kernels/gemm.h"
+#include "../kernels/norm.h"
+#include "../kernels/reduce.h"
+#include "../kernels/softmax.h"
+#ifdef USE_CUDA
+#include <cuda_runtime.h>
+#endif
+#include "helpers.h"
+
+// ---- backends: device memory and the kernels' launchers ----------------------------------------
+struct Sim {
+    static float* alloc(int64_t n) { return (float*)std::malloc((n + 1) * sizeof(float)); }
+    static void free(float* p) { std::free(p); }
+    static void up(float* d, const std::vector<float>& h) { std::memcpy(d, h.data(), h.size() * 4); }
+    static std::vector<float> down(const float* d, int64_t n) { return std::vector<float>(d, d + n); }
+#define VSD_FORWARD(fn) template <class... A> static void fn(A... a) { vsd::sim::fn(a...); }
+    VSD_FORWARD(l2norm_forward) VSD_FORWARD(l2norm_backward) VSD_FORWARD(rowsum_forward) VSD_FORWARD(softmax_forward)
+    VSD_FORWARD(unary_forward) VSD_FORWARD(unary_backward) VSD_FORWARD(gemm)
+#undef VSD_FORWARD
+};
+#ifdef USE_CUDA
+struct Gpu {
+    static float* alloc(int64_t n) { void* p; REQUIRE(cudaMalloc(&p, (n + 1) * 4) == cudaSuccess); return (float*)p; }
+    static void free(float* p) { cudaFree(p); }
+    static void up(float* d, const std::vector<float>& h) { cudaMemcpy(d, h.data(), h.size() * 4, cudaMemcpyHostToDevice); }
+    static std::vector<float> down(const float* d, int64_t n) {
+        std::vector<float> h(n);
+        cudaDeviceSynchronize();
+        cudaMemcpy(h.data(), d, n * 4, cudaMemcpyDeviceToHost);
+        return h;
+    }
+#define VSD_FORWARD(fn) template <class... A> static void fn(A... a) { vsd::cuda::fn(a...); }
+    VSD_FORWARD(l2norm_forward) VSD_FORWARD(l2norm_backward) VSD_FORWARD(rowsum_forward) VSD_FORWARD(softmax_forward)
+    VSD_FORWARD(unary_forward) VSD_FORWARD(unary_backward) VSD_FORWARD(gemm)
+#undef VSD_FORWARD
+};
+#endif
+
+// A device buffer holding `h` (or NaN poison when h is empty and n is given).
+template <class Bk>
+struct Buf {
+    float* d;
+    int64_t n;
+    explicit Buf(const std::vector<float>& h) : d(Bk::alloc(h.size())), n((int64_t)h.size()) { Bk::up(d, h); }
+    explicit Buf(int64_t count) : d(Bk::alloc(count)), n(count) { Bk::up(d, std::vector<float>(count, NAN)); }
+    ~Buf() { Bk::free(d); }
+    std::vector<float> get() const { return Bk::down(d, n); }
+};
+
+static std::vector<float> randv(int64_t n, uint64_t seed, float lo = -1, float hi = 1) {
+    Rng r(seed);
+    std::vector<float> v(n);
+    for (float& x : v) x = r.uniform(lo, hi);
+    return v;
+}
+
+// |got - want| <= atol + rtol |want| everywhere; NaN (an unwritten element) always fails
+static bool close(const std::vector<float>& got, const std::vector<float>& want, float atol, float rtol, std::string* why) {
+    if (got.size() != want.size()) { *why = "size"; return false; }
+    for (size_t i = 0; i < got.size(); i++) {
+        bool same_inf = std::isinf(got[i]) && got[i] == want[i];
+        if (!same_inf && !(std::fabs(got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
+            *why = strfmt("element %zu: got %.9g, want %.9g", i, got[i], want[i]);
+            return false;
+        }
+    }
+    return true;
+}
+#define CHECK_PARITY(got, want, atol, rtol)          \
+    do {                                             \
+        std::string why_;                            \
+        CHECK_MESSAGE(close(got, want, atol, rtol, &why_), why_); \
+    } while (0)
+
+// ---- the tests, one template per kernel file ----------------------------------------------------
+template <class Bk>
+void parity_l2norm() {
+    for (int v : {1, 2})
+        for (int64_t rows : {1, 5, 33})
+            for (int64_t n : {1, 31, 32, 33, 300}) {
+                CAPTURE(v); CAPTURE(rows); CAPTURE(n);
+                std::vector<float> x = randv(rows * n, 1 + n), dy = randv(rows * n, 2 + n);
+                if (rows > 2) std::fill(x.begin() + n, x.begin() + 2 * n, 0.0f);  // a zero row
+                std::vector<float> y(rows * n), nr(rows), dx(rows * n, 0.5f);
+                l2norm_forward_cpu(y.data(), nr.data(), x.data(), rows, n, 1e-8f);
+                l2norm_backward_cpu(dx.data(), dy.data(), x.data(), nr.data(), rows, n, 1e-8f);
+                Buf<Bk> X(x), Y(rows * n), N(rows), DY(dy), DX(std::vector<float>(rows * n, 0.5f));
+                Bk::l2norm_forward(Y.d, N.d, X.d, rows, n, 1e-8f, v);
+                CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
+                CHECK_PARITY(N.get(), nr, 1e-6f, 1e-5f);
+                Bk::l2norm_backward(DX.d, DY.d, X.d, N.d, rows, n, 1e-8f);
+                CHECK_PARITY(DX.get(), dx, 1e-5f, 1e-4f);  // accumulates into 0.5, as the CPU does
+            }
+}
+
+template <class Bk>
+void parity_rowsum() {
+    for (int v : {1, 2, 3})
+        for (int64_t rows : {1, 3, 40})
+            for (int64_t n : {0, 1, 31, 32, 33, 127, 128, 129, 1000}) {
+                CAPTURE(v); CAPTURE(rows); CAPTURE(n);
+                // small integers: every summation order gives the same exact result
+                std::vector<float> x(rows * n);
+                Rng r(n + rows);
+                for (float& e : x) e = (float)((int)r.randint(9) - 4);
+                std::vector<float> y(rows);
+                sum_dim_forward_cpu(y.data(), x.data(), rows, n, 1, 1.0f);
+                Buf<Bk> X(x), Y(rows);
+                Bk::rowsum_forward(Y.d, X.d, rows, n, 1.0f, v);
+                CHECK_PARITY(Y.get(), y, 0.0f, 0.0f);  // exact
+            }
+}
+
+template <class Bk>
+void parity_softmax() {
+    for (int v : {1, 2})
+        for (bool lg : {false, true})
+            for (int64_t n : {1, 31, 32, 33, 100}) {
+                CAPTURE(v); CAPTURE(lg); CAPTURE(n);
+                const int64_t rows = 6;
+                std::vector<float> x = randv(rows * n, n, -4, 4), m(rows * n, 1.0f);
+                for (int64_t k = 0; k < n; k += 3) m[2 * n + k] = 0.0f;  // a partly masked row
+                for (int64_t k = 0; k < n; k++) m[4 * n + k] = 0.0f;     // a fully masked row
+                std::vector<float> y(rows * n), y2(rows * n);
+                softmax_forward_cpu(y.data(), x.data(), m.data(), rows, n, lg);
+                softmax_forward_cpu(y2.data(), x.data(), nullptr, rows, n, lg);
+                Buf<Bk> X(x), M(m), Y(rows * n), Y2(rows * n);
+                Bk::softmax_forward(Y.d, X.d, M.d, rows, n, lg, v);
+                Bk::softmax_forward(Y2.d, X.d, nullptr, rows, n, lg, v);
+                CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
+                CHECK_PARITY(Y2.get(), y2, 1e-6f, 1e-5f);
+            }
+}
+
+template <class Bk>
+void parity_unary() {
+    const Unary ops[] = {Unary::Exp, Unary::Log, Unary::Sqrt, Unary::Abs, Unary::Relu, Unary::LeakyRelu, Unary::Gelu,
+                         Unary::Tanh, Unary::Sigmoid, Unary::Pow, Unary::Clamp, Unary::AddScalar, Unary::MulScalar};
+    for (Unary op : ops)
+        for (int64_t n : {1, 255, 256, 257, 3000}) {
+            CAPTURE(unary_name(op)); CAPTURE(n);
+            bool positive = op == Unary::Log || op == Unary::Sqrt || op == Unary::Pow;
+            std::vector<float> x = randv(n, n, positive ? 0.1f : -3.0f, 3.0f), dy = randv(n, n + 1);
+            const float a = op == Unary::Clamp ? -0.5f : 0.3f, b = 0.7f;
+            std::vector<float> y(n), dx(n, 0.25f);
+            unary_forward_cpu(op, y.data(), x.data(), n, a, b);
+            unary_backward_cpu(op, dx.data(), dy.data(), x.data(), y.data(), n, a, b);
+            Buf<Bk> X(x), Y(n), DY(dy), DX(std::vector<float>(n, 0.25f));
+            Bk::unary_forward(op, Y.d, X.d, n, a, b);
+            CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
+            Buf<Bk> Yc(y);  // the backward reads the forward output: give it the reference's
+            Bk::unary_backward(op, DX.d, DY.d, X.d, Yc.d, n, a, b);
+            CHECK_PARITY(DX.get(), dx, 1e-6f, 1e-5f);
+        }
+}
+
+template <class Bk>
+void parity_gemm() {
+    const int64_t sizes[][3] = {{1, 1, 1}, {1, 33, 7}, {17, 1, 16}, {31, 32, 33}, {40, 17, 70}};
+    for (int v : {1, 2, 3})
+        for (auto& s : sizes)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++) {
+                    const int64_t M = s[0], N = s[1], K = s[2];
+                    CAPTURE(v); CAPTURE(M); CAPTURE(N); CAPTURE(K); CAPTURE(ta); CAPTURE(tb);
+                    std::vector<float> A(M * K), B(K * N), C0(M * N);
+                    Rng r(M * 100 + N * 10 + K);
+                    for (float& e : A) e = (float)((int)r.randint(7) - 3);  // integers: exact in any order
+                    for (float& e : B) e = (float)((int)r.randint(7) - 3);
+                    for (float& e : C0) e = (float)((int)r.randint(5) - 2);
+                    for (float beta : {0.0f, 2.0f}) {
+                        std::vector<float> C = C0;
+                        gemm_naive_cpu(ta, tb, M, N, K, 1.0f, A.data(), ta ? M : K, B.data(), tb ? K : N, beta, C.data(), N);
+                        Buf<Bk> dA(A), dB(B), dC(beta == 0.0f ? std::vector<float>(M * N, NAN) : C0);
+                        Bk::gemm((bool)ta, (bool)tb, M, N, K, 1.0f, dA.d, ta ? M : K, dB.d, tb ? K : N, beta, dC.d, N, v);
+                        CHECK_PARITY(dC.get(), C, 0.0f, 0.0f);  // exact; NaN in C must not leak when beta = 0
+                    }
+                }
+}
+
+TEST_CASE("emulator parity: l2norm forward (v1, v2) and backward") { parity_l2norm<Sim>(); }
+TEST_CASE("emulator parity: row sums (v1 serial, v2 shared-memory tree, v3 warp shuffles)") { parity_rowsum<Sim>(); }
+TEST_CASE("emulator parity: softmax and log-softmax (v1, v2), masks, fully masked rows") { parity_softmax<Sim>(); }
+TEST_CASE("emulator parity: every unary op, forward and backward") { parity_unary<Sim>(); }
+TEST_CASE("emulator parity: GEMM naive, tiled and cuBLAS (column-major emulation), all transposes") { parity_gemm<Sim>(); }
+
+#ifdef USE_CUDA
+static bool no_gpu() {
+    if (cuda_available()) return false;
+    std::fprintf(stderr, "note: no GPU: skipping the GPU parity tests (the emulator ran the same kernels)\n");
+    return true;
+}
+TEST_CASE("GPU parity: l2norm" * doctest::skip(no_gpu())) { parity_l2norm<Gpu>(); }
+TEST_CASE("GPU parity: row sums" * doctest::skip(no_gpu())) { parity_rowsum<Gpu>(); }
+TEST_CASE("GPU parity: softmax" * doctest::skip(no_gpu())) { parity_softmax<Gpu>(); }
+TEST_CASE("GPU parity: unary ops" * doctest::skip(no_gpu())) { parity_unary<Gpu>(); }
+TEST_CASE("GPU parity: GEMM" * doctest::skip(no_gpu())) { parity_gemm<Gpu>(); }
+#endif
