@@ -32,7 +32,10 @@ struct Block {
     std::vector<char> dyn_shared;
     std::string error;
     const char* kernel = "";
+    bool reverse = false;  // fiber order of this launch
 };
+
+thread_local uint64_t g_launches = 0;
 
 thread_local Block* g_block = nullptr;
 constexpr size_t kStack = 64 * 1024;  // per fiber; our kernels keep little on the stack
@@ -109,10 +112,11 @@ __attribute__((noinline)) static void run_block(Block& b, const char* name, dim3
         f.uc.uc_link = nullptr;
         makecontext(&f.uc, fiber_main, 0);
     }
-    // run until every fiber is done; fibers start in reverse order (see the header)
+    // run until every fiber is done; the order alternates between launches (see the header)
     for (;;) {
         bool progressed = false;
-        for (int t = nthreads - 1; t >= 0; t--) {
+        for (int i = 0; i < nthreads; i++) {
+            const int t = b.reverse ? nthreads - 1 - i : i;
             Fiber& f = b.fibers[t];
             if (f.state != State::Ready) continue;
             b.running = &f;
@@ -164,6 +168,7 @@ void launch(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const 
     Block b;
     b.body = &body;
     b.kernel = name;
+    b.reverse = (g_launches++ % 2) == 0;
     b.fibers.resize(nthreads);
     b.slot_f.assign(nthreads, 0.0f);
     b.slot_i.assign(nthreads, 0);

@@ -10,8 +10,10 @@
 //   * Warp intrinsics (__shfl_sync, __shfl_xor_sync, __shfl_down_sync, __ballot_sync,
 //     __any_sync, __all_sync) exchange values in lock-step: every lane of the warp must reach the
 //     same intrinsic before any lane continues; a lane that exited is reported.
-//   * Fibers start in REVERSE thread order, so a kernel that forgets a __syncthreads (and thus
-//     relies on lucky timing) reads data that has not been written yet and fails its parity test.
+//   * Between barriers, fibers run one after another, in thread order on one launch and in reverse
+//     order on the next. A kernel that forgets a __syncthreads (and so relies on lucky timing)
+//     reads a neighbour's slot before it is written in one of the two orders, and fails its parity
+//     test; the tests launch every kernel several times.
 //   * __shared__ variables are per-block storage (static thread_local: blocks run one at a time on
 //     a worker thread). Dynamic shared memory is VSD_DYNAMIC_SHARED(type, name).
 //   * Atomics are GCC __atomic builtins; cudaMalloc/Memcpy/Memset/streams/events work on host memory.
