@@ -60,7 +60,7 @@ TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRC))
 LIB := $(BUILD)/libvsd.a
 
 .PHONY: all test bench train eval clean help doctest demo prototypes
-TOOLS := make_demo npy_inspect check_dataset prototypes
+TOOLS := make_demo npy_inspect check_dataset prototypes embed
 PROGRAMS := train eval
 all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
 

@@ -1,0 +1,158 @@
+// bert.cpp — the BERT encoder, layer by layer, as the original paper and Hugging Face define it.
+#include "bert.h"
+
+#include <cmath>
+#include <set>
+
+#include "../data/json.h"
+
+namespace vsd {
+
+BertConfig BertConfig::from_json_file(const std::string& path) {
+    Json j = Json::parse_file(path);
+    BertConfig c;
+    c.vocab_size = j["vocab_size"].as_int("vocab_size");
+    c.hidden = j["hidden_size"].as_int("hidden_size");
+    c.layers = j["num_hidden_layers"].as_int("num_hidden_layers");
+    c.heads = j["num_attention_heads"].as_int("num_attention_heads");
+    c.intermediate = j["intermediate_size"].as_int("intermediate_size");
+    if (const Json* m = j.find("max_position_embeddings")) c.max_positions = m->as_int();
+    if (const Json* t = j.find("type_vocab_size")) c.type_vocab = t->as_int();
+    if (const Json* e = j.find("layer_norm_eps")) c.ln_eps = (float)e->as_double();
+    if (const Json* d = j.find("hidden_dropout_prob")) c.dropout = (float)d->as_double();
+    if (const Json* a = j.find("hidden_act"))
+        ENSURE(a->as_string() == "gelu", "%s: hidden_act '%s' is not supported (gelu is)", path.c_str(), a->as_string().c_str());
+    ENSURE(c.hidden % c.heads == 0, "%s: hidden_size %lld is not a multiple of num_attention_heads %lld", path.c_str(),
+           (long long)c.hidden, (long long)c.heads);
+    return c;
+}
+
+LayerNorm::LayerNorm(int64_t n, float e) : eps(e) {
+    weight = Tensor::ones({n});
+    bias = Tensor::zeros({n});
+    register_parameter("weight", weight);
+    register_parameter("bias", bias);
+}
+
+BertLayer::BertLayer(const BertConfig& c, Rng& rng)
+    : cfg(c), query(c.hidden, c.hidden, true, rng), key(c.hidden, c.hidden, true, rng), value(c.hidden, c.hidden, true, rng),
+      attn_out(c.hidden, c.hidden, true, rng), attn_ln(c.hidden, c.ln_eps), inter(c.hidden, c.intermediate, true, rng),
+      out(c.intermediate, c.hidden, true, rng), out_ln(c.hidden, c.ln_eps) {
+    register_module("attention.self.query", query);
+    register_module("attention.self.key", key);
+    register_module("attention.self.value", value);
+    register_module("attention.output.dense", attn_out);
+    register_module("attention.output.LayerNorm", attn_ln);
+    register_module("intermediate.dense", inter);
+    register_module("output.dense", out);
+    register_module("output.LayerNorm", out_ln);
+}
+
+static Tensor maybe_dropout(const Tensor& x, float p, Rng* drop) { return drop ? dropout(x, p, true, *drop) : x; }
+
+Tensor BertLayer::forward(const Tensor& h, const Tensor& key_mask, Rng* drop) {
+    const int64_t B = h.size(0), L = h.size(1), A = cfg.heads, d = cfg.hidden / cfg.heads;
+    // 1. queries, keys, values, split into heads                      (B, A, L, d)
+    auto heads = [&](const Tensor& t) { return permute(reshape(t, {B, L, A, d}), {0, 2, 1, 3}); };
+    Tensor q = heads(query.forward(h)), k = heads(key.forward(h)), v = heads(value.forward(h));
+    // 2. scaled dot-product attention over the real keys              (B, A, L, L)
+    Tensor scores = matmul(q, k, false, true) * (1.0f / std::sqrt((float)d));
+    Tensor probs = maybe_dropout(softmax(scores, key_mask), cfg.dropout, drop);
+    // 3. mix the values, merge the heads, project, residual + LayerNorm (B, L, H)
+    Tensor ctx = reshape(permute(matmul(probs, v), {0, 2, 1, 3}), {B, L, cfg.hidden});
+    Tensor a = attn_ln.forward(h + maybe_dropout(attn_out.forward(ctx), cfg.dropout, drop));
+    // 4. feed-forward with GELU, residual + LayerNorm
+    Tensor f = out.forward(gelu(inter.forward(a)));
+    return out_ln.forward(a + maybe_dropout(f, cfg.dropout, drop));
+}
+
+Bert::Bert(const BertConfig& c, Rng& rng)
+    : cfg(c), word(c.vocab_size, c.hidden), position(c.max_positions, c.hidden), token_type(c.type_vocab, c.hidden),
+      emb_ln(c.hidden, c.ln_eps), pooler(c.hidden, c.hidden, true, rng) {
+    // BERT's initialisation: N(0, 0.02) for the embeddings (the Linear layers keep PyTorch's default)
+    for (Tensor* t : {&word.weight, &position.weight, &token_type.weight})
+        for (int64_t i = 0; i < t->numel(); i++) t->data()[i] = 0.02f * rng.normal();
+    register_module("embeddings.word_embeddings", word);
+    register_module("embeddings.position_embeddings", position);
+    register_module("embeddings.token_type_embeddings", token_type);
+    register_module("embeddings.LayerNorm", emb_ln);
+    for (int64_t i = 0; i < c.layers; i++) {
+        layer.push_back(std::make_unique<BertLayer>(cfg, rng));
+        register_module("encoder.layer." + std::to_string(i), *layer.back());
+    }
+    register_module("pooler.dense", pooler);
+}
+
+Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
+    ENSURE(ids.ndim() == 2, "BERT expects token ids (B, L), got %s", ids.shape_str().c_str());
+    const int64_t B = ids.size(0), L = ids.size(1);
+    ENSURE(L <= cfg.max_positions, "BERT: %lld tokens exceed max_position_embeddings %lld. HINT: truncate the text",
+           (long long)L, (long long)cfg.max_positions);
+    // 1. embeddings: word + position + token type 0, LayerNorm, dropout    (B, L, H)
+    std::vector<int64_t> pos(B * L), zeros(B * L, 0);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t t = 0; t < L; t++) pos[b * L + t] = t;
+    Tensor e = word.forward(ids) + position.forward(Tensor::from_i64({B, L}, pos)) +
+               token_type.forward(Tensor::from_i64({B, L}, zeros));
+    Tensor h = maybe_dropout(emb_ln.forward(e), cfg.dropout, drop);
+    // 2. the key mask, shared by every layer: (B, A, L, L), 1 where key t < lengths[b]
+    Tensor km = Tensor::empty({B, cfg.heads, L, L});
+    for (int64_t b = 0; b < B; b++) {
+        const int64_t n = lengths.index_at(b);
+        for (int64_t a = 0; a < cfg.heads; a++)
+            for (int64_t i = 0; i < L; i++)
+                for (int64_t t = 0; t < L; t++) km.data()[((b * cfg.heads + a) * L + i) * L + t] = t < n ? 1.0f : 0.0f;
+    }
+    // 3. the layers
+    for (auto& l : layer) h = l->forward(h, km, drop);
+    return h;
+}
+
+void Bert::load(const SafeTensors& st, const std::string& source) {
+    std::vector<std::string> problems;
+    std::set<std::string> used;
+    auto lookup = [&](const std::string& name) -> const Tensor* {
+        if (const Tensor* t = st.find(name)) { used.insert(name); return t; }
+        if (const Tensor* t = st.find("bert." + name)) { used.insert("bert." + name); return t; }
+        return nullptr;
+    };
+    for (auto& [name, p] : state_dict()) {
+        const Tensor* src = lookup(name);
+        if (!src) { problems.push_back("missing " + name + " " + p.shape_str()); continue; }
+        if (src->shape() != p.shape()) {
+            problems.push_back("mis-shaped " + name + ": expected " + p.shape_str() + ", found " + src->shape_str());
+            continue;
+        }
+        std::copy(src->data(), src->data() + src->numel(), p.data());
+    }
+    for (auto& [name, t] : st.tensors) {
+        if (used.count(name) || name.find("position_ids") != std::string::npos) continue;
+        if (name.rfind("cls.", 0) == 0) continue;  // a masked-LM head (bert-base-uncased ships one): not ours
+        problems.push_back("unexpected " + name + " " + t.shape_str());
+    }
+    if (!problems.empty()) {
+        std::string msg;
+        for (const std::string& p : problems) msg += "\n  " + p;
+        FATAL("%s: the weights do not match the BERT config (%zu problem%s):%s\nHINT: config.json and the weights "
+              "must come from the same model folder", source.c_str(), problems.size(), problems.size() > 1 ? "s" : "",
+              msg.c_str());
+    }
+}
+
+Tensor sentence_embedding(const Tensor& hidden, const Tensor& lengths, bool cls) {
+    const int64_t B = hidden.size(0), L = hidden.size(1), H = hidden.size(2);
+    Tensor pooled;
+    if (cls) {
+        pooled = reshape(narrow(hidden, 1, 0, 1), {B, H});
+    } else {
+        Tensor m = reshape(length_mask(lengths, L), {B, L, 1});  // mean over the real tokens
+        Tensor cnt = Tensor::empty({B, 1});
+        for (int64_t b = 0; b < B; b++) cnt.data()[b] = (float)std::max<int64_t>(1, lengths.index_at(b));
+        pooled = sum(hidden * m, 1) / cnt;
+    }
+    // F.normalize: x / max(||x||, 1e-12)
+    Tensor n = sqrt(sum(pooled * pooled, 1, true));
+    return pooled / clamp(n, 1e-12f, 3.0e38f);
+}
+
+}  // namespace vsd

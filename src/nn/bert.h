@@ -1,0 +1,66 @@
+// bert.h — a BERT encoder (Devlin et al. 2019), configuration-driven, with Hugging Face's names.
+//
+// Runs bert-base-uncased (768/12/12), bge-large-en-v1.5 (1024/24/16) and all-MiniLM-L6-v2
+// (384/6/12): only config.json differs. B batch, L tokens, H hidden, A heads, d = H / A.
+//   embeddings: word + position + token type (0) -> LayerNorm -> dropout
+//   each layer (post-LN):  h = LN(h + dropout(W_o attention(h)))
+//                          h = LN(h + dropout(W_2 gelu(W_1 h)))
+//   attention: softmax(Q K^T / sqrt(d) + mask) V per head; padded keys (ids == 0 past the length)
+//   are masked out. The pooler exists (so checkpoints load) but the matching models never use it.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../data/safetensors.h"
+#include "layers.h"
+
+namespace vsd {
+
+struct BertConfig {
+    int64_t vocab_size = 30522, hidden = 768, layers = 12, heads = 12, intermediate = 3072;
+    int64_t max_positions = 512, type_vocab = 2;
+    float ln_eps = 1e-12f, dropout = 0.1f;
+    static BertConfig from_json_file(const std::string& path);  // a Hugging Face config.json
+};
+
+class LayerNorm : public Module {
+public:
+    LayerNorm(int64_t n, float eps);
+    Tensor forward(const Tensor& x) const { return layernorm(x, weight, bias, eps); }
+    Tensor weight, bias;
+    float eps;
+};
+
+class BertLayer : public Module {
+public:
+    BertLayer(const BertConfig& c, Rng& rng);
+    Tensor forward(const Tensor& h, const Tensor& key_mask, Rng* drop);  // key_mask (B, A, L, L)
+    const BertConfig& cfg;
+    Linear query, key, value, attn_out;
+    LayerNorm attn_ln;
+    Linear inter, out;
+    LayerNorm out_ln;
+};
+
+class Bert : public Module {
+public:
+    Bert(const BertConfig& c, Rng& rng);
+    // ids (B, L) int, lengths (B,): tokens past a length are padding. Returns the last hidden states
+    // (B, L, H). `drop` (train mode only) supplies the dropout masks; null = no dropout.
+    Tensor forward(const Tensor& ids, const Tensor& lengths, Rng* drop = nullptr);
+    // Load Hugging Face weights (a "bert." prefix is accepted); missing, unexpected or mis-shaped
+    // tensors are listed in one error. position_ids buffers are ignored.
+    void load(const SafeTensors& st, const std::string& source);
+    BertConfig cfg;
+    Embedding word, position, token_type;
+    LayerNorm emb_ln;
+    std::vector<std::unique_ptr<BertLayer>> layer;
+    Linear pooler;
+};
+
+// Sentence embeddings from last hidden states: mean over the real tokens (or the [CLS] vector),
+// then L2-normalised (x / max(||x||, 1e-12), as F.normalize). (B, L, H) -> (B, H)
+Tensor sentence_embedding(const Tensor& hidden, const Tensor& lengths, bool cls = false);
+
+}  // namespace vsd
