@@ -7,13 +7,8 @@
 
 #include <cstdio>
 
+#include "../../kernels/common.cuh"  // VSD_CUDA_CHECK
 #include "tensor.h"
-
-#define CUDA_CHECK(call)                                                                              \
-    do {                                                                                              \
-        cudaError_t err_ = (call);                                                                    \
-        if (err_ != cudaSuccess) FATAL("CUDA call %s failed: %s", #call, cudaGetErrorString(err_));  \
-    } while (0)
 
 namespace vsd {
 
@@ -35,7 +30,7 @@ bool cuda_available() {
 void* cuda_alloc_bytes(size_t bytes) {
     ENSURE(cuda_available(), "a CUDA tensor was requested but no GPU is available. HINT: keep tensors on the CPU");
     void* p = nullptr;
-    if (bytes) CUDA_CHECK(cudaMalloc(&p, bytes));
+    if (bytes) VSD_CUDA_CHECK(cudaMalloc(&p, bytes));
     return p;
 }
 

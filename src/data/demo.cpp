@@ -19,8 +19,8 @@
 // and a shared direction g gives the anisotropy of real BGE space.
 //   caption embedding  e_c = l2n(0.9 g + sum of the concepts this caption mentions + wording noise)
 //   description, † (MiniCPM-V, sees the image and its captions): all of the image's concepts
-//   description, ⋆ (Florence-2, sees the image only): each concept kept with p 0.7, relations
-//                  with p 0.4, and twice the noise
+//   description, ⋆ (Florence-2, sees the image only): each concept kept with p 0.8, relations
+//                  with p 0.5, and 1.5x the noise
 // So a description carries what no single caption has, and † carries more than ⋆: the property
 // that makes the paper's fusion help. Prototype centroids are k-means (K = 64) of the training
 // images' † descriptions, as `make prototypes` computes them.
@@ -294,9 +294,9 @@ std::string make_demo_dataset(const DemoOptions& opt) {
             for (size_t o = 0; o < im.obj.size(); o++) { all.push_back(C.obj(im.obj[o])); all.push_back(C.colour(im.colour[o])); }
             for (int c : all) {
                 bool is_rel = c >= C.rel(0) && c < C.scene(0);
-                if (rng.uniform() < (is_rel ? 0.4f : 0.7f)) seen.push_back(c);
+                if (rng.uniform() < (is_rel ? 0.5f : 0.8f)) seen.push_back(c);
             }
-            std::vector<float> d_cpm = embed(all, 0.6f, rng), d_flor = embed(seen, 1.2f, rng);
+            std::vector<float> d_cpm = embed(all, 0.6f, rng), d_flor = embed(seen, 0.9f, rng);
             if (std::string(sp.split) == "train") train_desc.push_back(d_cpm);
             for (int k = 0; k < 5; k++) {
                 std::vector<int> said;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "../core/check.h"
+#include "tokenizer.h"  // utf8_encode
 
 namespace vsd {
 
@@ -36,16 +37,6 @@ struct JsonParser {
         return false;
     }
 
-    static void put_utf8(std::string& out, uint32_t cp) {
-        if (cp < 0x80) out += (char)cp;
-        else if (cp < 0x800) { out += (char)(0xC0 | (cp >> 6)); out += (char)(0x80 | (cp & 0x3F)); }
-        else if (cp < 0x10000) {
-            out += (char)(0xE0 | (cp >> 12)); out += (char)(0x80 | ((cp >> 6) & 0x3F)); out += (char)(0x80 | (cp & 0x3F));
-        } else {
-            out += (char)(0xF0 | (cp >> 18)); out += (char)(0x80 | ((cp >> 12) & 0x3F));
-            out += (char)(0x80 | ((cp >> 6) & 0x3F)); out += (char)(0x80 | (cp & 0x3F));
-        }
-    }
     uint32_t hex4() {
         uint32_t v = 0;
         for (int k = 0; k < 4; k++) {
@@ -92,7 +83,7 @@ struct JsonParser {
                     } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                         fail("no lone low surrogate");
                     }
-                    put_utf8(out, cp);
+                    out += utf8_encode(std::u32string(1, (char32_t)cp));
                     break;
                 }
                 default: i--; fail("a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u)");

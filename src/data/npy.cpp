@@ -224,7 +224,7 @@ const void* NpyArray::row_ptr(int64_t r) const {
 }
 
 // IEEE half -> float, by hand (subnormals, inf and NaN included)
-static float half_to_float(uint16_t h) {
+float half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
     if (exp == 0) {
         if (man == 0) bits = sign;

@@ -66,6 +66,9 @@ void npy_save(const std::string& path, const Tensor& t);
 void npy_save_raw(const std::string& path, const std::string& descr, const std::vector<int64_t>& shape,
                   const void* data, size_t nbytes, int version_major = 1);
 
+// IEEE binary16 -> float (subnormals, inf and NaN included); shared with the safetensors reader.
+float half_to_float(uint16_t h);
+
 // Atomic whole-file write helper (temporary + fsync + rename), shared by every writer.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 

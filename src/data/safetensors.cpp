@@ -22,22 +22,6 @@ static float bf16_to_float(uint16_t v) {
     return f;
 }
 
-static float f16_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (man == 0) bits = sign;
-        else {
-            int e = -1;
-            do { man <<= 1; e++; } while (!(man & 0x400));
-            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
-        }
-    } else if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
-    else bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
-
 SafeTensors safetensors_load(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     ENSURE_HINT(f.good(), "check the checkpoint path", "%s: cannot open", path.c_str());
@@ -91,7 +75,7 @@ SafeTensors safetensors_load(const std::string& path) {
                 else {
                     uint16_t u;
                     std::memcpy(&u, src + 2 * i, 2);
-                    p[i] = dt == "BF16" ? bf16_to_float(u) : f16_to_float(u);
+                    p[i] = dt == "BF16" ? bf16_to_float(u) : half_to_float(u);
                 }
             }
         }
