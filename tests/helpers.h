@@ -79,3 +79,43 @@ inline std::string temp_dir(const std::string& tag) {
     if (std::system(cmd.c_str()) != 0) return "/tmp";
     return d;
 }
+
+// ---- small datasets and the CI training configuration ---------------------------------------
+#include "../src/data/demo.h"
+#include "../src/train/trainer.h"
+
+// A small demo dataset in a fresh folder ("data_<tag>"; run folders use other names because
+// temp_dir() wipes its folder).
+inline std::string small_demo_dataset(const std::string& tag, int n_train, int n_test, int feat_dim, int emb_dim) {
+    DemoOptions o;
+    o.data_path = temp_dir("data_" + tag);
+    o.n_train = n_train;
+    o.n_dev = 20;
+    o.n_test = n_test;
+    o.feat_dim = feat_dim;
+    o.emb_dim = emb_dim;
+    o.seed = 11;
+    o.verbose = false;
+    make_demo_dataset(o);
+    return o.data_path;
+}
+
+// The short training run that CI measures (256-d regions, a 128-d model, 4 epochs): chosen so a run
+// takes seconds yet learns well above chance.
+inline TrainConfig ci_train_config(const std::string& data, const std::string& run) {
+    TrainConfig c;
+    c.data_path = data;
+    c.dataset = "demo";
+    c.logger_name = run;
+    c.img_dim = 256;
+    c.embed_size = 128;
+    c.word_dim = 64;
+    c.batch_size = 32;
+    c.learning_rate = 2e-3f;
+    c.num_epochs = 4;
+    c.lr_update = 3;
+    c.seed = 3;
+    c.val_split = "test";
+    c.progress = false;
+    return c;
+}

@@ -16,7 +16,7 @@ static std::string slurp(const std::string& p) {
 
 // A tiny demo (small feature sizes keep it fast) in a fresh folder.
 static std::string tiny_demo(const std::string& tag, uint64_t seed = 3) {
-    DemoOptions o;
+    DemoOptions o;  // smaller than small_demo_dataset: 6 dev and 8 test images, 64-d features
     o.data_path = temp_dir(tag);
     o.n_train = 40;
     o.n_dev = 6;

@@ -1,26 +1,17 @@
 // Training end to end on a tiny demo: exact resume, determinism, learning, evaluation, errors.
-#include "../src/data/demo.h"
 #include "../src/data/safetensors.h"
 #include "../src/train/checkpoint.h"
 #include "../src/train/trainer.h"
+#include <map>
+
 #include "helpers.h"
 
 // A small demo and a small model, so that a few steps take well under a second.
 static std::string small_demo(const std::string& tag, int n_train = 60, int n_test = 40, int feat_dim = 128) {
     static std::map<std::string, std::string> made;
     std::string key = tag + std::to_string(n_train) + "_" + std::to_string(n_test) + "_" + std::to_string(feat_dim);
-    if (made.count(key)) return made[key];
-    DemoOptions o;
-    o.data_path = temp_dir("data_" + tag);  // run folders use other names: temp_dir() wipes its folder
-    o.n_train = n_train;
-    o.n_dev = 20;
-    o.n_test = n_test;
-    o.feat_dim = feat_dim;
-    o.emb_dim = 32;
-    o.seed = 11;
-    o.verbose = false;
-    make_demo_dataset(o);
-    return made[key] = o.data_path;
+    if (!made.count(key)) made[key] = small_demo_dataset(tag, n_train, n_test, feat_dim, 32);
+    return made[key];
 }
 
 static TrainConfig small_config(const std::string& data, const std::string& run) {
@@ -95,16 +86,7 @@ TEST_CASE("train: a short run learns far above chance, and eval reproduces its v
     // (i2t R@10 alone is ~41 by chance with 5 captions per image). Measured: 325.4 after 4 epochs
     // (seed 3, ~4 s); the threshold keeps a wide margin below that.
     std::string data = small_demo("learn", 300, 100, 256);
-    TrainConfig c = small_config(data, temp_dir("learn"));
-    c.img_dim = 256;
-    c.embed_size = 128;
-    c.word_dim = 64;
-    c.batch_size = 32;
-    c.learning_rate = 2e-3f;
-    c.num_epochs = 4;
-    c.lr_update = 3;
-    c.validate = true;
-    c.val_split = "test";
+    TrainConfig c = ci_train_config(data, temp_dir("learn"));
     TrainResult r = train(c);
     MESSAGE("tiny demo, 4 epochs: test rsum " << r.last_val.rsum);
     CHECK(r.last_val.rsum > 250.0);

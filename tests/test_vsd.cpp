@@ -1,11 +1,9 @@
 // VSD: prototype k-means, the prototype loss, and VSD's gain over plain GPO on a tiny demo.
 #include <map>
 
-#include "../src/data/demo.h"
 #include "../src/data/npy.h"
 #include "../src/nn/prototypes.h"
 #include "../src/train/kmeans.h"
-#include "../src/train/trainer.h"
 #include "helpers.h"
 
 // Gaussian blobs: `k` centres spread on a scaled simplex-like pattern, `per` points each.
@@ -165,33 +163,11 @@ TEST_CASE("prototype files: found by name, or a clear error") {
 
 TEST_CASE("VSD on a tiny demo: GPO+VSD† and GPO+VSD⋆ beat plain GPO, † beats ⋆ (same seed and epochs)") {
     // Measured with this exact setup: GPO 279.8, VSD⋆ 506.6, VSD† 556.0 (test rsum, 100 images).
-    DemoOptions o;
-    o.data_path = temp_dir("data_vsd");
-    o.n_train = 300;
-    o.n_dev = 20;
-    o.n_test = 100;
-    o.feat_dim = 256;
-    o.emb_dim = 128;
-    o.seed = 11;
-    o.verbose = false;
-    make_demo_dataset(o);
+    const std::string data = small_demo_dataset("vsd", 300, 100, 256, 128);  // VSD needs emb_dim = embed_size
     std::map<std::string, double> rsum;
     for (std::string v : {"none", "cpm", "flor"}) {
-        TrainConfig c;
-        c.data_path = o.data_path;
-        c.dataset = "demo";
+        TrainConfig c = ci_train_config(data, temp_dir("vsd_" + v));
         c.vsd = v;
-        c.logger_name = temp_dir("vsd_" + v);
-        c.img_dim = 256;
-        c.embed_size = 128;
-        c.word_dim = 64;
-        c.batch_size = 32;
-        c.learning_rate = 2e-3f;
-        c.num_epochs = 4;
-        c.lr_update = 3;
-        c.seed = 3;
-        c.val_split = "test";
-        c.progress = false;
         rsum[v] = train(c).last_val.rsum;
     }
     MESSAGE("tiny demo test rsum: GPO " << rsum["none"] << ", GPO+VSD⋆ " << rsum["flor"] << ", GPO+VSD† " << rsum["cpm"]);
