@@ -121,14 +121,16 @@ test: $(BUILD)/run_tests
 bench: $(BUILD)/bench_gemm
 	@bash tools/bench.sh $(BUILD)/bench_gemm
 
-# make train [DATASET=f30k|coco|demo] [DATA=data] [VSD=cpm|flor] [ARGS='--num_epochs 5 ...']
+# make train [DATASET=f30k|coco|demo] [DATA=data] [VSD=cpm|flor] [TEXT=bert [BERT=folder]] [ARGS='...']
 # With no DATASET, trains on the demo dataset (generated when absent) with the demo preset.
 DATASET ?= demo
 DATA ?= data
-RUN ?= runs/$(DATASET)$(if $(VSD),_$(VSD))
+BERT ?= $(if $(filter demo,$(DATASET)),$(DATA)/demo/bert,bert-base-uncased)
+RUN ?= runs/$(DATASET)$(if $(VSD),_$(VSD))$(if $(filter bert,$(TEXT)),_bert)
 DEMO_PRESET := --num_epochs 4 --lr_update 3 --batch_size 128
 train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DATA)/demo/precomp/test_caps.txt)
 	$(BUILD)/train --data_path $(DATA) --dataset $(DATASET) --logger_name $(RUN) $(if $(VSD),--vsd $(VSD)) \
+	  $(if $(filter bert,$(TEXT)),--text_encoder bert --bert_path $(BERT)) \
 	  $(if $(filter demo,$(DATASET)),$(DEMO_PRESET)) $(ARGS)
 
 # make eval [DATASET=...] [CKPT=path] [SPLIT=test|testall] [ARGS=...]

@@ -137,3 +137,34 @@ TEST_CASE("train/eval: bad input is one clear error") {
     }
     CHECK_THROWS_WITH(safetensors_load(c.logger_name + "/nope.safetensors"), doctest::Contains("cannot open"));
 }
+
+TEST_CASE("train with the BERT text encoder: learns, resumes exactly with dropout, evaluates the same") {
+    // Measured with this setup (a random 2-layer BERT, 128-d): test rsum 266.0 after 4 epochs.
+    std::string data = small_demo("bert", 300, 100, 256);
+    TrainConfig c = ci_train_config(data, temp_dir("bert_learn"));
+    c.text_encoder = "bert";
+    c.bert_path = data + "/demo/bert";
+    TrainResult r = train(c);
+    MESSAGE("tiny demo, BERT text encoder, 4 epochs: test rsum " << r.last_val.rsum);
+    CHECK(r.last_val.rsum > 180.0);
+    EvalConfig ec;
+    ec.checkpoint = c.logger_name + "/checkpoint.safetensors";
+    ec.progress = false;
+    CHECK(evaluate_checkpoint(ec).full.rsum == doctest::Approx(r.last_val.rsum).epsilon(1e-9));
+    // 2 + 2 steps = 4 steps, bit for bit, with BERT's dropout active
+    auto run = [&](const std::string& tag, int64_t steps, const std::string& resume) {
+        TrainConfig t = ci_train_config(data, temp_dir(tag));
+        t.text_encoder = "bert";
+        t.bert_path = data + "/demo/bert";
+        t.validate = false;
+        t.max_steps = steps;
+        t.resume = resume;
+        train(t);
+        return t.logger_name + "/checkpoint.safetensors";
+    };
+    std::string four = run("bert4", 4, ""), two = run("bert2", 2, ""), resumed = run("bert22", 4, two);
+    CHECK(all_weights(four) == all_weights(resumed));
+    SafeTensors st = safetensors_load(four);
+    CHECK(st.find("txt_enc.bert.encoder.layer.1.output.LayerNorm.weight") != nullptr);  // vse_infty's names
+    CHECK(st.find("txt_enc.linear.weight") != nullptr);
+}

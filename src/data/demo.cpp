@@ -330,6 +330,18 @@ std::string make_demo_dataset(const DemoOptions& opt) {
     // SCAN-style vocabulary from train + dev captions (as vocab.py)
     Vocab v = Vocab::build(vocab_caps, 4);
     v.save_json(opt.data_path + "/vocab/" + opt.name + "_precomp_vocab.json");
+    // a small BERT for `make train TEXT=bert` on the demo: a word-level WordPiece vocabulary of the
+    // demo's words and a 2-layer config; there are no pretrained weights, so training starts random
+    mkdirs(root + "/bert");
+    std::string bert_vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+    Vocab all = Vocab::build(vocab_caps, 1);
+    for (int i = 4; i < all.size(); i++) bert_vocab += all.word(i) + "\n";
+    write_file_atomic(root + "/bert/vocab.txt", bert_vocab);
+    write_file_atomic(root + "/bert/config.json",
+                      strfmt("{\"architectures\": [\"BertModel\"], \"hidden_act\": \"gelu\", \"hidden_size\": 128, "
+                             "\"intermediate_size\": 256, \"num_attention_heads\": 4, \"num_hidden_layers\": 2, "
+                             "\"max_position_embeddings\": 64, \"type_vocab_size\": 2, \"layer_norm_eps\": 1e-12, "
+                             "\"hidden_dropout_prob\": 0.1, \"vocab_size\": %d}\n", all.size() + 1));
     // prototypes: k-means (K = 64) of the train † descriptions, one per image, exactly what
     // `make prototypes DATASET=demo` computes (same function, same seed)
     KMeansOptions km;

@@ -95,13 +95,16 @@ Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
     Tensor e = word.forward(ids) + position.forward(Tensor::from_i64({B, L}, pos)) +
                token_type.forward(Tensor::from_i64({B, L}, zeros));
     Tensor h = maybe_dropout(emb_ln.forward(e), cfg.dropout, drop);
-    // 2. the key mask, shared by every layer: (B, A, L, L), 1 where key t < lengths[b]
+    // 2. the key mask, shared by every layer: (B, A, L, L), 1 where key t < lengths[b] and its id
+    //    is not [PAD] (0): the reference's attention_mask = (ids != 0), which also hides a [PAD]
+    //    that the token augmentation happened to draw as a random word
     Tensor km = Tensor::empty({B, cfg.heads, L, L});
     for (int64_t b = 0; b < B; b++) {
         const int64_t n = lengths.index_at(b);
         for (int64_t a = 0; a < cfg.heads; a++)
             for (int64_t i = 0; i < L; i++)
-                for (int64_t t = 0; t < L; t++) km.data()[((b * cfg.heads + a) * L + i) * L + t] = t < n ? 1.0f : 0.0f;
+                for (int64_t t = 0; t < L; t++)
+                    km.data()[((b * cfg.heads + a) * L + i) * L + t] = (t < n && ids.index_at(b * L + t) != 0) ? 1.0f : 0.0f;
     }
     // 3. the layers
     for (auto& l : layer) h = l->forward(h, km, drop);

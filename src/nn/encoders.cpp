@@ -54,4 +54,18 @@ Tensor TextEncoderBiGRU::forward(const Tensor& tokens, const Tensor& lengths) {
     return l2norm(gpool.forward(h, lengths));
 }
 
+TextEncoderBERT::TextEncoderBERT(const BertConfig& bc, int64_t embed_size, Rng& rng)
+    : bert(bc, rng), linear(bc.hidden, embed_size, true, rng), gpool(rng) {
+    register_module("bert", bert);
+    register_module("linear", linear);
+    register_module("gpool", gpool);
+}
+
+Tensor TextEncoderBERT::forward(const Tensor& tokens, const Tensor& lengths, Rng* dropout_rng) {
+    // 1. contextual token features                                    H: (B, L, hidden)
+    Tensor h = bert.forward(tokens, lengths, is_training() ? dropout_rng : nullptr);
+    // 2. project into the joint space, 3. GPO over all tokens, 4. l2n  u: (B, E)
+    return l2norm(gpool.forward(linear.forward(h), lengths));
+}
+
 }  // namespace vsd

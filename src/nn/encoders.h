@@ -1,6 +1,7 @@
 // encoders.h — the image and text encoders of GPO (SPEC 2.2, 2.3).
 // B batch, R regions (<= 36), F region feature size (2048), L tokens, E embedding size (1024).
 #pragma once
+#include "bert.h"
 #include "gpo.h"
 
 namespace vsd {
@@ -36,6 +37,18 @@ public:
     Tensor forward(const Tensor& tokens, const Tensor& lengths);
     Embedding embed;
     GRU rnn;
+    GPO gpool;
+};
+
+// GPO BERT text encoder (vse_infty EncoderText, SPEC 2.3):
+//   H = BERT(ids).last_hidden_state (B, L, hidden);  psi = Linear(hidden -> E)(H);  u = l2n(GPO(psi, L_c))
+// GPO pools over every token, [CLS] and [SEP] included. The pooler is unused.
+class TextEncoderBERT : public Module {
+public:
+    TextEncoderBERT(const BertConfig& bc, int64_t embed, Rng& rng);
+    Tensor forward(const Tensor& tokens, const Tensor& lengths, Rng* dropout_rng);
+    Bert bert;
+    Linear linear;
     GPO gpool;
 };
 

@@ -10,8 +10,9 @@ namespace vsd {
 
 struct ModelConfig {
     std::string model = "gpo";          // gpo (hrem comes with its issue)
-    std::string text_encoder = "bigru"; // bigru (bert comes with its issue)
+    std::string text_encoder = "bigru"; // bigru or bert
     int64_t img_dim = 2048, embed_size = 1024, word_dim = 300, vocab_size = 0;
+    BertConfig bert;                    // text_encoder == bert
 };
 
 class VSEModel : public Module {
@@ -19,9 +20,14 @@ public:
     VSEModel(const ModelConfig& cfg, Rng& rng);
     // (V, T): image and caption embeddings (B, E), unit norm, one row per batch sample
     std::pair<Tensor, Tensor> forward(const Batch& b);
+    // the text encoder's parameters, split into BERT's own and the rest (BERT trains at a lower lr)
+    std::vector<Tensor> bert_parameters() const;
+    std::vector<Tensor> other_text_parameters() const;
     ModelConfig cfg;
     std::unique_ptr<ImageEncoderGPO> img_enc;
-    std::unique_ptr<TextEncoderBiGRU> txt_enc;
+    std::unique_ptr<TextEncoderBiGRU> txt_enc;       // bigru
+    std::unique_ptr<TextEncoderBERT> txt_enc_bert;   // bert
+    Rng* dropout_rng = nullptr;  // set by the trainer for each step (BERT's dropout); null: none
 };
 
 }  // namespace vsd

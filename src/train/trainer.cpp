@@ -26,7 +26,9 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("vocab_path", &vocab_path, "SCAN vocab folder (default <data_path>/vocab)");
     f.add("vsd", &vsd, "VSD descriptions: none, cpm (†, MiniCPM-V) or flor (⋆, Florence-2)");
     f.add("model", &model, "gpo");
-    f.add("text_encoder", &text_encoder, "bigru");
+    f.add("text_encoder", &text_encoder, "bigru or bert");
+    f.add("bert_path", &bert_path, "BERT model folder (config.json, vocab.txt; weights from model.safetensors when present)");
+    f.add("bert_lr_factor", &bert_lr_factor, "BERT's lr multiplier (-1: 0.05 with --vsd as VSD, 0.1 as GPO)");
     f.add("embed_size", &embed_size, "joint embedding size");
     f.add("word_dim", &word_dim, "word embedding size (BiGRU)");
     f.add("img_dim", &img_dim, "region feature size");
@@ -70,6 +72,7 @@ void TrainConfig::finalize() {
     // AdamW weight decay: the BiGRU branch of GPO passes none (PyTorch's 0.01); VSD and BERT use 1e-4
     if (weight_decay < 0) weight_decay = (text_encoder == "bigru" && vsd == "none") ? 0.01f : 1e-4f;
     if (proto < 0) proto = vsd != "none" ? 1 : 0;
+    if (bert_lr_factor < 0) bert_lr_factor = vsd != "none" ? 0.05f : 0.1f;
     if (proto_path.empty()) proto_path = data_path + "/" + dataset + "/proto";
     if (trip_cutoff < 0) trip_cutoff = dataset == "coco" ? 1.9f : 1.7f;
     if (vocab_path.empty()) vocab_path = data_path + "/vocab";
@@ -81,6 +84,7 @@ void TrainConfig::finalize() {
 std::string TrainConfig::to_json() const {
     auto q = json_quote;
     return "{\"data_path\": " + q(data_path) + ", \"dataset\": " + q(dataset) + ", \"vocab_path\": " + q(vocab_path) +
+           ", \"bert_path\": " + q(bert_path) + strfmt(", \"bert_lr_factor\": %g", bert_lr_factor) +
            ", \"vsd\": " + q(vsd) + ", \"model\": " + q(model) + ", \"text_encoder\": " + q(text_encoder) +
            strfmt(", \"embed_size\": %lld, \"word_dim\": %lld, \"img_dim\": %lld, \"batch_size\": %lld, \"num_epochs\": %d",
                   (long long)embed_size, (long long)word_dim, (long long)img_dim, (long long)batch_size, num_epochs) +
@@ -114,7 +118,6 @@ static void mkdir_p(const std::string& p) {
 
 struct Setup {
     std::unique_ptr<PrecompDataset> train, val;
-    std::shared_ptr<Vocab> vocab;
     std::unique_ptr<TextFront> text;
     std::unique_ptr<VSEModel> model;
 };
@@ -144,7 +147,15 @@ static ModelConfig model_config(const TrainConfig& c, int vocab_size) {
     m.embed_size = c.embed_size;
     m.word_dim = c.word_dim;
     m.vocab_size = vocab_size;
+    if (c.text_encoder == "bert") m.bert = BertConfig::from_json_file(c.bert_path + "/config.json");
     return m;
+}
+
+// The text front of a config: WordPiece for BERT, the SCAN vocabulary for the BiGRU.
+static std::unique_ptr<TextFront> make_text_front(const TrainConfig& c) {
+    if (c.text_encoder == "bert")
+        return std::make_unique<TextFront>(TextFront::bert(std::make_shared<const BertTokenizer>(c.bert_path + "/vocab.txt")));
+    return std::make_unique<TextFront>(TextFront::vocab(load_vocab(c)));
 }
 
 // Embeddings of a whole split, in dataset order: images (N_img, E) from rows im_div*i, captions (length, E).
@@ -220,12 +231,11 @@ TrainResult train(TrainConfig cfg) {
     Setup s;
     s.train = std::make_unique<PrecompDataset>(open_split(cfg, "train"));
     if (cfg.validate) s.val = std::make_unique<PrecompDataset>(open_split(cfg, cfg.val_split));
-    s.vocab = load_vocab(cfg);
-    s.text = std::make_unique<TextFront>(TextFront::vocab(s.vocab));
+    s.text = make_text_front(cfg);
     s.text->prepare(s.train->caps);
     std::unique_ptr<TextFront> val_text;
     if (s.val) {
-        val_text = std::make_unique<TextFront>(TextFront::vocab(s.vocab));
+        val_text = make_text_front(cfg);
         val_text->prepare(s.val->caps);
     }
     ENSURE(s.train->feat_dim == cfg.img_dim, "--img_dim %lld does not match the region features (%lld) of %s",
@@ -234,9 +244,23 @@ TrainResult train(TrainConfig cfg) {
     Rng init_rng(cfg.seed * 0x2545F4914F6CDD1Dull + 7);
     s.model = std::make_unique<VSEModel>(model_config(cfg, s.text->vocab_size()), init_rng);
     VSEModel& model = *s.model;
-    AdamW opt({ParamGroup{model.txt_enc->parameters(), 1.0f, cfg.weight_decay},
-               ParamGroup{model.img_enc->parameters(), 1.0f, cfg.weight_decay}},
-              cfg.learning_rate);
+    if (model.txt_enc_bert) {
+        const std::string w = cfg.bert_path + "/model.safetensors";
+        if (FILE* f = std::fopen(w.c_str(), "rb")) {
+            std::fclose(f);
+            model.txt_enc_bert->bert.load(safetensors_load(w), w);
+            std::printf("BERT: pretrained weights from %s\n", w.c_str());
+        } else {
+            std::printf("BERT: no %s: randomly initialised (%lld layers, hidden %lld)\n", w.c_str(),
+                        (long long)model.cfg.bert.layers, (long long)model.cfg.bert.hidden);
+        }
+    }
+    // parameter groups (SPEC 4.1): the text encoder's own layers and the image encoder at the base lr,
+    // BERT at base lr x bert_lr_factor
+    std::vector<ParamGroup> groups = {ParamGroup{model.other_text_parameters(), 1.0f, cfg.weight_decay}};
+    if (model.txt_enc_bert) groups.push_back(ParamGroup{model.bert_parameters(), cfg.bert_lr_factor, cfg.weight_decay});
+    groups.push_back(ParamGroup{model.img_enc->parameters(), 1.0f, cfg.weight_decay});
+    AdamW opt(groups, cfg.learning_rate);
     std::vector<Tensor> all_params = model.parameters();
     LoaderOptions lo;
     lo.batch_size = cfg.batch_size;
@@ -313,7 +337,11 @@ TrainResult train(TrainConfig cfg) {
         while (loader.next(b)) {
             auto t0 = std::chrono::steady_clock::now();
             opt.zero_grad();
+            // BERT's dropout masks come from (seed, step): a resumed run draws the same ones
+            Rng drop(cfg.seed * 0xD6E8FEB86659FD93ull + (uint64_t)global_step * 0x9E3779B97F4A7C15ull + 1);
+            model.dropout_rng = &drop;
             auto [V, T] = model.forward(b);
+            model.dropout_rng = nullptr;
             Tensor loss;
             if (cfg.loss_type == "vse") {
                 loss = contrastive_loss(V, T, b.img_ids, cfg.margin, max_violation, cfg.mask_repeat);
@@ -417,12 +445,13 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         c.vsd = j["vsd"].as_string();
         c.model = j["model"].as_string();
         c.text_encoder = j["text_encoder"].as_string();
+        if (const Json* bp = j.find("bert_path")) c.bert_path = bp->as_string();
         c.embed_size = j["embed_size"].as_int();
         c.word_dim = j["word_dim"].as_int();
         c.img_dim = j["img_dim"].as_int();
         PrecompDataset d = open_split(c, ec.split);
-        auto vocab = load_vocab(c);
-        TextFront text = TextFront::vocab(vocab);
+        std::unique_ptr<TextFront> front = make_text_front(c);
+        TextFront& text = *front;
         text.prepare(d.caps);
         Rng rng(0);
         VSEModel model(model_config(c, text.vocab_size()), rng);

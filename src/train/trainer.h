@@ -20,6 +20,8 @@ struct TrainConfig {
     std::string data_path = "data", dataset = "demo", vocab_path = "", vsd = "none";
     // model
     std::string model = "gpo", text_encoder = "bigru";
+    std::string bert_path = "bert-base-uncased";  // model folder: config.json, vocab.txt[, model.safetensors]
+    float bert_lr_factor = -1.0f;                  // -1: 0.05 with --vsd (VSD), 0.1 otherwise (GPO)
     int64_t embed_size = 1024, word_dim = 300, img_dim = 2048;
     // optimisation (GPO BiGRU branch defaults, SPEC 4.1)
     int64_t batch_size = 128;
