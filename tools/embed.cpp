@@ -14,6 +14,7 @@
 #include "../src/data/dataset.h"
 #include "../src/data/npy.h"
 #include "../src/data/tokenizer.h"
+#include "../src/data/torch_load.h"
 #include "../src/nn/bert.h"
 
 using namespace vsd;
@@ -35,7 +36,10 @@ static int body(int argc, char** argv) {
     BertTokenizer tok(model_dir + "/vocab.txt");
     Rng rng(0);
     Bert bert(cfg, rng);
-    bert.load(safetensors_load(model_dir + "/model.safetensors"), model_dir + "/model.safetensors");
+    const std::string weights = find_model_weights(model_dir);
+    ENSURE_HINT(!weights.empty(), "a Hugging Face model folder holds model.safetensors or pytorch_model.bin",
+                "%s: no model weights", model_dir.c_str());
+    bert.load(load_weights_file(weights), weights);
     bert.eval();
     std::vector<std::string> lines = read_captions(input);
     const int64_t N = (int64_t)lines.size(), H = cfg.hidden;

@@ -2,6 +2,8 @@
 //   eval --logger_name runs/demo                      model_best.safetensors on the test split
 //   eval --checkpoint X --dataset coco --split testall   COCO 5K, plus the 5-fold 1K average
 //   eval --ensemble a.npy,b.npy                          average saved similarity matrices
+//   eval --checkpoint model_best.pth --dataset f30k --vsd cpm --bert_path bert-base-uncased
+//                                                        a checkpoint trained by the reference
 #include <cstdio>
 
 #include "../core/check.h"
@@ -24,6 +26,8 @@ static int body(int argc, char** argv) {
     f.add("ensemble", &ec.ensemble, "comma-separated saved similarity matrices to average instead of a checkpoint");
     f.add("out_json", &ec.out_json, "write the metrics here (default <checkpoint folder>/eval_<split>.json)");
     f.add("batch_size", &ec.batch_size, "encoding batch size");
+    f.add("vsd", &ec.vsd, "for a reference model_best.pth: the VSD descriptions it was trained with (none, cpm, flor)");
+    f.add("bert_path", &ec.bert_path, "for a reference model_best.pth: the BERT folder (config.json, vocab.txt)");
     if (!f.parse(argc, argv)) return 0;
     if (ec.checkpoint.empty() && ec.ensemble.empty()) ec.checkpoint = logger_name + "/model_best.safetensors";
     const bool coco_testall = ec.split == "testall";

@@ -11,6 +11,7 @@
 #include "../core/progress.h"
 #include "../data/json.h"
 #include "../data/npy.h"
+#include "../data/torch_load.h"
 #include "../nn/losses.h"
 #include "../nn/prototypes.h"
 #include "checkpoint.h"
@@ -245,14 +246,14 @@ TrainResult train(TrainConfig cfg) {
     s.model = std::make_unique<VSEModel>(model_config(cfg, s.text->vocab_size()), init_rng);
     VSEModel& model = *s.model;
     if (model.txt_enc_bert) {
-        const std::string w = cfg.bert_path + "/model.safetensors";
-        if (FILE* f = std::fopen(w.c_str(), "rb")) {
-            std::fclose(f);
-            model.txt_enc_bert->bert.load(safetensors_load(w), w);
+        const std::string w = find_model_weights(cfg.bert_path);
+        if (!w.empty()) {
+            model.txt_enc_bert->bert.load(load_weights_file(w), w);
             std::printf("BERT: pretrained weights from %s\n", w.c_str());
         } else {
-            std::printf("BERT: no %s: randomly initialised (%lld layers, hidden %lld)\n", w.c_str(),
-                        (long long)model.cfg.bert.layers, (long long)model.cfg.bert.hidden);
+            std::printf("BERT: no model.safetensors or pytorch_model.bin in %s: randomly initialised (%lld layers, "
+                        "hidden %lld)\n", cfg.bert_path.c_str(), (long long)model.cfg.bert.layers,
+                        (long long)model.cfg.bert.hidden);
         }
     }
     // parameter groups (SPEC 4.1): the text encoder's own layers and the image encoder at the base lr,
@@ -433,22 +434,46 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         for (double& v : sims) v /= k;
         per = (int)(r.n_cap / r.n_img);
     } else {
-        SafeTensors st = safetensors_load(ec.checkpoint);
-        auto it = st.metadata.find("config");
-        ENSURE_HINT(it != st.metadata.end(), "evaluate a checkpoint written by build/.../train",
-                    "%s: no training config in the checkpoint metadata", ec.checkpoint.c_str());
-        Json j = Json::parse(it->second, ec.checkpoint + " (config)");
+        SafeTensors st = load_weights_file(ec.checkpoint);
         TrainConfig c;
-        c.data_path = ec.data_path.empty() ? j["data_path"].as_string() : ec.data_path;
-        c.dataset = ec.dataset.empty() ? j["dataset"].as_string() : ec.dataset;
-        c.vocab_path = ec.data_path.empty() ? j["vocab_path"].as_string() : ec.data_path + "/vocab";
-        c.vsd = j["vsd"].as_string();
-        c.model = j["model"].as_string();
-        c.text_encoder = j["text_encoder"].as_string();
-        if (const Json* bp = j.find("bert_path")) c.bert_path = bp->as_string();
-        c.embed_size = j["embed_size"].as_int();
-        c.word_dim = j["word_dim"].as_int();
-        c.img_dim = j["img_dim"].as_int();
+        auto it = st.metadata.find("config");
+        if (it != st.metadata.end()) {  // ours: the training config travels in the checkpoint
+            Json j = Json::parse(it->second, ec.checkpoint + " (config)");
+            c.data_path = ec.data_path.empty() ? j["data_path"].as_string() : ec.data_path;
+            c.dataset = ec.dataset.empty() ? j["dataset"].as_string() : ec.dataset;
+            c.vocab_path = ec.data_path.empty() ? j["vocab_path"].as_string() : ec.data_path + "/vocab";
+            c.vsd = j["vsd"].as_string();
+            c.model = j["model"].as_string();
+            c.text_encoder = j["text_encoder"].as_string();
+            if (const Json* bp = j.find("bert_path")) c.bert_path = bp->as_string();
+            c.embed_size = j["embed_size"].as_int();
+            c.word_dim = j["word_dim"].as_int();
+            c.img_dim = j["img_dim"].as_int();
+        } else {  // the reference's model_best.pth: {'model': [img_enc, txt_enc], 'opt': ...}
+            ENSURE_HINT(st.find("model.0.fc.weight"), "evaluate a checkpoint written by train, or the reference's model_best.pth",
+                        "%s: neither our checkpoint (no config) nor a reference GPO checkpoint (no model.0.fc.weight)",
+                        ec.checkpoint.c_str());
+            SafeTensors renamed;
+            for (auto& [n, t] : st.tensors) {
+                if (n.rfind("model.0.", 0) == 0) renamed.tensors.push_back({"img_enc." + n.substr(8), t});
+                else if (n.rfind("model.1.", 0) == 0) renamed.tensors.push_back({"txt_enc." + n.substr(8), t});
+            }
+            renamed.metadata = st.metadata;
+            st = renamed;
+            const Tensor* fc = st.find("img_enc.fc.weight");
+            c.img_dim = fc->size(1);
+            c.embed_size = fc->size(0);
+            c.text_encoder = st.find("txt_enc.bert.embeddings.word_embeddings.weight") ? "bert" : "bigru";
+            if (const Tensor* e = st.find("txt_enc.embed.weight")) c.word_dim = e->size(1);
+            auto dn = st.metadata.find("opt.data_name");
+            c.dataset = !ec.dataset.empty() ? ec.dataset : (dn != st.metadata.end() ? dn->second : "f30k");
+            c.data_path = ec.data_path.empty() ? "data" : ec.data_path;
+            c.vocab_path = c.data_path + "/vocab";
+            c.vsd = ec.vsd;
+            if (!ec.bert_path.empty()) c.bert_path = ec.bert_path;
+            std::printf("reference checkpoint: GPO, %s text, img_dim %lld, embed %lld, dataset %s, vsd %s\n",
+                        c.text_encoder.c_str(), (long long)c.img_dim, (long long)c.embed_size, c.dataset.c_str(), c.vsd.c_str());
+        }
         PrecompDataset d = open_split(c, ec.split);
         std::unique_ptr<TextFront> front = make_text_front(c);
         TextFront& text = *front;

@@ -72,6 +72,7 @@ TrainResult train(TrainConfig cfg);
 // Evaluation of a checkpoint (or of an in-memory model) on a split.
 struct EvalConfig {
     std::string checkpoint = "", data_path = "", dataset = "", split = "test", save_sims = "", ensemble = "";
+    std::string vsd = "none", bert_path = "";  // for the reference's model_best.pth, which does not record them
     std::string out_json = "";
     bool fold5 = false;  // COCO 1K protocol on testall (default when dataset == coco and split == testall)
     int64_t batch_size = 128;
