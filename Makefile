@@ -62,7 +62,7 @@ LIB := $(BUILD)/libvsd.a
 .PHONY: all test bench train eval clean help doctest demo prototypes
 TOOLS := make_demo npy_inspect check_dataset prototypes embed
 PROGRAMS := train eval
-all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
+all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
 
 help:
 	@echo "make test | bench | train | eval | clean   (flags: NO_CUDA=1 DEBUG=1 SAN=1)"
@@ -105,6 +105,9 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_gemm: $(BUILD)/tools/bench_gemm.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/bench_bert: $(BUILD)/tools/bench_bert.o $(LIB)
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # the programs: src/train/<name>_main.cpp
 $(addprefix $(BUILD)/,$(PROGRAMS)): $(BUILD)/%: $(BUILD)/src/train/%_main.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -118,8 +121,8 @@ $(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 test: $(BUILD)/run_tests
 	$(BUILD)/run_tests $(TEST_ARGS)
 
-bench: $(BUILD)/bench_gemm
-	@bash tools/bench.sh $(BUILD)/bench_gemm
+bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert
+	@bash tools/bench.sh $(BUILD)/bench_gemm $(BUILD)/bench_bert
 
 # make train [DATASET=f30k|coco|demo] [DATA=data] [VSD=cpm|flor] [TEXT=bert [BERT=folder]] [ARGS='...']
 # With no DATASET, trains on the demo dataset (generated when absent) with the demo preset.
@@ -128,7 +131,8 @@ DATA ?= data
 BERT ?= $(if $(filter demo,$(DATASET)),$(DATA)/demo/bert,bert-base-uncased)
 RUN ?= runs/$(DATASET)$(if $(VSD),_$(VSD))$(if $(filter bert,$(TEXT)),_bert)
 DEMO_PRESET := --num_epochs 4 --lr_update 3 --batch_size 128
-train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DATA)/demo/precomp/test_caps.txt)
+DEMO_FILES := $(DATA)/demo/precomp/test_caps.txt $(DATA)/demo/bert/vocab.txt
+train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DEMO_FILES))
 	$(BUILD)/train --data_path $(DATA) --dataset $(DATASET) --logger_name $(RUN) $(if $(VSD),--vsd $(VSD)) \
 	  $(if $(filter bert,$(TEXT)),--text_encoder bert --bert_path $(BERT)) \
 	  $(if $(filter demo,$(DATASET)),$(DEMO_PRESET)) $(ARGS)
@@ -143,7 +147,8 @@ K ?= $(if $(filter coco,$(DATASET)),2560,$(if $(filter f30k,$(DATASET)),896,64))
 prototypes: $(BUILD)/prototypes
 	$(BUILD)/prototypes --data_path $(DATA) --dataset $(DATASET) --K $(K) $(ARGS)
 
-$(DATA)/demo/precomp/test_caps.txt: | $(BUILD)/make_demo
+# (re)generated when any of its files is missing (generation is deterministic: same seed, same bytes)
+$(DEMO_FILES) &: | $(BUILD)/make_demo
 	$(BUILD)/make_demo --data_path $(DATA)
 
 # the demo dataset (data/demo, data/vocab/demo_precomp_vocab.json), regenerated when absent

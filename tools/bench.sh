@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make bench: our GEMM beside torch's, same shapes, same thread count, in the same run.
-# Usage: tools/bench.sh build/<cfg>/bench_gemm
+# make bench: our GEMM and bert-base forward beside torch's, same shapes and threads, in the same run.
+# Usage: tools/bench.sh build/<cfg>/bench_gemm [build/<cfg>/bench_bert]
 set -eu
 ours_bin=$1
 threads=${OMP_NUM_THREADS:-$(nproc)}
@@ -25,3 +25,17 @@ echo "$ours" | grep -v '^#' | while read -r M N K g name; do
     if [ -n "$t" ]; then r=$(awk -v a="$g" -v b="$t" 'BEGIN{printf "%.2f", a/b}'); else t="-"; r="-"; fi
     printf '%-32s %14s %14s %8s\n' "${M}x${N}x${K}" "$g" "$t" "$r"
 done
+
+# bert-base forward, tokens/s (torch side: Hugging Face transformers on Debian's torch, when importable)
+if [ $# -ge 2 ]; then
+    ours_b=$("$2" 5)
+    tb="-"
+    if /usr/bin/python3 -c "import torch, transformers" 2>/dev/null; then
+        tb=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$(dirname "$0")/bench_torch_bert.py" 5 2>/dev/null | tail -1 | awk '{print $3}')
+    else
+        echo "note: transformers is not importable by /usr/bin/python3: the torch BERT column is skipped"
+    fi
+    ob=$(echo "$ours_b" | awk '{print $3}')
+    r=$([ "$tb" != "-" ] && awk -v a="$ob" -v b="$tb" 'BEGIN{printf "%.2f", a/b}' || echo "-")
+    printf '%-32s %14s %14s %8s\n' "bert-base forward (tokens/s)" "$ob" "$tb" "$r"
+fi
