@@ -16,6 +16,15 @@
     void rowsum_forward(float* y, const float* x, int64_t rows, int64_t n, float scale, int version);        \
     /* softmax.cu */                                                                                         \
     void softmax_forward(float* y, const float* x, const float* mask, int64_t rows, int64_t n, bool log, int version); \
+    void softmax_backward(float* dx, const float* dy, const float* y, const float* mask, int64_t rows, int64_t n, bool log); \
+    /* layernorm.cu */                                                                                       \
+    void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b,   \
+                           int64_t rows, int64_t n, float eps);                                              \
+    void layernorm_backward(float* dx, float* dw, float* db, const float* dy, const float* x, const float* mean, \
+                            const float* rstd, const float* w, int64_t rows, int64_t n);                     \
+    /* embedding.cu */                                                                                       \
+    void embedding_forward(float* out, const float* table, const int64_t* ids, int64_t rows, int64_t D);     \
+    void embedding_backward(float* dtable, const float* dout, const int64_t* ids, int64_t rows, int64_t D);  \
     /* elementwise.cu */                                                                                     \
     void unary_forward(Unary op, float* y, const float* x, int64_t n, float a, float b);                     \
     void unary_backward(Unary op, float* dx, const float* dy, const float* x, const float* y, int64_t n, float a, float b); \

@@ -2,9 +2,11 @@
 // one exists. Output buffers are poisoned with NaN first, so an element a kernel forgets to write
 // fails the comparison. Sizes cover the edges: 1, 31, 32, 33, non-multiples of the block, empty rows.
 #include <cstring>
+#include <type_traits>
 
 #include "../kernels/cuda_kernels.h"
 #include "../kernels/gemm.h"
+#include "../kernels/index.h"
 #include "../kernels/norm.h"
 #include "../kernels/reduce.h"
 #include "../kernels/softmax.h"
@@ -14,43 +16,49 @@
 #include "helpers.h"
 
 // ---- backends: device memory and the kernels' launchers ----------------------------------------
+#define VSD_KERNEL_LIST(F)                                                                                 \
+    F(l2norm_forward) F(l2norm_backward) F(rowsum_forward) F(softmax_forward) F(softmax_backward) F(unary_forward) \
+    F(unary_backward) F(gemm) F(layernorm_forward) F(layernorm_backward) F(embedding_forward) F(embedding_backward)
+
 struct Sim {
-    static float* alloc(int64_t n) { return (float*)std::malloc((n + 1) * sizeof(float)); }
-    static void free(float* p) { std::free(p); }
-    static void up(float* d, const std::vector<float>& h) { std::memcpy(d, h.data(), h.size() * 4); }
-    static std::vector<float> down(const float* d, int64_t n) { return std::vector<float>(d, d + n); }
+    static void* alloc(size_t bytes) { return std::malloc(bytes + 8); }
+    static void free(void* p) { std::free(p); }
+    static void up(void* d, const void* h, size_t bytes) { std::memcpy(d, h, bytes); }
+    static void down(void* h, const void* d, size_t bytes) { std::memcpy(h, d, bytes); }
 #define VSD_FORWARD(fn) template <class... A> static void fn(A... a) { vsd::sim::fn(a...); }
-    VSD_FORWARD(l2norm_forward) VSD_FORWARD(l2norm_backward) VSD_FORWARD(rowsum_forward) VSD_FORWARD(softmax_forward)
-    VSD_FORWARD(unary_forward) VSD_FORWARD(unary_backward) VSD_FORWARD(gemm)
+    VSD_KERNEL_LIST(VSD_FORWARD)
 #undef VSD_FORWARD
 };
 #ifdef USE_CUDA
 struct Gpu {
-    static float* alloc(int64_t n) { void* p; REQUIRE(cudaMalloc(&p, (n + 1) * 4) == cudaSuccess); return (float*)p; }
-    static void free(float* p) { cudaFree(p); }
-    static void up(float* d, const std::vector<float>& h) { cudaMemcpy(d, h.data(), h.size() * 4, cudaMemcpyHostToDevice); }
-    static std::vector<float> down(const float* d, int64_t n) {
-        std::vector<float> h(n);
+    static void* alloc(size_t bytes) { void* p; REQUIRE(cudaMalloc(&p, bytes + 8) == cudaSuccess); return p; }
+    static void free(void* p) { cudaFree(p); }
+    static void up(void* d, const void* h, size_t bytes) { cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice); }
+    static void down(void* h, const void* d, size_t bytes) {
         cudaDeviceSynchronize();
-        cudaMemcpy(h.data(), d, n * 4, cudaMemcpyDeviceToHost);
-        return h;
+        cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost);
     }
 #define VSD_FORWARD(fn) template <class... A> static void fn(A... a) { vsd::cuda::fn(a...); }
-    VSD_FORWARD(l2norm_forward) VSD_FORWARD(l2norm_backward) VSD_FORWARD(rowsum_forward) VSD_FORWARD(softmax_forward)
-    VSD_FORWARD(unary_forward) VSD_FORWARD(unary_backward) VSD_FORWARD(gemm)
+    VSD_KERNEL_LIST(VSD_FORWARD)
 #undef VSD_FORWARD
 };
 #endif
 
-// A device buffer holding `h` (or NaN poison when h is empty and n is given).
-template <class Bk>
+// A device buffer holding `h`, or `count` elements of NaN poison (float) / -1 (integers).
+template <class Bk, class T = float>
 struct Buf {
-    float* d;
+    T* d;
     int64_t n;
-    explicit Buf(const std::vector<float>& h) : d(Bk::alloc(h.size())), n((int64_t)h.size()) { Bk::up(d, h); }
-    explicit Buf(int64_t count) : d(Bk::alloc(count)), n(count) { Bk::up(d, std::vector<float>(count, NAN)); }
+    explicit Buf(const std::vector<T>& h) : d((T*)Bk::alloc(h.size() * sizeof(T))), n((int64_t)h.size()) {
+        Bk::up(d, h.data(), h.size() * sizeof(T));
+    }
+    explicit Buf(int64_t count) : Buf(std::vector<T>(count, std::is_floating_point<T>::value ? (T)NAN : (T)-1)) {}
     ~Buf() { Bk::free(d); }
-    std::vector<float> get() const { return Bk::down(d, n); }
+    std::vector<T> get() const {
+        std::vector<T> h(n);
+        Bk::down(h.data(), d, n * sizeof(T));
+        return h;
+    }
 };
 
 static std::vector<float> randv(int64_t n, uint64_t seed, float lo = -1, float hi = 1) {
@@ -184,7 +192,61 @@ void parity_gemm() {
                 }
 }
 
+template <class Bk>
+void parity_more() {
+    // softmax backward, both forms, with a partly masked row
+    for (bool lg : {false, true})
+        for (int64_t n : {1, 31, 33, 100}) {
+            CAPTURE(lg); CAPTURE(n);
+            const int64_t rows = 5;
+            std::vector<float> x = randv(rows * n, n, -3, 3), dy = randv(rows * n, n + 7), m(rows * n, 1.0f);
+            for (int64_t k = 0; k < n; k += 2) m[n + k] = 0.0f;
+            std::vector<float> y(rows * n), dx(rows * n, 0.5f);
+            softmax_forward_cpu(y.data(), x.data(), m.data(), rows, n, lg);
+            softmax_backward_cpu(dx.data(), dy.data(), y.data(), m.data(), rows, n, lg);
+            Buf<Bk> Y(y), DY(dy), M(m), DX(std::vector<float>(rows * n, 0.5f));
+            Bk::softmax_backward(DX.d, DY.d, Y.d, M.d, rows, n, lg);
+            CHECK_PARITY(DX.get(), dx, 1e-5f, 1e-4f);
+        }
+    // layernorm forward and backward
+    for (int64_t rows : {1, 7})
+        for (int64_t n : {1, 32, 33, 768}) {
+            CAPTURE(rows); CAPTURE(n);
+            std::vector<float> x = randv(rows * n, n, -2, 2), w = randv(n, n + 1, 0.5f, 1.5f), b = randv(n, n + 2);
+            std::vector<float> dy = randv(rows * n, n + 3);
+            std::vector<float> y(rows * n), mean(rows), rstd(rows), dx(rows * n, 0.0f), dw(n, 0.0f), db(n, 0.0f);
+            layernorm_forward_cpu(y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), rows, n, 1e-5f);
+            layernorm_backward_cpu(dx.data(), dw.data(), db.data(), dy.data(), x.data(), mean.data(), rstd.data(), w.data(), rows, n);
+            Buf<Bk> X(x), W(w), B(b), Y(rows * n), MEAN(rows), RSTD(rows), DY(dy);
+            Buf<Bk> DX(std::vector<float>(rows * n, 0.0f)), DW(std::vector<float>(n, 0.0f)), DB(std::vector<float>(n, 0.0f));
+            Bk::layernorm_forward(Y.d, MEAN.d, RSTD.d, X.d, W.d, B.d, rows, n, 1e-5f);
+            CHECK_PARITY(Y.get(), y, 1e-5f, 1e-4f);
+            CHECK_PARITY(RSTD.get(), rstd, 1e-5f, 1e-4f);
+            Bk::layernorm_backward(DX.d, DW.d, DB.d, DY.d, X.d, MEAN.d, RSTD.d, W.d, rows, n);
+            CHECK_PARITY(DX.get(), dx, 1e-4f, 1e-3f);
+            CHECK_PARITY(DW.get(), dw, 1e-4f, 1e-3f);
+            CHECK_PARITY(DB.get(), db, 1e-4f, 1e-3f);
+        }
+    // embedding: forward gather, backward scatter-add with a repeated id
+    for (int64_t D : {1, 31, 128, 300}) {
+        CAPTURE(D);
+        const int64_t V = 9, rows = 6;
+        std::vector<float> table = randv(V * D, D), dout = randv(rows * D, D + 1);
+        std::vector<int64_t> ids = {3, 0, 8, 3, 5, 3};  // id 3 three times
+        std::vector<float> out(rows * D), dt(V * D, 0.25f);
+        embedding_forward_cpu(out.data(), table.data(), ids.data(), rows, D);
+        embedding_backward_cpu(dt.data(), dout.data(), ids.data(), rows, D);
+        Buf<Bk> T(table), O(rows * D), DO(dout), DT(std::vector<float>(V * D, 0.25f));
+        Buf<Bk, int64_t> I(ids);
+        Bk::embedding_forward(O.d, T.d, I.d, rows, D);
+        CHECK_PARITY(O.get(), out, 0.0f, 0.0f);  // a copy: exact
+        Bk::embedding_backward(DT.d, DO.d, I.d, rows, D);
+        CHECK_PARITY(DT.get(), dt, 1e-6f, 1e-5f);  // atomics: any order
+    }
+}
+
 TEST_CASE("emulator parity: l2norm forward (v1, v2) and backward") { parity_l2norm<Sim>(); }
+TEST_CASE("emulator parity: softmax backward, layernorm forward/backward, embedding forward/backward") { parity_more<Sim>(); }
 TEST_CASE("emulator parity: row sums (v1 serial, v2 shared-memory tree, v3 warp shuffles)") { parity_rowsum<Sim>(); }
 TEST_CASE("emulator parity: softmax and log-softmax (v1, v2), masks, fully masked rows") { parity_softmax<Sim>(); }
 TEST_CASE("emulator parity: every unary op, forward and backward") { parity_unary<Sim>(); }
@@ -201,4 +263,5 @@ TEST_CASE("GPU parity: row sums" * doctest::skip(no_gpu())) { parity_rowsum<Gpu>
 TEST_CASE("GPU parity: softmax" * doctest::skip(no_gpu())) { parity_softmax<Gpu>(); }
 TEST_CASE("GPU parity: unary ops" * doctest::skip(no_gpu())) { parity_unary<Gpu>(); }
 TEST_CASE("GPU parity: GEMM" * doctest::skip(no_gpu())) { parity_gemm<Gpu>(); }
+TEST_CASE("GPU parity: softmax backward, layernorm, embedding" * doctest::skip(no_gpu())) { parity_more<Gpu>(); }
 #endif
