@@ -4,11 +4,26 @@
 // All pointers are device pointers (host memory in the emulator). `version` picks one rung of a
 // file's version ladder (see each .cu header).
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "elementwise.h"
 
+namespace vsd {
+struct PoolStats {
+    size_t in_use_bytes = 0, cached_bytes = 0, peak_bytes = 0;
+    int64_t mallocs = 0, hits = 0;
+};
+}  // namespace vsd
+
 #define VSD_DECLARE_CUDA_KERNELS                                                                              \
+    /* memory_pool.cu: the caching device allocator */                                                      \
+    void* pool_alloc(size_t bytes);                                                                          \
+    void pool_free(void* p);                                                                                 \
+    void pool_empty_cache();                                                                                 \
+    PoolStats pool_stats();                                                                                  \
+    std::string pool_stats_str();                                                                            \
     /* l2norm.cu */                                                                                          \
     void l2norm_forward(float* y, float* norm, const float* x, int64_t rows, int64_t n, float eps, int version); \
     void l2norm_backward(float* dx, const float* dy, const float* x, const float* norm, int64_t rows, int64_t n, float eps); \

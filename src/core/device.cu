@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "../../kernels/common.cuh"  // VSD_CUDA_CHECK
+#include "../../kernels/cuda_kernels.h"
 #include "tensor.h"
 
 namespace vsd {
@@ -27,15 +28,12 @@ bool cuda_available() {
     return state == 1;
 }
 
+// Tensor storage on the GPU goes through the caching pool (kernels/memory_pool.cu).
 void* cuda_alloc_bytes(size_t bytes) {
     ENSURE(cuda_available(), "a CUDA tensor was requested but no GPU is available. HINT: keep tensors on the CPU");
-    void* p = nullptr;
-    if (bytes) VSD_CUDA_CHECK(cudaMalloc(&p, bytes));
-    return p;
+    return bytes ? cuda::pool_alloc(bytes) : nullptr;
 }
 
-void cuda_free_bytes(void* p) {
-    if (p) cudaFree(p);
-}
+void cuda_free_bytes(void* p) { cuda::pool_free(p); }
 
 }  // namespace vsd

@@ -1,0 +1,100 @@
+// bench_kernels.cu — time every CUDA kernel version on the GPU against the device's ceilings.
+//   build/release-cuda/bench_kernels      (CUDA builds; prints one line and exits 0 without a GPU)
+// Protocol: count the bytes (bandwidth-bound kernels) or FLOPs (GEMM) first, run 3 warm-ups, time
+// 20 runs with CUDA events, report the median and the fraction of the ceiling. Ceilings default to
+// an H200 SXM (4.8 TB/s HBM3e; 67 TFLOP/s FP32 without tensor cores); override with
+// VSD_PEAK_GBS / VSD_PEAK_TFLOPS.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+
+#include "../kernels/common.cuh"
+#include "../kernels/cuda_kernels.h"
+#include "../src/core/check.h"
+
+using namespace vsd;
+
+static double median_ms(const std::function<void()>& f) {
+    cudaEvent_t a, b;
+    VSD_CUDA_CHECK(cudaEventCreate(&a));
+    VSD_CUDA_CHECK(cudaEventCreate(&b));
+    for (int i = 0; i < 3; i++) f();
+    std::vector<float> ms;
+    for (int i = 0; i < 20; i++) {
+        VSD_CUDA_CHECK(cudaEventRecord(a));
+        f();
+        VSD_CUDA_CHECK(cudaEventRecord(b));
+        VSD_CUDA_CHECK(cudaEventSynchronize(b));
+        float t;
+        VSD_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
+        ms.push_back(t);
+    }
+    std::sort(ms.begin(), ms.end());
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    return ms[ms.size() / 2];
+}
+
+static int body(int, char**) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+        std::printf("no GPU: the kernel bench needs one (the emulator checks correctness, not speed)\n");
+        return 0;
+    }
+    cudaDeviceProp prop;
+    VSD_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    const double peak_gbs = std::getenv("VSD_PEAK_GBS") ? std::atof(std::getenv("VSD_PEAK_GBS")) : 4800.0;
+    const double peak_tf = std::getenv("VSD_PEAK_TFLOPS") ? std::atof(std::getenv("VSD_PEAK_TFLOPS")) : 67.0;
+    std::printf("# %s, ceilings %.0f GB/s, %.0f TFLOP/s FP32\n", prop.name, peak_gbs, peak_tf);
+    std::printf("%-34s %-18s %10s %12s %8s\n", "kernel", "size", "median us", "GB/s|TFLOP/s", "of peak");
+    auto report_bw = [&](const char* k, const char* size, double ms, double bytes) {
+        double gbs = bytes / (ms * 1e-3) / 1e9;
+        std::printf("%-34s %-18s %10.1f %12.1f %7.1f%%\n", k, size, ms * 1e3, gbs, 100 * gbs / peak_gbs);
+    };
+    auto report_fl = [&](const char* k, const char* size, double ms, double flops) {
+        double tf = flops / (ms * 1e-3) / 1e12;
+        std::printf("%-34s %-18s %10.1f %12.2f %7.1f%%\n", k, size, ms * 1e3, tf, 100 * tf / peak_tf);
+    };
+    const int64_t R = 4096, N = 1024;  // 4096 rows of 1024: 16 MiB per tensor
+    float *x = cuda::dev_alloc(R * N), *y = cuda::dev_alloc(R * N), *nr = cuda::dev_alloc(R), *w = cuda::dev_alloc(N);
+    float *b = cuda::dev_alloc(N), *m = cuda::dev_alloc(R), *rs = cuda::dev_alloc(R);
+    VSD_CUDA_CHECK(cudaMemset(x, 0, R * N * 4));
+    VSD_CUDA_CHECK(cudaMemset(w, 0, N * 4));
+    VSD_CUDA_CHECK(cudaMemset(b, 0, N * 4));
+    const double rw = 2.0 * R * N * 4;  // read x + write y
+    for (int v : {1, 2}) {
+        char k[64];
+        std::snprintf(k, sizeof k, "l2norm_forward v%d", v);
+        report_bw(k, "4096 x 1024", median_ms([&] { cuda::l2norm_forward(y, nr, x, R, N, 1e-8f, v); }), rw);
+    }
+    for (int v : {1, 2, 3}) {
+        char k[64];
+        std::snprintf(k, sizeof k, "rowsum v%d", v);
+        report_bw(k, "4096 x 1024", median_ms([&] { cuda::rowsum_forward(y, x, R, N, 1.0f, v); }), R * N * 4.0);
+    }
+    for (int v : {1, 2}) {
+        char k[64];
+        std::snprintf(k, sizeof k, "softmax_forward v%d", v);
+        report_bw(k, "4096 x 1024", median_ms([&] { cuda::softmax_forward(y, x, nullptr, R, N, false, v); }), rw);
+    }
+    report_bw("unary_forward (exp)", "4M", median_ms([&] { cuda::unary_forward(Unary::Exp, y, x, R * N, 0, 0); }), rw);
+    report_bw("layernorm_forward", "4096 x 1024", median_ms([&] { cuda::layernorm_forward(y, m, rs, x, w, b, R, N, 1e-5f); }), rw);
+    const int64_t M = 4096, K = 2048, NN = 1024;  // the image fc: (128*32 regions) x 2048 -> 1024
+    float *A = cuda::dev_alloc(M * K), *B = cuda::dev_alloc(K * NN), *C = cuda::dev_alloc(M * NN);
+    VSD_CUDA_CHECK(cudaMemset(A, 0, M * K * 4));
+    VSD_CUDA_CHECK(cudaMemset(B, 0, K * NN * 4));
+    for (int v : {1, 2, 3}) {
+        char k[64];
+        std::snprintf(k, sizeof k, "gemm v%d%s", v, v == 3 ? " (cuBLAS)" : "");
+        report_fl(k, "4096x1024x2048", median_ms([&] { cuda::gemm(false, true, M, NN, K, 1.0f, A, K, B, K, 0.0f, C, NN, v); }),
+                  2.0 * M * NN * K);
+    }
+    std::printf("%s\n", cuda::pool_stats_str().c_str());
+    return 0;
+}
+
+int main(int argc, char** argv) { return run_main(body, argc, argv); }
