@@ -136,11 +136,12 @@ DATA ?= data
 BERT ?= $(if $(filter demo,$(DATASET)),$(DATA)/demo/bert,bert-base-uncased)
 RUN ?= runs/$(DATASET)$(if $(VSD),_$(VSD))$(if $(filter bert,$(TEXT)),_bert)
 DEMO_PRESET := --num_epochs 4 --lr_update 3 --batch_size 128
+COCO_PRESET := --batch_size 256
 DEMO_FILES := $(DATA)/demo/precomp/test_caps.txt $(DATA)/demo/bert/vocab.txt
 train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DEMO_FILES))
 	$(BUILD)/train --data_path $(DATA) --dataset $(DATASET) --logger_name $(RUN) $(if $(VSD),--vsd $(VSD)) \
 	  $(if $(filter bert,$(TEXT)),--text_encoder bert --bert_path $(BERT)) \
-	  $(if $(filter demo,$(DATASET)),$(DEMO_PRESET)) $(ARGS)
+	  $(if $(filter demo,$(DATASET)),$(DEMO_PRESET)) $(if $(filter coco,$(DATASET)),$(COCO_PRESET)) $(ARGS)
 
 # make eval [DATASET=...] [CKPT=path] [SPLIT=test|testall] [ARGS=...]
 SPLIT ?= $(if $(filter coco,$(DATASET)),testall,test)

@@ -18,7 +18,11 @@ struct PoolStats {
 }  // namespace vsd
 
 #define VSD_DECLARE_CUDA_KERNELS                                                                              \
-    /* memory_pool.cu: the caching device allocator */                                                      \
+    /* memory_pool.cu: raw device memory, and the caching device allocator */                               \
+    void* device_malloc(size_t bytes);                                                                       \
+    void device_free(void* p);                                                                               \
+    void copy_to_device(void* dst, const void* src, size_t bytes);                                          \
+    void copy_to_host(void* dst, const void* src, size_t bytes);                                            \
     void* pool_alloc(size_t bytes);                                                                          \
     void pool_free(void* p);                                                                                 \
     void pool_empty_cache();                                                                                 \
@@ -37,6 +41,12 @@ struct PoolStats {
                            int64_t rows, int64_t n, float eps);                                              \
     void layernorm_backward(float* dx, float* dw, float* db, const float* dy, const float* x, const float* mean, \
                             const float* rstd, const float* w, int64_t rows, int64_t n);                     \
+    /* kmeans.cu: dots (N, K), cnorm2 (K,), sums (K, D), counts (K,) are scratch buffers */                \
+    void kmeans_assign(int64_t* assign, float* dist2, const float* X, const float* xnorm2, const float* C,     \
+                       float* dots, float* cnorm2, int64_t N, int64_t K, int64_t D);                           \
+    void kmeans_update(float* C, float* counts, float* sums, const float* X, const int64_t* assign, int64_t N,  \
+                       int64_t K, int64_t D);                                                                 \
+    void sqnorm_rows(float* out, const float* x, int64_t rows, int64_t D);                                   \
     /* embedding.cu */                                                                                       \
     void embedding_forward(float* out, const float* table, const int64_t* ids, int64_t rows, int64_t D);     \
     void embedding_backward(float* dtable, const float* dout, const int64_t* ids, int64_t rows, int64_t D);  \

@@ -38,6 +38,18 @@ size_t round_size(size_t b) {
 }
 }  // namespace
 
+void* device_malloc(size_t bytes) {
+    void* p = nullptr;
+    VSD_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 1));
+    return p;
+}
+void device_free(void* p) { VSD_CUDA_CHECK(cudaFree(p)); }
+void copy_to_device(void* dst, const void* src, size_t bytes) { VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice)); }
+void copy_to_host(void* dst, const void* src, size_t bytes) {
+    VSD_CUDA_CHECK(cudaDeviceSynchronize());
+    VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+
 void* pool_alloc(size_t bytes) {
     Pool& p = pool();
     const size_t r = round_size(bytes);

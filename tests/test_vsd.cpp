@@ -3,6 +3,7 @@
 
 #include "../src/data/npy.h"
 #include "../src/nn/prototypes.h"
+#include "../src/nn/vse.h"
 #include "../src/train/kmeans.h"
 #include "helpers.h"
 
@@ -99,6 +100,22 @@ TEST_CASE("k-means: the same inertia and assignments as an independent implement
     CHECK(r.inertia.back() == doctest::Approx(inertia).epsilon(1e-4));
 }
 
+TEST_CASE("k-means: the CUDA kernels (distance GEMM + argmin, atomic update), run in the emulator, match the CPU") {
+    std::vector<float> truth;
+    std::vector<float> X = blobs(5, 40, 8, 3.0f, 7, &truth);
+    KMeansOptions o;
+    o.K = 7;
+    o.seed = 4;
+    o.device = KMeansOptions::Device::Cpu;
+    KMeansResult cpu = kmeans(X.data(), 200, 8, o);
+    o.device = KMeansOptions::Device::Emulator;
+    KMeansResult emu = kmeans(X.data(), 200, 8, o);
+    CHECK(emu.assign == cpu.assign);
+    CHECK(emu.iterations == cpu.iterations);
+    CHECK(emu.inertia.back() == doctest::Approx(cpu.inertia.back()).epsilon(1e-4));
+    for (size_t i = 0; i < cpu.centroids.size(); i++) CHECK(emu.centroids[i] == doctest::Approx(cpu.centroids[i]).epsilon(1e-4));
+}
+
 TEST_CASE("k-means: an empty cluster is re-seeded from the farthest point") {
     std::vector<float> X = {0, 0, 0.1f, 0, 0, 0.1f, 10, 10, 10.1f, 10};  // 5 points, 2 groups
     KMeansOptions o;
@@ -139,6 +156,43 @@ TEST_CASE("prototype loss: codes, value and gradients equal the torch reference;
     Tensor ct = sinkhorn_codes(matmul(l2norm(t0), P.P, false, true), 0.05f, 3);
     CHECK_GRAD([&](std::vector<Tensor>& in) { return swapped_prediction(l2norm(in[0]), l2norm(in[1]), P.P, cv, ct, 0.1f); },
                {v0, t0});
+}
+
+TEST_CASE("VSD fusion: l2n(l2n(v) + e) equals the reference formula; the model applies it on both sides") {
+    Tensor fused = vsd_fuse(l2norm(pf("fusion/v_base")), pf("fusion/e"));
+    CHECK_CLOSE(fused, pf("fusion/fused"), 1e-6, 1e-5);
+    CHECK_THROWS_WITH(vsd_fuse(Tensor::ones({2, 3}), Tensor::ones({2, 4})), doctest::Contains("--embed_size must equal the BGE dimension"));
+    // the model: the same batch with and without VSD vectors differs by exactly the fusion
+    const std::string data = small_demo_dataset("fuse", 20, 10, 32, 16);
+    DatasetOptions o;
+    o.data_path = data;
+    o.dataset = "demo";
+    o.split = "test";
+    o.vsd = VsdSource::Cpm;
+    PrecompDataset d = PrecompDataset::open(o);
+    auto vocab = std::make_shared<Vocab>(Vocab::load_json(data + "/vocab/demo_precomp_vocab.json"));
+    TextFront text = TextFront::vocab(vocab);
+    text.prepare(d.caps);
+    LoaderOptions lo;
+    lo.batch_size = 8;
+    BatchLoader loader(d, text, lo);
+    Batch b = loader.make_batch(0);
+    ModelConfig mc;
+    mc.img_dim = 32;
+    mc.embed_size = 16;
+    mc.word_dim = 8;
+    mc.vocab_size = text.vocab_size();
+    Rng rng(2);
+    VSEModel model(mc, rng);
+    model.eval();
+    NoGrad ng;
+    auto [V, T] = model.forward(b);
+    Batch plain = b;
+    plain.desc_emb = Tensor();
+    plain.cap_emb = Tensor();
+    auto [V0, T0] = model.forward(plain);
+    CHECK_CLOSE(V, vsd_fuse(V0, b.desc_emb), 1e-6, 1e-6);
+    CHECK_CLOSE(T, vsd_fuse(T0, b.cap_emb), 1e-6, 1e-6);
 }
 
 static const char* kCentroids = "proto/f30k_minicpm_kmeans_centroids_896.npy";

@@ -70,3 +70,16 @@ if os.path.exists(cpath):
     save(d, "loss", lr)
     print("real loss", lr.item())
 print("small loss", loss.item())
+
+# the instance-level fusion (SPEC 2.6): v_final = l2n(l2n(v_base) + e_d), l2n(x) = x / (||x|| + 1e-8)
+def l2n(x):
+    return x / (x.norm(dim=1, keepdim=True) + 1e-8)
+
+
+d = os.path.join(OUT, "fusion")
+vb = torch.randn(5, 16, dtype=torch.float64) * 3.0          # GPO outputs, not normalised
+ed = unit(torch.randn(5, 16, dtype=torch.float64) + 0.5)     # unit BGE vectors, anisotropic
+save(d, "v_base", vb)
+save(d, "e", ed)
+save(d, "fused", l2n(l2n(torch.from_numpy(np.load(os.path.join(d, "v_base.npy")).astype(np.float64))) +
+                     torch.from_numpy(np.load(os.path.join(d, "e.npy")).astype(np.float64))))

@@ -2,6 +2,12 @@
 
 namespace vsd {
 
+Tensor vsd_fuse(const Tensor& x, const Tensor& e) {
+    ENSURE(x.shape() == e.shape(), "VSD fusion: embeddings %s and VSD vectors %s differ. HINT: --embed_size must equal "
+           "the BGE dimension of the *_bge.npy files", x.shape_str().c_str(), e.shape_str().c_str());
+    return l2norm(x + e);
+}
+
 VSEModel::VSEModel(const ModelConfig& c, Rng& rng) : cfg(c) {
     ENSURE(c.model == "gpo", "model '%s' is not available yet (gpo is; hrem lands with its issue)", c.model.c_str());
     ENSURE(c.text_encoder == "bigru" || c.text_encoder == "bert", "--text_encoder must be bigru or bert, got '%s'",
@@ -24,8 +30,8 @@ std::pair<Tensor, Tensor> VSEModel::forward(const Batch& b) {
                        : txt_enc_bert->forward(b.tokens, b.lengths, dropout_rng);
     // VSD instance-level alignment (SPEC 2.6): add the frozen description / caption embeddings to
     // the normalised embeddings and renormalise. No parameters; present whenever the batch has them.
-    if (b.desc_emb.defined()) v = l2norm(v + b.desc_emb);
-    if (b.cap_emb.defined()) t = l2norm(t + b.cap_emb);
+    if (b.desc_emb.defined()) v = vsd_fuse(v, b.desc_emb);
+    if (b.cap_emb.defined()) t = vsd_fuse(t, b.cap_emb);
     return {v, t};
 }
 

@@ -15,6 +15,11 @@ struct ModelConfig {
     BertConfig bert;                    // text_encoder == bert
 };
 
+// VSD's instance-level alignment (SPEC 2.6): l2n(x + e), where x is an encoder's output (already
+// l2n(base)) and e the frozen description (image side) or caption (text side) embedding.
+// No parameters, no projection: it works because the embedding size equals BGE's (1024).
+Tensor vsd_fuse(const Tensor& x, const Tensor& e);
+
 class VSEModel : public Module {
 public:
     VSEModel(const ModelConfig& cfg, Rng& rng);

@@ -1,10 +1,13 @@
 #include "kmeans.h"
 
 #include <algorithm>
+#include <memory>
 #include <cstdio>
 #include <numeric>
 
+#include "../../kernels/cuda_kernels.h"
 #include "../../kernels/kmeans.h"
+#include "../core/tensor.h"  // cuda_available
 #include "../core/check.h"
 #include "../core/progress.h"
 #include "../core/rng.h"
@@ -51,6 +54,70 @@ std::vector<float> kmeans_plus_plus(const float* X, int64_t N, int64_t D, int64_
     return C;
 }
 
+// The assignment and update steps on a device: the CUDA kernels of kernels/kmeans.cu, through the
+// launchers of one namespace (vsd::cuda on a GPU, vsd::sim in the emulator). X stays on the device;
+// centroids go up and assignments come back each iteration (the host re-seeds empty clusters).
+struct DeviceSteps {
+    virtual ~DeviceSteps() = default;
+    virtual void assign(int64_t* assign, float* dist2, const float* C) = 0;
+    virtual void update(float* C, int64_t* counts, const int64_t* assign) = 0;
+};
+
+template <class Ns>
+struct DeviceStepsT : DeviceSteps {
+    int64_t N, K, D;
+    float *X, *xn, *C, *dots, *cn, *sums, *cnt, *dist;
+    int64_t* as;
+    DeviceStepsT(const float* host_X, int64_t n, int64_t k, int64_t d) : N(n), K(k), D(d) {
+        auto f = [](int64_t c) { return (float*)Ns::device_malloc(c * sizeof(float)); };
+        X = f(N * D); xn = f(N); C = f(K * D); dots = f(N * K); cn = f(K); sums = f(K * D); cnt = f(K); dist = f(N);
+        as = (int64_t*)Ns::device_malloc(N * sizeof(int64_t));
+        Ns::copy_to_device(X, host_X, N * D * sizeof(float));
+        Ns::sqnorm_rows(xn, X, N, D);
+    }
+    ~DeviceStepsT() override {
+        for (void* p : {(void*)X, (void*)xn, (void*)C, (void*)dots, (void*)cn, (void*)sums, (void*)cnt, (void*)dist, (void*)as})
+            Ns::device_free(p);
+    }
+    void assign(int64_t* assign_h, float* dist2_h, const float* C_h) override {
+        Ns::copy_to_device(C, C_h, K * D * sizeof(float));
+        Ns::kmeans_assign(as, dist, X, xn, C, dots, cn, N, K, D);
+        Ns::copy_to_host(assign_h, as, N * sizeof(int64_t));
+        Ns::copy_to_host(dist2_h, dist, N * sizeof(float));
+    }
+    void update(float* C_h, int64_t* counts_h, const int64_t* assign_h) override {
+        Ns::copy_to_device(as, assign_h, N * sizeof(int64_t));
+        Ns::copy_to_device(C, C_h, K * D * sizeof(float));
+        Ns::kmeans_update(C, cnt, sums, X, as, N, K, D);
+        Ns::copy_to_host(C_h, C, K * D * sizeof(float));
+        std::vector<float> c(K);
+        Ns::copy_to_host(c.data(), cnt, K * sizeof(float));
+        for (int64_t k = 0; k < K; k++) counts_h[k] = (int64_t)c[k];
+    }
+};
+
+#define VSD_NS_FORWARD(NS, fn) template <class... A> static auto fn(A... a) { return NS::fn(a...); }
+#define VSD_KMEANS_NS(Name, NS)                                                                                 \
+    struct Name {                                                                                              \
+        VSD_NS_FORWARD(NS, device_malloc) VSD_NS_FORWARD(NS, device_free) VSD_NS_FORWARD(NS, copy_to_device)   \
+        VSD_NS_FORWARD(NS, copy_to_host) VSD_NS_FORWARD(NS, sqnorm_rows) VSD_NS_FORWARD(NS, kmeans_assign)     \
+        VSD_NS_FORWARD(NS, kmeans_update)                                                                      \
+    };
+VSD_KMEANS_NS(SimNs, vsd::sim)
+#ifdef USE_CUDA
+VSD_KMEANS_NS(CudaNs, vsd::cuda)
+#endif
+
+static std::unique_ptr<DeviceSteps> device_steps(KMeansOptions::Device dev, const float* X, int64_t N, int64_t K, int64_t D) {
+    using Dev = KMeansOptions::Device;
+    if (dev == Dev::Emulator) return std::make_unique<DeviceStepsT<SimNs>>(X, N, K, D);
+#ifdef USE_CUDA
+    if ((dev == Dev::Auto || dev == Dev::Gpu) && cuda_available()) return std::make_unique<DeviceStepsT<CudaNs>>(X, N, K, D);
+#endif
+    ENSURE(dev != Dev::Gpu, "k-means: a GPU was requested but none is available. HINT: run on the CPU");
+    return nullptr;  // the CPU kernels
+}
+
 KMeansResult kmeans(const float* X, int64_t N, int64_t D, const KMeansOptions& opt) {
     const int64_t K = opt.K;
     KMeansResult r;
@@ -66,10 +133,15 @@ KMeansResult kmeans(const float* X, int64_t N, int64_t D, const KMeansOptions& o
     for (int64_t n = 0; n < N; n++) xn[n] = (float)sq_dist(X + n * D, origin.data(), D);  // ||x_n||^2
     r.assign.assign(N, -1);
     std::vector<int64_t> next(N), counts(K);
+    std::unique_ptr<DeviceSteps> dev = device_steps(opt.device, X, N, K, D);
+    if (opt.verbose)
+        std::printf("k-means steps on the %s\n", dev ? (opt.device == KMeansOptions::Device::Emulator ? "CUDA emulator" : "GPU")
+                                                      : "CPU (OpenMP)");
     Progress prog(strfmt("k-means K=%lld", (long long)K), opt.max_iter, 1);
     for (int it = 0; it < opt.max_iter; it++) {
         // assignment step
-        kmeans_assign_cpu(next.data(), dist2.data(), X, xn.data(), r.centroids.data(), N, K, D);
+        if (dev) dev->assign(next.data(), dist2.data(), r.centroids.data());
+        else kmeans_assign_cpu(next.data(), dist2.data(), X, xn.data(), r.centroids.data(), N, K, D);
         int64_t changed = 0;
         for (int64_t n = 0; n < N; n++) changed += next[n] != r.assign[n];
         r.assign = next;
@@ -83,7 +155,8 @@ KMeansResult kmeans(const float* X, int64_t N, int64_t D, const KMeansOptions& o
             break;
         }
         // update step, then re-seed empty clusters from the points farthest from their centre
-        kmeans_update_cpu(r.centroids.data(), counts.data(), X, r.assign.data(), N, K, D);
+        if (dev) dev->update(r.centroids.data(), counts.data(), r.assign.data());
+        else kmeans_update_cpu(r.centroids.data(), counts.data(), X, r.assign.data(), N, K, D);
         std::vector<int64_t> empty;
         for (int64_t k = 0; k < K; k++)
             if (counts[k] == 0) empty.push_back(k);

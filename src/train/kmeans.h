@@ -14,6 +14,9 @@ struct KMeansOptions {
     uint64_t seed = 0;
     bool verbose = false;  // one progress line per iteration: inertia and changed assignments
     std::vector<float> init;  // (K, D) initial centroids; empty = k-means++ from `seed`
+    // where the assignment and update steps run: Auto = the GPU when there is one, else the CPU;
+    // Emulator = the CUDA kernels in the CPU emulator (tests)
+    enum class Device { Auto, Cpu, Gpu, Emulator } device = Device::Auto;
 };
 
 struct KMeansResult {

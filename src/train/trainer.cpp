@@ -312,7 +312,18 @@ TrainResult train(TrainConfig cfg) {
     std::unique_ptr<Prototypes> protos;
     ProtoOptions popt;
     if (cfg.proto) {
-        protos = std::make_unique<Prototypes>(find_prototype_file(cfg.proto_path, cfg.dataset, cfg.num_prototypes));
+        // <data_path>/<dataset>/proto by default; the release keeps its centroids in ./proto_data
+        std::string dir = cfg.proto_path;
+        const bool default_dir = dir == cfg.data_path + "/" + cfg.dataset + "/proto";
+        if (default_dir) {
+            try {
+                find_prototype_file(dir, cfg.dataset, cfg.num_prototypes);
+            } catch (const Error&) {
+                struct stat st;
+                if (stat("proto_data", &st) == 0) dir = "proto_data";
+            }
+        }
+        protos = std::make_unique<Prototypes>(find_prototype_file(dir, cfg.dataset, cfg.num_prototypes));
         ENSURE(protos->P.size(1) == cfg.embed_size, "%s: prototypes of width %lld, but --embed_size is %lld",
                protos->source.c_str(), (long long)protos->P.size(1), (long long)cfg.embed_size);
         popt.sk_epsilon = cfg.sk_epsilon;
