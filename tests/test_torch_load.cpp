@@ -118,3 +118,22 @@ TEST_CASE("the reference's model_best.pth: every tensor, its metadata, and the s
     CHECK(mine.full.rsum == doctest::Approx(ref.full.rsum).epsilon(1e-12));
     CHECK(mine.full.i2t.r1 == doctest::Approx(ref.full.i2t.r1).epsilon(1e-12));
 }
+
+TEST_CASE("safetensors: F16, BF16, F32, I64 from the safetensors library itself; broken files are errors") {
+    SafeTensors st = safetensors_load(fixture("torch/dtypes.safetensors"));
+    CHECK(st.metadata.at("who") == "safetensors");
+    CHECK(st.find("h")->to_vector() == std::vector<float>{1.5f, -2.0f, 65504.0f});
+    std::vector<float> b = st.find("b")->to_vector();
+    CHECK(b[0] == 1.5f);
+    CHECK(b[1] == -3.0f);
+    CHECK(b[2] == doctest::Approx(1e30).epsilon(1e-2));  // bfloat16 keeps 8 bits of mantissa
+    CHECK(st.find("f")->shape() == Shape{1, 2});
+    CHECK(st.find("i")->i64()[0] == int64_t(1) << 40);
+    std::ifstream in(fixture("torch/dtypes.safetensors"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::string d = temp_dir("stbad");
+    std::ofstream(d + "/trunc.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() - 8);
+    CHECK_THROWS_WITH(safetensors_load(d + "/trunc.safetensors"), doctest::Contains("do not hold"));
+    std::ofstream(d + "/hdr.safetensors", std::ios::binary) << bytes.substr(0, 20);
+    CHECK_THROWS_WITH(safetensors_load(d + "/hdr.safetensors"), doctest::Contains("does not fit in the file"));
+}
