@@ -49,6 +49,14 @@ __device__ inline float warp_reduce_max(float v) {
     return v;
 }
 
+// <a[0:n], b[0:n]> computed by one warp: lanes take strided elements (coalesced), then reduce.
+// Every lane returns the full result.
+__device__ inline float warp_dot(const float* a, const float* b, int64_t n, int lane) {
+    float s = 0.0f;
+    for (int64_t i = lane; i < n; i += 32) s += a[i] * b[i];
+    return warp_reduce_sum(s);
+}
+
 // Device memory (host memory in the emulator).
 inline float* dev_alloc(int64_t n) {
     void* p = nullptr;

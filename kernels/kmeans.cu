@@ -25,9 +25,7 @@ __global__ void sqnorm_rows_kernel(float* out, const float* x, int64_t rows, int
     const int64_t r = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32;
     const int lane = threadIdx.x % 32;
     if (r >= rows) return;
-    float s = 0.0f;
-    for (int64_t d = lane; d < D; d += 32) s += x[r * D + d] * x[r * D + d];
-    s = warp_reduce_sum(s);
+    const float s = warp_dot(x + r * D, x + r * D, D, lane);
     if (lane == 0) out[r] = s;
 }
 

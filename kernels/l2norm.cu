@@ -40,9 +40,7 @@ __global__ void l2norm_forward_kernel2(float* y, float* norm, const float* x, in
     const int lane = threadIdx.x % 32;
     if (r >= rows) return;  // the whole warp leaves together (rows are warp-aligned)
     const float* xr = x + r * n;
-    float ss = 0.0f;
-    for (int64_t i = lane; i < n; i += 32) ss += xr[i] * xr[i];  // lanes read neighbours: coalesced
-    ss = warp_reduce_sum(ss);                                    // all 32 lanes now hold the total
+    const float ss = warp_dot(xr, xr, n, lane);  // lanes read neighbours (coalesced); all lanes get the sum
     const float nr = sqrtf(ss), inv = 1.0f / (nr + eps);
     for (int64_t i = lane; i < n; i += 32) y[r * n + i] = xr[i] * inv;
     if (lane == 0) norm[r] = nr;
@@ -53,9 +51,7 @@ __global__ void l2norm_backward_kernel(float* dx, const float* dy, const float* 
     const int64_t r = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32;
     const int lane = threadIdx.x % 32;
     if (r >= rows) return;
-    float dot = 0.0f;
-    for (int64_t i = lane; i < n; i += 32) dot += dy[r * n + i] * x[r * n + i];
-    dot = warp_reduce_sum(dot);
+    const float dot = warp_dot(dy + r * n, x + r * n, n, lane);
     const float d = norm[r] + eps, c = norm[r] > 0.0f ? dot / (d * d * norm[r]) : 0.0f;
     for (int64_t i = lane; i < n; i += 32) dx[r * n + i] += dy[r * n + i] / d - x[r * n + i] * c;
 }
