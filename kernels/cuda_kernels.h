@@ -47,6 +47,23 @@ struct PoolStats {
     void kmeans_update(float* C, float* counts, float* sums, const float* X, const int64_t* assign, int64_t N,  \
                        int64_t K, int64_t D);                                                                 \
     void sqnorm_rows(float* out, const float* x, int64_t rows, int64_t D);                                   \
+    /* tensor_ops.cu: broadcasting, reductions along a dim, selections, gathers, permutes, copies */         \
+    void binary_forward(Binary op, float* out, const float* a, const float* b, const Broadcast& bc);          \
+    void binary_backward(Binary op, float* da, float* db, const float* dout, const float* a, const float* b,  \
+                         const Broadcast& bc);                                                                \
+    void sum_dim(float* y, const float* x, int64_t outer, int64_t n, int64_t inner, float scale);            \
+    void max_dim(float* y, int64_t* idx, const float* x, int64_t outer, int64_t n, int64_t inner);           \
+    void masked_fill(float* out, const float* x, const float* mask, float value, const Broadcast& bc);        \
+    void where(float* out, const float* cond, const float* a, const float* b, const Broadcast& bc);          \
+    void gather(float* out, const float* x, const int64_t* index, int64_t outer, int64_t n, int64_t m,       \
+                int64_t inner);                                                                               \
+    void gather_backward(float* dx, const float* dout, const int64_t* index, int64_t outer, int64_t n,       \
+                         int64_t m, int64_t inner);                                                           \
+    void permute(float* out, const float* in, const int64_t in_shape[4], const int perm[4]);                 \
+    void slab_copy(float* dst, int64_t dst_n, int64_t dst_start, const float* src, int64_t src_n,            \
+                   int64_t src_start, int64_t len, int64_t outer, int64_t inner, bool accumulate);            \
+    void dropout_apply(float* y, const float* x, const float* scale, int64_t n);                             \
+    void cdist(float* out, const float* a, const float* b, int64_t N, int64_t M, int64_t D);                 \
     /* embedding.cu */                                                                                       \
     void embedding_forward(float* out, const float* table, const int64_t* ids, int64_t rows, int64_t D);     \
     void embedding_backward(float* dtable, const float* dout, const int64_t* ids, int64_t rows, int64_t D);  \

@@ -7,6 +7,7 @@
 #include "../kernels/cuda_kernels.h"
 #include "../kernels/gemm.h"
 #include "../kernels/index.h"
+#include "../kernels/elementwise.h"
 #include "../kernels/norm.h"
 #include "../kernels/reduce.h"
 #include "../kernels/softmax.h"
@@ -18,7 +19,9 @@
 // ---- backends: device memory and the kernels' launchers ----------------------------------------
 #define VSD_KERNEL_LIST(F)                                                                                 \
     F(l2norm_forward) F(l2norm_backward) F(rowsum_forward) F(softmax_forward) F(softmax_backward) F(unary_forward) \
-    F(unary_backward) F(gemm) F(layernorm_forward) F(layernorm_backward) F(embedding_forward) F(embedding_backward)
+    F(unary_backward) F(gemm) F(layernorm_forward) F(layernorm_backward) F(embedding_forward) F(embedding_backward) \
+    F(binary_forward) F(binary_backward) F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) \
+    F(permute) F(slab_copy) F(dropout_apply) F(cdist)
 
 struct Sim {
     static void* alloc(size_t bytes) { return std::malloc(bytes + 8); }
@@ -245,7 +248,133 @@ void parity_more() {
     }
 }
 
+// the 4-d broadcast frame of two shapes (as make_broadcast in src/ops builds it)
+static Broadcast frame(Shape a, Shape b) {
+    Broadcast bc;
+    int64_t sa = 1, sb = 1;
+    for (int k = 0; k < 4; k++) {
+        int fd = 3 - k;
+        int64_t da = k < (int)a.size() ? a[a.size() - 1 - k] : 1, db = k < (int)b.size() ? b[b.size() - 1 - k] : 1;
+        bc.shape[fd] = std::max(da, db);
+        bc.sa[fd] = da == 1 ? 0 : sa;
+        bc.sb[fd] = db == 1 ? 0 : sb;
+        sa *= da;
+        sb *= db;
+    }
+    return bc;
+}
+
+template <class Bk>
+void parity_tensor_ops() {
+    // broadcasting binary ops, forward and backward (the backward reduces over broadcast dims)
+    const std::pair<Shape, Shape> shapes[] = {{{2, 3, 4}, {3, 1}}, {{5}, {5}}, {{1, 33}, {7, 1}}, {{2, 1, 3, 1}, {4, 1, 1}}};
+    for (auto [sa, sb] : shapes)
+        for (Binary op : {Binary::Add, Binary::Sub, Binary::Mul, Binary::Div}) {
+            std::string opname = binary_name(op);
+            CAPTURE(opname);
+            Broadcast bc = frame(sa, sb);
+            const int64_t na = shape_numel(sa), nb = shape_numel(sb), n = bc.numel();
+            std::vector<float> a = randv(na, na), b = randv(nb, nb + 1, 0.5f, 2.0f), g = randv(n, n + 2);
+            std::vector<float> out(n), da(na, 0.1f), db(nb, 0.2f);
+            binary_forward_cpu(op, out.data(), a.data(), b.data(), bc);
+            binary_backward_cpu(op, da.data(), db.data(), g.data(), a.data(), b.data(), bc);
+            Buf<Bk> A(a), B(b), O(n), G(g), DA(std::vector<float>(na, 0.1f)), DB(std::vector<float>(nb, 0.2f));
+            Bk::binary_forward(op, O.d, A.d, B.d, bc);
+            CHECK_PARITY(O.get(), out, 1e-6f, 1e-5f);
+            Bk::binary_backward(op, DA.d, DB.d, G.d, A.d, B.d, bc);
+            CHECK_PARITY(DA.get(), da, 1e-5f, 1e-4f);
+            CHECK_PARITY(DB.get(), db, 1e-5f, 1e-4f);
+        }
+    // sums and maxima along each dim of (3, 5, 7)
+    const int64_t dims[3] = {3, 5, 7};
+    std::vector<float> x = randv(105, 9);
+    for (int d = 0; d < 3; d++) {
+        CAPTURE(d);
+        int64_t outer = 1, inner = 1;
+        for (int k = 0; k < d; k++) outer *= dims[k];
+        for (int k = d + 1; k < 3; k++) inner *= dims[k];
+        const int64_t n = dims[d];
+        std::vector<float> y(outer * inner), m(outer * inner);
+        std::vector<int64_t> idx(outer * inner);
+        sum_dim_forward_cpu(y.data(), x.data(), outer, n, inner, 0.5f);
+        max_dim_forward_cpu(m.data(), idx.data(), x.data(), outer, n, inner);
+        Buf<Bk> X(x), Y(outer * inner), M(outer * inner);
+        Buf<Bk, int64_t> I(outer * inner);
+        Bk::sum_dim(Y.d, X.d, outer, n, inner, 0.5f);
+        Bk::max_dim(M.d, I.d, X.d, outer, n, inner);
+        CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
+        CHECK_PARITY(M.get(), m, 0.0f, 0.0f);
+        CHECK(I.get() == idx);
+    }
+    // masked_fill and where with broadcast masks
+    {
+        Broadcast bc = frame({2, 3, 4}, {2, 3, 1});
+        std::vector<float> xv = randv(24, 3), mask = {1, 0, 0, 1, 1, 0}, out(24);
+        masked_fill_cpu(out.data(), xv.data(), mask.data(), -7.0f, bc);
+        Buf<Bk> X(xv), M(mask), O(24);
+        Bk::masked_fill(O.d, X.d, M.d, -7.0f, bc);
+        CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
+        Broadcast wc = frame({2, 3, 4}, {3, 4});
+        std::vector<float> cond = randv(12, 4, 0, 1), bv = randv(24, 5), w(24);
+        for (float& c : cond) c = c > 0.5f ? 1.0f : 0.0f;
+        where_cpu(w.data(), cond.data(), xv.data(), bv.data(), wc);
+        Buf<Bk> C(cond), Bb(bv), W(24);
+        Bk::where(W.d, C.d, X.d, Bb.d, wc);
+        CHECK_PARITY(W.get(), w, 0.0f, 0.0f);
+    }
+    // gather along the middle dim, and its scatter-add backward (repeated indices)
+    {
+        const int64_t outer = 2, n = 5, m = 4, inner = 3;
+        std::vector<float> xv = randv(outer * n * inner, 6), g = randv(outer * m * inner, 7), out(outer * m * inner);
+        std::vector<int64_t> index(outer * m * inner);
+        Rng r(8);
+        for (int64_t& v : index) v = (int64_t)r.randint(n);
+        std::vector<float> dx(outer * n * inner, 0.0f);
+        gather_cpu(out.data(), xv.data(), index.data(), outer, n, m, inner);
+        gather_backward_cpu(dx.data(), g.data(), index.data(), outer, n, m, inner);
+        Buf<Bk> X(xv), O(outer * m * inner), G(g), DX(std::vector<float>(outer * n * inner, 0.0f));
+        Buf<Bk, int64_t> I(index);
+        Bk::gather(O.d, X.d, I.d, outer, n, m, inner);
+        CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
+        Bk::gather_backward(DX.d, G.d, I.d, outer, n, m, inner);
+        CHECK_PARITY(DX.get(), dx, 1e-6f, 1e-5f);
+    }
+    // permute, slab copy (narrow / concat, with accumulate), dropout, cdist
+    {
+        const int64_t shape[4] = {2, 3, 4, 5};
+        const int perm[4] = {3, 1, 0, 2};
+        std::vector<float> xv = randv(120, 10), out(120);
+        permute_cpu(out.data(), xv.data(), shape, perm, false);
+        Buf<Bk> X(xv), O(120);
+        Bk::permute(O.d, X.d, shape, perm);
+        CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
+        std::vector<float> dst = randv(2 * 6 * 3, 11), src = randv(2 * 4 * 3, 12);
+        for (bool acc : {false, true}) {
+            std::vector<float> want = dst;
+            slab_copy_cpu(want.data(), 6, 2, src.data(), 4, 1, 3, 2, 3, acc);
+            Buf<Bk> D(dst), S(src);
+            Bk::slab_copy(D.d, 6, 2, S.d, 4, 1, 3, 2, 3, acc);
+            CHECK_PARITY(D.get(), want, 1e-6f, 1e-6f);
+        }
+        std::vector<float> scale(120);
+        for (int64_t i = 0; i < 120; i++) scale[i] = i % 3 ? 2.0f : 0.0f;
+        std::vector<float> y(120);
+        dropout_forward_cpu(y.data(), xv.data(), scale.data(), 120);
+        Buf<Bk> SC(scale), Y(120);
+        Bk::dropout_apply(Y.d, X.d, SC.d, 120);
+        CHECK_PARITY(Y.get(), y, 0.0f, 0.0f);
+        std::vector<float> a = randv(5 * 7, 13), b = randv(4 * 7, 14), dist(20);
+        cdist_forward_cpu(dist.data(), a.data(), b.data(), 5, 4, 7);
+        Buf<Bk> A(a), B(b), DD(20);
+        Bk::cdist(DD.d, A.d, B.d, 5, 4, 7);
+        CHECK_PARITY(DD.get(), dist, 1e-6f, 1e-5f);
+    }
+}
+
 TEST_CASE("emulator parity: l2norm forward (v1, v2) and backward") { parity_l2norm<Sim>(); }
+TEST_CASE("emulator parity: broadcast binary ops, reductions along a dim, masks, gather, permute, copies, dropout, cdist") {
+    parity_tensor_ops<Sim>();
+}
 TEST_CASE("emulator parity: softmax backward, layernorm forward/backward, embedding forward/backward") { parity_more<Sim>(); }
 TEST_CASE("emulator parity: row sums (v1 serial, v2 shared-memory tree, v3 warp shuffles)") { parity_rowsum<Sim>(); }
 TEST_CASE("emulator parity: softmax and log-softmax (v1, v2), masks, fully masked rows") { parity_softmax<Sim>(); }
@@ -264,6 +393,7 @@ TEST_CASE("GPU parity: softmax" * doctest::skip(no_gpu())) { parity_softmax<Gpu>
 TEST_CASE("GPU parity: unary ops" * doctest::skip(no_gpu())) { parity_unary<Gpu>(); }
 TEST_CASE("GPU parity: GEMM" * doctest::skip(no_gpu())) { parity_gemm<Gpu>(); }
 TEST_CASE("GPU parity: softmax backward, layernorm, embedding" * doctest::skip(no_gpu())) { parity_more<Gpu>(); }
+TEST_CASE("GPU parity: tensor ops" * doctest::skip(no_gpu())) { parity_tensor_ops<Gpu>(); }
 #endif
 
 TEST_CASE("memory pool: blocks are reused by size, statistics add up, the cache empties") {
