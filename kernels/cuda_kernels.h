@@ -64,6 +64,22 @@ struct PoolStats {
                    int64_t src_start, int64_t len, int64_t outer, int64_t inner, bool accumulate);            \
     void dropout_apply(float* y, const float* x, const float* scale, int64_t n);                             \
     void cdist(float* out, const float* a, const float* b, int64_t N, int64_t M, int64_t D);                 \
+    /* nn_ops.cu: batchnorm, sort/top-k, the GRU's per-step gates, AdamW */                                  \
+    void batchnorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b,   \
+                           float* rmean, float* rvar, int64_t N, int64_t C, bool training, float momentum,     \
+                           float eps);                                                                        \
+    void batchnorm_backward(float* dx, float* dw, float* db, const float* dy, const float* x, const float* mean, \
+                            const float* rstd, const float* w, int64_t N, int64_t C, bool training);          \
+    void sort_lines(float* values, int64_t* indices, const float* x, int64_t outer, int64_t n, int64_t inner,   \
+                    int64_t k, bool descending);                                                              \
+    void gru_gates_forward(float* y, float* h, float* r, float* z, float* n, float* hn, float* hprev,          \
+                           const float* gx, const float* gh, const float* b_hh, const int64_t* pos, int64_t B, \
+                           int64_t T, int64_t H);                                                             \
+    void gru_gates_backward(float* dgx, float* dgh, float* dh, const float* dy, const float* r, const float* z, \
+                            const float* n, const float* hn, const float* hprev, const int64_t* pos, int64_t B, \
+                            int64_t T, int64_t H);                                                            \
+    void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2,   \
+                      float eps, float wd, float bc1, float bc2_sqrt);                                        \
     /* embedding.cu */                                                                                       \
     void embedding_forward(float* out, const float* table, const int64_t* ids, int64_t rows, int64_t D);     \
     void embedding_backward(float* dtable, const float* dout, const int64_t* ids, int64_t rows, int64_t D);  \

@@ -6,7 +6,9 @@
 
 #include "../kernels/cuda_kernels.h"
 #include "../kernels/gemm.h"
+#include "../kernels/gru.h"
 #include "../kernels/index.h"
+#include "../src/train/optim.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/norm.h"
 #include "../kernels/reduce.h"
@@ -21,7 +23,8 @@
     F(l2norm_forward) F(l2norm_backward) F(rowsum_forward) F(softmax_forward) F(softmax_backward) F(unary_forward) \
     F(unary_backward) F(gemm) F(layernorm_forward) F(layernorm_backward) F(embedding_forward) F(embedding_backward) \
     F(binary_forward) F(binary_backward) F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) \
-    F(permute) F(slab_copy) F(dropout_apply) F(cdist)
+    F(permute) F(slab_copy) F(dropout_apply) F(cdist) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines)  \
+    F(gru_gates_forward) F(gru_gates_backward) F(adamw_update)
 
 struct Sim {
     static void* alloc(size_t bytes) { return std::malloc(bytes + 8); }
@@ -371,7 +374,113 @@ void parity_tensor_ops() {
     }
 }
 
+template <class Bk>
+void parity_nn_ops() {
+    // batchnorm, training and eval
+    for (bool training : {true, false}) {
+        const int64_t N = 37, C = 5;
+        std::vector<float> x = randv(N * C, 21, -2, 2), w = randv(C, 22, 0.5f, 1.5f), b = randv(C, 23), dy = randv(N * C, 24);
+        std::vector<float> rm = randv(C, 25), rv = randv(C, 26, 0.5f, 1.5f);
+        std::vector<float> y(N * C), mean(C), rstd(C), rm2 = rm, rv2 = rv, dx(N * C, 0.0f), dw(C, 0.0f), db(C, 0.0f);
+        batchnorm_forward_cpu(y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), rm2.data(), rv2.data(), N, C, training, 0.1f, 1e-5f);
+        batchnorm_backward_cpu(dx.data(), dw.data(), db.data(), dy.data(), x.data(), mean.data(), rstd.data(), w.data(), N, C, training);
+        Buf<Bk> X(x), W(w), B(b), Y(N * C), M(C), R(C), RM(rm), RV(rv), DY(dy);
+        Buf<Bk> DX(std::vector<float>(N * C, 0.0f)), DW(std::vector<float>(C, 0.0f)), DB(std::vector<float>(C, 0.0f));
+        Bk::batchnorm_forward(Y.d, M.d, R.d, X.d, W.d, B.d, RM.d, RV.d, N, C, training, 0.1f, 1e-5f);
+        CHECK_PARITY(Y.get(), y, 1e-5f, 1e-4f);
+        CHECK_PARITY(RM.get(), rm2, 1e-6f, 1e-5f);
+        CHECK_PARITY(RV.get(), rv2, 1e-6f, 1e-5f);
+        Bk::batchnorm_backward(DX.d, DW.d, DB.d, DY.d, X.d, M.d, R.d, W.d, N, C, training);
+        CHECK_PARITY(DX.get(), dx, 1e-5f, 1e-4f);
+        CHECK_PARITY(DW.get(), dw, 1e-5f, 1e-4f);
+        CHECK_PARITY(DB.get(), db, 1e-5f, 1e-4f);
+    }
+    // sort and top-k along each dim, with ties (values on a coarse grid)
+    const int64_t dims[3] = {3, 9, 4};
+    std::vector<float> x(108);
+    Rng r(30);
+    for (float& v : x) v = (float)((int)r.randint(5));
+    for (int d = 0; d < 3; d++)
+        for (bool desc : {false, true}) {
+            CAPTURE(d); CAPTURE(desc);
+            int64_t outer = 1, inner = 1;
+            for (int k = 0; k < d; k++) outer *= dims[k];
+            for (int k = d + 1; k < 3; k++) inner *= dims[k];
+            const int64_t n = dims[d], k = std::max<int64_t>(1, n - 2);
+            std::vector<float> vals(outer * k * inner);
+            std::vector<int64_t> idx(outer * k * inner);
+            sort_cpu(vals.data(), idx.data(), x.data(), outer, n, inner, k, desc);
+            Buf<Bk> X(x), V(outer * k * inner);
+            Buf<Bk, int64_t> I(outer * k * inner);
+            Bk::sort_lines(V.d, I.d, X.d, outer, n, inner, k, desc);
+            CHECK_PARITY(V.get(), vals, 0.0f, 0.0f);
+            CHECK(I.get() == idx);  // stable: the same order among ties
+        }
+    // a whole GRU direction, composed on the device from gemm + the per-step gate kernels
+    for (bool rev : {false, true}) {
+        CAPTURE(rev);
+        const int64_t B = 3, T = 5, I = 4, H = 6, G = 3 * H;
+        std::vector<int64_t> len = {5, 2, 4};
+        std::vector<float> xv = randv(B * T * I, 31), wih = randv(G * I, 32), whh = randv(G * H, 33), bih = randv(G, 34),
+                           bhh = randv(G, 35), dy = randv(B * T * H, 36);
+        for (int64_t b = 0; b < B; b++)  // padded positions of the input hold garbage: they must not matter
+            for (int64_t t = len[b]; t < T; t++)
+                for (int64_t i = 0; i < I; i++) xv[(b * T + t) * I + i] = 99.0f;
+        std::vector<float> y(B * T * H), dx(B * T * I, 0.0f);
+        GruCache cache;
+        gru_forward_cpu(y.data(), cache, xv.data(), len.data(), wih.data(), whh.data(), bih.data(), bhh.data(), B, T, I, H, rev);
+        gru_backward_cpu(dx.data(), nullptr, nullptr, nullptr, nullptr, dy.data(), cache, xv.data(), len.data(), wih.data(),
+                         whh.data(), B, T, I, H, rev);
+        // forward: gx = x W_ih^T + b_ih, then the steps
+        Buf<Bk> X(xv), WIH(wih), WHH(whh), BIH(bih), BHH(bhh), GX(B * T * G), GH(B * G), Hs(std::vector<float>(B * H, 0.0f));
+        Buf<Bk> Y(std::vector<float>(B * T * H, 0.0f)), Rg(std::vector<float>(B * T * H, 0.0f)), Zg(std::vector<float>(B * T * H, 0.0f));
+        Buf<Bk> Ng(std::vector<float>(B * T * H, 0.0f)), HN(std::vector<float>(B * T * H, 0.0f)), HP(std::vector<float>(B * T * H, 0.0f));
+        Bk::gemm(false, true, B * T, G, I, 1.0f, X.d, I, WIH.d, I, 0.0f, GX.d, G, 2);
+        Bk::binary_forward(Binary::Add, GX.d, GX.d, BIH.d, frame({B * T, G}, {G}));
+        auto positions = [&](int64_t s) {
+            std::vector<int64_t> pos(B);
+            for (int64_t b = 0; b < B; b++) pos[b] = s >= len[b] ? -1 : (rev ? len[b] - 1 - s : s);
+            return pos;
+        };
+        for (int64_t s = 0; s < T; s++) {
+            Buf<Bk, int64_t> P(positions(s));
+            Bk::gemm(false, true, B, G, H, 1.0f, Hs.d, H, WHH.d, H, 0.0f, GH.d, G, 2);
+            Bk::gru_gates_forward(Y.d, Hs.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, GX.d, GH.d, BHH.d, P.d, B, T, H);
+        }
+        CHECK_PARITY(Y.get(), y, 1e-5f, 1e-4f);
+        CHECK_PARITY(Rg.get(), cache.r, 1e-5f, 1e-4f);
+        // backward: the steps in reverse, dh += dgh W_hh between them, then dx = dgx W_ih
+        Buf<Bk> DY(dy), DGX(std::vector<float>(B * T * G, 0.0f)), DGH(B * G), DH(std::vector<float>(B * H, 0.0f));
+        Buf<Bk> DX(std::vector<float>(B * T * I, 0.0f));
+        for (int64_t s = T - 1; s >= 0; s--) {
+            Buf<Bk, int64_t> P(positions(s));
+            Bk::gru_gates_backward(DGX.d, DGH.d, DH.d, DY.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, P.d, B, T, H);
+            Bk::gemm(false, false, B, H, G, 1.0f, DGH.d, G, WHH.d, H, 1.0f, DH.d, H, 2);
+        }
+        Bk::gemm(false, false, B * T, I, G, 1.0f, DGX.d, G, WIH.d, I, 1.0f, DX.d, I, 2);
+        CHECK_PARITY(DX.get(), dx, 1e-4f, 1e-3f);
+    }
+    // AdamW against the optimiser class, 3 steps
+    {
+        const int64_t n = 50;
+        std::vector<float> p0 = randv(n, 40), m(n, 0.0f), v(n, 0.0f);
+        Tensor P = Tensor::from({n}, p0).requires_grad();
+        AdamW opt({ParamGroup{{P}, 1.0f, 0.01f}}, 1e-2f);
+        Buf<Bk> DP(p0), DM(m), DV(v);
+        for (int step = 1; step <= 3; step++) {
+            std::vector<float> g = randv(n, 41 + step);
+            std::copy(g.begin(), g.end(), P.grad());
+            opt.step();
+            Buf<Bk> DG(g);
+            Bk::adamw_update(DP.d, DG.d, DM.d, DV.d, n, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.01f, 1.0f - std::pow(0.9f, (float)step),
+                             std::sqrt(1.0f - std::pow(0.999f, (float)step)));
+        }
+        CHECK_PARITY(DP.get(), P.to_vector(), 1e-6f, 1e-5f);
+    }
+}
+
 TEST_CASE("emulator parity: l2norm forward (v1, v2) and backward") { parity_l2norm<Sim>(); }
+TEST_CASE("emulator parity: batchnorm, stable sort/top-k, a GRU direction from the gate kernels, AdamW") { parity_nn_ops<Sim>(); }
 TEST_CASE("emulator parity: broadcast binary ops, reductions along a dim, masks, gather, permute, copies, dropout, cdist") {
     parity_tensor_ops<Sim>();
 }
@@ -394,6 +503,7 @@ TEST_CASE("GPU parity: unary ops" * doctest::skip(no_gpu())) { parity_unary<Gpu>
 TEST_CASE("GPU parity: GEMM" * doctest::skip(no_gpu())) { parity_gemm<Gpu>(); }
 TEST_CASE("GPU parity: softmax backward, layernorm, embedding" * doctest::skip(no_gpu())) { parity_more<Gpu>(); }
 TEST_CASE("GPU parity: tensor ops" * doctest::skip(no_gpu())) { parity_tensor_ops<Gpu>(); }
+TEST_CASE("GPU parity: batchnorm, sort, GRU, AdamW" * doctest::skip(no_gpu())) { parity_nn_ops<Gpu>(); }
 #endif
 
 TEST_CASE("memory pool: blocks are reused by size, statistics add up, the cache empties") {
