@@ -100,6 +100,21 @@ inline std::string small_demo_dataset(const std::string& tag, int n_train, int n
     return o.data_path;
 }
 
+// A split of a demo dataset at `root`, with the given VSD source, and the BiGRU text front for it.
+inline PrecompDataset open_demo(const std::string& root, const std::string& split, VsdSource vsd = VsdSource::None) {
+    DatasetOptions o;
+    o.data_path = root;
+    o.dataset = "demo";
+    o.split = split;
+    o.vsd = vsd;
+    return PrecompDataset::open(o);
+}
+inline TextFront demo_text(const std::string& root, const PrecompDataset& d) {
+    TextFront t = TextFront::vocab(std::make_shared<Vocab>(Vocab::load_json(root + "/vocab/demo_precomp_vocab.json")));
+    t.prepare(d.caps);
+    return t;
+}
+
 // The short training run that CI measures (256-d regions, a 128-d model, 4 epochs): chosen so a run
 // takes seconds yet learns well above chance.
 inline TrainConfig ci_train_config(const std::string& data, const std::string& run) {

@@ -40,26 +40,15 @@ TEST_CASE("demo: writes the release layout, the checker accepts it, the same see
     }
     CHECK(slurp(a + "/demo/precomp/train_caps.txt") != slurp(c + "/demo/precomp/train_caps.txt"));
     for (const char* split : {"train", "dev", "test"}) {
-        DatasetOptions o;
-        o.data_path = a;
-        o.dataset = "demo";
-        o.split = split;
-        o.vsd = VsdSource::Cpm;
-        PrecompDataset d = PrecompDataset::open(o);
+        PrecompDataset d = open_demo(a, split, VsdSource::Cpm);
         CHECK(d.im_div == 5);
         CHECK(d.n_regions == 36);
         CHECK(d.feat_dim == 64);
         CHECK(d.desc_emb->shape[1] == 32);
-        o.vsd = VsdSource::Flor;
-        CHECK(PrecompDataset::open(o).desc_file.find("flor_det") != std::string::npos);
+        CHECK(open_demo(a, split, VsdSource::Flor).desc_file.find("flor_det") != std::string::npos);
     }
     // the description of an image is the same on its 5 rows; caption embeddings are unit vectors
-    DatasetOptions o;
-    o.data_path = a;
-    o.dataset = "demo";
-    o.split = "test";
-    o.vsd = VsdSource::Cpm;
-    PrecompDataset d = PrecompDataset::open(o);
+    PrecompDataset d = open_demo(a, "test", VsdSource::Cpm);
     Tensor desc = d.desc_emb->to_tensor(), cap = d.cap_emb->to_tensor();
     CHECK(std::vector<float>(desc.data(), desc.data() + 32) == std::vector<float>(desc.data() + 4 * 32, desc.data() + 5 * 32));
     double n = 0;
@@ -75,15 +64,7 @@ TEST_CASE("demo: writes the release layout, the checker accepts it, the same see
 
 TEST_CASE("demo: descriptions carry more of the image than a caption does; † beats ⋆") {
     std::string a = tiny_demo("demoD");
-    auto open = [&](VsdSource s) {
-        DatasetOptions o;
-        o.data_path = a;
-        o.dataset = "demo";
-        o.split = "train";
-        o.vsd = s;
-        return PrecompDataset::open(o);
-    };
-    PrecompDataset cpm = open(VsdSource::Cpm), flor = open(VsdSource::Flor);
+    PrecompDataset cpm = open_demo(a, "train", VsdSource::Cpm), flor = open_demo(a, "train", VsdSource::Flor);
     Tensor dc = cpm.desc_emb->to_tensor(), df = flor.desc_emb->to_tensor(), ce = cpm.cap_emb->to_tensor();
     const int64_t N = cpm.n_cap, D = dc.size(1);
     // mean cosine of a caption with its own image's description vs with another image's
@@ -197,15 +178,8 @@ TEST_CASE("dataset: dev is truncated to its first 5000 captions") {
 
 TEST_CASE("batching: seeded, sorted, padded; ids and embeddings follow their captions") {
     std::string a = tiny_demo("batch");
-    DatasetOptions o;
-    o.data_path = a;
-    o.dataset = "demo";
-    o.split = "train";
-    o.vsd = VsdSource::Cpm;
-    PrecompDataset d = PrecompDataset::open(o);
-    auto vocab = std::make_shared<Vocab>(Vocab::load_json(a + "/vocab/demo_precomp_vocab.json"));
-    TextFront text = TextFront::vocab(vocab);
-    text.prepare(d.caps);
+    PrecompDataset d = open_demo(a, "train", VsdSource::Cpm);
+    TextFront text = demo_text(a, d);
     LoaderOptions lo;
     lo.batch_size = 16;
     lo.train = true;
@@ -268,14 +242,8 @@ TEST_CASE("batching: seeded, sorted, padded; ids and embeddings follow their cap
 TEST_CASE("augmentation rates: regions kept with p 0.8; tokens masked/randomised/deleted 10/2/8 percent") {
     // region dropping: over 60 samples x 36 regions
     std::string a = tiny_demo("aug");
-    DatasetOptions o;
-    o.data_path = a;
-    o.dataset = "demo";
-    o.split = "train";
-    PrecompDataset d = PrecompDataset::open(o);
-    auto vocab = std::make_shared<Vocab>(Vocab::load_json(a + "/vocab/demo_precomp_vocab.json"));
-    TextFront text = TextFront::vocab(vocab);
-    text.prepare(d.caps);
+    PrecompDataset d = open_demo(a, "train");
+    TextFront text = demo_text(a, d);
     LoaderOptions lo;
     lo.batch_size = 200;
     lo.train = true;

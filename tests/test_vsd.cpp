@@ -164,15 +164,8 @@ TEST_CASE("VSD fusion: l2n(l2n(v) + e) equals the reference formula; the model a
     CHECK_THROWS_WITH(vsd_fuse(Tensor::ones({2, 3}), Tensor::ones({2, 4})), doctest::Contains("--embed_size must equal the BGE dimension"));
     // the model: the same batch with and without VSD vectors differs by exactly the fusion
     const std::string data = small_demo_dataset("fuse", 20, 10, 32, 16);
-    DatasetOptions o;
-    o.data_path = data;
-    o.dataset = "demo";
-    o.split = "test";
-    o.vsd = VsdSource::Cpm;
-    PrecompDataset d = PrecompDataset::open(o);
-    auto vocab = std::make_shared<Vocab>(Vocab::load_json(data + "/vocab/demo_precomp_vocab.json"));
-    TextFront text = TextFront::vocab(vocab);
-    text.prepare(d.caps);
+    PrecompDataset d = open_demo(data, "test", VsdSource::Cpm);
+    TextFront text = demo_text(data, d);
     LoaderOptions lo;
     lo.batch_size = 8;
     BatchLoader loader(d, text, lo);
