@@ -29,8 +29,8 @@
 struct Sim {
     static void* alloc(size_t bytes) { return std::malloc(bytes + 8); }
     static void free(void* p) { std::free(p); }
-    static void up(void* d, const void* h, size_t bytes) { std::memcpy(d, h, bytes); }
-    static void down(void* h, const void* d, size_t bytes) { std::memcpy(h, d, bytes); }
+    static void up(void* d, const void* h, size_t bytes) { if (bytes) std::memcpy(d, h, bytes); }
+    static void down(void* h, const void* d, size_t bytes) { if (bytes) std::memcpy(h, d, bytes); }
 #define VSD_FORWARD(fn) template <class... A> static void fn(A... a) { vsd::sim::fn(a...); }
     VSD_KERNEL_LIST(VSD_FORWARD)
 #undef VSD_FORWARD

@@ -283,7 +283,7 @@ Tensor NpyArray::rows_tensor(int64_t row0, int64_t nrows, DType want) const {
     const int64_t n = shape_numel(s);
     const void* src = row_ptr(row0);
     if (want == DType::F32 && type == NpyType::F4) {
-        std::memcpy(t.data(), src, n * 4);  // the common case: a straight copy
+        if (n) std::memcpy(t.data(), src, n * 4);  // the common case: a straight copy
     } else {
         for (int64_t i = 0; i < n; i++) {
             double v = element(src, type, i);

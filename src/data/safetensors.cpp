@@ -63,10 +63,10 @@ SafeTensors safetensors_load(const std::string& path) {
         Tensor t;
         if (dt == "I64") {
             t = Tensor::empty(shape, DType::I64);
-            std::memcpy(t.raw(), src, n * 8);
+            if (n) std::memcpy(t.raw(), src, n * 8);
         } else if (dt == "I32") {
             t = Tensor::empty(shape, DType::I32);
-            std::memcpy(t.raw(), src, n * 4);
+            if (n) std::memcpy(t.raw(), src, n * 4);
         } else {
             t = Tensor::empty(shape);
             float* p = t.data();

@@ -41,7 +41,7 @@ void load_model_weights(Module& model, const SafeTensors& st, const std::string&
         }
         if (t.dtype() == DType::F32) {
             ENSURE(src->dtype() == DType::F32, "%s: tensor %s must be floating point", source.c_str(), name.c_str());
-            std::memcpy(t.data(), src->data(), t.numel() * 4);
+            if (t.numel()) std::memcpy(t.data(), src->data(), t.numel() * 4);
         } else {
             for (int64_t i = 0; i < t.numel(); i++) t.i64()[i] = src->index_at(i);
         }
@@ -70,8 +70,8 @@ void load_optimizer_state(AdamW& opt, const Module& model, const SafeTensors& st
                     "%s: no optimizer state for %s", source.c_str(), name.c_str());
         ENSURE((int64_t)m[k].size() == a->numel() && (int64_t)v[k].size() == b->numel(),
                "%s: optimizer state of %s has the wrong size", source.c_str(), name.c_str());
-        std::memcpy(m[k].data(), a->data(), a->numel() * 4);
-        std::memcpy(v[k].data(), b->data(), b->numel() * 4);
+        if (a->numel()) std::memcpy(m[k].data(), a->data(), a->numel() * 4);
+        if (b->numel()) std::memcpy(v[k].data(), b->data(), b->numel() * 4);
     }
     auto it = st.metadata.find("adam_steps");
     ENSURE(it != st.metadata.end(), "%s: no adam_steps in the metadata", source.c_str());
