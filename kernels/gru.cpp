@@ -36,7 +36,7 @@ void gru_forward_cpu(float* y, GruCache& c, const float* x, const int64_t* len, 
     c.n.assign(B * T * H, 0.0f);
     c.hn.assign(B * T * H, 0.0f);
     c.hprev.assign(B * T * H, 0.0f);
-    if (B * T * H) std::memset(y, 0, sizeof(float) * B * T * H);
+    if (B * T * H > 0) std::memset(y, 0, sizeof(float) * B * T * H);
     // 1. input projections for all positions: (B*T, I) x (I, 3H)
     gemm_cpu(false, true, B * T, G, I, 1.0f, x, I, w_ih, I, 0.0f, c.gx.data(), G);
     for (int64_t k = 0; k < B * T; k++)

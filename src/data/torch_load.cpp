@@ -75,10 +75,11 @@ struct Zip {
             o += 46 + nlen + xlen + clen;
         }
     }
-    const std::pair<size_t, size_t>* find_suffix(const std::string& suffix) const {
+    // the name of the first entry ending in `suffix`, or ""
+    std::string find_suffix(const std::string& suffix) const {
         for (const auto& [n, v] : entries)
-            if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) return &v;
-        return nullptr;
+            if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) return n;
+        return "";
     }
 };
 
@@ -318,13 +319,11 @@ bool is_torch_checkpoint(const std::string& path) {
 
 SafeTensors torch_load(const std::string& path) {
     Zip zip(path);
-    const auto* pkl = zip.find_suffix("/data.pkl");
-    ENSURE_HINT(pkl, "legacy (pre-1.6) torch.save files are not supported; re-save with a recent torch",
+    const std::string pkl_name = zip.find_suffix("/data.pkl");
+    ENSURE_HINT(!pkl_name.empty(), "legacy (pre-1.6) torch.save files are not supported; re-save with a recent torch",
                 "%s: no data.pkl in the archive", path.c_str());
-    std::string pkl_name;
-    for (const auto& [n, v] : zip.entries)
-        if (&v == pkl) pkl_name = n;
-    Unpickler u(zip, pkl_name.substr(0, pkl_name.size() - std::strlen("data.pkl")), pkl->first, pkl->first + pkl->second);
+    const auto& pkl = zip.entries.at(pkl_name);  // (offset, size)
+    Unpickler u(zip, pkl_name.substr(0, pkl_name.size() - std::strlen("data.pkl")), pkl.first, pkl.first + pkl.second);
     P root = u.run();
     SafeTensors out;
     flatten(root, "", out);

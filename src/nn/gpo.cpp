@@ -28,7 +28,7 @@ Tensor positional_encoding(const Tensor& lengths, int64_t N, int64_t P) {
 
 Tensor GPO::forward(const Tensor& features, const Tensor& lengths) {
     ENSURE(features.ndim() == 3, "GPO expects features (B, N, D), got %s", features.shape_str().c_str());
-    const int64_t B = features.size(0), N = features.size(1), D = features.size(2);
+    const int64_t B = features.size(0), N = features.size(1);
     ENSURE(lengths.numel() == B, "GPO: %lld lengths for a batch of %lld", (long long)lengths.numel(), (long long)B);
     for (int64_t b = 0; b < B; b++)
         ENSURE(lengths.index_at(b) >= 1 && lengths.index_at(b) <= N, "GPO: length %lld of sample %lld is outside [1, %lld]",
@@ -49,7 +49,6 @@ Tensor GPO::forward(const Tensor& features, const Tensor& lengths) {
     Tensor sorted = sort(masked_fill(features, pad3, -10000.0f), 1, true).first;
     sorted = masked_fill(sorted, pad3, 0.0f);
     // 5. weighted sum over ranks                                           out: (B, D)
-    (void)D;
     return sum(sorted * reshape(w, {B, N, 1}), 1);
 }
 

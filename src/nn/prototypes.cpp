@@ -64,22 +64,23 @@ Tensor Prototypes::loss(const Tensor& V, const Tensor& T, const ProtoOptions& o)
     ENSURE(V.ndim() == 2 && V.shape() == T.shape() && V.size(1) == P.size(1),
            "prototype loss: V %s and T %s must be (B, %lld) like the prototypes %s", V.shape_str().c_str(),
            T.shape_str().c_str(), (long long)P.size(1), P.shape_str().c_str());
-    const int64_t B = V.size(0);
     // 1. prototype scores                                           (B, K)
     Tensor sv = matmul(V, P, false, true), st = matmul(T, P, false, true);
     // 2. codes from each view, without gradient
     Tensor qv = sinkhorn_codes(sv.detach(), o.sk_epsilon, o.sinkhorn_iterations);
     Tensor qt = sinkhorn_codes(st.detach(), o.sk_epsilon, o.sinkhorn_iterations);
     // 3. swapped prediction: the image view predicts the text's code and vice versa
-    (void)B;
-    return swapped_prediction(V, T, P, qv, qt, o.proto_temperature);
+    return swapped_prediction_from_scores(sv, st, qv, qt, o.proto_temperature);
+}
+
+Tensor swapped_prediction_from_scores(const Tensor& sv, const Tensor& st, const Tensor& qv, const Tensor& qt, float tau) {
+    const int64_t B = sv.size(0);
+    Tensor lv = sum(qt * log_softmax(sv * (1.0f / tau))), lt = sum(qv * log_softmax(st * (1.0f / tau)));
+    return (lv + lt) * (-1.0f / (float)B);
 }
 
 Tensor swapped_prediction(const Tensor& V, const Tensor& T, const Tensor& P, const Tensor& qv, const Tensor& qt, float tau) {
-    const int64_t B = V.size(0);
-    Tensor sv = matmul(V, P, false, true), st = matmul(T, P, false, true);
-    Tensor lv = sum(qt * log_softmax(sv * (1.0f / tau))), lt = sum(qv * log_softmax(st * (1.0f / tau)));
-    return (lv + lt) * (-1.0f / (float)B);
+    return swapped_prediction_from_scores(matmul(V, P, false, true), matmul(T, P, false, true), qv, qt, tau);
 }
 
 std::string find_prototype_file(const std::string& proto_path, const std::string& dataset, int64_t K) {

@@ -31,6 +31,8 @@ public:
 
 // The swapped-prediction loss for given (constant) codes qv, qt (B, K): the differentiable part.
 Tensor swapped_prediction(const Tensor& V, const Tensor& T, const Tensor& P, const Tensor& qv, const Tensor& qt, float tau);
+// The same from precomputed scores sv = V P^T, st = T P^T (what Prototypes::loss already has).
+Tensor swapped_prediction_from_scores(const Tensor& sv, const Tensor& st, const Tensor& qv, const Tensor& qt, float tau);
 
 // Sinkhorn-Knopp codes of a (B, K) score matrix, computed in double; no gradient.
 Tensor sinkhorn_codes(const Tensor& scores, float eps, int iterations);

@@ -60,7 +60,9 @@ std::vector<float> kmeans_plus_plus(const float* X, int64_t N, int64_t D, int64_
 struct DeviceSteps {
     virtual ~DeviceSteps() = default;
     virtual void assign(int64_t* assign, float* dist2, const float* C) = 0;
-    virtual void update(float* C, int64_t* counts, const int64_t* assign) = 0;
+    // the update step for the assignment and centroids of the last assign() (still on the device:
+    // the host re-seeds empty clusters only after update, and the next assign uploads again)
+    virtual void update(float* C, int64_t* counts) = 0;
 };
 
 template <class Ns>
@@ -85,9 +87,7 @@ struct DeviceStepsT : DeviceSteps {
         Ns::copy_to_host(assign_h, as, N * sizeof(int64_t));
         Ns::copy_to_host(dist2_h, dist, N * sizeof(float));
     }
-    void update(float* C_h, int64_t* counts_h, const int64_t* assign_h) override {
-        Ns::copy_to_device(as, assign_h, N * sizeof(int64_t));
-        Ns::copy_to_device(C, C_h, K * D * sizeof(float));
+    void update(float* C_h, int64_t* counts_h) override {
         Ns::kmeans_update(C, cnt, sums, X, as, N, K, D);
         Ns::copy_to_host(C_h, C, K * D * sizeof(float));
         std::vector<float> c(K);
@@ -155,7 +155,7 @@ KMeansResult kmeans(const float* X, int64_t N, int64_t D, const KMeansOptions& o
             break;
         }
         // update step, then re-seed empty clusters from the points farthest from their centre
-        if (dev) dev->update(r.centroids.data(), counts.data(), r.assign.data());
+        if (dev) dev->update(r.centroids.data(), counts.data());
         else kmeans_update_cpu(r.centroids.data(), counts.data(), X, r.assign.data(), N, K, D);
         std::vector<int64_t> empty;
         for (int64_t k = 0; k < K; k++)
