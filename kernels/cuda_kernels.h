@@ -80,6 +80,10 @@ struct PoolStats {
                             int64_t T, int64_t H);                                                            \
     void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2,   \
                       float eps, float wd, float bc1, float bc2_sqrt);                                        \
+    /* relation.cu: HREM's fused region-word statistics (forward only) */                                \
+    void region_word_stats(float* mean_t2i, float* topk_t2i, float* mean_i2t, float* topk_i2t, const float* psi_hat, \
+                           const float* phi_hat, const int64_t* cap_len, int64_t Bt, int64_t L, int64_t Bi,        \
+                           int64_t R, int64_t E, int K, float slope, float eps);                               \
     /* embedding.cu */                                                                                       \
     void embedding_forward(float* out, const float* table, const int64_t* ids, int64_t rows, int64_t D);     \
     void embedding_backward(float* dtable, const float* dout, const int64_t* ids, int64_t rows, int64_t D);  \

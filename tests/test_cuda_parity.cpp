@@ -11,6 +11,7 @@
 #include "../src/train/optim.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/norm.h"
+#include "../kernels/relation.h"
 #include "../kernels/reduce.h"
 #include "../kernels/softmax.h"
 #ifdef USE_CUDA
@@ -24,7 +25,7 @@
     F(unary_backward) F(gemm) F(layernorm_forward) F(layernorm_backward) F(embedding_forward) F(embedding_backward) \
     F(binary_forward) F(binary_backward) F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) \
     F(permute) F(slab_copy) F(dropout_apply) F(cdist) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines)  \
-    F(gru_gates_forward) F(gru_gates_backward) F(adamw_update)
+    F(gru_gates_forward) F(gru_gates_backward) F(adamw_update) F(region_word_stats)
 
 struct Sim {
     static void* alloc(size_t bytes) { return std::malloc(bytes + 8); }
@@ -479,6 +480,36 @@ void parity_nn_ops() {
     }
 }
 
+template <class Bk>
+void parity_relation() {
+    struct Case { int64_t Bt, Bi, L, R, E; int K; std::vector<int64_t> len; };
+    const std::vector<Case> cases = {
+        {1, 1, 1, 1, 1, 1, {1}},                            // the smallest
+        {3, 2, 5, 4, 7, 6, {5, 2, 1}},                       // K above W and R: zero-filled top-k
+        {4, 3, 14, 12, 33, 10, {14, 7, 10, 3}},              // E not a multiple of the 32-feature chunk
+        {5, 4, 12, 36, 64, 10, {12, 1, 11, 9, 4}},           // 36 regions: tiles span several passes
+        {2, 3, 40, 33, 31, 16, {40, 17}},                    // W*R above the block size many times over
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.Bt); CAPTURE(c.Bi); CAPTURE(c.L); CAPTURE(c.R); CAPTURE(c.E); CAPTURE(c.K);
+        // unit rows as the relation module feeds it; one zero (padded) region
+        std::vector<float> psi = randv(c.Bt * c.L * c.E, 11 + c.L), phi = randv(c.Bi * c.R * c.E, 12 + c.R);
+        if (c.R > 2) std::fill(phi.begin() + c.E, phi.begin() + 2 * c.E, 0.0f);
+        const int64_t nt = c.Bt * c.Bi, k = c.K;
+        std::vector<float> m1(nt), t1(nt * k), m2(nt), t2(nt * k);
+        region_word_stats_cpu(m1.data(), t1.data(), m2.data(), t2.data(), psi.data(), phi.data(), c.len.data(), c.Bt, c.L,
+                              c.Bi, c.R, c.E, c.K, 0.1f, 1e-8f);
+        Buf<Bk> P(psi), Q(phi), M1(nt), T1(nt * k), M2(nt), T2(nt * k);
+        Buf<Bk, int64_t> LEN(c.len);
+        Bk::region_word_stats(M1.d, T1.d, M2.d, T2.d, P.d, Q.d, LEN.d, c.Bt, c.L, c.Bi, c.R, c.E, c.K, 0.1f, 1e-8f);
+        CHECK_PARITY(M1.get(), m1, 1e-5f, 1e-4f);
+        CHECK_PARITY(T1.get(), t1, 1e-5f, 1e-4f);
+        CHECK_PARITY(M2.get(), m2, 1e-5f, 1e-4f);
+        CHECK_PARITY(T2.get(), t2, 1e-5f, 1e-4f);
+    }
+}
+
+TEST_CASE("emulator parity: HREM region-word statistics (fused, shared-memory tiles)") { parity_relation<Sim>(); }
 TEST_CASE("emulator parity: l2norm forward (v1, v2) and backward") { parity_l2norm<Sim>(); }
 TEST_CASE("emulator parity: batchnorm, stable sort/top-k, a GRU direction from the gate kernels, AdamW") { parity_nn_ops<Sim>(); }
 TEST_CASE("emulator parity: broadcast binary ops, reductions along a dim, masks, gather, permute, copies, dropout, cdist") {
@@ -497,6 +528,7 @@ static bool no_gpu() {
     return true;
 }
 TEST_CASE("GPU parity: l2norm" * doctest::skip(no_gpu())) { parity_l2norm<Gpu>(); }
+TEST_CASE("GPU parity: HREM region-word statistics" * doctest::skip(no_gpu())) { parity_relation<Gpu>(); }
 TEST_CASE("GPU parity: row sums" * doctest::skip(no_gpu())) { parity_rowsum<Gpu>(); }
 TEST_CASE("GPU parity: softmax" * doctest::skip(no_gpu())) { parity_softmax<Gpu>(); }
 TEST_CASE("GPU parity: unary ops" * doctest::skip(no_gpu())) { parity_unary<Gpu>(); }

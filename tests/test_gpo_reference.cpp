@@ -1,39 +1,13 @@
 // Reference parity: GPO, the GPO image encoder and the BiGRU text encoder, forward and backward,
 // against PyTorch modules written from SPEC (tools/make_gpo_fixtures.py; fixtures in tests/fixtures/gpo).
-#include "../src/data/npy.h"
 #include "../src/nn/encoders.h"
-#include "helpers.h"
+#include "reference_fixtures.h"
 
 static Tensor load(const std::string& dir, const std::string& name, DType t = DType::F32) {
-    return npy_load(fixture("gpo/" + dir + "/" + name + ".npy"), t);
+    return load_fixture("gpo/" + dir, name, t);
 }
-
-// Copy the fixture's weights into the module, by PyTorch name; every parameter must be there.
-static void load_weights(Module& m, const std::string& dir) {
-    for (auto& [name, p] : m.named_parameters()) {
-        Tensor w = load(dir, name);
-        REQUIRE_MESSAGE(w.shape() == p.shape(), name << ": fixture " << w.shape_str() << " vs ours " << p.shape_str());
-        std::copy(w.data(), w.data() + w.numel(), p.data());
-        p.zero_grad();
-    }
-}
-
-// Relative tolerance 1e-5 (of the largest magnitude in the tensor, so tiny entries are not judged
-// alone), plus a floor for exact zeros.
-static void check_tensor(const Tensor& got, const Tensor& want, const std::string& what) {
-    REQUIRE_MESSAGE(got.shape() == want.shape(), what << ": shape " << got.shape_str() << " vs " << want.shape_str());
-    double scale = 0;
-    for (float v : want.to_vector()) scale = std::max(scale, (double)std::fabs(v));
-    CHECK_CLOSE(got, want, 1e-5 * scale + 1e-7, 1e-5);
-    (void)what;
-}
-
-static void check_grads(const Module& m, const std::string& dir) {
-    for (auto& [name, p] : m.named_parameters()) {
-        CAPTURE(name);
-        check_tensor(p.grad_tensor(), load(dir, "grad_" + name), name);
-    }
-}
+static void load_weights(Module& m, const std::string& dir) { load_fixture_weights(m, "gpo/" + dir); }
+static void check_grads(const Module& m, const std::string& dir) { check_fixture_grads(m, "gpo/" + dir); }
 
 TEST_CASE("reference parity: GPO forward and backward") {
     Rng rng(0);

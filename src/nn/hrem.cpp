@@ -1,0 +1,218 @@
+// hrem.cpp — HREM's encoders and its instance-level relation module, step by step as SPEC 2.4-2.5.
+#include "hrem.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "../../kernels/gemm.h"
+#include "../../kernels/relation.h"
+
+namespace vsd {
+
+// ---- pooling ------------------------------------------------------------------------------------
+
+Tensor maxk_pool(const Tensor& x, const Tensor& lengths, int64_t k, bool reference_quirk) {
+    ENSURE(x.ndim() == 3 && lengths.numel() == x.size(0), "maxk_pool: expects x (B, N, D) and lengths (B,), got %s and %s",
+           x.shape_str().c_str(), lengths.shape_str().c_str());
+    const int64_t B = x.size(0), N = x.size(1);
+    const int64_t kk = std::min(k, N);
+    // 1. hide the padded items behind a huge negative value (finite, so 0 * it stays 0 below)
+    Tensor pad = Tensor::empty({B, N, 1});
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t n = 0; n < N; n++) pad.data()[b * N + n] = n >= lengths.index_at(b) ? 1.0f : 0.0f;
+    Tensor top = topk(masked_fill(x, pad, -1e30f), kk, 1).first;  // (B, kk, D), descending
+    // 2. each sample averages its first k_b of them
+    Tensor w = Tensor::zeros({B, kk, 1});
+    int64_t shared_k = k;
+    for (int64_t b = 0; b < B; b++) {
+        const int64_t len = std::max<int64_t>(lengths.index_at(b), 1);
+        int64_t kb = std::min(k, len);
+        if (reference_quirk) kb = shared_k = std::min(shared_k, len);
+        kb = std::min(kb, kk);
+        for (int64_t j = 0; j < kb; j++) w.data()[b * kk + j] = 1.0f / (float)kb;
+    }
+    return sum(top * w, 1);
+}
+
+Tensor masked_mean(const Tensor& x, const Tensor& lengths) {
+    const int64_t B = x.size(0), N = x.size(1);
+    Tensor w = Tensor::zeros({B, N, 1});
+    for (int64_t b = 0; b < B; b++) {
+        const int64_t len = std::min<int64_t>(std::max<int64_t>(lengths.index_at(b), 1), N);
+        for (int64_t n = 0; n < len; n++) w.data()[b * N + n] = 1.0f / (float)len;
+    }
+    return sum(x * w, 1);
+}
+
+HremPool::HremPool(const HremConfig& c, Rng& rng)
+    : cfg(c), layer(TransformerConfig{c.embed, c.heads, c.ffn, c.dropout, 1e-5f}, rng) {
+    register_module("layers.0", layer);
+}
+
+Tensor HremPool::forward(const Tensor& frag, const Tensor& lengths, Rng* drop) {
+    // 1. the residual path: mean of the top-2 per dimension                 (B, E)
+    Tensor e_res = maxk_pool(frag, lengths, cfg.maxk, cfg.maxk_reference);
+    // 2. the relation path: one Transformer layer over the real items, averaged
+    Tensor h = layer.forward(frag, lengths, Tensor(), Tensor(), is_training() ? drop : nullptr);
+    Tensor e_att = masked_mean(h, lengths);
+    // 3. mix and normalise
+    return l2norm(e_res * cfg.residual_weight + e_att * (1.0f - cfg.residual_weight));
+}
+
+// ---- encoders -----------------------------------------------------------------------------------
+
+ImageEncoderHREM::ImageEncoderHREM(int64_t img_dim, const HremConfig& c, Rng& rng)
+    : fc(img_dim, c.embed, true, rng), mlp(img_dim, c.embed / 2, c.embed, rng), aggr(c, rng) {
+    // HREM's init_weights: xavier_uniform on every nn.Linear of the image encoder, biases 0
+    for (Linear* l : {&fc, &mlp.l0, &mlp.l1}) {
+        xavier_uniform_(l->weight, rng);
+        for (int64_t i = 0; i < l->bias.numel(); i++) l->bias.data()[i] = 0.0f;
+    }
+    aggr.layer.xavier_init(rng);
+    register_module("fc", fc);
+    register_module("mlp", mlp);
+    register_module("aggr", aggr);
+}
+
+Tensor ImageEncoderHREM::forward(const Tensor& images, const Tensor& lengths, Rng* drop, Tensor* fragments) {
+    Tensor phi = fc.forward(images) + mlp.forward(images);  // (B, R, E)
+    if (fragments) *fragments = phi;
+    return aggr.forward(phi, lengths, drop);
+}
+
+TextEncoderHREM::TextEncoderHREM(const std::string& text_encoder, const BertConfig& bc, int64_t vocab, int64_t word_dim,
+                                 const HremConfig& c, Rng& rng)
+    : aggr(c, rng) {
+    if (text_encoder == "bert") {
+        bert = std::make_unique<Bert>(bc, rng);
+        linear = std::make_unique<Linear>(bc.hidden, c.embed, true, rng);
+        register_module("bert", *bert);
+        register_module("linear", *linear);
+    } else {
+        ENSURE(vocab > 0, "the BiGRU text encoder needs the vocabulary size");
+        embed = std::make_unique<Embedding>(vocab, word_dim);
+        uniform_(embed->weight, 0.1f, rng);
+        rnn = std::make_unique<GRU>(word_dim, c.embed, true, rng);
+        register_module("embed", *embed);
+        register_module("rnn", *rnn);
+    }
+    register_module("aggr", aggr);
+}
+
+Tensor TextEncoderHREM::forward(const Tensor& tokens, const Tensor& lengths, Rng* drop, Tensor* fragments) {
+    Tensor psi = bert ? linear->forward(bert->forward(tokens, lengths, is_training() ? drop : nullptr))  // (B, L, E)
+                      : rnn->forward_mean(embed->forward(tokens), lengths);
+    if (fragments) *fragments = psi;
+    return aggr.forward(psi, lengths, drop);
+}
+
+// ---- the relation module ------------------------------------------------------------------------
+
+Tensor topk_connections(const Tensor& s, int64_t k) {
+    const int64_t N = s.size(0), M = s.size(1);
+    k = std::min(std::max<int64_t>(k, 1), M);
+    Tensor c = Tensor::empty({N, M});
+    std::vector<float> row(M);
+    for (int64_t i = 0; i < N; i++) {
+        std::copy(s.data() + i * M, s.data() + (i + 1) * M, row.begin());
+        std::nth_element(row.begin(), row.begin() + (k - 1), row.end(), [](float a, float b) { return a > b; });
+        const float kth = row[k - 1];
+        for (int64_t j = 0; j < M; j++) c.data()[i * M + j] = s.data()[i * M + j] >= kth ? 1.0f : 0.0f;
+    }
+    return c;
+}
+
+Tensor kl_batchmean(const Tensor& a, const Tensor& b) {
+    Tensor lb = log_softmax(b);
+    return sum(exp(lb) * (lb - log_softmax(a))) * (1.0f / (float)a.size(0));
+}
+
+RelationModule::RelationModule(const HremConfig& c, const RelationOptions& o, Rng& rng)
+    : opt(o), gnn(TransformerConfig{c.embed, c.heads, c.ffn, c.dropout, 1e-5f}, rng), t2i_0(o.topk, o.topk, true, rng),
+      t2i_3(o.topk, 1, true, rng), i2t_0(o.topk, o.topk, true, rng), i2t_3(o.topk, 1, true, rng) {
+    // the i2t MLP is a deepcopy of the t2i one in the reference: identical initial weights
+    for (auto [dst, src] : {std::make_pair(&i2t_0.weight, &t2i_0.weight), std::make_pair(&i2t_0.bias, &t2i_0.bias),
+                            std::make_pair(&i2t_3.weight, &t2i_3.weight), std::make_pair(&i2t_3.bias, &t2i_3.bias)})
+        std::copy(src->data(), src->data() + src->numel(), dst->data());
+    register_module("gnn.layers.0", gnn);
+    register_module("adj_t2i.0", t2i_0);
+    register_module("adj_t2i.3", t2i_3);
+    register_module("adj_i2t.0", i2t_0);
+    register_module("adj_i2t.3", i2t_3);
+}
+
+// x / (||x|| + 1e-8) row by row, padded rows (index >= len) set to 0; plain values, no gradient
+static Tensor unit_rows_detached(const Tensor& x, const Tensor* lengths) {
+    const int64_t B = x.size(0), N = x.size(1), E = x.size(2);
+    Tensor y = Tensor::empty({B, N, E});
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t n = 0; n < N; n++) {
+            const float* src = x.data() + (b * N + n) * E;
+            float* dst = y.data() + (b * N + n) * E;
+            const bool pad = lengths && n >= lengths->index_at(b);
+            double ss = 0;
+            for (int64_t e = 0; e < E; e++) ss += (double)src[e] * src[e];
+            const float inv = pad ? 0.0f : 1.0f / ((float)std::sqrt(ss) + 1e-8f);
+            for (int64_t e = 0; e < E; e++) dst[e] = src[e] * inv;
+        }
+    return y;
+}
+
+RelationOut RelationModule::forward(const Tensor& V, const Tensor& T, const Tensor& phi, const Tensor& psi,
+                                    const Tensor& img_len, const Tensor& cap_len, Rng* drop) {
+    ENSURE(V.ndim() == 2 && V.shape() == T.shape(), "relation module: V %s and T %s must both be (B, E)",
+           V.shape_str().c_str(), T.shape_str().c_str());
+    const int64_t B = V.size(0), E = V.size(1), R = phi.size(1), L = psi.size(1), K = opt.topk;
+    ENSURE(phi.size(0) == B && psi.size(0) == B && phi.size(2) == E && psi.size(2) == E,
+           "relation module: fragments %s and %s do not match embeddings %s", phi.shape_str().c_str(),
+           psi.shape_str().c_str(), V.shape_str().c_str());
+    const int64_t k = std::max<int64_t>(1, (int64_t)(opt.threshold * (float)B));
+    RelationOut o;
+    // 1. connection masks within each modality: the top k cosine neighbours of each row (no grad)
+    Tensor Cii, Ctt;
+    {
+        NoGrad ng;
+        Cii = topk_connections(matmul(V, V, false, true), k);
+        Ctt = topk_connections(matmul(T, T, false, true), k);
+    }
+    // 2. intra-modal relevance exp(-||.||/sigma), with gradient
+    Tensor Rii = exp(cdist(V, V) * (-1.0f / opt.sigma));
+    Tensor Rtt = exp(cdist(T, T) * (-1.0f / opt.sigma));
+    // 3. cross-modal relevance from the detached fragments (AdjacencyLearning)
+    Tensor phi_hat = unit_rows_detached(phi.detach(), &img_len);  // padded regions stay 0
+    Tensor psi_hat = unit_rows_detached(psi.detach(), nullptr);   // padding words included, as the reference
+    o.mean_t2i = Tensor::empty({B, B});
+    o.topk_t2i = Tensor::empty({B, B, K});
+    o.mean_i2t = Tensor::empty({B, B});
+    o.topk_i2t = Tensor::empty({B, B, K});
+    {
+        std::vector<int64_t> cl(B);
+        for (int64_t b = 0; b < B; b++) cl[b] = cap_len.index_at(b);
+        std::vector<float> dots(B * L * B * R);  // every word against every region, one GEMM
+        gemm_cpu(false, true, B * L, B * R, E, 1.0f, psi_hat.data(), E, phi_hat.data(), E, 0.0f, dots.data(), B * R);
+        region_word_stats_cpu(o.mean_t2i.data(), o.topk_t2i.data(), o.mean_i2t.data(), o.topk_i2t.data(), psi_hat.data(),
+                              phi_hat.data(), cl.data(), B, L, B, R, E, K, opt.leaky_slope, 1e-8f, dots.data());
+    }
+    auto mlp = [&](Linear& l0, Linear& l3, const Tensor& x) { return reshape(l3.forward(relu(l0.forward(x))), {B, B}); };
+    o.rel_t2i = mlp(t2i_0, t2i_3, o.topk_t2i) + o.mean_t2i;  // (B_txt, B_img)
+    o.rel_i2t = mlp(i2t_0, i2t_3, o.topk_i2t) + o.mean_i2t;  // (B_img, B_txt)
+    Tensor Ct2i = topk_connections(o.mean_t2i, k), Ci2t = topk_connections(o.mean_i2t, k);
+    // 4. the regulariser: the learned relevance should rank like the (detached) embedding distances
+    Tensor S;
+    {
+        NoGrad ng;
+        S = exp(cdist(V, T) * -1.0f).detach();
+    }
+    o.reg = kl_batchmean(S, o.rel_i2t) + kl_batchmean(transpose(S, 0, 1), o.rel_t2i);
+    // 5. one attention layer over the 2B nodes [V; T]: node j is visible to node i iff C[i, j], and
+    //    mask_weight * Rel[i, j] is added to that score
+    o.C = concat({concat({Cii, Ci2t}, 1), concat({Ct2i, Ctt}, 1)}, 0);
+    o.Rel = concat({concat({Rii, o.rel_i2t}, 1), concat({o.rel_t2i, Rtt}, 1)}, 0);
+    Tensor nodes = reshape(concat({l2norm(V), l2norm(T)}, 0), {1, 2 * B, E});  // norm_input = 1
+    Tensor g = reshape(gnn.forward(nodes, Tensor(), o.C, o.Rel * opt.mask_weight, drop), {2 * B, E});
+    o.Vg = l2norm(narrow(g, 0, 0, B));
+    o.Tg = l2norm(narrow(g, 0, B, B));
+    return o;
+}
+
+}  // namespace vsd

@@ -1,0 +1,83 @@
+// transformer.cpp — one post-LN Transformer encoder layer with PyTorch's layout and initialisation.
+#include "transformer.h"
+
+#include <cmath>
+
+namespace vsd {
+
+// nn.MultiheadAttention's init: in_proj xavier_uniform, in_proj_bias 0, out_proj.bias 0
+// (out_proj.weight keeps nn.Linear's default)
+MultiheadAttention::MultiheadAttention(int64_t E, Rng& rng) : out_proj(E, E, true, rng) {
+    in_proj_weight = Tensor::empty({3 * E, E});
+    xavier_uniform_(in_proj_weight, rng);
+    in_proj_bias = Tensor::zeros({3 * E});
+    for (int64_t i = 0; i < E; i++) out_proj.bias.data()[i] = 0.0f;
+    register_parameter("in_proj_weight", in_proj_weight);
+    register_parameter("in_proj_bias", in_proj_bias);
+    register_module("out_proj", out_proj);
+}
+
+TransformerEncoderLayer::TransformerEncoderLayer(const TransformerConfig& c, Rng& rng)
+    : cfg(c), self_attn(c.d_model, rng), linear1(c.d_model, c.ffn, true, rng), linear2(c.ffn, c.d_model, true, rng),
+      norm1(c.d_model, c.ln_eps), norm2(c.d_model, c.ln_eps) {
+    ENSURE(c.d_model % c.heads == 0, "transformer: d_model %lld is not a multiple of the %lld heads", (long long)c.d_model,
+           (long long)c.heads);
+    register_module("self_attn", self_attn);
+    register_module("linear1", linear1);
+    register_module("linear2", linear2);
+    register_module("norm1", norm1);
+    register_module("norm2", norm2);
+}
+
+void TransformerEncoderLayer::xavier_init(Rng& rng) {
+    for (Linear* l : {&self_attn.out_proj, &linear1, &linear2}) {
+        xavier_uniform_(l->weight, rng);
+        for (int64_t i = 0; i < l->bias.numel(); i++) l->bias.data()[i] = 0.0f;
+    }
+    xavier_uniform_(self_attn.in_proj_weight, rng);
+    for (int64_t i = 0; i < self_attn.in_proj_bias.numel(); i++) self_attn.in_proj_bias.data()[i] = 0.0f;
+}
+
+static Tensor maybe_dropout(const Tensor& x, float p, Rng* drop) { return drop && p > 0 ? dropout(x, p, true, *drop) : x; }
+
+Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_lengths, const Tensor& keep, const Tensor& bias,
+                                        Rng* drop) {
+    ENSURE(x.ndim() == 3 && x.size(2) == cfg.d_model, "transformer: expects (B, N, %lld), got %s", (long long)cfg.d_model,
+           x.shape_str().c_str());
+    const int64_t B = x.size(0), N = x.size(1), E = cfg.d_model, A = cfg.heads, d = E / A;
+    if (key_lengths.defined())
+        ENSURE(key_lengths.numel() == B, "transformer: %lld key lengths for a batch of %lld", (long long)key_lengths.numel(),
+               (long long)B);
+    if (keep.defined()) ENSURE(keep.shape() == Shape({N, N}), "transformer: keep mask %s, expected (%lld, %lld)",
+                               keep.shape_str().c_str(), (long long)N, (long long)N);
+    if (bias.defined()) ENSURE(bias.shape() == Shape({N, N}), "transformer: attention bias %s, expected (%lld, %lld)",
+                               bias.shape_str().c_str(), (long long)N, (long long)N);
+    // 1. one projection gives queries, keys and values; split into heads       (B, A, N, d) each
+    Tensor qkv = linear(x, self_attn.in_proj_weight, self_attn.in_proj_bias);  // (B, N, 3E)
+    auto heads = [&](int part) { return permute(reshape(narrow(qkv, 2, part * E, E), {B, N, A, d}), {0, 2, 1, 3}); };
+    Tensor q = heads(0), k = heads(1), v = heads(2);
+    // 2. scores, plus the additive bias, softmax over the visible keys, dropout (B, A, N, N)
+    Tensor scores = matmul(q, k, false, true) * (1.0f / std::sqrt((float)d));
+    if (bias.defined()) scores = scores + bias;  // broadcast over batch and heads
+    Tensor mask;
+    if (key_lengths.defined() || keep.defined()) {
+        mask = Tensor::empty({B, A, N, N});
+        float* m = mask.data();
+        for (int64_t b = 0; b < B; b++) {
+            const int64_t len = key_lengths.defined() ? key_lengths.index_at(b) : N;
+            for (int64_t a = 0; a < A; a++)
+                for (int64_t i = 0; i < N; i++)
+                    for (int64_t j = 0; j < N; j++)
+                        m[((b * A + a) * N + i) * N + j] = (j < len && (!keep.defined() || keep.data()[i * N + j] != 0)) ? 1.0f : 0.0f;
+        }
+    }
+    Tensor probs = maybe_dropout(softmax(scores, mask), cfg.dropout, drop);
+    // 3. mix values, merge heads, project; residual + norm1                       (B, N, E)
+    Tensor ctx = reshape(permute(matmul(probs, v), {0, 2, 1, 3}), {B, N, E});
+    Tensor h = norm1.forward(x + maybe_dropout(self_attn.out_proj.forward(ctx), cfg.dropout, drop));
+    // 4. feed-forward with ReLU; residual + norm2
+    Tensor f = linear2.forward(maybe_dropout(relu(linear1.forward(h)), cfg.dropout, drop));
+    return norm2.forward(h + maybe_dropout(f, cfg.dropout, drop));
+}
+
+}  // namespace vsd
