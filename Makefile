@@ -129,17 +129,20 @@ bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(if $(NVCC),$(BUILD)/bench_kerne
 	@bash tools/bench.sh $(BUILD)/bench_gemm $(BUILD)/bench_bert
 	@$(if $(NVCC),$(BUILD)/bench_kernels,echo "CUDA part not built: no GPU kernel bench")
 
-# make train [DATASET=f30k|coco|demo] [DATA=data] [VSD=cpm|flor] [TEXT=bert [BERT=folder]] [ARGS='...']
+# make train [DATASET=f30k|coco|demo] [DATA=data] [MODEL=gpo|hrem] [VSD=cpm|flor] [TEXT=bert [BERT=folder]] [ARGS='...']
 # With no DATASET, trains on the demo dataset (generated when absent) with the demo preset.
 DATASET ?= demo
 DATA ?= data
 BERT ?= $(if $(filter demo,$(DATASET)),$(DATA)/demo/bert,bert-base-uncased)
-RUN ?= runs/$(DATASET)$(if $(VSD),_$(VSD))$(if $(filter bert,$(TEXT)),_bert)
-DEMO_PRESET := --num_epochs 4 --lr_update 3 --batch_size 128
+MODEL ?= gpo
+RUN ?= runs/$(DATASET)$(if $(filter hrem,$(MODEL)),_hrem)$(if $(VSD),_$(VSD))$(if $(filter bert,$(TEXT)),_bert)
+# the demo: 4 epochs of 58 steps; HREM's relation module switches on after the first epoch (its
+# reference warmup, 8000 of ~28k iterations, is about the same share of training)
+DEMO_PRESET := --num_epochs 4 --lr_update 3 --batch_size 128 $(if $(filter hrem,$(MODEL)),--warmup 58)
 COCO_PRESET := --batch_size 256
 DEMO_FILES := $(DATA)/demo/precomp/test_caps.txt $(DATA)/demo/bert/vocab.txt
 train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DEMO_FILES))
-	$(BUILD)/train --data_path $(DATA) --dataset $(DATASET) --logger_name $(RUN) $(if $(VSD),--vsd $(VSD)) \
+	$(BUILD)/train --data_path $(DATA) --dataset $(DATASET) --logger_name $(RUN) --model $(MODEL) $(if $(VSD),--vsd $(VSD)) \
 	  $(if $(filter bert,$(TEXT)),--text_encoder bert --bert_path $(BERT)) \
 	  $(if $(filter demo,$(DATASET)),$(DEMO_PRESET)) $(if $(filter coco,$(DATASET)),$(COCO_PRESET)) $(ARGS)
 

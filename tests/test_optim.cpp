@@ -102,3 +102,19 @@ TEST_CASE("training loop: linear regression converges with AdamW + clipping") {
     CHECK(w.data()[0] == doctest::Approx(2.0).epsilon(0.02));
     CHECK(b.data()[0] == doctest::Approx(-1.0).epsilon(0.02));
 }
+
+TEST_CASE("AdamW: a parameter that joins late gets its own step count (PyTorch's per-parameter state)") {
+    // b receives its first gradient at step 3; torch.optim.AdamW starts its state then, so its first
+    // update is the bias-corrected lr * g / (|g| + eps) = lr (g = 2, no weight decay), not ~3.16 lr
+    Tensor a = Tensor::zeros({1}).requires_grad(), b = Tensor::zeros({1}).requires_grad();
+    AdamW opt({ParamGroup{{a, b}, 1.0f, 0.0f}}, 0.1f);
+    for (int s = 0; s < 3; s++) {
+        opt.zero_grad();
+        a.grad()[0] = 1.0f;
+        if (s == 2) b.grad()[0] = 2.0f;
+        opt.step();
+    }
+    CHECK(b.data()[0] == doctest::Approx(-0.1f).epsilon(1e-5));
+    CHECK(opt.param_steps()[0] == 3);
+    CHECK(opt.param_steps()[1] == 1);
+}

@@ -5,14 +5,23 @@
 
 #include "../data/batch.h"
 #include "encoders.h"
+#include "hrem.h"
 
 namespace vsd {
 
 struct ModelConfig {
-    std::string model = "gpo";          // gpo (hrem comes with its issue)
+    std::string model = "gpo";          // gpo or hrem
     std::string text_encoder = "bigru"; // bigru or bert
     int64_t img_dim = 2048, embed_size = 1024, word_dim = 300, vocab_size = 0;
     BertConfig bert;                    // text_encoder == bert
+    HremConfig hrem;                    // model == hrem (its embed is embed_size)
+    RelationOptions relation;           // model == hrem: the training-only relation module
+};
+
+// One forward pass: the (fused) embeddings, and for HREM the encoders' fragments.
+struct Encoded {
+    Tensor V, T;      // (B, E), unit norm, VSD-fused when the batch carries VSD vectors
+    Tensor phi, psi;  // HREM only (when asked): region (B, R, E) and word (B, L, E) fragments
 };
 
 // VSD's instance-level alignment (SPEC 2.6): l2n(x + e), where x is an encoder's output (already
@@ -25,13 +34,23 @@ public:
     VSEModel(const ModelConfig& cfg, Rng& rng);
     // (V, T): image and caption embeddings (B, E), unit norm, one row per batch sample
     std::pair<Tensor, Tensor> forward(const Batch& b);
+    // the same, plus HREM's fragments when `fragments` is set (the relation module's inputs)
+    Encoded encode(const Batch& b, bool fragments);
     // the text encoder's parameters, split into BERT's own and the rest (BERT trains at a lower lr)
     std::vector<Tensor> bert_parameters() const;
     std::vector<Tensor> other_text_parameters() const;
+    std::vector<Tensor> image_parameters() const;
+    Bert* bert() const;  // the BERT text backbone, or null
     ModelConfig cfg;
+    // GPO (SPEC 2.2, 2.3)
     std::unique_ptr<ImageEncoderGPO> img_enc;
     std::unique_ptr<TextEncoderBiGRU> txt_enc;       // bigru
     std::unique_ptr<TextEncoderBERT> txt_enc_bert;   // bert
+    // HREM (SPEC 2.4, 2.5): encoders, and the relation module under "criterion." (training only;
+    // saved with the model so a run resumes exactly)
+    std::unique_ptr<ImageEncoderHREM> img_hrem;
+    std::unique_ptr<TextEncoderHREM> txt_hrem;
+    std::unique_ptr<RelationModule> criterion;
     Rng* dropout_rng = nullptr;  // set by the trainer for each step (BERT's dropout); null: none
 };
 

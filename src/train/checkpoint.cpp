@@ -17,6 +17,7 @@ void save_checkpoint(const std::string& path, const Module& model, const AdamW* 
             if (k < 0) continue;
             tensors.push_back({"optimizer.exp_avg." + name, Tensor::from(p.shape(), m[k])});
             tensors.push_back({"optimizer.exp_avg_sq." + name, Tensor::from(p.shape(), v[k])});
+            tensors.push_back({"optimizer.step." + name, Tensor::from_i64({}, {const_cast<AdamW*>(opt)->param_steps()[k]})});
         }
     }
     std::map<std::string, std::string> md = meta;
@@ -76,6 +77,13 @@ void load_optimizer_state(AdamW& opt, const Module& model, const SafeTensors& st
     auto it = st.metadata.find("adam_steps");
     ENSURE(it != st.metadata.end(), "%s: no adam_steps in the metadata", source.c_str());
     opt.set_steps(std::stoll(it->second));
+    // per-parameter update counts (older checkpoints: every parameter at adam_steps)
+    for (auto& [name, p] : model.named_parameters()) {
+        const int k = opt.index_of(p);
+        if (k < 0) continue;
+        const Tensor* t = st.find("optimizer.step." + name);
+        opt.param_steps()[k] = t ? t->index_at(0) : opt.steps();
+    }
 }
 
 }  // namespace vsd

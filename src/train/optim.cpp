@@ -11,6 +11,7 @@ AdamW::AdamW(std::vector<ParamGroup> groups, float lr, float beta1, float beta2,
             ENSURE(p.dtype() == DType::F32, "AdamW: parameters must be float32, got %s", dtype_name(p.dtype()));
             m_.emplace_back(p.numel(), 0.0f);
             v_.emplace_back(p.numel(), 0.0f);
+            tp_.push_back(0);
         }
 }
 
@@ -32,17 +33,19 @@ int AdamW::index_of(const Tensor& p) const {
 
 void AdamW::step() {
     t_++;
-    const double bc1 = 1.0 - std::pow((double)b1_, (double)t_);
-    const double bc2_sqrt = std::sqrt(1.0 - std::pow((double)b2_, (double)t_));
     size_t k = 0;
     for (ParamGroup& g : groups_) {
         const float lr = lr_ * g.lr_mult;
-        const float step_size = (float)(lr / bc1);
         for (Tensor& p : g.params) {
             std::vector<float>& m = m_[k];
             std::vector<float>& v = v_[k];
+            int64_t& t = tp_[k];
             k++;
             if (!p.has_grad()) continue;
+            t++;
+            const double bc1 = 1.0 - std::pow((double)b1_, (double)t);
+            const double bc2_sqrt = std::sqrt(1.0 - std::pow((double)b2_, (double)t));
+            const float step_size = (float)(lr / bc1);
             float* w = p.data();
             const float* gr = p.grad();
             const float decay = 1.0f - lr * g.weight_decay;

@@ -7,7 +7,9 @@
 //   p  <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // This is the order and the epsilon placement of torch.optim.AdamW (1.13), so the same gradients
 // give the same weights. A parameter that has never received a gradient is skipped (as PyTorch
-// skips p.grad is None); the VSD reference's unused GatedFusion weights rely on that.
+// skips p.grad is None); the VSD reference's unused GatedFusion weights rely on that. Like PyTorch,
+// t counts each parameter's own updates, so parameters that join late (HREM's relation module,
+// after its warmup) start with full bias correction.
 #pragma once
 #include <vector>
 
@@ -28,7 +30,8 @@ public:
     void zero_grad();  // zero every parameter's gradient
     void set_lr(float lr) { lr_ = lr; }
     float lr() const { return lr_; }
-    int64_t steps() const { return t_; }
+    int64_t steps() const { return t_; }                        // step() calls
+    std::vector<int64_t>& param_steps() { return tp_; }         // updates per parameter (group order)
     std::vector<Tensor> params() const;  // all parameters, in group order
     // state, for checkpoints: first and second moments per parameter (group order)
     std::vector<std::vector<float>>& exp_avg() { return m_; }
@@ -41,6 +44,7 @@ private:
     std::vector<ParamGroup> groups_;
     float lr_, b1_, b2_, eps_;
     int64_t t_ = 0;
+    std::vector<int64_t> tp_;
     std::vector<std::vector<float>> m_, v_;
 };
 

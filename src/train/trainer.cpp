@@ -26,15 +26,26 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("dataset", &dataset, "f30k, coco or demo");
     f.add("vocab_path", &vocab_path, "SCAN vocab folder (default <data_path>/vocab)");
     f.add("vsd", &vsd, "VSD descriptions: none, cpm (†, MiniCPM-V) or flor (⋆, Florence-2)");
-    f.add("model", &model, "gpo");
+    f.add("model", &model, "gpo or hrem");
     f.add("text_encoder", &text_encoder, "bigru or bert");
     f.add("bert_path", &bert_path, "BERT model folder (config.json, vocab.txt; weights from model.safetensors when present)");
     f.add("bert_lr_factor", &bert_lr_factor, "BERT's lr multiplier (-1: 0.05 with --vsd as VSD, 0.1 as GPO)");
     f.add("embed_size", &embed_size, "joint embedding size");
     f.add("word_dim", &word_dim, "word embedding size (BiGRU)");
     f.add("img_dim", &img_dim, "region feature size");
+    f.add("nhead", &nhead, "HREM: attention heads of its Transformer layers");
+    f.add("dropout", &dropout, "HREM: dropout of its Transformer layers");
+    f.add("residual_weight", &residual_weight, "HREM: weight of the MaxK path (v = l2n(w maxk + (1-w) attention))");
+    f.add("maxk_reference", &maxk_reference, "HREM: the reference's MaxK quirk (k shared across the batch once a sample is short)");
+    f.add("relation", &relation, "HREM: train with the instance-level relation module (0: encoders only)");
+    f.add("warmup", &warmup, "HREM: iterations before the relation module switches on");
+    f.add("mask_weight", &mask_weight, "HREM: relevance scale in the graph attention mask (-1: 1.5 coco, 1.0 otherwise)");
+    f.add("threshold", &threshold, "HREM: connections = the top int(threshold * B) of each row");
+    f.add("topk", &topk, "HREM: K of the cross-modal relevance statistics");
+    f.add("reg_loss_weight", &reg_loss_weight, "HREM: weight of the relevance regulariser");
+    f.add("graph_lr_factor", &graph_lr_factor, "HREM: lr multiplier of the relation module's parameters");
     f.add("batch_size", &batch_size, "batch size");
-    f.add("num_epochs", &num_epochs, "epochs");
+    f.add("num_epochs", &num_epochs, "epochs (-1: 25, HREM 30)");
     f.add("learning_rate", &learning_rate, "base learning rate");
     f.add("lr_update", &lr_update, "epoch at which the lr decays (x decay_rate)");
     f.add("lr_schedules", &lr_schedules, "comma-separated decay epochs, overrides --lr_update (e.g. 15,25)");
@@ -68,10 +79,18 @@ void TrainConfig::add_flags(Flags& f) {
 }
 
 void TrainConfig::finalize() {
-    if (loss_type.empty()) loss_type = vsd != "none" ? "trip" : "vse";
+    ENSURE(model == "gpo" || model == "hrem", "--model must be gpo or hrem, got '%s'", model.c_str());
+    const bool hrem = model == "hrem";
+    if (loss_type.empty()) loss_type = (vsd != "none" || hrem) ? "trip" : "vse";
     ENSURE(loss_type == "vse" || loss_type == "trip", "--loss_type must be vse or trip, got '%s'", loss_type.c_str());
-    // AdamW weight decay: the BiGRU branch of GPO passes none (PyTorch's 0.01); VSD and BERT use 1e-4
-    if (weight_decay < 0) weight_decay = (text_encoder == "bigru" && vsd == "none") ? 0.01f : 1e-4f;
+    // HREM's schedule (SPEC 4.1): 30 epochs, decays at 15 and 25
+    if (num_epochs < 0) num_epochs = hrem ? 30 : 25;
+    if (hrem && lr_schedules.empty() && lr_update == 15) lr_schedules = "15,25";
+    if (mask_weight < 0) mask_weight = dataset == "coco" ? 1.5f : 1.0f;
+    ENSURE(topk >= 1 && topk <= 16, "--topk must be in [1, 16], got %d", topk);
+    ENSURE(embed_size % nhead == 0, "--embed_size %lld is not a multiple of --nhead %lld", (long long)embed_size, (long long)nhead);
+    // AdamW weight decay: the BiGRU branch of GPO passes none (PyTorch's 0.01); VSD, HREM and BERT use 1e-4
+    if (weight_decay < 0) weight_decay = (text_encoder == "bigru" && vsd == "none" && !hrem) ? 0.01f : 1e-4f;
     if (proto < 0) proto = vsd != "none" ? 1 : 0;
     if (bert_lr_factor < 0) bert_lr_factor = vsd != "none" ? 0.05f : 0.1f;
     if (proto_path.empty()) proto_path = data_path + "/" + dataset + "/proto";
@@ -100,6 +119,10 @@ std::string TrainConfig::to_json() const {
                   "\"sinkhorn_iterations\": %d, \"proto_temperature\": %g", proto, (long long)num_prototypes, proto_weight,
                   sk_epsilon, sinkhorn_iterations, proto_temperature) +
            ", \"proto_path\": " + q(proto_path) +
+           strfmt(", \"nhead\": %lld, \"dropout\": %g, \"residual_weight\": %g, \"maxk_reference\": %d, \"relation\": %d, "
+                  "\"warmup\": %lld, \"mask_weight\": %g, \"threshold\": %g, \"topk\": %d, \"reg_loss_weight\": %g, "
+                  "\"graph_lr_factor\": %g", (long long)nhead, dropout, residual_weight, (int)maxk_reference, (int)relation,
+                  (long long)warmup, mask_weight, threshold, topk, reg_loss_weight, graph_lr_factor) +
            ", \"val_split\": " + q(val_split) + ", \"logger_name\": " + q(logger_name) + "}";
 }
 
@@ -148,6 +171,15 @@ static ModelConfig model_config(const TrainConfig& c, int vocab_size) {
     m.embed_size = c.embed_size;
     m.word_dim = c.word_dim;
     m.vocab_size = vocab_size;
+    m.hrem.embed = c.embed_size;
+    m.hrem.heads = c.nhead;
+    m.hrem.ffn = c.embed_size;  // HREM: dim_feedforward = d_model
+    m.hrem.dropout = c.dropout;
+    m.hrem.residual_weight = c.residual_weight;
+    m.hrem.maxk_reference = c.maxk_reference;
+    m.relation.threshold = c.threshold;
+    m.relation.topk = c.topk;
+    m.relation.mask_weight = c.mask_weight < 0 ? 1.0f : c.mask_weight;
     if (c.text_encoder == "bert") m.bert = BertConfig::from_json_file(c.bert_path + "/config.json");
     return m;
 }
@@ -245,10 +277,10 @@ TrainResult train(TrainConfig cfg) {
     Rng init_rng(cfg.seed * 0x2545F4914F6CDD1Dull + 7);
     s.model = std::make_unique<VSEModel>(model_config(cfg, s.text->vocab_size()), init_rng);
     VSEModel& model = *s.model;
-    if (model.txt_enc_bert) {
+    if (model.bert()) {
         const std::string w = find_model_weights(cfg.bert_path);
         if (!w.empty()) {
-            model.txt_enc_bert->bert.load(load_weights_file(w), w);
+            model.bert()->load(load_weights_file(w), w);
             std::printf("BERT: pretrained weights from %s\n", w.c_str());
         } else {
             std::printf("BERT: no model.safetensors or pytorch_model.bin in %s: randomly initialised (%lld layers, "
@@ -257,10 +289,11 @@ TrainResult train(TrainConfig cfg) {
         }
     }
     // parameter groups (SPEC 4.1): the text encoder's own layers and the image encoder at the base lr,
-    // BERT at base lr x bert_lr_factor
+    // BERT at base lr x bert_lr_factor, HREM's relation module at base lr x graph_lr_factor
     std::vector<ParamGroup> groups = {ParamGroup{model.other_text_parameters(), 1.0f, cfg.weight_decay}};
-    if (model.txt_enc_bert) groups.push_back(ParamGroup{model.bert_parameters(), cfg.bert_lr_factor, cfg.weight_decay});
-    groups.push_back(ParamGroup{model.img_enc->parameters(), 1.0f, cfg.weight_decay});
+    if (model.bert()) groups.push_back(ParamGroup{model.bert_parameters(), cfg.bert_lr_factor, cfg.weight_decay});
+    groups.push_back(ParamGroup{model.image_parameters(), 1.0f, cfg.weight_decay});
+    if (model.criterion) groups.push_back(ParamGroup{model.criterion->parameters(), cfg.graph_lr_factor, cfg.weight_decay});
     AdamW opt(groups, cfg.learning_rate);
     std::vector<Tensor> all_params = model.parameters();
     LoaderOptions lo;
@@ -352,15 +385,26 @@ TrainResult train(TrainConfig cfg) {
             // BERT's dropout masks come from (seed, step): a resumed run draws the same ones
             Rng drop(cfg.seed * 0xD6E8FEB86659FD93ull + (uint64_t)global_step * 0x9E3779B97F4A7C15ull + 1);
             model.dropout_rng = &drop;
-            auto [V, T] = model.forward(b);
-            model.dropout_rng = nullptr;
-            Tensor loss;
-            if (cfg.loss_type == "vse") {
-                loss = contrastive_loss(V, T, b.img_ids, cfg.margin, max_violation, cfg.mask_repeat);
-            } else {
-                Rng sampler(cfg.seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)(global_step + 1) * 0xBF58476D1CE4E5B9ull);
-                loss = triplet_loss(V, T, b.img_ids, topt, sampler);
+            // HREM's relation module joins after `warmup` iterations (SPEC 3.4)
+            const bool relation_on = model.criterion && cfg.relation && global_step >= cfg.warmup;
+            if (relation_on && global_step == cfg.warmup && cfg.progress)
+                std::printf("\nstep %lld: HREM's relation module switches on\n", (long long)global_step);
+            Encoded enc = model.encode(b, relation_on);
+            const Tensor &V = enc.V, &T = enc.T;
+            // the triplet sampler of call j of this step draws from (seed, step, j)
+            int sampler_calls = 0;
+            auto trip = [&](const Tensor& v, const Tensor& t) {
+                Rng sampler(cfg.seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)(global_step + 1) * 0xBF58476D1CE4E5B9ull ^
+                            (uint64_t)(sampler_calls++) * 0x94D049BB133111EBull);
+                return triplet_loss(v, t, b.img_ids, topt, sampler);
+            };
+            Tensor loss = cfg.loss_type == "vse" ? contrastive_loss(V, T, b.img_ids, cfg.margin, max_violation, cfg.mask_repeat)
+                                                 : trip(V, T);
+            if (relation_on) {  // L_gnn + reg_weight L_reg
+                RelationOut r = model.criterion->forward(V, T, enc.phi, enc.psi, b.img_lengths, b.lengths, &drop);
+                loss = loss + trip(V, r.Tg) + trip(r.Vg, T) + trip(r.Vg, r.Tg) + r.reg * cfg.reg_loss_weight;
             }
+            model.dropout_rng = nullptr;
             if (protos) loss = loss + protos->loss(V, T, popt) * cfg.proto_weight;  // SPEC 3.3, from step 1
             const float lv = loss.item();
             ENSURE_HINT(std::isfinite(lv), "lower --learning_rate, or check the input features with tools/npy_inspect",
@@ -456,6 +500,10 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
             c.vsd = j["vsd"].as_string();
             c.model = j["model"].as_string();
             c.text_encoder = j["text_encoder"].as_string();
+            if (const Json* v = j.find("nhead")) c.nhead = v->as_int();
+            if (const Json* v = j.find("residual_weight")) c.residual_weight = (float)v->as_double();
+            if (const Json* v = j.find("maxk_reference")) c.maxk_reference = v->as_int() != 0;
+            if (const Json* v = j.find("topk")) c.topk = (int)v->as_int();
             if (const Json* bp = j.find("bert_path")) c.bert_path = bp->as_string();
             c.embed_size = j["embed_size"].as_int();
             c.word_dim = j["word_dim"].as_int();

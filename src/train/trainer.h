@@ -23,12 +23,21 @@ struct TrainConfig {
     std::string bert_path = "bert-base-uncased";  // model folder: config.json, vocab.txt[, model.safetensors]
     float bert_lr_factor = -1.0f;                  // -1: 0.05 with --vsd (VSD), 0.1 otherwise (GPO)
     int64_t embed_size = 1024, word_dim = 300, img_dim = 2048;
+    // HREM (SPEC 2.4, 2.5; the reference's extra_parameters names)
+    int64_t nhead = 16;
+    float dropout = 0.1f, residual_weight = 0.8f;
+    bool maxk_reference = false;   // the reference's shared-k MaxK quirk (ours: per-sample k)
+    bool relation = true;          // the instance-level relation module (off: HREM's encoders alone)
+    int64_t warmup = 8000;         // iterations before the relation module switches on
+    float mask_weight = -1.0f;     // -1: 1.5 for coco, 1.0 otherwise
+    float threshold = 0.5f, reg_loss_weight = 10.0f, graph_lr_factor = 1.0f;
+    int topk = 10;
     // optimisation (GPO BiGRU branch defaults, SPEC 4.1)
     int64_t batch_size = 128;
-    int num_epochs = 25;
+    int num_epochs = -1;           // -1: 25 (GPO, VSD), 30 (HREM)
     float learning_rate = 5e-4f;
     int lr_update = 15;            // decay x decay_rate at this epoch ...
-    std::string lr_schedules = ""; // ... or at each of these ("15,25"); overrides lr_update
+    std::string lr_schedules = ""; // ... or at each of these ("15,25"); overrides lr_update (HREM: 15,25)
     float decay_rate = 0.1f;
     float weight_decay = -1.0f;    // -1: 0.01 for BiGRU (PyTorch's AdamW default), 1e-4 otherwise
     float grad_clip = 2.0f;
