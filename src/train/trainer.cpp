@@ -398,11 +398,14 @@ TrainResult train(TrainConfig cfg) {
                             (uint64_t)(sampler_calls++) * 0x94D049BB133111EBull);
                 return triplet_loss(v, t, b.img_ids, topt, sampler);
             };
-            Tensor loss = cfg.loss_type == "vse" ? contrastive_loss(V, T, b.img_ids, cfg.margin, max_violation, cfg.mask_repeat)
-                                                 : trip(V, T);
-            if (relation_on) {  // L_gnn + reg_weight L_reg
+            auto pair_loss = [&](const Tensor& v, const Tensor& t) {
+                return cfg.loss_type == "vse" ? contrastive_loss(v, t, b.img_ids, cfg.margin, max_violation, cfg.mask_repeat)
+                                              : trip(v, t);
+            };
+            Tensor loss = pair_loss(V, T);
+            if (relation_on) {  // L_gnn (HREM's gnn_loss is the base loss, trip by default) + reg_weight L_reg
                 RelationOut r = model.criterion->forward(V, T, enc.phi, enc.psi, b.img_lengths, b.lengths, &drop);
-                loss = loss + trip(V, r.Tg) + trip(r.Vg, T) + trip(r.Vg, r.Tg) + r.reg * cfg.reg_loss_weight;
+                loss = loss + pair_loss(V, r.Tg) + pair_loss(r.Vg, T) + pair_loss(r.Vg, r.Tg) + r.reg * cfg.reg_loss_weight;
             }
             model.dropout_rng = nullptr;
             if (protos) loss = loss + protos->loss(V, T, popt) * cfg.proto_weight;  // SPEC 3.3, from step 1
