@@ -23,6 +23,8 @@ struct PoolStats {
     void device_free(void* p);                                                                               \
     void copy_to_device(void* dst, const void* src, size_t bytes);                                          \
     void copy_to_host(void* dst, const void* src, size_t bytes);                                            \
+    void copy_on_device(void* dst, const void* src, size_t bytes);                                          \
+    void device_zero(void* p, size_t bytes);                                                                 \
     void* pool_alloc(size_t bytes);                                                                          \
     void pool_free(void* p);                                                                                 \
     void pool_empty_cache();                                                                                 \
@@ -64,6 +66,8 @@ struct PoolStats {
                    int64_t src_start, int64_t len, int64_t outer, int64_t inner, bool accumulate);            \
     void dropout_apply(float* y, const float* x, const float* scale, int64_t n);                             \
     void cdist(float* out, const float* a, const float* b, int64_t N, int64_t M, int64_t D);                 \
+    void cdist_backward(float* da, float* db, const float* dout, const float* out, const float* a,           \
+                        const float* b, int64_t N, int64_t M, int64_t D);                                     \
     /* nn_ops.cu: batchnorm, sort/top-k, the GRU's per-step gates, AdamW */                                  \
     void batchnorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b,   \
                            float* rmean, float* rvar, int64_t N, int64_t C, bool training, float momentum,     \
@@ -93,6 +97,17 @@ struct PoolStats {
     /* gemm.cu: row-major C = alpha op(A) op(B) + beta C; version 1 naive, 2 tiled, 3 cuBLAS */              \
     void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,   \
               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int version);
+
+// Every name above, for tables of function pointers (src/core/backend.h, the parity tests).
+#define VSD_KERNEL_NAMES(F)                                                                                   \
+    F(device_malloc) F(device_free) F(copy_to_device) F(copy_to_host) F(copy_on_device) F(device_zero)        \
+    F(pool_alloc) F(pool_free) F(pool_empty_cache) F(pool_stats) F(pool_stats_str) F(l2norm_forward)          \
+    F(l2norm_backward) F(rowsum_forward) F(softmax_forward) F(softmax_backward) F(layernorm_forward)          \
+    F(layernorm_backward) F(kmeans_assign) F(kmeans_update) F(sqnorm_rows) F(binary_forward) F(binary_backward) \
+    F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) F(permute) F(slab_copy)       \
+    F(dropout_apply) F(cdist) F(cdist_backward) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines) F(gru_gates_forward)   \
+    F(gru_gates_backward) F(adamw_update) F(region_word_stats) F(embedding_forward) F(embedding_backward)      \
+    F(unary_forward) F(unary_backward) F(gemm)
 
 namespace vsd {
 namespace sim {

@@ -45,6 +45,12 @@ void* device_malloc(size_t bytes) {
 }
 void device_free(void* p) { VSD_CUDA_CHECK(cudaFree(p)); }
 void copy_to_device(void* dst, const void* src, size_t bytes) { VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice)); }
+void copy_on_device(void* dst, const void* src, size_t bytes) {
+    if (bytes) VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+}
+void device_zero(void* p, size_t bytes) {
+    if (bytes) VSD_CUDA_CHECK(cudaMemset(p, 0, bytes));
+}
 void copy_to_host(void* dst, const void* src, size_t bytes) {
     VSD_CUDA_CHECK(cudaDeviceSynchronize());
     VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));

@@ -1,14 +1,9 @@
-// device.cpp — the CPU-only build's answer to "is there a GPU?": no.
-// The CUDA build compiles src/core/device.cu instead (Makefile), which asks the driver.
+// device.cpp — the CPU-only build's answer to "is there a GPU?": no. (Device tensors can still
+// be made in the CUDA emulator: backend.h.) The CUDA build compiles src/core/device.cu instead.
 #include "tensor.h"
 
 namespace vsd {
 
 bool cuda_available() { return false; }
-
-void* cuda_alloc_bytes(size_t) {
-    FATAL("this build has no CUDA backend. HINT: install the CUDA toolkit (nvcc on PATH) and run `make clean all`");
-}
-void cuda_free_bytes(void*) {}
 
 }  // namespace vsd

@@ -28,12 +28,4 @@ bool cuda_available() {
     return state == 1;
 }
 
-// Tensor storage on the GPU goes through the caching pool (kernels/memory_pool.cu).
-void* cuda_alloc_bytes(size_t bytes) {
-    ENSURE(cuda_available(), "a CUDA tensor was requested but no GPU is available. HINT: keep tensors on the CPU");
-    return bytes ? cuda::pool_alloc(bytes) : nullptr;
-}
-
-void cuda_free_bytes(void* p) { cuda::pool_free(p); }
-
 }  // namespace vsd

@@ -1,5 +1,7 @@
 #include "tensor.h"
 
+#include "backend.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -34,25 +36,41 @@ int64_t shape_numel(const Shape& s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Storage. CPU memory is 64-byte aligned (one cache line, one AVX-512 vector). CUDA storage is
-// allocated by the CUDA backend (device.cu); a CPU-only build refuses to create it.
-void* cuda_alloc_bytes(size_t bytes);  // defined in device.cpp / device.cu
-void cuda_free_bytes(void* p);
-
-Storage::Storage(size_t nbytes, Device dev) : bytes(nbytes), device(dev) {
+// Storage. CPU memory is 64-byte aligned (one cache line, one AVX-512 vector). Device memory comes
+// from the caching pool of a kernel table (backend.h), which also frees it.
+Storage::Storage(size_t nbytes, Device dev, const KernelTable* t) : bytes(nbytes), device(dev) {
     if (dev == Device::CPU) {
         size_t rounded = (nbytes + 63) / 64 * 64;
         ptr = rounded ? std::aligned_alloc(64, rounded) : nullptr;
         if (rounded && !ptr) throw std::bad_alloc();
     } else {
-        ptr = cuda_alloc_bytes(nbytes);
+        table = t ? t : &dk();
+        ptr = nbytes ? table->pool_alloc(nbytes) : nullptr;
     }
 }
 
 Storage::~Storage() {
     if (!ptr) return;
     if (device == Device::CPU) std::free(ptr);
-    else cuda_free_bytes(ptr);
+    else table->pool_free(ptr);
+}
+
+const KernelTable& Tensor::kernels() const {
+    ENSURE(is_cuda(), "kernels(): %s is a CPU tensor", shape_str().c_str());
+    return *impl().storage->table;
+}
+
+Tensor Tensor::to(Device d) const {
+    if (device() == d) return *this;
+    const size_t nbytes = numel() * dtype_size(dtype());
+    if (d == Device::CUDA) {
+        Tensor t = empty(shape(), dtype(), Device::CUDA);
+        if (nbytes) t.kernels().copy_to_device(t.raw(), raw(), nbytes);
+        return t;
+    }
+    Tensor t = empty(shape(), dtype(), Device::CPU);
+    if (nbytes) kernels().copy_to_host(t.raw(), raw(), nbytes);
+    return t;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -73,8 +91,9 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device dev) {
     Tensor t = empty(shape, dtype, dev);
-    ENSURE(dev == Device::CPU, "Tensor::zeros on CUDA goes through the CUDA backend");
-    if (t.numel()) std::memset(t.raw(), 0, t.numel() * dtype_size(dtype));
+    if (!t.numel()) return t;
+    if (dev == Device::CUDA) t.kernels().device_zero(t.raw(), t.numel() * dtype_size(dtype));
+    else std::memset(t.raw(), 0, t.numel() * dtype_size(dtype));
     return t;
 }
 
@@ -156,6 +175,8 @@ float Tensor::item() const {
 }
 
 int64_t Tensor::index_at(int64_t i) const {
+    ENSURE(!is_cuda(), "index_at() reads CPU memory; copy the %s tensor to the CPU first (to(Device::CPU))",
+           shape_str().c_str());
     switch (dtype()) {
         case DType::I32: return i32()[i];
         case DType::I64: return i64()[i];
@@ -164,7 +185,7 @@ int64_t Tensor::index_at(int64_t i) const {
 }
 
 std::vector<float> Tensor::to_vector() const {
-    ENSURE(!is_cuda(), "to_vector() reads CPU memory; copy the tensor to the CPU first");
+    if (is_cuda()) return to(Device::CPU).to_vector();
     std::vector<float> v(numel());
     for (int64_t i = 0; i < numel(); i++) v[i] = dtype() == DType::F32 ? data()[i] : (float)index_at(i);
     return v;
@@ -180,9 +201,9 @@ Tensor& Tensor::requires_grad(bool on) {
 float* Tensor::grad() const {
     TensorImpl& t = impl();
     if (!t.grad) {
-        t.grad = std::make_shared<Storage>(numel() * sizeof(float), device());
-        ENSURE(!is_cuda(), "CUDA gradients are allocated by the CUDA backend");
-        if (numel()) std::memset(t.grad->ptr, 0, numel() * sizeof(float));
+        t.grad = std::make_shared<Storage>(numel() * sizeof(float), device(), t.storage->table);
+        if (numel() && is_cuda()) t.storage->table->device_zero(t.grad->ptr, numel() * sizeof(float));
+        else if (numel()) std::memset(t.grad->ptr, 0, numel() * sizeof(float));
     }
     return (float*)t.grad->ptr;
 }
@@ -193,20 +214,23 @@ Tensor Tensor::grad_tensor() const {
     g.impl_->shape = shape();
     g.impl_->dtype = DType::F32;
     g.impl_->storage = impl().grad;
-    if (!g.impl_->storage) return Tensor::zeros(shape());
+    if (!g.impl_->storage) return Tensor::zeros(shape(), DType::F32, device());
     return g;
 }
 
 void Tensor::zero_grad() const {
-    if (has_grad() && numel()) std::memset(impl().grad->ptr, 0, numel() * sizeof(float));
+    if (!has_grad() || !numel()) return;
+    if (is_cuda()) kernels().device_zero(impl().grad->ptr, numel() * sizeof(float));
+    else std::memset(impl().grad->ptr, 0, numel() * sizeof(float));
 }
 
 Tensor Tensor::detach() const { return make_view(*this, shape(), impl().offset); }
 
 Tensor Tensor::clone() const {
     Tensor t = empty(shape(), dtype(), device());
-    ENSURE(!is_cuda(), "clone of a CUDA tensor goes through the CUDA backend");
-    if (numel()) std::memcpy(t.raw(), raw(), numel() * dtype_size(dtype()));
+    if (!numel()) return t;
+    if (is_cuda()) kernels().copy_on_device(t.raw(), raw(), numel() * dtype_size(dtype()));
+    else std::memcpy(t.raw(), raw(), numel() * dtype_size(dtype()));
     return t;
 }
 

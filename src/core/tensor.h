@@ -12,9 +12,10 @@
 // dtypes. F32 for values and gradients; I32 and I64 for indices, lengths and masks (they never
 // carry gradients).
 //
-// Devices. Device::CPU now; Device::CUDA is the seam for the CUDA backend: Storage knows its device
-// and frees itself accordingly, ops check `is_cuda()` and dispatch. In a CPU-only build a CUDA
-// tensor cannot be created (the error says so).
+// Devices. Device::CPU, or Device::CUDA: device memory from the caching pool of the kernel table
+// that allocated it (src/core/backend.h: the GPU, or the CUDA emulator in tests). data() of a
+// device tensor is a device pointer for kernels; to_vector() and item() copy to the host, and
+// to(Device) copies between devices. Ops dispatch on is_cuda().
 //
 // Gradients. A tensor that requires grad owns a float buffer of the same numel, allocated lazily
 // (zeroed) by grad(). Ops *accumulate* into it (`+=`); zero_grad() is explicit. See tape.h.
@@ -29,6 +30,8 @@
 #include "rng.h"
 
 namespace vsd {
+
+struct KernelTable;  // backend.h
 
 enum class DType : uint8_t { F32, I32, I64 };
 enum class Device : uint8_t { CPU, CUDA };
@@ -45,7 +48,9 @@ struct Storage {
     void* ptr = nullptr;
     size_t bytes = 0;
     Device device = Device::CPU;
-    Storage(size_t bytes, Device device);
+    const KernelTable* table = nullptr;  // CUDA: the backend that owns the memory
+    // CUDA storage comes from `table` (default: the active one, dk())
+    Storage(size_t bytes, Device device, const KernelTable* table = nullptr);
     ~Storage();
     Storage(const Storage&) = delete;
     Storage& operator=(const Storage&) = delete;
@@ -86,6 +91,10 @@ public:
     DType dtype() const { return impl().dtype; }
     Device device() const { return impl().storage->device; }
     bool is_cuda() const { return device() == Device::CUDA; }
+    // the kernels of a device tensor (its storage's backend)
+    const KernelTable& kernels() const;
+    // a copy on `d` (the same tensor when it is already there); values only, no gradient link
+    Tensor to(Device d) const;
 
     // ---- data access (CPU) ----
     // A Tensor is a handle (like shared_ptr): const-ness is shallow, so a const Tensor still
@@ -96,7 +105,7 @@ public:
     void* raw() const;  // typed pointer as void*
     float item() const;  // the single value of a 1-element F32 tensor
     std::vector<float> to_vector() const;  // F32 values (I32/I64 converted)
-    // index value of an I32/I64 tensor at flat position i
+    // index value of an I32/I64 tensor at flat position i (CPU tensors only)
     int64_t index_at(int64_t i) const;
 
     // ---- autograd ----

@@ -31,7 +31,7 @@ Tensor maxk_pool(const Tensor& x, const Tensor& lengths, int64_t k, bool referen
         kb = std::min(kb, kk);
         for (int64_t j = 0; j < kb; j++) w.data()[b * kk + j] = 1.0f / (float)kb;
     }
-    return sum(top * w, 1);
+    return sum(top * w.to(x.device()), 1);
 }
 
 Tensor masked_mean(const Tensor& x, const Tensor& lengths) {
@@ -41,7 +41,7 @@ Tensor masked_mean(const Tensor& x, const Tensor& lengths) {
         const int64_t len = std::min<int64_t>(std::max<int64_t>(lengths.index_at(b), 1), N);
         for (int64_t n = 0; n < len; n++) w.data()[b * N + n] = 1.0f / (float)len;
     }
-    return sum(x * w, 1);
+    return sum(x * w.to(x.device()), 1);
 }
 
 HremPool::HremPool(const HremConfig& c, Rng& rng)

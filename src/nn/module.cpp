@@ -61,4 +61,15 @@ void xavier_uniform_(Tensor& t, Rng& rng) {
     uniform_(t, std::sqrt(6.0f / (float)(t.size(0) + t.size(1))), rng);
 }
 
+void Module::to(Device d) {
+    for (auto& [name, t] : params_) {
+        const bool rg = t->needs_grad();
+        *t = t->to(d);
+        t->requires_grad(rg);
+    }
+    for (auto& [name, t] : buffers_)
+        if (t->dtype() == DType::F32) *t = t->to(d);
+    for (auto& [name, m] : children_) m->to(d);
+}
+
 }  // namespace vsd

@@ -28,6 +28,9 @@ public:
     int64_t num_parameters() const;
 
     void train(bool on = true);  // recursively
+    // Move every parameter and float buffer to `d` (integer buffers such as BatchNorm's step count
+    // stay on the host). Do this before building an optimiser, which holds the parameters.
+    void to(Device d);
     void eval() { train(false); }
     bool is_training() const { return training_; }
 

@@ -4,27 +4,30 @@
 //   d op(A) = dC op(B)^T        d op(B) = op(A)^T dC
 // and when the stored operand is transposed, its gradient is the transpose of that. Each case below
 // is one gemm call with beta = 1 (accumulate into the gradient).
+#include <algorithm>
+
 #include "../../kernels/gemm.h"
 #include "util.h"
 
 namespace vsd {
 
 // dA, dB for one (M,K)x(K,N) product; A, B as stored (lda/ldb their row strides).
-static void matmul_backward_one(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B,
-                                const float* dC, float* dA, float* dB) {
+// k: the device's kernels, or null for the CPU.
+static void matmul_backward_one(const KernelTable* k, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A,
+                                const float* B, const float* dC, float* dA, float* dB) {
     const int64_t lda = ta ? M : K, ldb = tb ? K : N;
     if (dA) {
-        if (!ta) gemm_cpu(false, !tb, M, K, N, 1.0f, dC, N, B, ldb, 1.0f, dA, K);  // dA = dC op(B)^T
-        else gemm_cpu(tb, true, K, M, N, 1.0f, B, ldb, dC, N, 1.0f, dA, M);        // dA = op(B) dC^T
+        if (!ta) gemm_on(k, false, !tb, M, K, N, 1.0f, dC, N, B, ldb, 1.0f, dA, K);  // dA = dC op(B)^T
+        else gemm_on(k, tb, true, K, M, N, 1.0f, B, ldb, dC, N, 1.0f, dA, M);        // dA = op(B) dC^T
     }
     if (dB) {
-        if (!tb) gemm_cpu(!ta, false, K, N, M, 1.0f, A, lda, dC, N, 1.0f, dB, N);  // dB = op(A)^T dC
-        else gemm_cpu(true, ta, N, K, M, 1.0f, dC, N, A, lda, 1.0f, dB, K);        // dB = dC^T op(A)
+        if (!tb) gemm_on(k, !ta, false, K, N, M, 1.0f, A, lda, dC, N, 1.0f, dB, N);  // dB = op(A)^T dC
+        else gemm_on(k, true, ta, N, K, M, 1.0f, dC, N, A, lda, 1.0f, dB, K);        // dB = dC^T op(A)
     }
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
-    check_cpu("matmul", {a, b});
+    const KernelTable* k = op_device("matmul", {a, b});
     check_f32("matmul", a, "a");
     check_f32("matmul", b, "b");
     ENSURE(a.ndim() >= 2 && b.ndim() >= 2, "matmul: operands need at least 2 dims, got a %s and b %s",
@@ -44,19 +47,23 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     Shape os = lead;
     os.push_back(M);
     os.push_back(N);
-    Tensor out = Tensor::empty(os);
+    Tensor out = Tensor::empty(os, DType::F32, device_of(k));
     const float* A = a.data();
     const float* B = b.data();
     float* C = out.data();
-    for (int64_t t = 0; t < batch; t++)
-        gemm_cpu(ta, tb, M, N, K, 1.0f, A + t * M * K, ta ? M : K, B + (b_shared ? 0 : t * K * N), tb ? K : N, 0.0f,
-                 C + t * M * N, N);
-    record("matmul", {a, b}, out, [a, b, out, ta, tb, M, N, K, batch, b_shared]() mutable {
+    if (K == 0 && M * N * batch > 0) {  // an empty inner dim: C = 0
+        if (k) k->device_zero(C, M * N * batch * sizeof(float));
+        else std::fill(C, C + M * N * batch, 0.0f);
+    }
+    for (int64_t t = 0; t < batch && K > 0; t++)
+        gemm_on(k, ta, tb, M, N, K, 1.0f, A + t * M * K, ta ? M : K, B + (b_shared ? 0 : t * K * N), tb ? K : N, 0.0f,
+                C + t * M * N, N);
+    record("matmul", {a, b}, out, [a, b, out, ta, tb, M, N, K, batch, b_shared, k]() mutable {
         float* dA = a.needs_grad() ? a.grad() : nullptr;
         float* dB = b.needs_grad() ? b.grad() : nullptr;
         const float* dC = out.grad();
         for (int64_t t = 0; t < batch; t++)
-            matmul_backward_one(ta, tb, M, N, K, a.data() + t * M * K, b.data() + (b_shared ? 0 : t * K * N),
+            matmul_backward_one(k, ta, tb, M, N, K, a.data() + t * M * K, b.data() + (b_shared ? 0 : t * K * N),
                                 dC + t * M * N, dA ? dA + t * M * K : nullptr,
                                 dB ? dB + (b_shared ? 0 : t * K * N) : nullptr);  // shared b: sum over batch
     });
@@ -64,7 +71,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
-    check_cpu("linear", {x, w, bias});
+    const KernelTable* k = op_device("linear", {x, w, bias});
     ENSURE(w.ndim() == 2, "linear: weight must be (out, in), got %s", w.shape_str().c_str());
     ENSURE(x.ndim() >= 1 && x.size(-1) == w.size(1), "linear: input %s does not end in in_features %lld (weight %s)",
           x.shape_str().c_str(), (long long)w.size(1), w.shape_str().c_str());
@@ -73,20 +80,26 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
     const int64_t in = w.size(1), out_f = w.size(0), rows = x.numel() / (in ? in : 1);
     Shape os = x.shape();
     os.back() = out_f;
-    Tensor y = Tensor::empty(os);
+    Tensor y = Tensor::empty(os, DType::F32, device_of(k));
     // y (rows, out) = x (rows, in) W^T, then + b on every row
-    gemm_cpu(false, true, rows, out_f, in, 1.0f, x.data(), in, w.data(), in, 0.0f, y.data(), out_f);
-    if (bias.defined()) {
+    gemm_on(k, false, true, rows, out_f, in, 1.0f, x.data(), in, w.data(), in, 0.0f, y.data(), out_f);
+    const Broadcast rows_bc = {{1, 1, rows, out_f}, {0, 0, out_f, 1}, {0, 0, 0, 1}};  // y (rows, out) + b (out)
+    if (bias.defined() && k) {
+        k->binary_forward(Binary::Add, y.data(), y.data(), bias.data(), rows_bc);
+    } else if (bias.defined()) {
         const float* bp = bias.data();
         float* yp = y.data();
         for (int64_t r = 0; r < rows; r++)
             for (int64_t j = 0; j < out_f; j++) yp[r * out_f + j] += bp[j];
     }
-    record("linear", {x, w, bias}, y, [x, w, bias, y, rows, in, out_f]() mutable {
+    record("linear", {x, w, bias}, y, [x, w, bias, y, rows, in, out_f, k, rows_bc]() mutable {
         const float* dy = y.grad();
-        if (x.needs_grad()) gemm_cpu(false, false, rows, in, out_f, 1.0f, dy, out_f, w.data(), in, 1.0f, x.grad(), in);
-        if (w.needs_grad()) gemm_cpu(true, false, out_f, in, rows, 1.0f, dy, out_f, x.data(), in, 1.0f, w.grad(), in);
-        if (bias.needs_grad()) {
+        if (x.needs_grad()) gemm_on(k, false, false, rows, in, out_f, 1.0f, dy, out_f, w.data(), in, 1.0f, x.grad(), in);
+        if (w.needs_grad()) gemm_on(k, true, false, out_f, in, rows, 1.0f, dy, out_f, x.data(), in, 1.0f, w.grad(), in);
+        if (bias.needs_grad() && k) {
+            // db += sum over rows of dy: the broadcast add's backward does exactly that reduction
+            k->binary_backward(Binary::Add, nullptr, bias.grad(), dy, y.data(), bias.data(), rows_bc);
+        } else if (bias.needs_grad()) {
             float* db = bias.grad();
             for (int64_t r = 0; r < rows; r++)
                 for (int64_t j = 0; j < out_f; j++) db[j] += dy[r * out_f + j];

@@ -8,21 +8,24 @@
 namespace vsd {
 
 static Tensor softmax_impl(const char* name, const Tensor& x, const Tensor& mask, bool log) {
-    check_cpu(name, {x, mask});
+    const KernelTable* k = op_device(name, {x});  // the mask may be on either side: it follows x
     check_f32(name, x, "input");
     ENSURE(x.ndim() >= 1, "%s: needs at least 1 dim, got %s", name, x.shape_str().c_str());
     Tensor m;
     if (mask.defined()) {
         ENSURE(mask.shape() == x.shape(), "%s: mask %s must have the input's shape %s", name, mask.shape_str().c_str(),
               x.shape_str().c_str());
-        m = to_float(mask);
+        m = mask.dtype() == DType::F32 && mask.device() == x.device() ? mask.detach() : to_float(mask).to(x.device());
     }
     const int64_t n = x.size(-1), rows = n ? x.numel() / n : 0;
-    Tensor y = Tensor::empty(x.shape());
+    Tensor y = Tensor::empty(x.shape(), DType::F32, device_of(k));
     const float* mp = m.defined() ? m.data() : nullptr;
-    softmax_forward_cpu(y.data(), x.data(), mp, rows, n, log);
-    record(name, {x}, y, [x, y, m, rows, n, log]() mutable {
-        softmax_backward_cpu(x.grad(), y.grad(), y.data(), m.defined() ? m.data() : nullptr, rows, n, log);
+    if (k) k->softmax_forward(y.data(), x.data(), mp, rows, n, log, 2);
+    else softmax_forward_cpu(y.data(), x.data(), mp, rows, n, log);
+    record(name, {x}, y, [x, y, m, rows, n, log, k]() mutable {
+        const float* mp = m.defined() ? m.data() : nullptr;
+        if (k) k->softmax_backward(x.grad(), y.grad(), y.data(), mp, rows, n, log);
+        else softmax_backward_cpu(x.grad(), y.grad(), y.data(), mp, rows, n, log);
     });
     return y;
 }
@@ -31,24 +34,29 @@ Tensor softmax(const Tensor& x, const Tensor& mask) { return softmax_impl("softm
 Tensor log_softmax(const Tensor& x, const Tensor& mask) { return softmax_impl("log_softmax", x, mask, true); }
 
 Tensor layernorm(const Tensor& x, const Tensor& w, const Tensor& b, float eps) {
-    check_cpu("layernorm", {x, w, b});
+    const KernelTable* k = op_device("layernorm", {x, w, b});
     check_f32("layernorm", x, "input");
     const int64_t n = x.size(-1), rows = n ? x.numel() / n : 0;
     ENSURE(w.shape() == Shape{n} && b.shape() == Shape{n}, "layernorm: weight %s and bias %s must be (%lld,) for input %s",
           w.shape_str().c_str(), b.shape_str().c_str(), (long long)n, x.shape_str().c_str());
-    Tensor y = Tensor::empty(x.shape()), mean = Tensor::empty({rows}), rstd = Tensor::empty({rows});
-    layernorm_forward_cpu(y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), rows, n, eps);
-    record("layernorm", {x, w, b}, y, [x, w, b, y, mean, rstd, rows, n]() mutable {
-        layernorm_backward_cpu(x.needs_grad() ? x.grad() : nullptr, w.needs_grad() ? w.grad() : nullptr,
-                               b.needs_grad() ? b.grad() : nullptr, y.grad(), x.data(), mean.data(), rstd.data(),
-                               w.data(), rows, n);
+    const Device dev = device_of(k);
+    Tensor y = Tensor::empty(x.shape(), DType::F32, dev), mean = Tensor::empty({rows}, DType::F32, dev),
+           rstd = Tensor::empty({rows}, DType::F32, dev);
+    if (k) k->layernorm_forward(y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), rows, n, eps);
+    else layernorm_forward_cpu(y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), rows, n, eps);
+    record("layernorm", {x, w, b}, y, [x, w, b, y, mean, rstd, rows, n, k]() mutable {
+        float* dx = x.needs_grad() ? x.grad() : nullptr;
+        float* dw = w.needs_grad() ? w.grad() : nullptr;
+        float* db = b.needs_grad() ? b.grad() : nullptr;
+        if (k) k->layernorm_backward(dx, dw, db, y.grad(), x.data(), mean.data(), rstd.data(), w.data(), rows, n);
+        else layernorm_backward_cpu(dx, dw, db, y.grad(), x.data(), mean.data(), rstd.data(), w.data(), rows, n);
     });
     return y;
 }
 
 Tensor batchnorm1d(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& running_mean, Tensor& running_var,
                    bool training, float momentum, float eps) {
-    check_cpu("batchnorm1d", {x, w, b, running_mean, running_var});
+    const KernelTable* k = op_device("batchnorm1d", {x, w, b, running_mean, running_var});
     ENSURE(x.ndim() == 2, "batchnorm1d: input must be (N, C), got %s", x.shape_str().c_str());
     const int64_t N = x.size(0), C = x.size(1);
     for (const Tensor* t : std::initializer_list<const Tensor*>{&w, &b, &running_mean, &running_var})
@@ -56,19 +64,27 @@ Tensor batchnorm1d(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& ru
               t->shape_str().c_str());
     ENSURE(!training || N > 1, "batchnorm1d: training needs more than 1 row per channel, got input %s. HINT: use a "
           "batch larger than 1", x.shape_str().c_str());
-    Tensor y = Tensor::empty(x.shape()), mean = Tensor::empty({C}), rstd = Tensor::empty({C});
-    batchnorm_forward_cpu(y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), running_mean.data(),
-                          running_var.data(), N, C, training, momentum, eps);
-    record("batchnorm1d", {x, w, b}, y, [x, w, b, y, mean, rstd, N, C, training]() mutable {
-        batchnorm_backward_cpu(x.needs_grad() ? x.grad() : nullptr, w.needs_grad() ? w.grad() : nullptr,
-                               b.needs_grad() ? b.grad() : nullptr, y.grad(), x.data(), mean.data(), rstd.data(),
-                               w.data(), N, C, training);
+    const Device dev = device_of(k);
+    Tensor y = Tensor::empty(x.shape(), DType::F32, dev), mean = Tensor::empty({C}, DType::F32, dev),
+           rstd = Tensor::empty({C}, DType::F32, dev);
+    if (k)
+        k->batchnorm_forward(y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), running_mean.data(),
+                             running_var.data(), N, C, training, momentum, eps);
+    else
+        batchnorm_forward_cpu(y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), running_mean.data(),
+                              running_var.data(), N, C, training, momentum, eps);
+    record("batchnorm1d", {x, w, b}, y, [x, w, b, y, mean, rstd, N, C, training, k]() mutable {
+        float* dx = x.needs_grad() ? x.grad() : nullptr;
+        float* dw = w.needs_grad() ? w.grad() : nullptr;
+        float* db = b.needs_grad() ? b.grad() : nullptr;
+        if (k) k->batchnorm_backward(dx, dw, db, y.grad(), x.data(), mean.data(), rstd.data(), w.data(), N, C, training);
+        else batchnorm_backward_cpu(dx, dw, db, y.grad(), x.data(), mean.data(), rstd.data(), w.data(), N, C, training);
     });
     return y;
 }
 
 Tensor dropout(const Tensor& x, float p, bool training, Rng& rng) {
-    check_cpu("dropout", {x});
+    const KernelTable* k = op_device("dropout", {x});
     ENSURE(p >= 0.0f && p < 1.0f, "dropout: p must be in [0, 1), got %g", p);
     if (!training || p == 0.0f) return x;  // identity: the same tensor, gradient flows unchanged
     // keep each element with probability 1-p, scaled by 1/(1-p) so the expectation is unchanged.
@@ -77,40 +93,55 @@ Tensor dropout(const Tensor& x, float p, bool training, Rng& rng) {
     float* s = scale.data();
     const float keep = 1.0f / (1.0f - p);
     for (int64_t i = 0; i < x.numel(); i++) s[i] = rng.uniform() < p ? 0.0f : keep;
-    Tensor y = Tensor::empty(x.shape());
-    dropout_forward_cpu(y.data(), x.data(), s, x.numel());
-    record("dropout", {x}, y, [x, y, scale]() mutable {
-        dropout_backward_cpu(x.grad(), y.grad(), scale.data(), x.numel());
+    // (on the device too the mask is drawn here, on the host, so both backends drop the same elements)
+    if (k) scale = scale.to(Device::CUDA);
+    Tensor y = Tensor::empty(x.shape(), DType::F32, device_of(k));
+    if (k) k->dropout_apply(y.data(), x.data(), scale.data(), x.numel());
+    else dropout_forward_cpu(y.data(), x.data(), s, x.numel());
+    record("dropout", {x}, y, [x, y, scale, k]() mutable {
+        const int64_t n = x.numel();
+        if (k) k->binary_backward(Binary::Mul, x.grad(), nullptr, y.grad(), x.data(), scale.data(),  // dx += dy scale
+                                  Broadcast{{1, 1, 1, n}, {0, 0, 0, 1}, {0, 0, 0, 1}});
+        else dropout_backward_cpu(x.grad(), y.grad(), scale.data(), n);
     });
     return y;
 }
 
 Tensor embedding(const Tensor& ids, const Tensor& table) {
-    check_cpu("embedding", {ids, table});
+    const KernelTable* k = op_device("embedding", {table});  // ids may live on either side
     ENSURE(ids.dtype() != DType::F32, "embedding: ids must be an integer tensor, got float32 %s", ids.shape_str().c_str());
     ENSURE(table.ndim() == 2, "embedding: table must be (V, D), got %s", table.shape_str().c_str());
     ENSURE(ids.ndim() < 4, "embedding: ids can have at most 3 dims, got %s", ids.shape_str().c_str());
     const int64_t V = table.size(0), D = table.size(1), rows = ids.numel();
-    std::vector<int64_t> iv = index_values("embedding", ids, V);
+    std::vector<int64_t> iv = index_values("embedding", ids.to(Device::CPU), V);  // range-checked on the host
     Shape os = ids.shape();
     os.push_back(D);
-    Tensor y = Tensor::empty(os);
-    embedding_forward_cpu(y.data(), table.data(), iv.data(), rows, D);
-    record("embedding", {table}, y, [table, y, iv, rows, D]() mutable {
-        embedding_backward_cpu(table.grad(), y.grad(), iv.data(), rows, D);
+    Tensor y = Tensor::empty(os, DType::F32, device_of(k));
+    Tensor dev_ids;
+    if (k) {
+        dev_ids = Tensor::from_i64({rows}, iv).to(Device::CUDA);
+        k->embedding_forward(y.data(), table.data(), dev_ids.i64(), rows, D);
+    } else {
+        embedding_forward_cpu(y.data(), table.data(), iv.data(), rows, D);
+    }
+    record("embedding", {table}, y, [table, y, iv, dev_ids, rows, D, k]() mutable {
+        if (k) k->embedding_backward(table.grad(), y.grad(), dev_ids.i64(), rows, D);
+        else embedding_backward_cpu(table.grad(), y.grad(), iv.data(), rows, D);
     });
     return y;
 }
 
 Tensor l2norm(const Tensor& x, float eps) {
-    check_cpu("l2norm", {x});
+    const KernelTable* k = op_device("l2norm", {x});
     check_f32("l2norm", x, "input");
     ENSURE(x.ndim() >= 1, "l2norm: needs at least 1 dim, got %s", x.shape_str().c_str());
     const int64_t n = x.size(-1), rows = n ? x.numel() / n : 0;
-    Tensor y = Tensor::empty(x.shape()), norm = Tensor::empty({rows});
-    l2norm_forward_cpu(y.data(), norm.data(), x.data(), rows, n, eps);
-    record("l2norm", {x}, y, [x, y, norm, rows, n, eps]() mutable {
-        l2norm_backward_cpu(x.grad(), y.grad(), x.data(), norm.data(), rows, n, eps);
+    Tensor y = Tensor::empty(x.shape(), DType::F32, device_of(k)), norm = Tensor::empty({rows}, DType::F32, device_of(k));
+    if (k) k->l2norm_forward(y.data(), norm.data(), x.data(), rows, n, eps, 2);
+    else l2norm_forward_cpu(y.data(), norm.data(), x.data(), rows, n, eps);
+    record("l2norm", {x}, y, [x, y, norm, rows, n, eps, k]() mutable {
+        if (k) k->l2norm_backward(x.grad(), y.grad(), x.data(), norm.data(), rows, n, eps);
+        else l2norm_backward_cpu(x.grad(), y.grad(), x.data(), norm.data(), rows, n, eps);
     });
     return y;
 }

@@ -27,13 +27,14 @@ Tensor reshape(const Tensor& x, const Shape& shape_in) {
     record("reshape", {x}, y, [x, y]() mutable {
         float* dx = x.grad();
         const float* dy = y.grad();
+        if (x.is_cuda()) return dev_accumulate(x.kernels(), dx, dy, x.numel());
         for (int64_t i = 0; i < x.numel(); i++) dx[i] += dy[i];
     });
     return y;
 }
 
 Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length) {
-    check_cpu("narrow", {x});
+    const KernelTable* k = op_device("narrow", {x});
     int d = norm_dim(dim, x.ndim(), "narrow");
     ENSURE(start >= 0 && length >= 0 && start + length <= x.size(d),
           "narrow: [%lld, %lld) is outside dim %d of %s", (long long)start, (long long)(start + length), dim,
@@ -48,12 +49,14 @@ Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length) {
         y = x.view_as_shape({n, inner}).view_rows(start, length).view_as_shape(os);
     } else {
         check_f32("narrow", x, "input");
-        y = Tensor::empty(os);
-        slab_copy_cpu(y.data(), length, 0, x.data(), n, start, length, outer, inner, false);
+        y = Tensor::empty(os, DType::F32, device_of(k));
+        if (k) k->slab_copy(y.data(), length, 0, x.data(), n, start, length, outer, inner, false);
+        else slab_copy_cpu(y.data(), length, 0, x.data(), n, start, length, outer, inner, false);
     }
     if (x.dtype() != DType::F32) return y;
-    record("narrow", {x}, y, [x, y, n, start, length, outer, inner]() mutable {
-        slab_copy_cpu(x.grad(), n, start, y.grad(), length, 0, length, outer, inner, true);
+    record("narrow", {x}, y, [x, y, n, start, length, outer, inner, k]() mutable {
+        if (k) k->slab_copy(x.grad(), n, start, y.grad(), length, 0, length, outer, inner, true);
+        else slab_copy_cpu(x.grad(), n, start, y.grad(), length, 0, length, outer, inner, true);
     });
     return y;
 }
@@ -63,8 +66,9 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
     const Tensor& first = xs[0];
     int d = norm_dim(dim, first.ndim(), "concat");
     int64_t total = 0;
+    const KernelTable* k = op_device("concat", {first});
     for (const Tensor& t : xs) {
-        check_cpu("concat", {t});
+        ENSURE(op_device("concat", {first, t}) == k, "concat: inputs on different devices");
         check_f32("concat", t, "input");
         bool same = t.ndim() == first.ndim();
         for (int i = 0; same && i < t.ndim(); i++) same = (i == d) || t.size(i) == first.size(i);
@@ -74,28 +78,30 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
     }
     Shape os = first.shape();
     os[d] = total;
-    Tensor y = Tensor::empty(os);
+    Tensor y = Tensor::empty(os, DType::F32, device_of(k));
     int64_t outer, n, inner;
     split_at(os, d, outer, n, inner);
     std::vector<int64_t> starts;
     int64_t at = 0;
     for (const Tensor& t : xs) {
         starts.push_back(at);
-        slab_copy_cpu(y.data(), total, at, t.data(), t.size(d), 0, t.size(d), outer, inner, false);
+        if (k) k->slab_copy(y.data(), total, at, t.data(), t.size(d), 0, t.size(d), outer, inner, false);
+        else slab_copy_cpu(y.data(), total, at, t.data(), t.size(d), 0, t.size(d), outer, inner, false);
         at += t.size(d);
     }
-    record("concat", xs, y, [xs, y, starts, d, total, outer, inner]() mutable {
-        for (size_t k = 0; k < xs.size(); k++) {
-            Tensor t = xs[k];
+    record("concat", xs, y, [xs, y, starts, d, total, outer, inner, k]() mutable {
+        for (size_t j = 0; j < xs.size(); j++) {
+            Tensor t = xs[j];
             if (!t.needs_grad()) continue;
-            slab_copy_cpu(t.grad(), t.size(d), 0, y.grad(), total, starts[k], t.size(d), outer, inner, true);
+            if (k) k->slab_copy(t.grad(), t.size(d), 0, y.grad(), total, starts[j], t.size(d), outer, inner, true);
+            else slab_copy_cpu(t.grad(), t.size(d), 0, y.grad(), total, starts[j], t.size(d), outer, inner, true);
         }
     });
     return y;
 }
 
 Tensor permute(const Tensor& x, const std::vector<int>& perm_in) {
-    check_cpu("permute", {x});
+    const KernelTable* k = op_device("permute", {x});
     check_f32("permute", x, "input");
     const int nd = x.ndim();
     ENSURE((int)perm_in.size() == nd, "permute: %zu axes given for %s", perm_in.size(), x.shape_str().c_str());
@@ -116,13 +122,18 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm_in) {
     for (int k = 0; k < 4; k++) inv[perm[k]] = k;
     int64_t out_shape[4];
     for (int k = 0; k < 4; k++) out_shape[k] = in_shape[perm[k]];
-    Tensor y = Tensor::empty(os);
-    permute_cpu(y.data(), x.data(), in_shape, perm, false);
+    Tensor y = Tensor::empty(os, DType::F32, device_of(k));
+    if (k) k->permute(y.data(), x.data(), in_shape, perm);
+    else permute_cpu(y.data(), x.data(), in_shape, perm, false);
     std::vector<int64_t> osv(out_shape, out_shape + 4);
     std::vector<int> invv(inv, inv + 4);
-    record("permute", {x}, y, [x, y, osv, invv]() mutable {
-        // the gradient goes back through the inverse permutation
-        permute_cpu(x.grad(), y.grad(), osv.data(), invv.data(), true);
+    record("permute", {x}, y, [x, y, osv, invv, k]() mutable {
+        // the gradient goes back through the inverse permutation (the device kernel writes, so it
+        // goes to a scratch tensor first and is then accumulated)
+        if (!k) return permute_cpu(x.grad(), y.grad(), osv.data(), invv.data(), true);
+        Tensor tmp = Tensor::empty(x.shape(), DType::F32, Device::CUDA);
+        k->permute(tmp.data(), y.grad(), osv.data(), invv.data());
+        dev_accumulate(*k, x.grad(), tmp.data(), x.numel());
     });
     return y;
 }

@@ -1,6 +1,8 @@
 // util.h — small helpers shared by the op implementations (not part of the public API).
 #pragma once
 #include "../../kernels/elementwise.h"
+#include "../../kernels/gemm.h"
+#include "../core/backend.h"
 #include "ops.h"
 
 namespace vsd {
@@ -14,10 +16,45 @@ inline void split_at(const Shape& s, int d, int64_t& outer, int64_t& n, int64_t&
     for (size_t i = d + 1; i < s.size(); i++) inner *= s[i];
 }
 
-// All tensors are on the CPU (the CUDA backend adds its own dispatch in each op).
+// All tensors are on the CPU (for the ops without a device path).
 inline void check_cpu(const char* op, std::initializer_list<Tensor> ts) {
     for (const Tensor& t : ts)
-        ENSURE(!t.defined() || !t.is_cuda(), "%s: CUDA tensors are not supported by this op yet", op);
+        ENSURE(!t.defined() || !t.is_cuda(), "%s: device tensors are not supported by this op yet. HINT: move the "
+               "inputs to the CPU (to(Device::CPU))", op);
+}
+
+// The kernels for an op's inputs: null when they are all on the CPU, the device's table when they
+// are all on the device; a mix is an error naming the op.
+inline const KernelTable* op_device(const char* op, std::initializer_list<Tensor> ts) {
+    const KernelTable* k = nullptr;
+    bool cpu = false;
+    for (const Tensor& t : ts) {
+        if (!t.defined()) continue;
+        if (t.is_cuda()) {
+            ENSURE(!k || k == &t.kernels(), "%s: inputs live on two different device backends", op);
+            k = &t.kernels();
+        } else {
+            cpu = true;
+        }
+    }
+    ENSURE(!(k && cpu), "%s: some inputs are on the device and some on the CPU. HINT: move them with to(Device)", op);
+    return k;
+}
+inline Device device_of(const KernelTable* k) { return k ? Device::CUDA : Device::CPU; }
+
+// dst[0:n] += src[0:n] on the device (gradient accumulation)
+inline void dev_accumulate(const KernelTable& k, float* dst, const float* src, int64_t n) {
+    if (n <= 0) return;
+    Broadcast flat = {{1, 1, 1, n}, {0, 0, 0, 1}, {0, 0, 0, 1}};
+    k.binary_forward(Binary::Add, dst, dst, src, flat);
+}
+
+// Row-major C = alpha op(A) op(B) + beta C: gemm_cpu, or cuBLAS (version 3) on the device.
+inline void gemm_on(const KernelTable* k, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    if (M == 0 || N == 0) return;
+    if (k) k->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 3);
+    else gemm_cpu(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 inline void check_f32(const char* op, const Tensor& t, const char* what) {

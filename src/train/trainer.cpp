@@ -88,7 +88,7 @@ void TrainConfig::finalize() {
     if (hrem && lr_schedules.empty() && lr_update == 15) lr_schedules = "15,25";
     if (mask_weight < 0) mask_weight = dataset == "coco" ? 1.5f : 1.0f;
     ENSURE(topk >= 1 && topk <= 16, "--topk must be in [1, 16], got %d", topk);
-    ENSURE(embed_size % nhead == 0, "--embed_size %lld is not a multiple of --nhead %lld", (long long)embed_size, (long long)nhead);
+    ENSURE(!hrem || embed_size % nhead == 0, "--embed_size %lld is not a multiple of --nhead %lld", (long long)embed_size, (long long)nhead);
     // AdamW weight decay: the BiGRU branch of GPO passes none (PyTorch's 0.01); VSD, HREM and BERT use 1e-4
     if (weight_decay < 0) weight_decay = (text_encoder == "bigru" && vsd == "none" && !hrem) ? 0.01f : 1e-4f;
     if (proto < 0) proto = vsd != "none" ? 1 : 0;

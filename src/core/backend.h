@@ -1,0 +1,37 @@
+// backend.h — which build of kernels/*.cu runs the ops of tensors on Device::CUDA.
+//
+//   the GPU:       vsd::cuda, the nvcc build (a CUDA build on a machine with a GPU)
+//   the emulator:  vsd::sim, the same kernel sources compiled as C++ and run by the CUDA-on-CPU
+//                  emulator (kernels/sim). "Device" memory is then host memory. Tests switch it on
+//                  with use_emulated_device(true), so CI runs every op's device path without a GPU.
+//
+// Ops call the active table through dk():  dk().gemm(...), dk().softmax_forward(...), ...
+// Each Storage remembers the table that allocated it, so switching never frees into the wrong pool.
+#pragma once
+#include "../../kernels/cuda_kernels.h"
+
+namespace vsd {
+
+struct KernelTable {
+    const char* name;  // "cuda" or "emulator"
+#define VSD_TABLE_ENTRY(fn) decltype(&sim::fn) fn;
+    VSD_KERNEL_NAMES(VSD_TABLE_ENTRY)
+#undef VSD_TABLE_ENTRY
+};
+
+// The table for new device tensors: the emulator when switched on, else the GPU; an error (with a
+// hint) when neither is available.
+const KernelTable& dk();
+// Is there a device for Device::CUDA tensors (a GPU, or the emulator switched on)?
+bool device_available();
+void use_emulated_device(bool on);
+bool emulated_device();
+
+// RAII for tests: the emulated device for one scope
+struct EmulatedDevice {
+    EmulatedDevice() : prev(emulated_device()) { use_emulated_device(true); }
+    ~EmulatedDevice() { use_emulated_device(prev); }
+    bool prev;
+};
+
+}  // namespace vsd
