@@ -24,7 +24,7 @@
     F(l2norm_forward) F(l2norm_backward) F(rowsum_forward) F(softmax_forward) F(softmax_backward) F(unary_forward) \
     F(unary_backward) F(gemm) F(layernorm_forward) F(layernorm_backward) F(embedding_forward) F(embedding_backward) \
     F(binary_forward) F(binary_backward) F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) \
-    F(permute) F(slab_copy) F(dropout_apply) F(cdist) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines)  \
+    F(permute) F(slab_copy) F(dropout_apply) F(cdist) F(cdist_backward) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines)  \
     F(gru_gates_forward) F(gru_gates_backward) F(adamw_update) F(region_word_stats)
 
 struct Sim {
@@ -372,6 +372,15 @@ void parity_tensor_ops() {
         Buf<Bk> A(a), B(b), DD(20);
         Bk::cdist(DD.d, A.d, B.d, 5, 4, 7);
         CHECK_PARITY(DD.get(), dist, 1e-6f, 1e-5f);
+        // backward, accumulating into 0.5; a zero distance (b row 0 = a row 2) contributes nothing
+        std::copy(a.begin() + 2 * 7, a.begin() + 3 * 7, b.begin());
+        cdist_forward_cpu(dist.data(), a.data(), b.data(), 5, 4, 7);
+        std::vector<float> g = randv(20, 15), ga(5 * 7, 0.5f), gb(4 * 7, 0.5f);
+        cdist_backward_cpu(ga.data(), gb.data(), g.data(), dist.data(), a.data(), b.data(), 5, 4, 7);
+        Buf<Bk> A2(a), B2(b), D2(dist), G(g), GA(std::vector<float>(5 * 7, 0.5f)), GB(std::vector<float>(4 * 7, 0.5f));
+        Bk::cdist_backward(GA.d, GB.d, G.d, D2.d, A2.d, B2.d, 5, 4, 7);
+        CHECK_PARITY(GA.get(), ga, 1e-5f, 1e-4f);
+        CHECK_PARITY(GB.get(), gb, 1e-5f, 1e-4f);
     }
 }
 
@@ -512,7 +521,7 @@ void parity_relation() {
 TEST_CASE("emulator parity: HREM region-word statistics (fused, shared-memory tiles)") { parity_relation<Sim>(); }
 TEST_CASE("emulator parity: l2norm forward (v1, v2) and backward") { parity_l2norm<Sim>(); }
 TEST_CASE("emulator parity: batchnorm, stable sort/top-k, a GRU direction from the gate kernels, AdamW") { parity_nn_ops<Sim>(); }
-TEST_CASE("emulator parity: broadcast binary ops, reductions along a dim, masks, gather, permute, copies, dropout, cdist") {
+TEST_CASE("emulator parity: broadcast binary ops, reductions along a dim, masks, gather, permute, copies, dropout, cdist (+ backward)") {
     parity_tensor_ops<Sim>();
 }
 TEST_CASE("emulator parity: softmax backward, layernorm forward/backward, embedding forward/backward") { parity_more<Sim>(); }

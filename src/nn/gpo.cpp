@@ -36,7 +36,7 @@ Tensor GPO::forward(const Tensor& features, const Tensor& lengths) {
     Tensor keep = length_mask(lengths, N);  // (B, N) 1 = real position
     Tensor pad = 1.0f - keep;                // 1 = padding (no grad: a constant)
     // 1. rank positions k = 0..N-1 -> sinusoidal encoding                 pe: (B, N, P)
-    Tensor pe = positional_encoding(lengths, N, cfg.d_pe);
+    Tensor pe = positional_encoding(lengths, N, cfg.d_pe).to(features.device());
     // 2. BiGRU over the ranks; average the two directions                 h: (B, N, H)
     Tensor h = gru.forward_mean(pe, lengths);
     // 3. score each rank, mask padding with -10000, softmax at T = 0.1   w: (B, N)

@@ -7,9 +7,58 @@
 
 namespace vsd {
 
+// The GRU on the device, composed of kernels (the same recipe as the CPU's kernels/gru.cpp):
+//   forward:  gx = x W_ih^T + b_ih for every position (one GEMM); then per step s, gh = h W_hh^T
+//             (a GEMM) and the pointwise gate kernel, which moves each active sample one position.
+//   backward: per step in reverse, the gate kernel's backward gives dgx (per position) and dgh
+//             (per sample); dh += dgh W_hh carries the state gradient back, and dW_hh += dgh^T h_s
+//             uses the state saved before step s. Then dx = dgx W_ih, dW_ih = dgx^T x.
+static Tensor gru_device(const KernelTable& k, const Tensor& x, const std::vector<int64_t>& len, const Tensor& w_ih,
+                         const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
+    const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1), G = 3 * H;
+    const Device D = Device::CUDA;
+    // the position of each sample at each step (-1: finished), uploaded once
+    std::vector<int64_t> pos(T * B);
+    for (int64_t s = 0; s < T; s++)
+        for (int64_t b = 0; b < B; b++) pos[s * B + b] = s >= len[b] ? -1 : (reverse ? len[b] - 1 - s : s);
+    Tensor P = Tensor::from_i64({T * B}, pos).to(D);
+    const Broadcast rows_bc = {{1, 1, B * T, G}, {0, 0, G, 1}, {0, 0, 0, 1}};
+    Tensor gx = Tensor::empty({B * T, G}, DType::F32, D);
+    gemm_on(&k, false, true, B * T, G, I, 1.0f, x.data(), I, w_ih.data(), I, 0.0f, gx.data(), G);
+    k.binary_forward(Binary::Add, gx.data(), gx.data(), b_ih.data(), rows_bc);
+    Tensor y = Tensor::zeros({B, T, H}, DType::F32, D), h = Tensor::zeros({B, H}, DType::F32, D);
+    Tensor r = Tensor::zeros({B, T, H}, DType::F32, D), z = Tensor::zeros({B, T, H}, DType::F32, D);
+    Tensor n = Tensor::zeros({B, T, H}, DType::F32, D), hn = Tensor::zeros({B, T, H}, DType::F32, D);
+    Tensor hp = Tensor::zeros({B, T, H}, DType::F32, D), hs = Tensor::empty({T, B, H}, DType::F32, D);
+    Tensor gh = Tensor::empty({B, G}, DType::F32, D);
+    for (int64_t s = 0; s < T; s++) {
+        k.copy_on_device(hs.data() + s * B * H, h.data(), B * H * sizeof(float));
+        gemm_on(&k, false, true, B, G, H, 1.0f, h.data(), H, w_hh.data(), H, 0.0f, gh.data(), G);
+        k.gru_gates_forward(y.data(), h.data(), r.data(), z.data(), n.data(), hn.data(), hp.data(), gx.data(), gh.data(),
+                            b_hh.data(), P.i64() + s * B, B, T, H);
+    }
+    record("gru", {x, w_ih, w_hh, b_ih, b_hh}, y, [=, &k]() {
+        Tensor dgx = Tensor::zeros({B * T, G}, DType::F32, D), dgh = Tensor::empty({B, G}, DType::F32, D);
+        Tensor dh = Tensor::zeros({B, H}, DType::F32, D);
+        const Broadcast step_bc = {{1, 1, B, G}, {0, 0, G, 1}, {0, 0, 0, 1}};
+        for (int64_t s = T - 1; s >= 0; s--) {
+            k.gru_gates_backward(dgx.data(), dgh.data(), dh.data(), y.grad(), r.data(), z.data(), n.data(), hn.data(),
+                                 hp.data(), P.i64() + s * B, B, T, H);
+            gemm_on(&k, false, false, B, H, G, 1.0f, dgh.data(), G, w_hh.data(), H, 1.0f, dh.data(), H);
+            if (w_hh.needs_grad())
+                gemm_on(&k, true, false, G, H, B, 1.0f, dgh.data(), G, hs.data() + s * B * H, H, 1.0f, w_hh.grad(), H);
+            if (b_hh.needs_grad()) k.binary_backward(Binary::Add, nullptr, b_hh.grad(), dgh.data(), dgh.data(), b_hh.data(), step_bc);
+        }
+        if (x.needs_grad()) gemm_on(&k, false, false, B * T, I, G, 1.0f, dgx.data(), G, w_ih.data(), I, 1.0f, x.grad(), I);
+        if (w_ih.needs_grad()) gemm_on(&k, true, false, G, I, B * T, 1.0f, dgx.data(), G, x.data(), I, 1.0f, w_ih.grad(), I);
+        if (b_ih.needs_grad()) k.binary_backward(Binary::Add, nullptr, b_ih.grad(), dgx.data(), dgx.data(), b_ih.data(), rows_bc);
+    });
+    return y;
+}
+
 Tensor gru(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
            const Tensor& b_hh, bool reverse) {
-    check_cpu("gru", {x, lengths, w_ih, w_hh, b_ih, b_hh});
+    const KernelTable* k = op_device("gru", {x, w_ih, w_hh, b_ih, b_hh});  // lengths may live on either side
     ENSURE(x.ndim() == 3, "gru: input must be (B, T, I), got %s", x.shape_str().c_str());
     const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1);
     ENSURE(w_ih.shape() == Shape({3 * H, I}) && w_hh.shape() == Shape({3 * H, H}) && b_ih.shape() == Shape{3 * H} &&
@@ -19,7 +68,8 @@ Tensor gru(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Ten
            b_hh.shape_str().c_str());
     ENSURE(lengths.ndim() == 1 && lengths.size(0) == B, "gru: lengths must be (%lld,), got %s", (long long)B,
            lengths.shape_str().c_str());
-    std::vector<int64_t> len = index_values("gru", lengths, T + 1);
+    std::vector<int64_t> len = index_values("gru", lengths.to(Device::CPU), T + 1);
+    if (k) return gru_device(*k, x, len, w_ih, w_hh, b_ih, b_hh, reverse);
     Tensor y = Tensor::empty({B, T, H});
     auto cache = std::make_shared<GruCache>();
     gru_forward_cpu(y.data(), *cache, x.data(), len.data(), w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data(), B, T, I,
