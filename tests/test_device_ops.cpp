@@ -228,3 +228,56 @@ TEST_CASE("device ops (emulated): GPO's image and BiGRU text encoders, forward a
     tape().backward(ud, seed.view_rows(0, 2));
     compare(tcpu, tdev, u, ud);
 }
+
+// ---- training on the device ---------------------------------------------------------------------
+#include <fstream>
+
+#include "../src/train/trainer.h"
+
+static std::vector<double> logged_losses(const std::string& run) {
+    std::ifstream f(run + "/train.log");
+    std::vector<double> out;
+    std::string line;
+    while (std::getline(f, line)) {
+        const size_t at = line.find("| loss ");
+        if (at != std::string::npos) out.push_back(std::stod(line.substr(at + 7)));
+    }
+    return out;
+}
+
+TEST_CASE("training on the (emulated) device follows the CPU run: GPO, and HREM+VSD with its relation module") {
+    const std::string data = small_demo_dataset("device_train", 60, 40, 64, 32);
+    for (std::string model : {"gpo", "hrem"}) {
+        CAPTURE(model);
+        std::vector<double> losses[2];
+        std::string runs[2];
+        for (int d = 0; d < 2; d++) {
+            TrainConfig c = ci_train_config(data, temp_dir("dev_" + model + std::to_string(d)));
+            c.img_dim = 64;
+            c.embed_size = 32;
+            c.word_dim = 16;
+            c.batch_size = 16;
+            c.model = model;
+            c.nhead = 4;
+            c.warmup = 1;  // HREM: the relation module joins at step 2
+            if (model == "hrem") c.vsd = "cpm";  // + the fusion and the prototype loss
+            c.validate = false;
+            c.max_steps = 3;
+            c.log_step = 1;
+            c.device = d ? "emulator" : "cpu";
+            train(c);
+            use_emulated_device(false);
+            losses[d] = logged_losses(c.logger_name);
+            runs[d] = c.logger_name;
+        }
+        REQUIRE(losses[0].size() == 3);
+        REQUIRE(losses[1].size() == 3);
+        for (int s = 0; s < 3; s++) CHECK(losses[1][s] == doctest::Approx(losses[0][s]).epsilon(1e-3));
+        // the device checkpoint evaluates on the CPU like the CPU one (up to float rounding)
+        EvalConfig e0, e1;
+        e0.checkpoint = runs[0] + "/checkpoint.safetensors";
+        e1.checkpoint = runs[1] + "/checkpoint.safetensors";
+        e0.progress = e1.progress = false;
+        CHECK(std::fabs(evaluate_checkpoint(e1).full.rsum - evaluate_checkpoint(e0).full.rsum) < 5.0);
+    }
+}

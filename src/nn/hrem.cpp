@@ -6,6 +6,7 @@
 
 #include "../../kernels/gemm.h"
 #include "../../kernels/relation.h"
+#include "../core/backend.h"
 
 namespace vsd {
 
@@ -108,7 +109,8 @@ Tensor TextEncoderHREM::forward(const Tensor& tokens, const Tensor& lengths, Rng
 
 // ---- the relation module ------------------------------------------------------------------------
 
-Tensor topk_connections(const Tensor& s, int64_t k) {
+Tensor topk_connections(const Tensor& s_in, int64_t k) {
+    const Tensor s = s_in.to(Device::CPU);  // a selection per row: on the host; the 0/1 result stays there
     const int64_t N = s.size(0), M = s.size(1);
     k = std::min(std::max<int64_t>(k, 1), M);
     Tensor c = Tensor::empty({N, M});
@@ -141,23 +143,6 @@ RelationModule::RelationModule(const HremConfig& c, const RelationOptions& o, Rn
     register_module("adj_i2t.3", i2t_3);
 }
 
-// x / (||x|| + 1e-8) row by row, padded rows (index >= len) set to 0; plain values, no gradient
-static Tensor unit_rows_detached(const Tensor& x, const Tensor* lengths) {
-    const int64_t B = x.size(0), N = x.size(1), E = x.size(2);
-    Tensor y = Tensor::empty({B, N, E});
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t n = 0; n < N; n++) {
-            const float* src = x.data() + (b * N + n) * E;
-            float* dst = y.data() + (b * N + n) * E;
-            const bool pad = lengths && n >= lengths->index_at(b);
-            double ss = 0;
-            for (int64_t e = 0; e < E; e++) ss += (double)src[e] * src[e];
-            const float inv = pad ? 0.0f : 1.0f / ((float)std::sqrt(ss) + 1e-8f);
-            for (int64_t e = 0; e < E; e++) dst[e] = src[e] * inv;
-        }
-    return y;
-}
-
 RelationOut RelationModule::forward(const Tensor& V, const Tensor& T, const Tensor& phi, const Tensor& psi,
                                     const Tensor& img_len, const Tensor& cap_len, Rng* drop) {
     ENSURE(V.ndim() == 2 && V.shape() == T.shape(), "relation module: V %s and T %s must both be (B, E)",
@@ -178,17 +163,28 @@ RelationOut RelationModule::forward(const Tensor& V, const Tensor& T, const Tens
     // 2. intra-modal relevance exp(-||.||/sigma), with gradient
     Tensor Rii = exp(cdist(V, V) * (-1.0f / opt.sigma));
     Tensor Rtt = exp(cdist(T, T) * (-1.0f / opt.sigma));
-    // 3. cross-modal relevance from the detached fragments (AdjacencyLearning)
-    Tensor phi_hat = unit_rows_detached(phi.detach(), &img_len);  // padded regions stay 0
-    Tensor psi_hat = unit_rows_detached(psi.detach(), nullptr);   // padding words included, as the reference
-    o.mean_t2i = Tensor::empty({B, B});
-    o.topk_t2i = Tensor::empty({B, B, K});
-    o.mean_i2t = Tensor::empty({B, B});
-    o.topk_i2t = Tensor::empty({B, B, K});
+    // 3. cross-modal relevance from the detached fragments (AdjacencyLearning): unit rows, padded
+    //    regions zeroed (the words keep their padding, as the reference)
+    const Device dev = V.device();
+    Tensor phi_hat, psi_hat;
     {
-        std::vector<int64_t> cl(B);
-        for (int64_t b = 0; b < B; b++) cl[b] = cap_len.index_at(b);
-        std::vector<float> dots(B * L * B * R);  // every word against every region, one GEMM
+        NoGrad ng;
+        phi_hat = l2norm(phi.detach()) * reshape(length_mask(img_len, R), {B, R, 1}).to(dev);
+        psi_hat = l2norm(psi.detach());
+    }
+    o.mean_t2i = Tensor::empty({B, B}, DType::F32, dev);
+    o.topk_t2i = Tensor::empty({B, B, K}, DType::F32, dev);
+    o.mean_i2t = Tensor::empty({B, B}, DType::F32, dev);
+    o.topk_i2t = Tensor::empty({B, B, K}, DType::F32, dev);
+    std::vector<int64_t> cl(B);
+    const Tensor cap_len_h = cap_len.to(Device::CPU);
+    for (int64_t b = 0; b < B; b++) cl[b] = cap_len_h.index_at(b);
+    if (V.is_cuda()) {  // the fused kernel: one block per (caption, image) pair
+        Tensor cl_d = Tensor::from_i64({B}, cl).to(dev);
+        V.kernels().region_word_stats(o.mean_t2i.data(), o.topk_t2i.data(), o.mean_i2t.data(), o.topk_i2t.data(),
+                                      psi_hat.data(), phi_hat.data(), cl_d.i64(), B, L, B, R, E, K, opt.leaky_slope, 1e-8f);
+    } else {  // every word against every region in one GEMM, then the per-pair reductions
+        std::vector<float> dots(B * L * B * R);
         gemm_cpu(false, true, B * L, B * R, E, 1.0f, psi_hat.data(), E, phi_hat.data(), E, 0.0f, dots.data(), B * R);
         region_word_stats_cpu(o.mean_t2i.data(), o.topk_t2i.data(), o.mean_i2t.data(), o.topk_i2t.data(), psi_hat.data(),
                               phi_hat.data(), cl.data(), B, L, B, R, E, K, opt.leaky_slope, 1e-8f, dots.data());

@@ -23,7 +23,7 @@ Tensor contrastive_loss(const Tensor& V, const Tensor& T, const std::vector<int6
     Tensor S = matmul(V, T, false, true);                 // (B, B)
     Tensor eye = same_image_mask(std::vector<int64_t>(B, -1), false);
     for (int64_t i = 0; i < B; i++) eye.data()[i * B + i] = 1.0f;
-    Tensor diag_col = sum(S * eye, 1, true);              // (B, 1): S[i,i]
+    Tensor diag_col = sum(S * eye.to(S.device()), 1, true);              // (B, 1): S[i,i]
     Tensor diag_row = reshape(diag_col, {1, B});          // (1, B): S[j,j]
     Tensor mask = same_image_mask(img_ids, mask_repeat);
     Tensor cost_s = masked_fill(relu(S - diag_col + margin), mask, 0.0f);   // image i vs wrong captions

@@ -34,7 +34,8 @@ Prototypes::Prototypes(const std::string& path) : source(path) {
     P = row_normalise(a.to_tensor());
 }
 
-Tensor sinkhorn_codes(const Tensor& scores, float eps, int iterations) {
+Tensor sinkhorn_codes(const Tensor& scores_in, float eps, int iterations) {
+    const Tensor scores = scores_in.to(Device::CPU);  // a few iterations over (B, K): done on the host, in double
     const int64_t B = scores.size(0), K = scores.size(1);
     std::vector<double> Q(K * B);  // Q[k][b]
     // exp(S / eps) can reach e^20 (|S| <= 1, eps 0.05): fine, and we are in double anyway
@@ -57,7 +58,7 @@ Tensor sinkhorn_codes(const Tensor& scores, float eps, int iterations) {
     Tensor out = Tensor::empty({B, K});
     for (int64_t b = 0; b < B; b++)
         for (int64_t k = 0; k < K; k++) out.data()[b * K + k] = (float)(Q[k * B + b] * B);
-    return out;
+    return out.to(scores_in.device());
 }
 
 Tensor Prototypes::loss(const Tensor& V, const Tensor& T, const ProtoOptions& o) const {
@@ -65,6 +66,7 @@ Tensor Prototypes::loss(const Tensor& V, const Tensor& T, const ProtoOptions& o)
            "prototype loss: V %s and T %s must be (B, %lld) like the prototypes %s", V.shape_str().c_str(),
            T.shape_str().c_str(), (long long)P.size(1), P.shape_str().c_str());
     // 1. prototype scores                                           (B, K)
+    if (P.device() != V.device()) P = P.to(V.device());  // the frozen centroids follow the model
     Tensor sv = matmul(V, P, false, true), st = matmul(T, P, false, true);
     // 2. codes from each view, without gradient
     Tensor qv = sinkhorn_codes(sv.detach(), o.sk_epsilon, o.sinkhorn_iterations);

@@ -25,7 +25,7 @@ public:
     explicit Prototypes(const std::string& npy_path);  // (K, E) centroids, normalised on load
     explicit Prototypes(const Tensor& centroids);
     Tensor loss(const Tensor& V, const Tensor& T, const ProtoOptions& o = {}) const;
-    Tensor P;  // (K, E) unit rows, no gradient
+    mutable Tensor P;  // (K, E) unit rows, no gradient; moved to the embeddings' device on first use
     std::string source;
 };
 

@@ -60,6 +60,7 @@ Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_lengt
     Tensor scores = matmul(q, k, false, true) * (1.0f / std::sqrt((float)d));
     if (bias.defined()) scores = scores + bias;  // broadcast over batch and heads
     Tensor mask;
+    const Tensor keep_h = keep.defined() ? keep.to(Device::CPU) : Tensor();  // the mask is built on the host
     if (key_lengths.defined() || keep.defined()) {
         mask = Tensor::empty({B, A, N, N});
         float* m = mask.data();
@@ -68,7 +69,7 @@ Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_lengt
             for (int64_t a = 0; a < A; a++)
                 for (int64_t i = 0; i < N; i++)
                     for (int64_t j = 0; j < N; j++)
-                        m[((b * A + a) * N + i) * N + j] = (j < len && (!keep.defined() || keep.data()[i * N + j] != 0)) ? 1.0f : 0.0f;
+                        m[((b * A + a) * N + i) * N + j] = (j < len && (!keep_h.defined() || keep_h.data()[i * N + j] != 0)) ? 1.0f : 0.0f;
         }
     }
     Tensor probs = maybe_dropout(softmax(scores, mask), cfg.dropout, drop);

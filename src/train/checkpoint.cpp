@@ -1,5 +1,7 @@
 #include "checkpoint.h"
 
+#include "../core/backend.h"
+
 #include <cstring>
 #include <set>
 
@@ -8,6 +10,7 @@ namespace vsd {
 void save_checkpoint(const std::string& path, const Module& model, const AdamW* opt,
                      const std::map<std::string, std::string>& meta) {
     auto tensors = model.state_dict();
+    for (auto& nt : tensors) nt.second = nt.second.to(Device::CPU);  // device tensors are written from host copies
     if (opt) {
         auto params = model.named_parameters();
         auto& m = const_cast<AdamW*>(opt)->exp_avg();
@@ -15,8 +18,8 @@ void save_checkpoint(const std::string& path, const Module& model, const AdamW* 
         for (auto& [name, p] : params) {  // by identity: the optimiser's group order need not be the model's
             int k = opt->index_of(p);
             if (k < 0) continue;
-            tensors.push_back({"optimizer.exp_avg." + name, Tensor::from(p.shape(), m[k])});
-            tensors.push_back({"optimizer.exp_avg_sq." + name, Tensor::from(p.shape(), v[k])});
+            tensors.push_back({"optimizer.exp_avg." + name, m[k].to(Device::CPU)});
+            tensors.push_back({"optimizer.exp_avg_sq." + name, v[k].to(Device::CPU)});
             tensors.push_back({"optimizer.step." + name, Tensor::from_i64({}, {const_cast<AdamW*>(opt)->param_steps()[k]})});
         }
     }
@@ -42,7 +45,8 @@ void load_model_weights(Module& model, const SafeTensors& st, const std::string&
         }
         if (t.dtype() == DType::F32) {
             ENSURE(src->dtype() == DType::F32, "%s: tensor %s must be floating point", source.c_str(), name.c_str());
-            if (t.numel()) std::memcpy(t.data(), src->data(), t.numel() * 4);
+            if (t.numel() && t.is_cuda()) t.kernels().copy_to_device(t.data(), src->data(), t.numel() * 4);
+            else if (t.numel()) std::memcpy(t.data(), src->data(), t.numel() * 4);
         } else {
             for (int64_t i = 0; i < t.numel(); i++) t.i64()[i] = src->index_at(i);
         }
@@ -69,10 +73,10 @@ void load_optimizer_state(AdamW& opt, const Module& model, const SafeTensors& st
         const Tensor* b = st.find("optimizer.exp_avg_sq." + name);
         ENSURE_HINT(a && b, "resume needs a checkpoint written by train (checkpoint.safetensors)",
                     "%s: no optimizer state for %s", source.c_str(), name.c_str());
-        ENSURE((int64_t)m[k].size() == a->numel() && (int64_t)v[k].size() == b->numel(),
+        ENSURE(m[k].numel() == a->numel() && v[k].numel() == b->numel(),
                "%s: optimizer state of %s has the wrong size", source.c_str(), name.c_str());
-        if (a->numel()) std::memcpy(m[k].data(), a->data(), a->numel() * 4);
-        if (b->numel()) std::memcpy(v[k].data(), b->data(), b->numel() * 4);
+        m[k] = a->clone().view_as_shape(m[k].shape()).to(m[k].device());
+        v[k] = b->clone().view_as_shape(v[k].shape()).to(v[k].device());
     }
     auto it = st.metadata.find("adam_steps");
     ENSURE(it != st.metadata.end(), "%s: no adam_steps in the metadata", source.c_str());

@@ -1,5 +1,7 @@
 #include "optim.h"
 
+#include "../core/backend.h"
+
 #include <cmath>
 
 namespace vsd {
@@ -9,8 +11,8 @@ AdamW::AdamW(std::vector<ParamGroup> groups, float lr, float beta1, float beta2,
     for (const ParamGroup& g : groups_)
         for (const Tensor& p : g.params) {
             ENSURE(p.dtype() == DType::F32, "AdamW: parameters must be float32, got %s", dtype_name(p.dtype()));
-            m_.emplace_back(p.numel(), 0.0f);
-            v_.emplace_back(p.numel(), 0.0f);
+            m_.push_back(Tensor::zeros(p.shape(), DType::F32, p.device()));
+            v_.push_back(Tensor::zeros(p.shape(), DType::F32, p.device()));
             tp_.push_back(0);
         }
 }
@@ -37,8 +39,8 @@ void AdamW::step() {
     for (ParamGroup& g : groups_) {
         const float lr = lr_ * g.lr_mult;
         for (Tensor& p : g.params) {
-            std::vector<float>& m = m_[k];
-            std::vector<float>& v = v_[k];
+            float* m = m_[k].data();
+            float* v = v_[k].data();
             int64_t& t = tp_[k];
             k++;
             if (!p.has_grad()) continue;
@@ -46,6 +48,11 @@ void AdamW::step() {
             const double bc1 = 1.0 - std::pow((double)b1_, (double)t);
             const double bc2_sqrt = std::sqrt(1.0 - std::pow((double)b2_, (double)t));
             const float step_size = (float)(lr / bc1);
+            if (p.is_cuda()) {  // the same update, one thread per element (kernels/nn_ops.cu)
+                p.kernels().adamw_update(p.data(), p.grad(), m, v, p.numel(), lr, b1_, b2_, eps_, g.weight_decay,
+                                         (float)bc1, (float)bc2_sqrt);
+                continue;
+            }
             float* w = p.data();
             const float* gr = p.grad();
             const float decay = 1.0f - lr * g.weight_decay;
@@ -70,6 +77,12 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
     for (const Tensor& p : params) {
         if (!p.has_grad()) continue;
         const float* g = p.grad();
+        if (p.is_cuda()) {  // the squared norm on the device, one float back
+            Tensor s = Tensor::empty({1}, DType::F32, Device::CUDA);
+            p.kernels().sqnorm_rows(s.data(), g, 1, p.numel());
+            ss += (double)s.item();
+            continue;
+        }
         for (int64_t i = 0; i < p.numel(); i++) ss += (double)g[i] * g[i];
     }
     const float norm = (float)std::sqrt(ss);
@@ -78,7 +91,9 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
         for (const Tensor& p : params) {
             if (!p.has_grad()) continue;
             float* g = p.grad();
-            for (int64_t i = 0; i < p.numel(); i++) g[i] *= coef;
+            if (p.is_cuda()) p.kernels().unary_forward(Unary::MulScalar, g, g, p.numel(), coef, 0.0f);
+            else
+                for (int64_t i = 0; i < p.numel(); i++) g[i] *= coef;
         }
     return norm;
 }

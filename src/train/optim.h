@@ -33,9 +33,10 @@ public:
     int64_t steps() const { return t_; }                        // step() calls
     std::vector<int64_t>& param_steps() { return tp_; }         // updates per parameter (group order)
     std::vector<Tensor> params() const;  // all parameters, in group order
-    // state, for checkpoints: first and second moments per parameter (group order)
-    std::vector<std::vector<float>>& exp_avg() { return m_; }
-    std::vector<std::vector<float>>& exp_avg_sq() { return v_; }
+    // state, for checkpoints: first and second moments per parameter (group order), each on its
+    // parameter's device
+    std::vector<Tensor>& exp_avg() { return m_; }
+    std::vector<Tensor>& exp_avg_sq() { return v_; }
     // position of a parameter in that order (by identity), -1 when it is not optimised here
     int index_of(const Tensor& p) const;
     void set_steps(int64_t t) { t_ = t; }
@@ -45,10 +46,10 @@ private:
     float lr_, b1_, b2_, eps_;
     int64_t t_ = 0;
     std::vector<int64_t> tp_;
-    std::vector<std::vector<float>> m_, v_;
+    std::vector<Tensor> m_, v_;
 };
 
-// Scale all gradients so their global L2 norm is at most max_norm (torch.nn.utils.clip_grad_norm_:
+// Scale all gradients so their global L2 norm is at most max_norm (on the CPU or the device) (torch.nn.utils.clip_grad_norm_:
 // coefficient max_norm / (norm + 1e-6), applied when below 1). Returns the norm before clipping.
 float clip_grad_norm(const std::vector<Tensor>& params, float max_norm);
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "../core/backend.h"
 #include "../core/progress.h"
 #include "../data/json.h"
 #include "../data/npy.h"
@@ -76,6 +77,8 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("max_steps", &max_steps, "stop after this many steps in total, with a checkpoint (0: run all epochs)");
     f.add("validate", &validate, "validate after every epoch");
     f.add("progress", &progress, "show a progress line with ETA");
+    f.add("device", &device, "cpu; cuda: train on the GPU (model, batches, optimiser; the data loader stays on the host); "
+          "emulator: the same kernels in the CUDA emulator (slow)");
 }
 
 void TrainConfig::finalize() {
@@ -97,6 +100,8 @@ void TrainConfig::finalize() {
     if (trip_cutoff < 0) trip_cutoff = dataset == "coco" ? 1.9f : 1.7f;
     if (vocab_path.empty()) vocab_path = data_path + "/vocab";
     parse_vsd_source(vsd);  // validates
+    ENSURE(device == "cpu" || device == "cuda" || device == "emulator", "--device must be cpu, cuda or emulator, got '%s'",
+           device.c_str());
     ENSURE(batch_size > 1, "--batch_size must be at least 2, got %lld", (long long)batch_size);
     ENSURE(num_epochs > 0, "--num_epochs must be positive, got %d", num_epochs);
 }
@@ -123,7 +128,7 @@ std::string TrainConfig::to_json() const {
                   "\"warmup\": %lld, \"mask_weight\": %g, \"threshold\": %g, \"topk\": %d, \"reg_loss_weight\": %g, "
                   "\"graph_lr_factor\": %g", (long long)nhead, dropout, residual_weight, (int)maxk_reference, (int)relation,
                   (long long)warmup, mask_weight, threshold, topk, reg_loss_weight, graph_lr_factor) +
-           ", \"val_split\": " + q(val_split) + ", \"logger_name\": " + q(logger_name) + "}";
+           ", \"device\": " + q(device) + ", \"val_split\": " + q(val_split) + ", \"logger_name\": " + q(logger_name) + "}";
 }
 
 static void mkdir_p(const std::string& p) {
@@ -191,6 +196,28 @@ static std::unique_ptr<TextFront> make_text_front(const TrainConfig& c) {
     return std::make_unique<TextFront>(TextFront::vocab(load_vocab(c)));
 }
 
+// --device: the device for the model, with a clear error when there is none
+static Device pick_device(const std::string& name) {
+    if (name == "cpu") return Device::CPU;
+    if (name == "emulator") {  // every kernel in the CUDA emulator: slow, for learning and tests
+        use_emulated_device(true);
+        return Device::CUDA;
+    }
+    ENSURE(name == "cuda", "--device must be cpu, cuda or emulator, got '%s'", name.c_str());
+    ENSURE_HINT(device_available(), "use --device cpu, or a CUDA build (nvcc on PATH) on a machine with a GPU",
+                "--device cuda: no GPU is available");
+    return Device::CUDA;
+}
+
+// The batch's float tensors on the model's device (ids and lengths stay on the host: the ops take
+// them from there)
+static void batch_to(Batch& b, Device d) {
+    if (d == Device::CPU) return;
+    b.images = b.images.to(d);
+    if (b.desc_emb.defined()) b.desc_emb = b.desc_emb.to(d);
+    if (b.cap_emb.defined()) b.cap_emb = b.cap_emb.to(d);
+}
+
 // Embeddings of a whole split, in dataset order: images (N_img, E) from rows im_div*i, captions (length, E).
 struct Embeddings {
     std::vector<float> img, cap;
@@ -212,8 +239,11 @@ static Embeddings encode_split(VSEModel& model, const PrecompDataset& d, const T
     Progress prog("encode " + d.split, loader.batches_per_epoch());
     Batch b;
     int64_t k = 0;
+    const Device dev = model.parameters()[0].device();
     while (loader.next(b)) {
-        auto [V, T] = model.forward(b);
+        batch_to(b, dev);
+        auto [Vd, Td] = model.forward(b);
+        const Tensor V = Vd.to(Device::CPU), T = Td.to(Device::CPU);
         for (int64_t r = 0; r < b.size; r++) {
             const int64_t c = b.cap_ids[r];
             std::copy(T.data() + r * e.E, T.data() + (r + 1) * e.E, e.cap.begin() + c * e.E);
@@ -287,6 +317,11 @@ TrainResult train(TrainConfig cfg) {
                         "hidden %lld)\n", cfg.bert_path.c_str(), (long long)model.cfg.bert.layers,
                         (long long)model.cfg.bert.hidden);
         }
+    }
+    const Device dev = pick_device(cfg.device);
+    if (dev == Device::CUDA) {
+        model.to(dev);  // before the optimiser, which holds the parameters
+        std::printf("device: the model trains on the %s\n", model.parameters()[0].kernels().name);
     }
     // parameter groups (SPEC 4.1): the text encoder's own layers and the image encoder at the base lr,
     // BERT at base lr x bert_lr_factor, HREM's relation module at base lr x graph_lr_factor
@@ -381,6 +416,7 @@ TrainResult train(TrainConfig cfg) {
         double loss_avg = 0;
         while (loader.next(b)) {
             auto t0 = std::chrono::steady_clock::now();
+            batch_to(b, dev);
             opt.zero_grad();
             // BERT's dropout masks come from (seed, step): a resumed run draws the same ones
             Rng drop(cfg.seed * 0xD6E8FEB86659FD93ull + (uint64_t)global_step * 0x9E3779B97F4A7C15ull + 1);
@@ -542,6 +578,7 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         text.prepare(d.caps);
         Rng rng(0);
         VSEModel model(model_config(c, text.vocab_size()), rng);
+        model.to(pick_device(ec.device));
         load_model_weights(model, st, ec.checkpoint);
         std::printf("%s\n", d.summary().c_str());
         Embeddings e = encode_split(model, d, text, ec.batch_size, ec.progress);

@@ -61,6 +61,7 @@ struct TrainConfig {
     int log_step = 10, workers = 1;
     uint64_t seed = 0;
     int64_t max_steps = 0;  // stop (and checkpoint) after this many steps in total; 0 = no limit
+    std::string device = "cpu";  // cpu, or cuda: the model, the batches and the optimiser on the device
     bool validate = true;
     bool progress = true;
 
@@ -83,6 +84,7 @@ struct EvalConfig {
     std::string checkpoint = "", data_path = "", dataset = "", split = "test", save_sims = "", ensemble = "";
     std::string vsd = "none", bert_path = "";  // for the reference's model_best.pth, which does not record them
     std::string out_json = "";
+    std::string device = "cpu";  // cpu or cuda: where the encoders run
     bool fold5 = false;  // COCO 1K protocol on testall (default when dataset == coco and split == testall)
     int64_t batch_size = 128;
     bool progress = true;
