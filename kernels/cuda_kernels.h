@@ -88,6 +88,9 @@ struct PoolStats {
     void region_word_stats(float* mean_t2i, float* topk_t2i, float* mean_i2t, float* topk_i2t, const float* psi_hat, \
                            const float* phi_hat, const int64_t* cap_len, int64_t Bt, int64_t L, int64_t Bi,        \
                            int64_t R, int64_t E, int K, float slope, float eps);                               \
+    /* attention.cu: fused multi-head attention, forward only (inference) */                             \
+    void attention_forward(float* out, const float* q, const float* k, const float* v, const float* keep,   \
+                           int64_t B, int64_t L, int64_t A, int64_t d, float scale);                         \
     /* embedding.cu */                                                                                       \
     void embedding_forward(float* out, const float* table, const int64_t* ids, int64_t rows, int64_t D);     \
     void embedding_backward(float* dtable, const float* dout, const int64_t* ids, int64_t rows, int64_t D);  \
@@ -106,7 +109,7 @@ struct PoolStats {
     F(layernorm_backward) F(kmeans_assign) F(kmeans_update) F(sqnorm_rows) F(binary_forward) F(binary_backward) \
     F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) F(permute) F(slab_copy)       \
     F(dropout_apply) F(cdist) F(cdist_backward) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines) F(gru_gates_forward)   \
-    F(gru_gates_backward) F(adamw_update) F(region_word_stats) F(embedding_forward) F(embedding_backward)      \
+    F(gru_gates_backward) F(adamw_update) F(region_word_stats) F(attention_forward) F(embedding_forward) F(embedding_backward)      \
     F(unary_forward) F(unary_backward) F(gemm)
 
 namespace vsd {

@@ -12,6 +12,7 @@
 #include "../kernels/elementwise.h"
 #include "../kernels/norm.h"
 #include "../kernels/relation.h"
+#include "../kernels/attention.h"
 #include "../kernels/reduce.h"
 #include "../kernels/softmax.h"
 #ifdef USE_CUDA
@@ -25,7 +26,7 @@
     F(unary_backward) F(gemm) F(layernorm_forward) F(layernorm_backward) F(embedding_forward) F(embedding_backward) \
     F(binary_forward) F(binary_backward) F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) \
     F(permute) F(slab_copy) F(dropout_apply) F(cdist) F(cdist_backward) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines)  \
-    F(gru_gates_forward) F(gru_gates_backward) F(adamw_update) F(region_word_stats)
+    F(gru_gates_forward) F(gru_gates_backward) F(adamw_update) F(region_word_stats) F(attention_forward)
 
 struct Sim {
     static void* alloc(size_t bytes) { return std::malloc(bytes + 8); }
@@ -518,6 +519,29 @@ void parity_relation() {
     }
 }
 
+template <class Bk>
+void parity_attention() {
+    struct Case { int64_t B, L, A, d; };
+    for (Case c : {Case{1, 1, 1, 1}, Case{2, 5, 3, 4}, Case{2, 31, 2, 33}, Case{1, 33, 4, 32}, Case{3, 40, 12, 64}}) {
+        CAPTURE(c.B); CAPTURE(c.L); CAPTURE(c.A); CAPTURE(c.d);
+        const int64_t H = c.A * c.d, n = c.B * c.L * H;
+        std::vector<float> q = randv(n, 60 + c.L), k = randv(n, 61 + c.L), v = randv(n, 62 + c.L), keep(c.B * c.L, 1.0f);
+        for (int64_t t = c.L / 2 + 1; t < c.L; t++) keep[t] = 0.0f;                   // batch 0: padding at the end
+        if (c.B > 2) std::fill(keep.begin() + 2 * c.L, keep.begin() + 3 * c.L, 0.0f);  // batch 2: nothing visible
+        for (bool masked : {false, true}) {
+            std::vector<float> out(n);
+            attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), masked ? keep.data() : nullptr, c.B, c.L, c.A,
+                                  c.d, 0.125f);
+            Buf<Bk> Q(q), K(k), V(v), KP(keep), O(n);
+            Bk::attention_forward(O.d, Q.d, K.d, V.d, masked ? KP.d : nullptr, c.B, c.L, c.A, c.d, 0.125f);
+            CHECK_PARITY(O.get(), out, 1e-5f, 1e-4f);
+        }
+    }
+}
+
+TEST_CASE("emulator parity: fused attention (warp per query row), key masks, a query with no visible key") {
+    parity_attention<Sim>();
+}
 TEST_CASE("emulator parity: HREM region-word statistics (fused, shared-memory tiles)") { parity_relation<Sim>(); }
 TEST_CASE("emulator parity: l2norm forward (v1, v2) and backward") { parity_l2norm<Sim>(); }
 TEST_CASE("emulator parity: batchnorm, stable sort/top-k, a GRU direction from the gate kernels, AdamW") { parity_nn_ops<Sim>(); }
@@ -538,6 +562,7 @@ static bool no_gpu() {
 }
 TEST_CASE("GPU parity: l2norm" * doctest::skip(no_gpu())) { parity_l2norm<Gpu>(); }
 TEST_CASE("GPU parity: HREM region-word statistics" * doctest::skip(no_gpu())) { parity_relation<Gpu>(); }
+TEST_CASE("GPU parity: fused attention" * doctest::skip(no_gpu())) { parity_attention<Gpu>(); }
 TEST_CASE("GPU parity: row sums" * doctest::skip(no_gpu())) { parity_rowsum<Gpu>(); }
 TEST_CASE("GPU parity: softmax" * doctest::skip(no_gpu())) { parity_softmax<Gpu>(); }
 TEST_CASE("GPU parity: unary ops" * doctest::skip(no_gpu())) { parity_unary<Gpu>(); }

@@ -169,6 +169,39 @@ TEST_CASE("device ops (emulated): a BERT forward and backward equals the CPU's")
     }
 }
 
+TEST_CASE("fused attention: equals the unfused ops on the CPU, and BERT's fused inference on the device equals the CPU") {
+    // the op against matmul / masked softmax / matmul with explicit head permutes
+    const int64_t B = 2, L = 5, A = 3, d = 4, H = A * d;
+    Tensor q = rnd({B, L, H}, 1), k = rnd({B, L, H}, 2), v = rnd({B, L, H}, 3);
+    Tensor keep = T({B, L}, {1, 1, 1, 0, 0, 1, 0, 1, 1, 1});
+    auto heads = [&](const Tensor& t) { return permute(reshape(t, {B, L, A, d}), {0, 2, 1, 3}); };
+    Tensor km = Tensor::empty({B, A, L, L});
+    for (int64_t i = 0; i < km.numel(); i++) km.data()[i] = keep.data()[(i / (A * L * L)) * L + i % L];
+    Tensor p = softmax(matmul(heads(q), heads(k), false, true) * 0.5f, km);
+    Tensor want = reshape(permute(matmul(p, heads(v)), {0, 2, 1, 3}), {B, L, H});
+    CHECK_CLOSE(attention(q, k, v, keep, A), want, 1e-6, 1e-5);
+    Tensor qg = rnd({B, L, H}, 4).requires_grad();
+    CHECK_THROWS_WITH(attention(qg, k, v, keep, A), doctest::Contains("no backward"));
+    // BERT under NoGrad on the (emulated) device takes the fused path; it equals the CPU forward
+    EmulatedDevice emu;
+    BertConfig c;
+    c.vocab_size = 20;
+    c.hidden = 16;
+    c.layers = 2;
+    c.heads = 4;
+    c.intermediate = 24;
+    c.max_positions = 8;
+    Rng r1(7), r2(7);
+    Bert cpu(c, r1), dev(c, r2);
+    dev.to(Device::CUDA);
+    Tensor ids = Tensor::from_i64({2, 5}, {2, 7, 9, 3, 0, 2, 11, 3, 0, 0}), len = Tensor::from_i64({2}, {4, 3});
+    NoGrad ng;
+    Tensor h = cpu.forward(ids, len), hd = dev.forward(ids, len);
+    CHECK_CLOSE(hd.to(Device::CPU), h, 2e-5, 2e-4);
+    dev.fused_attention = false;  // and the unfused device path agrees too
+    CHECK_CLOSE(dev.forward(ids, len).to(Device::CPU), h, 2e-5, 2e-4);
+}
+
 TEST_CASE("device ops (emulated): the HREM image encoder forward and backward equal the CPU's") {
     EmulatedDevice emu;
     HremConfig hc;

@@ -8,7 +8,7 @@
 //     has arrived. If some threads have exited while others wait, that is a bug (a hang or
 //     undefined behaviour on a GPU): the launch fails with an error naming the kernel.
 //   * Warp intrinsics (__shfl_sync, __shfl_xor_sync, __shfl_down_sync, __ballot_sync,
-//     __any_sync, __all_sync) exchange values in lock-step: every lane of the warp must reach the
+//     __any_sync, __all_sync, __syncwarp) exchange values in lock-step: every lane of the warp must reach the
 //     same intrinsic before any lane continues; a lane that exited is reported.
 //   * Between barriers, fibers run one after another, in thread order on one launch and in reverse
 //     order on the next. A kernel that forgets a __syncthreads (and so relies on lucky timing)
@@ -89,6 +89,9 @@ inline int __shfl_xor_sync(unsigned, int v, int mask, int width = 32) {
     return vsd_sim::warp_exchange_i(v, (vsd_lane() & ~(width - 1)) + ((vsd_lane() ^ mask) & (width - 1)));
 }
 inline unsigned __ballot_sync(unsigned, int pred) { return vsd_sim::warp_ballot(pred != 0); }
+// a warp barrier: every lane must arrive (a ballot is one), so shared-memory writes before it are
+// visible to the whole warp after it
+inline void __syncwarp(unsigned m = 0xffffffffu) { (void)__ballot_sync(m, 1); }
 inline int __any_sync(unsigned m, int pred) { return __ballot_sync(m, pred) != 0; }
 inline int __all_sync(unsigned m, int pred) { return __ballot_sync(m, pred) == 0xffffffffu; }
 

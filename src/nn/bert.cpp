@@ -66,6 +66,13 @@ Tensor BertLayer::forward(const Tensor& h, const Tensor& key_mask, Rng* drop) {
     return out_ln.forward(a + maybe_dropout(f, cfg.dropout, drop));
 }
 
+Tensor BertLayer::forward_fused(const Tensor& h, const Tensor& keep) {
+    // the same layer as forward(), with the attention in one kernel (no dropout: inference)
+    Tensor ctx = attention(query.forward(h), key.forward(h), value.forward(h), keep, cfg.heads);
+    Tensor a = attn_ln.forward(h + attn_out.forward(ctx));
+    return out_ln.forward(a + out.forward(gelu(inter.forward(a))));
+}
+
 Bert::Bert(const BertConfig& c, Rng& rng)
     : cfg(c), word(c.vocab_size, c.hidden), position(c.max_positions, c.hidden), token_type(c.type_vocab, c.hidden),
       emb_ln(c.hidden, c.ln_eps), pooler(c.hidden, c.hidden, true, rng) {
@@ -95,19 +102,29 @@ Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
     Tensor e = word.forward(ids) + position.forward(Tensor::from_i64({B, L}, pos)) +
                token_type.forward(Tensor::from_i64({B, L}, zeros));
     Tensor h = maybe_dropout(emb_ln.forward(e), cfg.dropout, drop);
-    // 2. the key mask, shared by every layer: (B, A, L, L), 1 where key t < lengths[b] and its id
-    //    is not [PAD] (0): the reference's attention_mask = (ids != 0), which also hides a [PAD]
-    //    that the token augmentation happened to draw as a random word
-    Tensor km = Tensor::empty({B, cfg.heads, L, L});
+    // 2. the key mask, shared by every layer: 1 where key t < lengths[b] and its id is not [PAD]
+    //    (0): the reference's attention_mask = (ids != 0), which also hides a [PAD] that the token
+    //    augmentation happened to draw as a random word. keep (B, L); the unfused path spreads it
+    //    to (B, A, L, L) for the masked softmax.
+    Tensor keep = Tensor::empty({B, L});
     for (int64_t b = 0; b < B; b++) {
         const int64_t n = lengths.index_at(b);
-        for (int64_t a = 0; a < cfg.heads; a++)
-            for (int64_t i = 0; i < L; i++)
-                for (int64_t t = 0; t < L; t++)
-                    km.data()[((b * cfg.heads + a) * L + i) * L + t] = (t < n && ids.index_at(b * L + t) != 0) ? 1.0f : 0.0f;
+        for (int64_t t = 0; t < L; t++) keep.data()[b * L + t] = (t < n && ids.index_at(b * L + t) != 0) ? 1.0f : 0.0f;
+    }
+    // inference on the device: the fused attention kernel (kernels/attention.cu) needs only keep
+    const bool fused = fused_attention && !drop && !grad_enabled() && word.weight.is_cuda();
+    Tensor km;
+    if (!fused) {
+        km = Tensor::empty({B, cfg.heads, L, L});
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t a = 0; a < cfg.heads; a++)
+                for (int64_t i = 0; i < L; i++)
+                    for (int64_t t = 0; t < L; t++) km.data()[((b * cfg.heads + a) * L + i) * L + t] = keep.data()[b * L + t];
+    } else {
+        km = keep.to(Device::CUDA);
     }
     // 3. the layers
-    for (auto& l : layer) h = l->forward(h, km, drop);
+    for (auto& l : layer) h = fused ? l->forward_fused(h, km) : l->forward(h, km, drop);
     return h;
 }
 

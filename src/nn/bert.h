@@ -36,6 +36,7 @@ class BertLayer : public Module {
 public:
     BertLayer(const BertConfig& c, Rng& rng);
     Tensor forward(const Tensor& h, const Tensor& key_mask, Rng* drop);  // key_mask (B, A, L, L)
+    Tensor forward_fused(const Tensor& h, const Tensor& keep);           // inference; keep (B, L)
     const BertConfig& cfg;
     Linear query, key, value, attn_out;
     LayerNorm attn_ln;
@@ -53,6 +54,7 @@ public:
     // tensors are listed in one error. position_ids buffers are ignored.
     void load(const SafeTensors& st, const std::string& source);
     BertConfig cfg;
+    bool fused_attention = true;  // on the device under NoGrad: kernels/attention.cu (false: unfused)
     Embedding word, position, token_type;
     LayerNorm emb_ln;
     std::vector<std::unique_ptr<BertLayer>> layer;

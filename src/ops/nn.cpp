@@ -3,6 +3,7 @@
 #include "../../kernels/index.h"
 #include "../../kernels/norm.h"
 #include "../../kernels/softmax.h"
+#include "../../kernels/attention.h"
 #include "util.h"
 
 namespace vsd {
@@ -144,6 +145,30 @@ Tensor l2norm(const Tensor& x, float eps) {
         else l2norm_backward_cpu(x.grad(), y.grad(), x.data(), norm.data(), rows, n, eps);
     });
     return y;
+}
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads) {
+    const KernelTable* kt = op_device("attention", {q, k, v});
+    ENSURE(q.ndim() == 3 && k.shape() == q.shape() && v.shape() == q.shape(),
+           "attention: q %s, k %s and v %s must be the same (B, L, H)", q.shape_str().c_str(), k.shape_str().c_str(),
+           v.shape_str().c_str());
+    const int64_t B = q.size(0), L = q.size(1), H = q.size(2);
+    ENSURE(heads > 0 && H % heads == 0, "attention: %lld columns do not split into %lld heads", (long long)H, (long long)heads);
+    ENSURE(!(grad_enabled() && (q.needs_grad() || k.needs_grad() || v.needs_grad())),
+           "attention: the fused kernel has no backward. HINT: use it under NoGrad (the unfused ops train)");
+    Tensor kp;
+    if (keep.defined()) {
+        ENSURE(keep.shape() == Shape({B, L}), "attention: keep must be (%lld, %lld), got %s", (long long)B, (long long)L,
+               keep.shape_str().c_str());
+        kp = to_float(keep).to(q.device());
+    }
+    const int64_t d = H / heads;
+    const float scale = 1.0f / std::sqrt((float)d);
+    Tensor out = Tensor::empty(q.shape(), DType::F32, device_of(kt));
+    const float* keep_p = kp.defined() ? kp.data() : nullptr;
+    if (kt) kt->attention_forward(out.data(), q.data(), k.data(), v.data(), keep_p, B, L, heads, d, scale);
+    else attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), keep_p, B, L, heads, d, scale);
+    return out;
 }
 
 }  // namespace vsd

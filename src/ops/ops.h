@@ -75,6 +75,9 @@ Tensor batchnorm1d(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& ru
 Tensor dropout(const Tensor& x, float p, bool training, Rng& rng);  // inverted dropout: kept * 1/(1-p)
 Tensor embedding(const Tensor& ids, const Tensor& table);           // ids (...) int -> (..., D)
 Tensor l2norm(const Tensor& x, float eps = 1e-8f);                  // x / (||x|| + eps), last dim
+// Fused multi-head attention, inference only (no backward: an error when a gradient is needed).
+// q, k, v (B, L, A*d), keep (B, L) 0/1 or undefined -> (B, L, A*d); see kernels/attention.h
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads);
 
 // ---- shape ----------------------------------------------------------------------------------
 Tensor reshape(const Tensor& x, const Shape& shape);   // one -1 allowed; a view (no copy)
