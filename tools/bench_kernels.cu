@@ -93,6 +93,31 @@ static int body(int, char**) {
         report_fl(k, "4096x1024x2048", median_ms([&] { cuda::gemm(false, true, M, NN, K, 1.0f, A, K, B, K, 0.0f, C, NN, v); }),
                   2.0 * M * NN * K);
     }
+    // HREM's fused region-word statistics at the F30K training shape: B = 128, 20 words, 36 regions
+    {
+        const int64_t Bt = 128, Lw = 20, Rr = 36, E = 1024;
+        float *psi = cuda::dev_alloc(Bt * Lw * E), *phi = cuda::dev_alloc(Bt * Rr * E), *o = cuda::dev_alloc(Bt * Bt * 24);
+        int64_t* len = nullptr;
+        VSD_CUDA_CHECK(cudaMalloc(&len, Bt * sizeof(int64_t)));
+        std::vector<int64_t> hl(Bt, 12);
+        VSD_CUDA_CHECK(cudaMemcpy(len, hl.data(), Bt * sizeof(int64_t), cudaMemcpyHostToDevice));
+        VSD_CUDA_CHECK(cudaMemset(psi, 0, Bt * Lw * E * 4));
+        VSD_CUDA_CHECK(cudaMemset(phi, 0, Bt * Rr * E * 4));
+        report_fl("region_word_stats (fused)", "128^2 x 20 x 36 x 1024", median_ms([&] {
+                      cuda::region_word_stats(o, o + Bt * Bt, o + Bt * Bt * 11, o + Bt * Bt * 12, psi, phi, len, Bt, Lw, Bt, Rr,
+                                              E, 10, 0.1f, 1e-8f);
+                  }),
+                  2.0 * Bt * Bt * Lw * Rr * E);
+    }
+    // fused attention at bert-base inference: 32 sentences x 24 tokens, 12 heads of 64
+    {
+        const int64_t Bq = 32, L = 24, A = 12, d = 64, H = A * d;
+        float *q = cuda::dev_alloc(Bq * L * H), *o = cuda::dev_alloc(Bq * L * H);
+        VSD_CUDA_CHECK(cudaMemset(q, 0, Bq * L * H * 4));
+        report_fl("attention_forward (fused)", "32 x 24 x 12 x 64",
+                  median_ms([&] { cuda::attention_forward(o, q, q, q, nullptr, Bq, L, A, d, 0.125f); }),
+                  4.0 * Bq * A * L * L * d);
+    }
     std::printf("%s\n", cuda::pool_stats_str().c_str());
     return 0;
 }
