@@ -44,6 +44,31 @@ static void check_device_op(const char* what, const OpFn& f, const std::vector<T
     }
 }
 
+
+// a 2-layer, 16-wide BERT for the device tests
+static BertConfig tiny_bert() {
+    BertConfig c;
+    c.vocab_size = 20;
+    c.hidden = 16;
+    c.layers = 2;
+    c.heads = 4;
+    c.intermediate = 24;
+    c.max_positions = 8;
+    return c;
+}
+
+// The device module's output and every parameter gradient equal the CPU module's.
+static void check_same_module(const Module& cpu, const Module& dev, const Tensor& out_cpu, const Tensor& out_dev,
+                              double tol = 2e-5) {
+    REQUIRE(out_dev.is_cuda());
+    CHECK_CLOSE(out_dev.to(Device::CPU), out_cpu, 2e-5, 2e-4);
+    auto pc = cpu.named_parameters(), pd = dev.named_parameters();
+    for (size_t i = 0; i < pc.size(); i++) {
+        CAPTURE(pc[i].first);
+        CHECK_CLOSE(pd[i].second.grad_tensor().to(Device::CPU), pc[i].second.grad_tensor(), tol, tol * 10);
+    }
+}
+
 TEST_CASE("device ops (emulated): elementwise, broadcasting, reductions, products") {
     EmulatedDevice emu;
     check_device_op("add broadcast", [](std::vector<Tensor>& x) { return x[0] + x[1]; }, {rnd({3, 1, 5}, 1), rnd({4, 5}, 2)});
@@ -143,15 +168,8 @@ TEST_CASE("device ops (emulated): mixing devices is a clear error") {
 
 TEST_CASE("device ops (emulated): a BERT forward and backward equals the CPU's") {
     EmulatedDevice emu;
-    BertConfig c;
-    c.vocab_size = 20;
-    c.hidden = 16;
-    c.layers = 2;
-    c.heads = 4;
-    c.intermediate = 24;
-    c.max_positions = 8;
     Rng r1(1), r2(1);
-    Bert cpu(c, r1), dev(c, r2);
+    Bert cpu(tiny_bert(), r1), dev(tiny_bert(), r2);
     dev.to(Device::CUDA);
     Tensor ids = Tensor::from_i64({2, 5}, {2, 7, 9, 3, 0, 2, 11, 3, 0, 0}), len = Tensor::from_i64({2}, {4, 3});
     tape().clear();
@@ -159,14 +177,8 @@ TEST_CASE("device ops (emulated): a BERT forward and backward equals the CPU's")
     Tensor seed = rnd(h.shape(), 5);
     tape().backward(h, seed);
     Tensor hd = dev.forward(ids, len);
-    REQUIRE(hd.is_cuda());
     tape().backward(hd, seed);
-    CHECK_CLOSE(hd.to(Device::CPU), h, 2e-5, 2e-4);
-    auto pc = cpu.named_parameters(), pd = dev.named_parameters();
-    for (size_t i = 0; i < pc.size(); i++) {
-        CAPTURE(pc[i].first);
-        CHECK_CLOSE(pd[i].second.grad_tensor().to(Device::CPU), pc[i].second.grad_tensor(), 2e-5, 2e-4);
-    }
+    check_same_module(cpu, dev, h, hd);
 }
 
 TEST_CASE("fused attention: equals the unfused ops on the CPU, and BERT's fused inference on the device equals the CPU") {
@@ -184,15 +196,8 @@ TEST_CASE("fused attention: equals the unfused ops on the CPU, and BERT's fused 
     CHECK_THROWS_WITH(attention(qg, k, v, keep, A), doctest::Contains("no backward"));
     // BERT under NoGrad on the (emulated) device takes the fused path; it equals the CPU forward
     EmulatedDevice emu;
-    BertConfig c;
-    c.vocab_size = 20;
-    c.hidden = 16;
-    c.layers = 2;
-    c.heads = 4;
-    c.intermediate = 24;
-    c.max_positions = 8;
     Rng r1(7), r2(7);
-    Bert cpu(c, r1), dev(c, r2);
+    Bert cpu(tiny_bert(), r1), dev(tiny_bert(), r2);
     dev.to(Device::CUDA);
     Tensor ids = Tensor::from_i64({2, 5}, {2, 7, 9, 3, 0, 2, 11, 3, 0, 0}), len = Tensor::from_i64({2}, {4, 3});
     NoGrad ng;
@@ -217,29 +222,14 @@ TEST_CASE("device ops (emulated): the HREM image encoder forward and backward eq
     Tensor seed = rnd(v.shape(), 4);
     tape().backward(v, seed);
     Tensor vd = dev.forward(x.to(Device::CUDA), len, nullptr);
-    REQUIRE(vd.is_cuda());
     tape().backward(vd, seed);
-    CHECK_CLOSE(vd.to(Device::CPU), v, 2e-5, 2e-4);
-    auto pc = cpu.named_parameters(), pd = dev.named_parameters();
-    for (size_t i = 0; i < pc.size(); i++) {
-        CAPTURE(pc[i].first);
-        CHECK_CLOSE(pd[i].second.grad_tensor().to(Device::CPU), pc[i].second.grad_tensor(), 5e-5, 5e-4);
-    }
+    check_same_module(cpu, dev, v, vd, 5e-5);
     // BatchNorm's running statistics were updated on the device as on the CPU
     CHECK_CLOSE(dev.mlp.bn0.running_var.to(Device::CPU), cpu.mlp.bn0.running_var, 1e-5, 1e-4);
 }
 
 TEST_CASE("device ops (emulated): GPO's image and BiGRU text encoders, forward and backward, equal the CPU's") {
     EmulatedDevice emu;
-    auto compare = [](Module& cpu, Module& dev, const Tensor& out_cpu, const Tensor& out_dev) {
-        REQUIRE(out_dev.is_cuda());
-        CHECK_CLOSE(out_dev.to(Device::CPU), out_cpu, 2e-5, 2e-4);
-        auto pc = cpu.named_parameters(), pd = dev.named_parameters();
-        for (size_t i = 0; i < pc.size(); i++) {
-            CAPTURE(pc[i].first);
-            CHECK_CLOSE(pd[i].second.grad_tensor().to(Device::CPU), pc[i].second.grad_tensor(), 5e-5, 5e-4);
-        }
-    };
     Rng r1(3), r2(3);
     ImageEncoderGPO icpu(10, 8, r1), idev(10, 8, r2);
     idev.to(Device::CUDA);
@@ -250,7 +240,7 @@ TEST_CASE("device ops (emulated): GPO's image and BiGRU text encoders, forward a
     tape().backward(v, seed);
     Tensor vd = idev.forward(x.to(Device::CUDA), len);
     tape().backward(vd, seed);
-    compare(icpu, idev, v, vd);
+    check_same_module(icpu, idev, v, vd, 5e-5);
     Rng r3(4), r4(4);
     TextEncoderBiGRU tcpu(12, 5, 8, r3), tdev(12, 5, 8, r4);
     tdev.to(Device::CUDA);
@@ -259,7 +249,7 @@ TEST_CASE("device ops (emulated): GPO's image and BiGRU text encoders, forward a
     tape().backward(u, seed.view_rows(0, 2));
     Tensor ud = tdev.forward(ids, tl);
     tape().backward(ud, seed.view_rows(0, 2));
-    compare(tcpu, tdev, u, ud);
+    check_same_module(tcpu, tdev, u, ud, 5e-5);
 }
 
 // ---- training on the device ---------------------------------------------------------------------

@@ -8,23 +8,19 @@ namespace vsd {
 bool cuda_available();  // device.cpp / device.cu
 
 namespace {
-KernelTable make_sim() {
-    KernelTable t;
-    t.name = "emulator";
-#define VSD_FILL(fn) t.fn = &sim::fn;
-    VSD_KERNEL_NAMES(VSD_FILL)
-#undef VSD_FILL
-    return t;
-}
+// one table per build of the kernels: every name of VSD_KERNEL_NAMES from namespace `ns`
+#define VSD_MAKE_TABLE(fn_name, ns, label)       \
+    KernelTable fn_name() {                      \
+        KernelTable t;                           \
+        t.name = label;                          \
+        VSD_KERNEL_NAMES(VSD_FILL_##ns)          \
+        return t;                                \
+    }
+#define VSD_FILL_sim(fn) t.fn = &sim::fn;
+VSD_MAKE_TABLE(make_sim, sim, "emulator")
 #ifdef USE_CUDA
-KernelTable make_cuda() {
-    KernelTable t;
-    t.name = "cuda";
-#define VSD_FILL(fn) t.fn = &cuda::fn;
-    VSD_KERNEL_NAMES(VSD_FILL)
-#undef VSD_FILL
-    return t;
-}
+#define VSD_FILL_cuda(fn) t.fn = &cuda::fn;
+VSD_MAKE_TABLE(make_cuda, cuda, "cuda")
 #endif
 bool g_emulated = false;
 }  // namespace
