@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: our GEMM and bert-base forward beside torch's, same shapes and threads, in the same run.
-# Usage: tools/bench.sh build/<cfg>/bench_gemm [build/<cfg>/bench_bert]
+# Usage: tools/bench.sh build/<cfg>/bench_gemm [build/<cfg>/bench_bert [build/<cfg>/bench_relation]]
 set -eu
 ours_bin=$1
 threads=${OMP_NUM_THREADS:-$(nproc)}
@@ -38,4 +38,17 @@ if [ $# -ge 2 ]; then
     ob=$(echo "$ours_b" | awk '{print $3}')
     r=$([ "$tb" != "-" ] && awk -v a="$ob" -v b="$tb" 'BEGIN{printf "%.2f", a/b}' || echo "-")
     printf '%-32s %14s %14s %8s\n' "bert-base forward (tokens/s)" "$ob" "$tb" "$r"
+fi
+
+# HREM's region-word statistics, ms per training step (torch side: the reference's per-caption
+# 4-D computation); the ratio is torch's time over ours, so above 1 means we are faster
+if [ $# -ge 3 ]; then
+    ours_r=$("$3" 5 | awk '{print $5}')
+    tr="-"
+    if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+        tr=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$(dirname "$0")/bench_torch_relation.py" 5 | awk '{print $5}')
+    fi
+    r=$([ "$tr" != "-" ] && awk -v a="$tr" -v b="$ours_r" 'BEGIN{printf "%.2f", a/b}' || echo "-")
+    printf '%-32s %14s %14s %8s
+' "HREM relation stats (ms/step)" "$ours_r" "$tr" "${r}x"
 fi
