@@ -1,7 +1,8 @@
 # Makefile — build, test and benchmark. `make help` lists the targets.
 #
 #   make test            build everything and run every test (no GPU needed)
-#   make bench           GEMM speed against Debian's python3-torch, side by side
+#   make bench           GEMM, bert-base and HREM's relation statistics against Debian's python3-torch
+#   make train / eval    DATASET=demo|f30k|coco MODEL=gpo|hrem VSD=cpm|flor TEXT=bert ARGS='...' 
 #   NO_CUDA=1 make ...   force a CPU-only build even when nvcc is present
 #   DEBUG=1 make ...     -O0 -g;   SAN=1 make ...   address + undefined-behaviour sanitizers
 #
@@ -65,7 +66,8 @@ PROGRAMS := train eval
 all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(if $(NVCC),$(BUILD)/bench_kernels) $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
 
 help:
-	@echo "make test | bench | train | eval | clean   (flags: NO_CUDA=1 DEBUG=1 SAN=1)"
+	@echo "make test | bench | train | eval | demo | prototypes | clean   (flags: NO_CUDA=1 DEBUG=1 SAN=1)"
+	@echo "train/eval: DATASET=demo|f30k|coco DATA=path MODEL=gpo|hrem VSD=cpm|flor TEXT=bert CKPT=... ARGS='...'"
 
 # ---- compile -----------------------------------------------------------------------------
 $(BUILD)/%.o: %.cpp
