@@ -304,3 +304,16 @@ TEST_CASE("training on the (emulated) device follows the CPU run: GPO, and HREM+
         CHECK(std::fabs(evaluate_checkpoint(e1).full.rsum - evaluate_checkpoint(e0).full.rsum) < 5.0);
     }
 }
+
+TEST_CASE("--device: a clear error without a GPU, and for an unknown name") {
+    TrainConfig c;
+    c.device = "gpu";
+    CHECK_THROWS_WITH(c.finalize(), doctest::Contains("--device must be cpu, cuda or emulator"));
+    if (cuda_available()) return;  // a GPU is there: --device cuda is valid
+    const std::string data = small_demo_dataset("device_err", 20, 10, 32, 16);
+    TrainConfig t = ci_train_config(data, temp_dir("device_err"));
+    t.img_dim = 32;
+    t.embed_size = 16;
+    t.device = "cuda";
+    CHECK_THROWS_WITH(train(t), doctest::Contains("--device cuda: no GPU is available"));
+}
