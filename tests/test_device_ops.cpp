@@ -203,6 +203,7 @@ TEST_CASE("fused attention: equals the unfused ops on the CPU, and BERT's fused 
     NoGrad ng;
     Tensor h = cpu.forward(ids, len), hd = dev.forward(ids, len);
     CHECK_CLOSE(hd.to(Device::CPU), h, 2e-5, 2e-4);
+    CHECK_CLOSE(sentence_embedding(hd, len).to(Device::CPU), sentence_embedding(h, len), 2e-5, 2e-4);  // tools/embed
     dev.fused_attention = false;  // and the unfused device path agrees too
     CHECK_CLOSE(dev.forward(ids, len).to(Device::CPU), h, 2e-5, 2e-4);
 }

@@ -15,6 +15,7 @@
 #include "../src/data/npy.h"
 #include "../src/data/tokenizer.h"
 #include "../src/data/torch_load.h"
+#include "../src/core/backend.h"
 #include "../src/nn/bert.h"
 
 using namespace vsd;
@@ -23,6 +24,7 @@ static int body(int argc, char** argv) {
     std::string model_dir, input, output;
     int64_t batch = 64, max_length = 512;
     bool cls = false;
+    std::string device = "cpu";
     Flags f("embed", "sentence embeddings of a text file (one sentence per line) with a BERT-family model");
     f.add("model", &model_dir, "model folder with config.json, vocab.txt and model.safetensors");
     f.add("input", &input, "text file, one sentence per line (UTF-8)");
@@ -30,6 +32,7 @@ static int body(int argc, char** argv) {
     f.add("batch_size", &batch, "sentences per forward pass");
     f.add("max_length", &max_length, "truncate to this many tokens, [CLS] and [SEP] included");
     f.add("cls", &cls, "pool with the [CLS] vector instead of the mean");
+    f.add("device", &device, "cpu, cuda (the GPU; fused attention), or emulator (the same kernels in the CUDA emulator: slow)");
     if (!f.parse(argc, argv)) return 0;
     ENSURE_HINT(!model_dir.empty() && !input.empty() && !output.empty(), "see --help", "embed needs --model, --input and --output");
     BertConfig cfg = BertConfig::from_json_file(model_dir + "/config.json");
@@ -41,6 +44,14 @@ static int body(int argc, char** argv) {
                 "%s: no model weights", model_dir.c_str());
     bert.load(load_weights_file(weights), weights);
     bert.eval();
+    ENSURE(device == "cpu" || device == "cuda" || device == "emulator", "--device must be cpu, cuda or emulator, got '%s'",
+           device.c_str());
+    if (device == "emulator") use_emulated_device(true);
+    if (device != "cpu") {
+        ENSURE_HINT(device_available(), "use --device cpu, or a CUDA build on a machine with a GPU",
+                    "--device cuda: no GPU is available");
+        bert.to(Device::CUDA);
+    }
     std::vector<std::string> lines = read_captions(input);
     const int64_t N = (int64_t)lines.size(), H = cfg.hidden;
     std::vector<std::vector<int>> ids(N);
@@ -69,14 +80,14 @@ static int body(int argc, char** argv) {
             std::copy(s.begin(), s.end(), t.i64() + b * L);
             len.i64()[b] = (int64_t)s.size();
         }
-        Tensor e = sentence_embedding(bert.forward(t, len), len, cls);
+        Tensor e = sentence_embedding(bert.forward(t, len), len, cls).to(Device::CPU);
         for (int64_t b = 0; b < B; b++) std::copy(e.data() + b * H, e.data() + (b + 1) * H, out.begin() + order[lo + b] * H);
         prog.update(k + 1);
     }
     prog.finish();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     npy_save_raw(output, "<f4", {N, H}, out.data(), out.size() * 4);
-    std::printf("embedded %lld sentences in %.1f s (%.0f sentences/s) -> %s [%lld, %lld]\n", (long long)N, secs, N / secs,
+    std::printf("embedded %lld sentences in %.1f s (%.3g sentences/s) -> %s [%lld, %lld]\n", (long long)N, secs, N / secs,
                 output.c_str(), (long long)N, (long long)H);
     return 0;
 }

@@ -168,7 +168,7 @@ Tensor sentence_embedding(const Tensor& hidden, const Tensor& lengths, bool cls)
         Tensor m = reshape(length_mask(lengths, L), {B, L, 1});  // mean over the real tokens
         Tensor cnt = Tensor::empty({B, 1});
         for (int64_t b = 0; b < B; b++) cnt.data()[b] = (float)std::max<int64_t>(1, lengths.index_at(b));
-        pooled = sum(hidden * m, 1) / cnt;
+        pooled = sum(hidden * m.to(hidden.device()), 1) / cnt.to(hidden.device());
     }
     // F.normalize: x / max(||x||, 1e-12)
     Tensor n = sqrt(sum(pooled * pooled, 1, true));
