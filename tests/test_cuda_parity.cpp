@@ -21,20 +21,13 @@
 #include "helpers.h"
 
 // ---- backends: device memory and the kernels' launchers ----------------------------------------
-#define VSD_KERNEL_LIST(F)                                                                                 \
-    F(l2norm_forward) F(l2norm_backward) F(rowsum_forward) F(softmax_forward) F(softmax_backward) F(unary_forward) \
-    F(unary_backward) F(gemm) F(layernorm_forward) F(layernorm_backward) F(embedding_forward) F(embedding_backward) \
-    F(binary_forward) F(binary_backward) F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) \
-    F(permute) F(slab_copy) F(dropout_apply) F(cdist) F(cdist_backward) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines)  \
-    F(gru_gates_forward) F(gru_gates_backward) F(adamw_update) F(region_word_stats) F(attention_forward)
-
 struct Sim {
     static void* alloc(size_t bytes) { return std::malloc(bytes + 8); }
     static void free(void* p) { std::free(p); }
     static void up(void* d, const void* h, size_t bytes) { if (bytes) std::memcpy(d, h, bytes); }
     static void down(void* h, const void* d, size_t bytes) { if (bytes) std::memcpy(h, d, bytes); }
 #define VSD_FORWARD(fn) template <class... A> static void fn(A... a) { vsd::sim::fn(a...); }
-    VSD_KERNEL_LIST(VSD_FORWARD)
+    VSD_KERNEL_NAMES(VSD_FORWARD)
 #undef VSD_FORWARD
 };
 #ifdef USE_CUDA
@@ -47,7 +40,7 @@ struct Gpu {
         cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost);
     }
 #define VSD_FORWARD(fn) template <class... A> static void fn(A... a) { vsd::cuda::fn(a...); }
-    VSD_KERNEL_LIST(VSD_FORWARD)
+    VSD_KERNEL_NAMES(VSD_FORWARD)
 #undef VSD_FORWARD
 };
 #endif

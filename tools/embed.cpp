@@ -44,14 +44,7 @@ static int body(int argc, char** argv) {
                 "%s: no model weights", model_dir.c_str());
     bert.load(load_weights_file(weights), weights);
     bert.eval();
-    ENSURE(device == "cpu" || device == "cuda" || device == "emulator", "--device must be cpu, cuda or emulator, got '%s'",
-           device.c_str());
-    if (device == "emulator") use_emulated_device(true);
-    if (device != "cpu") {
-        ENSURE_HINT(device_available(), "use --device cpu, or a CUDA build on a machine with a GPU",
-                    "--device cuda: no GPU is available");
-        bert.to(Device::CUDA);
-    }
+    bert.to(select_device(device));
     std::vector<std::string> lines = read_captions(input);
     const int64_t N = (int64_t)lines.size(), H = cfg.hidden;
     std::vector<std::vector<int>> ids(N);

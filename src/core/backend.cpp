@@ -29,6 +29,20 @@ void use_emulated_device(bool on) { g_emulated = on; }
 bool emulated_device() { return g_emulated; }
 bool device_available() { return g_emulated || cuda_available(); }
 
+void check_device_name(const std::string& name) {
+    ENSURE(name == "cpu" || name == "cuda" || name == "emulator", "--device must be cpu, cuda or emulator, got '%s'",
+           name.c_str());
+}
+
+Device select_device(const std::string& name) {
+    check_device_name(name);
+    if (name == "cpu") return Device::CPU;
+    if (name == "emulator") use_emulated_device(true);  // every kernel in the CUDA emulator: slow, for learning and tests
+    ENSURE_HINT(device_available(), "use --device cpu, or a CUDA build (nvcc on PATH) on a machine with a GPU",
+                "--device cuda: no GPU is available");
+    return Device::CUDA;
+}
+
 const KernelTable& dk() {
     static const KernelTable sim_table = make_sim();
     if (g_emulated) return sim_table;

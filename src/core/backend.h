@@ -9,6 +9,7 @@
 // Each Storage remembers the table that allocated it, so switching never frees into the wrong pool.
 #pragma once
 #include "../../kernels/cuda_kernels.h"
+#include "tensor.h"
 
 namespace vsd {
 
@@ -26,6 +27,12 @@ const KernelTable& dk();
 bool device_available();
 void use_emulated_device(bool on);
 bool emulated_device();
+
+// The --device flag of the programs: "cpu", "cuda" (the GPU) or "emulator" (switches the emulator
+// on). check_device_name only validates; select_device also checks that the device exists.
+// Both fail with one clear error.
+void check_device_name(const std::string& name);
+Device select_device(const std::string& name);
 
 // RAII for tests: the emulated device for one scope
 struct EmulatedDevice {

@@ -74,15 +74,18 @@ void AdamW::zero_grad() {
 
 float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
     double ss = 0.0;
+    // device gradients: each one's squared norm into one slot of a device buffer, read back once
+    std::vector<const Tensor*> dev;
+    for (const Tensor& p : params)
+        if (p.has_grad() && p.is_cuda()) dev.push_back(&p);
+    if (!dev.empty()) {
+        Tensor sq = Tensor::empty({(int64_t)dev.size()}, DType::F32, Device::CUDA);
+        for (size_t i = 0; i < dev.size(); i++) dev[i]->kernels().sqnorm_rows(sq.data() + i, dev[i]->grad(), 1, dev[i]->numel());
+        for (float v : sq.to_vector()) ss += (double)v;
+    }
     for (const Tensor& p : params) {
-        if (!p.has_grad()) continue;
+        if (!p.has_grad() || p.is_cuda()) continue;
         const float* g = p.grad();
-        if (p.is_cuda()) {  // the squared norm on the device, one float back
-            Tensor s = Tensor::empty({1}, DType::F32, Device::CUDA);
-            p.kernels().sqnorm_rows(s.data(), g, 1, p.numel());
-            ss += (double)s.item();
-            continue;
-        }
         for (int64_t i = 0; i < p.numel(); i++) ss += (double)g[i] * g[i];
     }
     const float norm = (float)std::sqrt(ss);

@@ -100,8 +100,7 @@ void TrainConfig::finalize() {
     if (trip_cutoff < 0) trip_cutoff = dataset == "coco" ? 1.9f : 1.7f;
     if (vocab_path.empty()) vocab_path = data_path + "/vocab";
     parse_vsd_source(vsd);  // validates
-    ENSURE(device == "cpu" || device == "cuda" || device == "emulator", "--device must be cpu, cuda or emulator, got '%s'",
-           device.c_str());
+    check_device_name(device);
     ENSURE(batch_size > 1, "--batch_size must be at least 2, got %lld", (long long)batch_size);
     ENSURE(num_epochs > 0, "--num_epochs must be positive, got %d", num_epochs);
 }
@@ -194,19 +193,6 @@ static std::unique_ptr<TextFront> make_text_front(const TrainConfig& c) {
     if (c.text_encoder == "bert")
         return std::make_unique<TextFront>(TextFront::bert(std::make_shared<const BertTokenizer>(c.bert_path + "/vocab.txt")));
     return std::make_unique<TextFront>(TextFront::vocab(load_vocab(c)));
-}
-
-// --device: the device for the model, with a clear error when there is none
-static Device pick_device(const std::string& name) {
-    if (name == "cpu") return Device::CPU;
-    if (name == "emulator") {  // every kernel in the CUDA emulator: slow, for learning and tests
-        use_emulated_device(true);
-        return Device::CUDA;
-    }
-    ENSURE(name == "cuda", "--device must be cpu, cuda or emulator, got '%s'", name.c_str());
-    ENSURE_HINT(device_available(), "use --device cpu, or a CUDA build (nvcc on PATH) on a machine with a GPU",
-                "--device cuda: no GPU is available");
-    return Device::CUDA;
 }
 
 // The batch's float tensors on the model's device (ids and lengths stay on the host: the ops take
@@ -318,7 +304,7 @@ TrainResult train(TrainConfig cfg) {
                         (long long)model.cfg.bert.hidden);
         }
     }
-    const Device dev = pick_device(cfg.device);
+    const Device dev = select_device(cfg.device);
     if (dev == Device::CUDA) {
         model.to(dev);  // before the optimiser, which holds the parameters
         std::printf("device: the model trains on the %s\n", model.parameters()[0].kernels().name);
@@ -578,7 +564,7 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         text.prepare(d.caps);
         Rng rng(0);
         VSEModel model(model_config(c, text.vocab_size()), rng);
-        model.to(pick_device(ec.device));
+        model.to(select_device(ec.device));
         load_model_weights(model, st, ec.checkpoint);
         std::printf("%s\n", d.summary().c_str());
         Embeddings e = encode_split(model, d, text, ec.batch_size, ec.progress);
