@@ -50,10 +50,10 @@ SIM_OBJ := $(patsubst kernels/%.cu,$(BUILD)/sim/kernels/%.o,$(KERNEL_CU)) $(BUIL
 ifeq ($(CUDA_TAG),cuda)
   LIB_SRC := $(filter-out src/core/device.cpp,$(LIB_SRC))
   CU_SRC := src/core/device.cu $(KERNEL_CU)
-  CXXFLAGS += -DUSE_CUDA
+  CXXFLAGS += -DUSE_CUDA -I$(CUDA_HOME)/include
   CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
   NVCCFLAGS := -std=c++17 -O3 -DUSE_CUDA $(CUDA_ARCH) -Xcompiler -fopenmp -MMD -MP
-  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudnn -lcudart
 endif
 LIB_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(LIB_SRC)) $(patsubst %.cu,$(BUILD)/%.cu.o,$(CU_SRC)) $(SIM_OBJ)
 TEST_SRC := $(wildcard tests/*.cpp)

@@ -14,6 +14,9 @@
 
 #include "../kernels/common.cuh"
 #include "../kernels/cuda_kernels.h"
+#include "../kernels/cudnn.h"
+#include "../src/core/tape.h"
+#include "../src/ops/ops.h"
 #include "../src/core/check.h"
 
 using namespace vsd;
@@ -117,6 +120,56 @@ static int body(int, char**) {
         report_fl("attention_forward (fused)", "32 x 24 x 12 x 64",
                   median_ms([&] { cuda::attention_forward(o, q, q, q, nullptr, Bq, L, A, d, 0.125f); }),
                   4.0 * Bq * A * L * L * d);
+    }
+    // cuDNN (--cudnn 1) against our own paths, at the op level (tensors and autograd included)
+    std::string why;
+    if (!cudnn::available(&why)) {
+        std::printf("cuDNN rows skipped: %s\n", why.c_str());
+    } else {
+        Rng rng(0);
+        // GPO's BiGRU text encoder: 128 captions of 5..20 words, 300 -> 2 x 1024, forward + backward
+        const int64_t B = 128, T = 20, I = 300, H = 1024;
+        std::vector<Tensor> w;
+        for (int dir = 0; dir < 2; dir++)
+            for (Shape sh : {Shape{3 * H, I}, Shape{3 * H, H}, Shape{3 * H}, Shape{3 * H}})
+                w.push_back(Tensor::rand(sh, rng, -0.03f, 0.03f).to(Device::CUDA).requires_grad());
+        Tensor x = Tensor::rand({B, T, I}, rng, -1.0f, 1.0f).to(Device::CUDA).requires_grad();
+        std::vector<int64_t> lens(B);
+        double tokens = 0;
+        for (int64_t b = 0; b < B; b++) tokens += (double)(lens[b] = 5 + b % 16);
+        Tensor len = Tensor::from_i64({B}, lens), seed = Tensor::rand({B, T, 2 * H}, rng).to(Device::CUDA);
+        const double gru_flops = 3.0 * 2.0 * tokens * 3 * H * (I + H) * 2;  // forward, backward ~2x; 2 directions
+        report_fl("BiGRU fwd+bwd, ours (GEMM+gates)", "128 x 20, 300->2x1024", median_ms([&] {
+                      tape().clear();
+                      Tensor f = gru(x, len, w[0], w[1], w[2], w[3], false), r = gru(x, len, w[4], w[5], w[6], w[7], true);
+                      tape().backward(concat({f, r}, 2), seed);
+                  }),
+                  gru_flops);
+        report_fl("BiGRU fwd+bwd, cuDNN", "128 x 20, 300->2x1024", median_ms([&] {
+                      tape().clear();
+                      tape().backward(gru_cudnn(x, len, w), seed);
+                  }),
+                  gru_flops);
+        // bert-base self-attention with its projections, inference: 32 sentences x 24 tokens
+        const int64_t Bq = 32, L = 24, E = 768, A = 12;
+        NoGrad ng;
+        Tensor h = Tensor::rand({Bq, L, E}, rng, -1.0f, 1.0f).to(Device::CUDA);
+        std::vector<Tensor> p;
+        for (int i = 0; i < 3; i++) {
+            p.push_back(Tensor::rand({E, E}, rng, -0.03f, 0.03f).to(Device::CUDA));
+            p.push_back(Tensor::rand({E}, rng, -0.03f, 0.03f).to(Device::CUDA));
+        }
+        Tensor keep = Tensor::ones({Bq, L}).to(Device::CUDA);
+        std::vector<int> key_len(Bq, (int)L);
+        const double attn_flops = 3 * 2.0 * Bq * L * E * E + 4.0 * Bq * L * L * E;
+        report_fl("QKV + attention, ours (cuBLAS+fused)", "32 x 24 x 768, 12 heads", median_ms([&] {
+                      attention(linear(h, p[0], p[1]), linear(h, p[2], p[3]), linear(h, p[4], p[5]), keep, A);
+                  }),
+                  attn_flops);
+        report_fl("QKV + attention, cuDNN MHA", "32 x 24 x 768, 12 heads", median_ms([&] {
+                      attention_cudnn(h, p[0], p[1], p[2], p[3], p[4], p[5], key_len, A);
+                  }),
+                  attn_flops);
     }
     std::printf("%s\n", cuda::pool_stats_str().c_str());
     return 0;

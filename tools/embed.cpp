@@ -33,6 +33,8 @@ static int body(int argc, char** argv) {
     f.add("max_length", &max_length, "truncate to this many tokens, [CLS] and [SEP] included");
     f.add("cls", &cls, "pool with the [CLS] vector instead of the mean");
     f.add("device", &device, "cpu, cuda (the GPU; fused attention), or emulator (the same kernels in the CUDA emulator: slow)");
+    int cudnn = 0;
+    f.add("cudnn", &cudnn, "1: the attention runs in cuDNN (needs --device cuda on a GPU); 0: our fused kernel");
     if (!f.parse(argc, argv)) return 0;
     ENSURE_HINT(!model_dir.empty() && !input.empty() && !output.empty(), "see --help", "embed needs --model, --input and --output");
     BertConfig cfg = BertConfig::from_json_file(model_dir + "/config.json");
@@ -44,7 +46,9 @@ static int body(int argc, char** argv) {
                 "%s: no model weights", model_dir.c_str());
     bert.load(load_weights_file(weights), weights);
     bert.eval();
-    bert.to(select_device(device));
+    const Device dev = select_device(device);
+    select_cudnn(cudnn, dev);
+    bert.to(dev);
     std::vector<std::string> lines = read_captions(input);
     const int64_t N = (int64_t)lines.size(), H = cfg.hidden;
     std::vector<std::vector<int>> ids(N);

@@ -10,13 +10,15 @@ echo "== GPU parity tests"
 build/release-cuda/run_tests -tc="GPU parity*,device ops*" 2>&1 | tail -3
 echo "== kernel bench"
 build/release-cuda/bench_kernels
-echo "== demo training: 20 steps, CPU vs GPU (the loss columns should agree to ~3 digits)"
+echo "== demo training: 20 steps on the CPU, the GPU, and the GPU with cuDNN's BiGRU (the loss columns should agree to ~3 digits)"
 [ -f data/demo/precomp/test_caps.txt ] || make demo > /dev/null
-for dev in cpu cuda; do
+for run in cpu:0 cuda:0 cuda:1; do
+  dev=${run%:*}; cudnn=${run#*:}; tag=${dev}_cudnn$cudnn
   start=$SECONDS
   build/release-cuda/train --data_path data --dataset demo --model hrem --vsd cpm \
-    --warmup 10 --max_steps 20 --validate 0 --progress 0 --log_step 1 --device $dev --logger_name /tmp/gpu_check_$dev \
-    > /tmp/gpu_check_$dev.out 2>&1
-  echo "$dev: $((SECONDS - start)) s; $(tail -1 /tmp/gpu_check_$dev.out)"
+    --warmup 10 --max_steps 20 --validate 0 --progress 0 --log_step 1 --device $dev --cudnn $cudnn \
+    --logger_name /tmp/gpu_check_$tag > /tmp/gpu_check_$tag.out 2>&1
+  echo "$tag: $((SECONDS - start)) s; $(tail -1 /tmp/gpu_check_$tag.out)"
 done
-paste <(grep -o "loss [0-9.]*" /tmp/gpu_check_cpu/train.log) <(grep -o "loss [0-9.]*" /tmp/gpu_check_cuda/train.log) | head -20
+paste <(grep -o "loss [0-9.]*" /tmp/gpu_check_cpu_cudnn0/train.log) <(grep -o "loss [0-9.]*" /tmp/gpu_check_cuda_cudnn0/train.log) \
+  <(grep -o "loss [0-9.]*" /tmp/gpu_check_cuda_cudnn1/train.log) | head -20

@@ -1,6 +1,7 @@
 // backend.cpp — the kernel tables (see backend.h).
 #include "backend.h"
 
+#include "../../kernels/cudnn.h"
 #include "tensor.h"
 
 namespace vsd {
@@ -41,6 +42,24 @@ Device select_device(const std::string& name) {
     ENSURE_HINT(device_available(), "use --device cpu, or a CUDA build (nvcc on PATH) on a machine with a GPU",
                 "--device cuda: no GPU is available");
     return Device::CUDA;
+}
+
+namespace {
+bool g_cudnn = false;
+}
+void use_cudnn(bool on) { g_cudnn = on; }
+bool cudnn_enabled() { return g_cudnn && !g_emulated; }
+
+void select_cudnn(int flag, Device dev) {
+    ENSURE(flag == 0 || flag == 1, "--cudnn must be 0 or 1, got %d", flag);
+    if (flag) {
+        ENSURE_HINT(dev == Device::CUDA && !g_emulated, "cuDNN runs on a GPU only: add --device cuda (the emulator and "
+                    "the CPU use our own kernels), or drop --cudnn", "--cudnn 1 needs --device cuda");
+        std::string why;
+        ENSURE_HINT(cudnn::available(&why), "use --cudnn 0 (our own kernels)", "--cudnn 1: cuDNN cannot run: %s",
+                    why.c_str());
+    }
+    use_cudnn(flag == 1);
 }
 
 const KernelTable& dk() {

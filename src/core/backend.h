@@ -34,6 +34,14 @@ bool emulated_device();
 void check_device_name(const std::string& name);
 Device select_device(const std::string& name);
 
+// --cudnn 1: hand the GRU and BERT's inference attention to cuDNN (kernels/cudnn.h) when their
+// tensors are on a real GPU. Off by default: our kernels are the reference. select_cudnn validates
+// the flag against the device (one clear error: cuDNN needs a CUDA build and a GPU, and the
+// emulator cannot run it) and switches it on; cudnn_enabled() is what the layers ask.
+void select_cudnn(int flag, Device dev);
+void use_cudnn(bool on);
+bool cudnn_enabled();
+
 // RAII for tests: the emulated device for one scope
 struct EmulatedDevice {
     EmulatedDevice() : prev(emulated_device()) { use_emulated_device(true); }

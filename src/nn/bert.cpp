@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "../core/backend.h"
 #include "../data/json.h"
 
 namespace vsd {
@@ -66,9 +67,12 @@ Tensor BertLayer::forward(const Tensor& h, const Tensor& key_mask, Rng* drop) {
     return out_ln.forward(a + maybe_dropout(f, cfg.dropout, drop));
 }
 
-Tensor BertLayer::forward_fused(const Tensor& h, const Tensor& keep) {
-    // the same layer as forward(), with the attention in one kernel (no dropout: inference)
-    Tensor ctx = attention(query.forward(h), key.forward(h), value.forward(h), keep, cfg.heads);
+Tensor BertLayer::forward_fused(const Tensor& h, const Tensor& keep, const std::vector<int>& key_len) {
+    // the same layer as forward(), with the attention in one kernel (no dropout: inference); with
+    // --cudnn 1 and prefix key masks (key_len given), cuDNN's multi-head attention instead
+    Tensor ctx = key_len.empty() ? attention(query.forward(h), key.forward(h), value.forward(h), keep, cfg.heads)
+                                 : attention_cudnn(h, query.weight, query.bias, key.weight, key.bias, value.weight,
+                                                   value.bias, key_len, cfg.heads);
     Tensor a = attn_ln.forward(h + attn_out.forward(ctx));
     return out_ln.forward(a + out.forward(gelu(inter.forward(a))));
 }
@@ -123,8 +127,21 @@ Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
     } else {
         km = keep.to(Device::CUDA);
     }
+    // cuDNN's attention (--cudnn 1) takes key lengths, so each sample's kept keys must be a prefix
+    // (always, at inference: the token masking that can hide a key mid-caption only trains)
+    std::vector<int> key_len;
+    if (fused && cudnn_enabled()) {
+        for (int64_t b = 0; b < B; b++) {
+            int n = 0;
+            while (n < L && keep.data()[b * L + n] != 0.0f) n++;
+            bool prefix = n >= 1;
+            for (int64_t t = n; t < L; t++) prefix = prefix && keep.data()[b * L + t] == 0.0f;
+            if (!prefix) { key_len.clear(); break; }  // not expressible: our fused kernel for this batch
+            key_len.push_back(n);
+        }
+    }
     // 3. the layers
-    for (auto& l : layer) h = fused ? l->forward_fused(h, km) : l->forward(h, km, drop);
+    for (auto& l : layer) h = fused ? l->forward_fused(h, km, key_len) : l->forward(h, km, drop);
     return h;
 }
 

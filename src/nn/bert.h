@@ -36,7 +36,8 @@ class BertLayer : public Module {
 public:
     BertLayer(const BertConfig& c, Rng& rng);
     Tensor forward(const Tensor& h, const Tensor& key_mask, Rng* drop);  // key_mask (B, A, L, L)
-    Tensor forward_fused(const Tensor& h, const Tensor& keep);           // inference; keep (B, L)
+    // inference; keep (B, L); key_len non-empty: cuDNN's attention (--cudnn 1) over those key lengths
+    Tensor forward_fused(const Tensor& h, const Tensor& keep, const std::vector<int>& key_len = {});
     const BertConfig& cfg;
     Linear query, key, value, attn_out;
     LayerNorm attn_ln;

@@ -1,5 +1,7 @@
 #include "layers.h"
 
+#include "../core/backend.h"
+
 namespace vsd {
 
 Linear::Linear(int64_t in, int64_t out, bool has_bias, Rng& rng) {
@@ -51,6 +53,13 @@ GRU::GRU(int64_t input, int64_t h, bool bi, Rng& rng) : hidden(h), bidirectional
 }
 
 Tensor GRU::forward_mean(const Tensor& x, const Tensor& lengths) const {
+    if (cudnn_enabled() && x.is_cuda()) {  // --cudnn 1: both directions in one cuDNN call
+        std::vector<Tensor> w = {w_ih, w_hh, b_ih, b_hh};
+        if (bidirectional) w.insert(w.end(), {w_ih_r, w_hh_r, b_ih_r, b_hh_r});
+        Tensor y = gru_cudnn(x, lengths, w);
+        if (!bidirectional) return y;
+        return (narrow(y, 2, 0, hidden) + narrow(y, 2, hidden, hidden)) * 0.5f;
+    }
     Tensor f = gru(x, lengths, w_ih, w_hh, b_ih, b_hh, false);
     if (!bidirectional) return f;
     Tensor b = gru(x, lengths, w_ih_r, w_hh_r, b_ih_r, b_hh_r, true);

@@ -78,6 +78,11 @@ Tensor l2norm(const Tensor& x, float eps = 1e-8f);                  // x / (||x|
 // Fused multi-head attention, inference only (no backward: an error when a gradient is needed).
 // q, k, v (B, L, A*d), keep (B, L) 0/1 or undefined -> (B, L, A*d); see kernels/attention.h
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads);
+// The same through cuDNN (--cudnn 1; a GPU only), with the projections inside the call:
+// attention(linear(h, wq, bq), linear(h, wk, bk), linear(h, wv, bv)) over the keys t < key_len[b].
+// h (B, L, E); key_len (B,) in [1, L]. Inference only. See kernels/cudnn.h.
+Tensor attention_cudnn(const Tensor& h, const Tensor& wq, const Tensor& bq, const Tensor& wk, const Tensor& bk,
+                       const Tensor& wv, const Tensor& bv, const std::vector<int>& key_len, int64_t heads);
 
 // ---- shape ----------------------------------------------------------------------------------
 Tensor reshape(const Tensor& x, const Shape& shape);   // one -1 allowed; a view (no copy)
@@ -108,6 +113,10 @@ Tensor cdist(const Tensor& a, const Tensor& b);
 // Returns (B, T, H) with zeros at padded positions. See kernels/gru.h.
 Tensor gru(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
            const Tensor& b_hh, bool reverse);
+// cuDNN's GRU layer (--cudnn 1; a GPU only): w = {w_ih, w_hh, b_ih, b_hh} for one direction, or 8
+// tensors (forward, then reverse) for both in one call -> (B, T, dirs*H), the forward direction
+// first. The same maths as gru(); lengths must be >= 1. See kernels/cudnn.h.
+Tensor gru_cudnn(const Tensor& x, const Tensor& lengths, const std::vector<Tensor>& w);
 
 // ---- helpers --------------------------------------------------------------------------------
 // a float32 copy of any tensor (masks and index tensors become 0/1 or their values); no grad

@@ -1,6 +1,8 @@
 // rnn.cpp — the GRU layer as a differentiable op (kernels/gru).
+#include "../../kernels/cudnn.h"
 #include "../../kernels/gru.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "util.h"
@@ -78,6 +80,46 @@ Tensor gru(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Ten
         auto g = [](const Tensor& t) { return t.needs_grad() ? t.grad() : nullptr; };
         gru_backward_cpu(g(x), g(w_ih), g(w_hh), g(b_ih), g(b_hh), y.grad(), *cache, x.data(), len.data(), w_ih.data(),
                          w_hh.data(), B, T, I, H, reverse);
+    });
+    return y;
+}
+
+// cuDNN's GRU layer (kernels/cudnn.h): both directions in one call when w holds 8 tensors.
+Tensor gru_cudnn(const Tensor& x, const Tensor& lengths, const std::vector<Tensor>& w) {
+    ENSURE(w.size() == 4 || w.size() == 8, "gru_cudnn: 4 weights per direction (w_ih, w_hh, b_ih, b_hh), got %zu",
+           w.size());
+    ENSURE(x.ndim() == 3 && x.is_cuda() && !emulated_device(),
+           "gru_cudnn: x must be (B, T, I) on the GPU (cuDNN cannot run in the emulator), got %s on %s",
+           x.shape_str().c_str(), x.is_cuda() ? "the device" : "the CPU");
+    const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w[1].size(1);
+    const int dirs = (int)w.size() / 4;
+    for (int d = 0; d < dirs; d++) {
+        const Tensor *wi = &w[4 * d], *wh = &w[4 * d + 1], *bi = &w[4 * d + 2], *bh = &w[4 * d + 3];
+        ENSURE(wi->shape() == Shape({3 * H, I}) && wh->shape() == Shape({3 * H, H}) && bi->shape() == Shape{3 * H} &&
+                   bh->shape() == Shape{3 * H} && wi->is_cuda() && wh->is_cuda() && bi->is_cuda() && bh->is_cuda(),
+               "gru_cudnn: direction %d's weights must be w_ih (%lld, %lld), w_hh (%lld, %lld), b_ih and b_hh "
+               "(%lld,) on the device; got %s %s %s %s", d, (long long)(3 * H), (long long)I, (long long)(3 * H),
+               (long long)H, (long long)(3 * H), wi->shape_str().c_str(), wh->shape_str().c_str(),
+               bi->shape_str().c_str(), bh->shape_str().c_str());
+    }
+    ENSURE(lengths.ndim() == 1 && lengths.size(0) == B, "gru_cudnn: lengths must be (%lld,), got %s", (long long)B,
+           lengths.shape_str().c_str());
+    std::vector<int64_t> len64 = index_values("gru_cudnn", lengths.to(Device::CPU), T + 1);
+    std::vector<int> len(len64.begin(), len64.end());
+    for (int l : len) ENSURE(l >= 1, "gru_cudnn: cuDNN needs every length >= 1, got %d. HINT: drop empty sequences", l);
+    cudnn::GruParams p[2];
+    for (int d = 0; d < dirs; d++) p[d] = {w[4 * d].data(), w[4 * d + 1].data(), w[4 * d + 2].data(), w[4 * d + 3].data()};
+    Tensor y = Tensor::empty({B, T, dirs * H}, DType::F32, Device::CUDA);
+    bool train = grad_enabled() && (x.needs_grad() || std::any_of(w.begin(), w.end(), [](const Tensor& t) { return t.needs_grad(); }));
+    auto state = cudnn::gru_forward(y.data(), x.data(), len, (int)T, (int)I, (int)H, dirs, p, train);
+    if (!train) return y;
+    std::vector<Tensor> inputs = w;
+    inputs.push_back(x);
+    record("gru_cudnn", inputs, y, [=]() {
+        auto g = [](const Tensor& t) { return t.needs_grad() ? t.grad() : nullptr; };
+        cudnn::GruGrads gr[2];
+        for (int d = 0; d < dirs; d++) gr[d] = {g(w[4 * d]), g(w[4 * d + 1]), g(w[4 * d + 2]), g(w[4 * d + 3])};
+        cudnn::gru_backward(*state, g(x), gr, y.grad(), x.data(), y.data());
     });
     return y;
 }

@@ -79,6 +79,7 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("progress", &progress, "show a progress line with ETA");
     f.add("device", &device, "cpu; cuda: train on the GPU (model, batches, optimiser; the data loader stays on the host); "
           "emulator: the same kernels in the CUDA emulator (slow)");
+    f.add("cudnn", &cudnn, "1: cuDNN runs the BiGRU (and BERT's attention when validating); needs --device cuda on a GPU. 0: our own kernels, the reference");
 }
 
 void TrainConfig::finalize() {
@@ -127,7 +128,7 @@ std::string TrainConfig::to_json() const {
                   "\"warmup\": %lld, \"mask_weight\": %g, \"threshold\": %g, \"topk\": %d, \"reg_loss_weight\": %g, "
                   "\"graph_lr_factor\": %g", (long long)nhead, dropout, residual_weight, (int)maxk_reference, (int)relation,
                   (long long)warmup, mask_weight, threshold, topk, reg_loss_weight, graph_lr_factor) +
-           ", \"device\": " + q(device) + ", \"val_split\": " + q(val_split) + ", \"logger_name\": " + q(logger_name) + "}";
+           ", \"device\": " + q(device) + ", \"cudnn\": " + std::to_string(cudnn) + ", \"val_split\": " + q(val_split) + ", \"logger_name\": " + q(logger_name) + "}";
 }
 
 static void mkdir_p(const std::string& p) {
@@ -305,6 +306,7 @@ TrainResult train(TrainConfig cfg) {
         }
     }
     const Device dev = select_device(cfg.device);
+    select_cudnn(cfg.cudnn, dev);
     if (dev == Device::CUDA) {
         model.to(dev);  // before the optimiser, which holds the parameters
         std::printf("device: the model trains on the %s\n", model.parameters()[0].kernels().name);
@@ -564,7 +566,9 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         text.prepare(d.caps);
         Rng rng(0);
         VSEModel model(model_config(c, text.vocab_size()), rng);
-        model.to(select_device(ec.device));
+        const Device dev = select_device(ec.device);
+        select_cudnn(ec.cudnn, dev);
+        model.to(dev);
         load_model_weights(model, st, ec.checkpoint);
         std::printf("%s\n", d.summary().c_str());
         Embeddings e = encode_split(model, d, text, ec.batch_size, ec.progress);

@@ -62,6 +62,7 @@ struct TrainConfig {
     uint64_t seed = 0;
     int64_t max_steps = 0;  // stop (and checkpoint) after this many steps in total; 0 = no limit
     std::string device = "cpu";  // cpu, or cuda: the model, the batches and the optimiser on the device
+    int cudnn = 0;               // 1: cuDNN's GRU on the GPU (kernels/cudnn.h); 0: our kernels
     bool validate = true;
     bool progress = true;
 
@@ -85,6 +86,7 @@ struct EvalConfig {
     std::string vsd = "none", bert_path = "";  // for the reference's model_best.pth, which does not record them
     std::string out_json = "";
     std::string device = "cpu";  // cpu or cuda: where the encoders run
+    int cudnn = 0;               // 1: cuDNN's GRU and BERT attention on the GPU
     bool fold5 = false;  // COCO 1K protocol on testall (default when dataset == coco and split == testall)
     int64_t batch_size = 128;
     bool progress = true;
