@@ -99,7 +99,8 @@ struct PoolStats {
     void unary_backward(Unary op, float* dx, const float* dy, const float* x, const float* y, int64_t n, float a, float b); \
     /* gemm.cu: row-major C = alpha op(A) op(B) + beta C; version 1 naive, 2 tiled, 3 cuBLAS */              \
     void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,   \
-              const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int version);
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int version);                 \
+    void gemm_set_tf32(bool on); /* version 3 may use TF32 tensor cores (the emulator rounds like them) */
 
 // Every name above, for tables of function pointers (src/core/backend.h, the parity tests).
 #define VSD_KERNEL_NAMES(F)                                                                                   \
@@ -110,7 +111,7 @@ struct PoolStats {
     F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) F(permute) F(slab_copy)       \
     F(dropout_apply) F(cdist) F(cdist_backward) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines) F(gru_gates_forward)   \
     F(gru_gates_backward) F(adamw_update) F(region_word_stats) F(attention_forward) F(embedding_forward) F(embedding_backward)      \
-    F(unary_forward) F(unary_backward) F(gemm)
+    F(unary_forward) F(unary_backward) F(gemm) F(gemm_set_tf32)
 
 namespace vsd {
 namespace sim {

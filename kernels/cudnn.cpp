@@ -15,6 +15,7 @@ bool available(std::string* why) {
     if (why) *why = "a CPU-only build (no nvcc when it was built)";
     return false;
 }
+void set_tf32(bool) {}
 std::shared_ptr<GruState> gru_forward(float*, const float*, const std::vector<int>&, int, int, int, int,
                                       const GruParams*, bool) {
     FATAL("cuDNN is not built in. HINT: build with nvcc on PATH and run with --device cuda on a GPU");
@@ -72,6 +73,9 @@ bool available(std::string* why) {
     if (why) *why = reason;
     return state == 1;
 }
+
+static cudnnMathType_t g_math = CUDNN_FMA_MATH;  // CUDNN_DEFAULT_MATH with --tf32 1
+void set_tf32(bool on) { g_math = on ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH; }
 
 static cudnnHandle_t handle() {
     std::string why;
@@ -166,7 +170,7 @@ std::shared_ptr<GruState> gru_forward(float* y, const float* x, const std::vecto
     VSD_CUDNN_CHECK(cudnnCreateRNNDescriptor(&s->rnn));
     VSD_CUDNN_CHECK(cudnnSetRNNDescriptor_v8(s->rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS,
                                              dirs == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT,
-                                             CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, I, H, H, 1,
+                                             CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, g_math, I, H, H, 1,
                                              no_dropout(), CUDNN_RNN_PADDED_IO_ENABLED));
     float zero = 0.0f;  // written at padded positions of y
     VSD_CUDNN_CHECK(cudnnCreateRNNDataDescriptor(&s->xd));
@@ -277,7 +281,7 @@ void attention_forward(float* out, const float* hs, const AttnParams& p, const s
     cudnnAttnDescriptor_t attn;
     VSD_CUDNN_CHECK(cudnnCreateAttnDescriptor(&attn));
     VSD_CUDNN_CHECK(cudnnSetAttnDescriptor(attn, CUDNN_ATTN_QUERYMAP_ALL_TO_ONE | CUDNN_ATTN_ENABLE_PROJ_BIASES, heads,
-                                           scale, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, nullptr,
+                                           scale, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, g_math, nullptr,
                                            nullptr, E, E, E, d, d, d, 0, L, L, B, 1));  // no dropout: inference
     size_t weight_bytes = 0, work_bytes = 0;
     VSD_CUDNN_CHECK(cudnnGetMultiHeadAttnBuffers(h, attn, &weight_bytes, &work_bytes, nullptr));  // null: inference

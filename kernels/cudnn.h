@@ -27,7 +27,8 @@
 //        strides. With no output projection (oProjSize 0) the output is the heads side by side,
 //        (B, L, heads*d): exactly our attention op's layout.
 //
-// Precision: CUDNN_FMA_MATH (FP32 FMAs, no TF32), so both paths agree to rounding.
+// Precision: CUDNN_FMA_MATH (FP32 FMAs, no TF32), so both paths agree to rounding; with
+// set_tf32(true) (--tf32 1) CUDNN_DEFAULT_MATH, which lets cuDNN use TF32 tensor cores.
 // Memory: packed weights, workspaces and reserve space come from our caching pool (memory_pool.cu).
 // Cost of the copies: the GRU's weights are re-packed every call (3H(I+H) floats per direction:
 // 12.6 MB for GPO's 300->1024 BiGRU, ~3 us of HBM traffic on an H200), negligible beside the
@@ -42,6 +43,7 @@ namespace cudnn {
 
 // Can cuDNN run here: a CUDA build, a GPU, and the library loads? When not, `why` says why.
 bool available(std::string* why = nullptr);
+void set_tf32(bool on);
 
 // One direction's weights in PyTorch's layout: w_ih (3H, I), w_hh (3H, H), b_ih (3H), b_hh (3H).
 struct GruParams {

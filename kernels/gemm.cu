@@ -13,9 +13,17 @@ Versions (each fixes the previous one's main cost)
        version 3 calls sim::cublas_sgemm_colmajor, a CPU implementation of exactly cuBLAS's
        column-major semantics, so this argument swap is tested without a GPU.
 
+TF32 (an option: --tf32 1, gemm_set_tf32(true); version 3 only)
+    cuBLAS may then run FP32 products on tensor cores in TF32: each input keeps 10 of its 23
+    mantissa bits (rounded to nearest), products and sums stay FP32. ~8x the FLOP rate for a
+    relative error of about 2^-11 per input. The emulator's cuBLAS rounds its inputs the same way
+    (tf32_round), so what the option does to results can be studied without a GPU.
+
 Napkin math
     2 M N K FLOPs. H200: ~60 TFLOP/s FP32 on CUDA cores, ~400+ with TF32 tensor cores (cuBLAS).
 */
+#include <cstring>
+
 #include "common.cuh"
 #include "cuda_kernels.h"
 #ifndef VSD_SIM
@@ -58,7 +66,20 @@ __global__ void gemm_kernel2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, 
     if (i < M && j < N) C[i * ldc + j] = alpha * acc + (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]);
 }
 
+static bool g_tf32 = false;  // version 3 may use TF32 tensor cores
+
 #ifdef VSD_SIM
+// FP32 -> TF32: keep the top 10 mantissa bits, rounding to nearest with ties away from zero (the
+// PTX cvt.rna.tf32.f32 rounding); infinities and NaNs pass unchanged.
+static float tf32_round(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & 0xffffe000u;
+    std::memcpy(&x, &u, 4);
+    return x;
+}
+void gemm_set_tf32(bool on) { g_tf32 = on; }
+
 // cuBLAS's sgemm, column-major: C(m x n) = alpha op(A)(m x k) op(B)(k x n) + beta C, where element
 // (r, c) of a column-major matrix X with leading dimension ldx is X[r + c * ldx].
 void cublas_sgemm_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A, int lda,
@@ -69,6 +90,7 @@ void cublas_sgemm_colmajor(bool transa, bool transb, int m, int n, int k, float 
             for (int p = 0; p < k; p++) {
                 float a = transa ? A[p + r * lda] : A[r + p * lda];
                 float b = transb ? B[c + p * ldb] : B[p + c * ldb];
+                if (g_tf32) a = tf32_round(a), b = tf32_round(b);
                 acc += (double)a * b;
             }
             float& out = C[r + c * ldc];
@@ -85,10 +107,17 @@ static void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float a
         cublasStatus_t s_ = (call);                                                \
         if (s_ != CUBLAS_STATUS_SUCCESS) FATAL("cuBLAS call %s failed: status %d", #call, (int)s_); \
     } while (0)
+static cublasHandle_t g_blas = nullptr;
 static cublasHandle_t blas_handle() {
-    static cublasHandle_t h = nullptr;
-    if (!h) VSD_CUBLAS_CHECK(cublasCreate(&h));
-    return h;
+    if (!g_blas) {
+        VSD_CUBLAS_CHECK(cublasCreate(&g_blas));
+        VSD_CUBLAS_CHECK(cublasSetMathMode(g_blas, g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    }
+    return g_blas;
+}
+void gemm_set_tf32(bool on) {
+    g_tf32 = on;
+    if (g_blas) VSD_CUBLAS_CHECK(cublasSetMathMode(g_blas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 static void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                       const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {

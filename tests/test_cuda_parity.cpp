@@ -193,6 +193,45 @@ void parity_gemm() {
                 }
 }
 
+// TF32 (gemm_set_tf32, --tf32 1): cuBLAS may round each input to 10 mantissa bits. The error of
+// every output then stays within 2^-10 sum_k |a_ik b_kj| (each product's two roundings of at most
+// 2^-11 relative each) plus FP32 noise. exact: the emulator, which always rounds; a GPU may pick
+// an FP32 kernel for some shapes, so there only the bound is asserted.
+template <class Bk>
+void parity_tf32(bool exact) {
+    Bk::gemm_set_tf32(true);
+    {   // by hand: 1 + 2^-11 is a tie between 1 and 1 + 2^-10 (rounds away); 1 + 2^-12 rounds to 1
+        std::vector<float> A = {1.0f + std::ldexp(1.0f, -11), 1.0f + std::ldexp(1.0f, -12)}, B = {1.0f, 1.0f};
+        Buf<Bk> dA(A), dB(B), dC(1);
+        Bk::gemm(false, false, 1, 1, 2, 1.0f, dA.d, 2, dB.d, 1, 0.0f, dC.d, 1, 3);
+        const float tf32 = 2.0f + std::ldexp(1.0f, -10), fp32 = 2.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -12);
+        if (exact) CHECK(dC.get()[0] == tf32);
+        else CHECK((dC.get()[0] == tf32 || dC.get()[0] == fp32));
+    }
+    for (int64_t v : {0, 1}) {  // random values; transposed A in the second run
+        const int64_t M = 40, N = 33, K = 70;
+        const bool ta = v == 1;
+        CAPTURE(ta);
+        std::vector<float> A = randv(M * K, 5 + v), B = randv(K * N, 7 + v), C(M * N), bound(M * N, 0.0f);
+        gemm_naive_cpu(ta, false, M, N, K, 1.0f, A.data(), ta ? M : K, B.data(), N, 0.0f, C.data(), N);
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++)
+                for (int64_t k = 0; k < K; k++)
+                    bound[i * N + j] += std::fabs((ta ? A[k * M + i] : A[i * K + k]) * B[k * N + j]);
+        Buf<Bk> dA(A), dB(B), dC(M * N);
+        Bk::gemm(ta, false, M, N, K, 1.0f, dA.d, ta ? M : K, dB.d, N, 0.0f, dC.d, N, 3);
+        std::vector<float> got = dC.get();
+        double max_err = 0;
+        for (int64_t i = 0; i < M * N; i++) {
+            const double err = std::fabs((double)got[i] - C[i]);
+            CHECK_MESSAGE(err <= std::ldexp(1.0, -10) * bound[i] + 1e-5, "element " << i << ": error " << err);
+            max_err = std::max(max_err, err);
+        }
+        if (exact) CHECK(max_err > 1e-5);  // the rounding really happened
+    }
+    Bk::gemm_set_tf32(false);
+}
+
 template <class Bk>
 void parity_more() {
     // softmax backward, both forms, with a partly masked row
@@ -546,6 +585,7 @@ TEST_CASE("emulator parity: row sums (v1 serial, v2 shared-memory tree, v3 warp 
 TEST_CASE("emulator parity: softmax and log-softmax (v1, v2), masks, fully masked rows") { parity_softmax<Sim>(); }
 TEST_CASE("emulator parity: every unary op, forward and backward") { parity_unary<Sim>(); }
 TEST_CASE("emulator parity: GEMM naive, tiled and cuBLAS (column-major emulation), all transposes") { parity_gemm<Sim>(); }
+TEST_CASE("emulator: cuBLAS with TF32 rounds its inputs like tensor cores, within the error bound") { parity_tf32<Sim>(true); }
 
 #ifdef USE_CUDA
 static bool no_gpu() {
@@ -560,6 +600,7 @@ TEST_CASE("GPU parity: row sums" * doctest::skip(no_gpu())) { parity_rowsum<Gpu>
 TEST_CASE("GPU parity: softmax" * doctest::skip(no_gpu())) { parity_softmax<Gpu>(); }
 TEST_CASE("GPU parity: unary ops" * doctest::skip(no_gpu())) { parity_unary<Gpu>(); }
 TEST_CASE("GPU parity: GEMM" * doctest::skip(no_gpu())) { parity_gemm<Gpu>(); }
+TEST_CASE("GPU parity: GEMM with TF32 within its error bound" * doctest::skip(no_gpu())) { parity_tf32<Gpu>(false); }
 TEST_CASE("GPU parity: softmax backward, layernorm, embedding" * doctest::skip(no_gpu())) { parity_more<Gpu>(); }
 TEST_CASE("GPU parity: tensor ops" * doctest::skip(no_gpu())) { parity_tensor_ops<Gpu>(); }
 TEST_CASE("GPU parity: batchnorm, sort, GRU, AdamW" * doctest::skip(no_gpu())) { parity_nn_ops<Gpu>(); }

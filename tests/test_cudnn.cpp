@@ -53,6 +53,22 @@ TEST_CASE("--cudnn: one clear error without a GPU, in the emulator, on the CPU, 
     CHECK_THROWS_WITH(train(t), doctest::Contains("--cudnn 1 needs --device cuda"));
 }
 
+TEST_CASE("--tf32: errors on the CPU and for a bad value; on the (emulated) device it rounds GEMM inputs, 0 restores FP32") {
+    CHECK_THROWS_WITH(select_tf32(2, Device::CPU), doctest::Contains("--tf32 must be 0 or 1"));
+    CHECK_THROWS_WITH(select_tf32(1, Device::CPU), doctest::Contains("--tf32 1 needs a device"));
+    select_tf32(0, Device::CPU);  // fine, and nothing to do
+    EmulatedDevice emu;
+    // 1 + 2^-11 rounds to 1 + 2^-10 in TF32 (a tie, away from zero); 1 + 2^-12 to 1
+    Tensor a = T({1, 2}, {1.0f + std::ldexp(1.0f, -11), 1.0f + std::ldexp(1.0f, -12)}).to(Device::CUDA);
+    Tensor b = T({2, 1}, {1.0f, 1.0f}).to(Device::CUDA);
+    select_tf32(1, Device::CUDA);
+    const float with = matmul(a, b).to(Device::CPU).data()[0];
+    select_tf32(0, Device::CUDA);
+    const float without = matmul(a, b).to(Device::CPU).data()[0];
+    CHECK(with == 2.0f + std::ldexp(1.0f, -10));
+    CHECK(without == 2.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -12));
+}
+
 // cuDNN's GRU layer against ours (the GEMMs + gate kernel on the same GPU): outputs, input
 // gradients and every weight gradient, one or both directions, ragged lengths (1 and T among
 // them), a hidden size that is no multiple of 32, and an upstream gradient that is nonzero in the

@@ -96,6 +96,10 @@ static int body(int, char**) {
         report_fl(k, "4096x1024x2048", median_ms([&] { cuda::gemm(false, true, M, NN, K, 1.0f, A, K, B, K, 0.0f, C, NN, v); }),
                   2.0 * M * NN * K);
     }
+    cuda::gemm_set_tf32(true);  // --tf32 1 (the FP32 ceiling is the wrong one here: > 100% is the point)
+    report_fl("gemm v3 (cuBLAS, TF32)", "4096x1024x2048",
+              median_ms([&] { cuda::gemm(false, true, M, NN, K, 1.0f, A, K, B, K, 0.0f, C, NN, 3); }), 2.0 * M * NN * K);
+    cuda::gemm_set_tf32(false);
     // HREM's fused region-word statistics at the F30K training shape: B = 128, 20 words, 36 regions
     {
         const int64_t Bt = 128, Lw = 20, Rr = 36, E = 1024;

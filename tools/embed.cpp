@@ -33,7 +33,8 @@ static int body(int argc, char** argv) {
     f.add("max_length", &max_length, "truncate to this many tokens, [CLS] and [SEP] included");
     f.add("cls", &cls, "pool with the [CLS] vector instead of the mean");
     f.add("device", &device, "cpu, cuda (the GPU; fused attention), or emulator (the same kernels in the CUDA emulator: slow)");
-    int cudnn = 0;
+    int cudnn = 0, tf32 = 0;
+    f.add("tf32", &tf32, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error)");
     f.add("cudnn", &cudnn, "1: the attention runs in cuDNN (needs --device cuda on a GPU); 0: our fused kernel");
     if (!f.parse(argc, argv)) return 0;
     ENSURE_HINT(!model_dir.empty() && !input.empty() && !output.empty(), "see --help", "embed needs --model, --input and --output");
@@ -48,6 +49,7 @@ static int body(int argc, char** argv) {
     bert.eval();
     const Device dev = select_device(device);
     select_cudnn(cudnn, dev);
+    select_tf32(tf32, dev);
     bert.to(dev);
     std::vector<std::string> lines = read_captions(input);
     const int64_t N = (int64_t)lines.size(), H = cfg.hidden;

@@ -62,6 +62,15 @@ void select_cudnn(int flag, Device dev) {
     use_cudnn(flag == 1);
 }
 
+void select_tf32(int flag, Device dev) {
+    ENSURE(flag == 0 || flag == 1, "--tf32 must be 0 or 1, got %d", flag);
+    ENSURE_HINT(!flag || dev == Device::CUDA, "TF32 is a GPU tensor-core format: add --device cuda (or emulator), or "
+                "drop --tf32", "--tf32 1 needs a device");
+    if (dev != Device::CUDA) return;
+    dk().gemm_set_tf32(flag == 1);
+    cudnn::set_tf32(flag == 1);
+}
+
 const KernelTable& dk() {
     static const KernelTable sim_table = make_sim();
     if (g_emulated) return sim_table;

@@ -42,6 +42,10 @@ void select_cudnn(int flag, Device dev);
 void use_cudnn(bool on);
 bool cudnn_enabled();
 
+// --tf32 1: cuBLAS (and cuDNN) may run FP32 GEMMs on TF32 tensor cores (kernels/gemm.cu). Device
+// runs only (the emulator rounds GEMM inputs to TF32 like the hardware); on the CPU an error.
+void select_tf32(int flag, Device dev);
+
 // RAII for tests: the emulated device for one scope
 struct EmulatedDevice {
     EmulatedDevice() : prev(emulated_device()) { use_emulated_device(true); }

@@ -79,6 +79,7 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("progress", &progress, "show a progress line with ETA");
     f.add("device", &device, "cpu; cuda: train on the GPU (model, batches, optimiser; the data loader stays on the host); "
           "emulator: the same kernels in the CUDA emulator (slow)");
+    f.add("tf32", &tf32, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error); 0: FP32");
     f.add("cudnn", &cudnn, "1: cuDNN runs the BiGRU (and BERT's attention when validating); needs --device cuda on a GPU. 0: our own kernels, the reference");
 }
 
@@ -128,7 +129,8 @@ std::string TrainConfig::to_json() const {
                   "\"warmup\": %lld, \"mask_weight\": %g, \"threshold\": %g, \"topk\": %d, \"reg_loss_weight\": %g, "
                   "\"graph_lr_factor\": %g", (long long)nhead, dropout, residual_weight, (int)maxk_reference, (int)relation,
                   (long long)warmup, mask_weight, threshold, topk, reg_loss_weight, graph_lr_factor) +
-           ", \"device\": " + q(device) + ", \"cudnn\": " + std::to_string(cudnn) + ", \"val_split\": " + q(val_split) + ", \"logger_name\": " + q(logger_name) + "}";
+           ", \"device\": " + q(device) + ", \"cudnn\": " + std::to_string(cudnn) +
+           ", \"tf32\": " + std::to_string(tf32) + ", \"val_split\": " + q(val_split) + ", \"logger_name\": " + q(logger_name) + "}";
 }
 
 static void mkdir_p(const std::string& p) {
@@ -307,6 +309,7 @@ TrainResult train(TrainConfig cfg) {
     }
     const Device dev = select_device(cfg.device);
     select_cudnn(cfg.cudnn, dev);
+    select_tf32(cfg.tf32, dev);
     if (dev == Device::CUDA) {
         model.to(dev);  // before the optimiser, which holds the parameters
         std::printf("device: the model trains on the %s\n", model.parameters()[0].kernels().name);
@@ -568,6 +571,7 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         VSEModel model(model_config(c, text.vocab_size()), rng);
         const Device dev = select_device(ec.device);
         select_cudnn(ec.cudnn, dev);
+        select_tf32(ec.tf32, dev);
         model.to(dev);
         load_model_weights(model, st, ec.checkpoint);
         std::printf("%s\n", d.summary().c_str());

@@ -63,6 +63,7 @@ struct TrainConfig {
     int64_t max_steps = 0;  // stop (and checkpoint) after this many steps in total; 0 = no limit
     std::string device = "cpu";  // cpu, or cuda: the model, the batches and the optimiser on the device
     int cudnn = 0;               // 1: cuDNN's GRU on the GPU (kernels/cudnn.h); 0: our kernels
+    int tf32 = 0;                // 1: cuBLAS/cuDNN may use TF32 tensor cores on the device
     bool validate = true;
     bool progress = true;
 
@@ -87,6 +88,7 @@ struct EvalConfig {
     std::string out_json = "";
     std::string device = "cpu";  // cpu or cuda: where the encoders run
     int cudnn = 0;               // 1: cuDNN's GRU and BERT attention on the GPU
+    int tf32 = 0;                // 1: TF32 GEMMs on the device
     bool fold5 = false;  // COCO 1K protocol on testall (default when dataset == coco and split == testall)
     int64_t batch_size = 128;
     bool progress = true;
