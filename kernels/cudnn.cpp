@@ -172,7 +172,7 @@ std::shared_ptr<GruState> gru_forward(float* y, const float* x, const std::vecto
                                              dirs == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT,
                                              CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, g_math, I, H, H, 1,
                                              no_dropout(), CUDNN_RNN_PADDED_IO_ENABLED));
-    float zero = 0.0f;  // written at padded positions of y
+    static float zero = 0.0f;  // written at padded positions of y (static: outlives the descriptors)
     VSD_CUDNN_CHECK(cudnnCreateRNNDataDescriptor(&s->xd));
     VSD_CUDNN_CHECK(cudnnSetRNNDataDescriptor(s->xd, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, T,
                                               s->B, I, s->len.data(), &zero));
