@@ -63,7 +63,7 @@ LIB := $(BUILD)/libvsd.a
 .PHONY: all test bench train eval clean help doctest demo prototypes
 TOOLS := make_demo npy_inspect check_dataset prototypes embed
 PROGRAMS := train eval
-all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(if $(NVCC),$(BUILD)/bench_kernels) $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
+all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels) $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
 
 help:
 	@echo "make test | bench | train | eval | demo | prototypes | clean   (flags: NO_CUDA=1 DEBUG=1 SAN=1)"
@@ -113,6 +113,9 @@ $(BUILD)/bench_bert: $(BUILD)/tools/bench_bert.o $(LIB)
 $(BUILD)/bench_relation: $(BUILD)/tools/bench_relation.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/bench_step: $(BUILD)/tools/bench_step.o $(LIB)
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # the GPU kernel bench: CUDA builds only
 $(BUILD)/bench_kernels: $(BUILD)/tools/bench_kernels.cu.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -130,8 +133,8 @@ $(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 test: $(BUILD)/run_tests
 	$(BUILD)/run_tests $(TEST_ARGS)
 
-bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(if $(NVCC),$(BUILD)/bench_kernels)
-	@bash tools/bench.sh $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation
+bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels)
+	@bash tools/bench.sh $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step
 	@$(if $(NVCC),$(BUILD)/bench_kernels,echo "CUDA part not built: no GPU kernel bench")
 
 # make train [DATASET=f30k|coco|demo] [DATA=data] [MODEL=gpo|hrem] [VSD=cpm|flor] [TEXT=bert [BERT=folder]] [ARGS='...']

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make bench: our GEMM and bert-base forward beside torch's, same shapes and threads, in the same run.
-# Usage: tools/bench.sh build/<cfg>/bench_gemm [build/<cfg>/bench_bert [build/<cfg>/bench_relation]]
+# make bench: our GEMM, bert-base forward, HREM relation statistics and a whole GPO training step beside torch's, same shapes and threads, in the same run.
+# Usage: tools/bench.sh build/<cfg>/bench_gemm [build/<cfg>/bench_bert [build/<cfg>/bench_relation [build/<cfg>/bench_step]]]
 set -eu
 ours_bin=$1
 threads=${OMP_NUM_THREADS:-$(nproc)}
@@ -51,4 +51,16 @@ if [ $# -ge 3 ]; then
     r=$([ "$tr" != "-" ] && awk -v a="$tr" -v b="$ours_r" 'BEGIN{printf "%.2f", a/b}' || echo "-")
     printf '%-32s %14s %14s %8s
 ' "HREM relation stats (ms/step)" "$ours_r" "$tr" "${r}x"
+fi
+
+# One whole GPO training step (BiGRU text encoder, F30K's size, batch 128), ms; the torch side is
+# the reference's model and step from SPEC (tools/bench_torch_gpo.py). Ratio: torch's time over ours.
+if [ $# -ge 4 ]; then
+    ours_s=$("$4" 5 | grep -v '^#' | awk '{print $4}')
+    ts="-"
+    if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+        ts=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$(dirname "$0")/bench_torch_gpo.py" 5 | grep -v '^#' | awk '{print $4}')
+    fi
+    r=$([ "$ts" != "-" ] && awk -v a="$ts" -v b="$ours_s" 'BEGIN{printf "%.2f", a/b}' || echo "-")
+    printf '%-32s %14s %14s %8s\n' "GPO train step (ms, B 128)" "$ours_s" "$ts" "${r}x"
 fi

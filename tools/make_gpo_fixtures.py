@@ -15,7 +15,6 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-torch.manual_seed(0)
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "gpo")
 
 
@@ -125,15 +124,21 @@ def dump(tag, model, inputs, float_inputs):
     print(tag, tuple(out.shape))
 
 
-# GPO alone: B=4 sets of N=7 features of D=5, lengths with 1 (a single item) and N
-g = GPO()
-dump("gpo", g, {"feats": torch.randn(4, 7, 5), "lengths": torch.tensor([7, 1, 4, 6])}, ["feats"])
-# image encoder: B=3, R=5 regions (zero-padded past each length), F=12, E=8
-x = torch.rand(3, 5, 12)
-lens = torch.tensor([5, 3, 4])
-x[1, 3:] = 0
-x[2, 4:] = 0
-dump("image", ImageEnc(12, 8), {"images": x, "lengths": lens}, ["images"])
-# BiGRU text encoder: vocab 11, word dim 6, E=8; B=3 captions sorted by length, padded with 0
-ids = torch.tensor([[1, 4, 5, 9, 2], [1, 7, 3, 2, 0], [1, 10, 2, 0, 0]])
-dump("text", TextEnc(11, 6, 8), {"tokens": ids, "lengths": torch.tensor([5, 4, 3])}, [])
+def main():
+    torch.manual_seed(0)
+    # GPO alone: B=4 sets of N=7 features of D=5, lengths with 1 (a single item) and N
+    g = GPO()
+    dump("gpo", g, {"feats": torch.randn(4, 7, 5), "lengths": torch.tensor([7, 1, 4, 6])}, ["feats"])
+    # image encoder: B=3, R=5 regions (zero-padded past each length), F=12, E=8
+    x = torch.rand(3, 5, 12)
+    lens = torch.tensor([5, 3, 4])
+    x[1, 3:] = 0
+    x[2, 4:] = 0
+    dump("image", ImageEnc(12, 8), {"images": x, "lengths": lens}, ["images"])
+    # BiGRU text encoder: vocab 11, word dim 6, E=8; B=3 captions sorted by length, padded with 0
+    ids = torch.tensor([[1, 4, 5, 9, 2], [1, 7, 3, 2, 0], [1, 10, 2, 0, 0]])
+    dump("text", TextEnc(11, 6, 8), {"tokens": ids, "lengths": torch.tensor([5, 4, 3])}, [])
+
+
+if __name__ == "__main__":
+    main()
