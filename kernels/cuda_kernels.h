@@ -100,7 +100,11 @@ struct PoolStats {
     /* gemm.cu: row-major C = alpha op(A) op(B) + beta C; version 1 naive, 2 tiled, 3 cuBLAS */              \
     void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,   \
               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int version);                 \
-    void gemm_set_tf32(bool on); /* version 3 may use TF32 tensor cores (the emulator rounds like them) */
+    void gemm_set_tf32(bool on); /* version 3 may use TF32 tensor cores (the emulator rounds like them) */ \
+    /* batch products: operand t at A + t*strideA, B + t*strideB (0: shared), C + t*strideC */         \
+    void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,        \
+                      int64_t lda, int64_t strideA, const float* B, int64_t ldb, int64_t strideB, float beta, \
+                      float* C, int64_t ldc, int64_t strideC, int64_t batch, int version);
 
 // Every name above, for tables of function pointers (src/core/backend.h, the parity tests).
 #define VSD_KERNEL_NAMES(F)                                                                                   \
@@ -111,7 +115,7 @@ struct PoolStats {
     F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) F(permute) F(slab_copy)       \
     F(dropout_apply) F(cdist) F(cdist_backward) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines) F(gru_gates_forward)   \
     F(gru_gates_backward) F(adamw_update) F(region_word_stats) F(attention_forward) F(embedding_forward) F(embedding_backward)      \
-    F(unary_forward) F(unary_backward) F(gemm) F(gemm_set_tf32)
+    F(unary_forward) F(unary_backward) F(gemm) F(gemm_set_tf32) F(gemm_batched)
 
 namespace vsd {
 namespace sim {
@@ -119,6 +123,10 @@ VSD_DECLARE_CUDA_KERNELS
 // the emulator's stand-in for cublasSgemm: column-major, exactly cuBLAS's argument semantics
 void cublas_sgemm_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A, int lda,
                            const float* B, int ldb, float beta, float* C, int ldc);
+// and for cublasSgemmStridedBatched
+void cublas_sgemm_strided_batched_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A,
+                                           int lda, int64_t strideA, const float* B, int ldb, int64_t strideB,
+                                           float beta, float* C, int ldc, int64_t strideC, int batch);
 }  // namespace sim
 #ifdef USE_CUDA
 namespace cuda {

@@ -13,6 +13,14 @@ Versions (each fixes the previous one's main cost)
        version 3 calls sim::cublas_sgemm_colmajor, a CPU implementation of exactly cuBLAS's
        column-major semantics, so this argument swap is tested without a GPU.
 
+Batched (gemm_batched): `batch` independent products, operand t at A + t*strideA, B + t*strideB
+(stride 0: one B shared by all), C + t*strideC. Version 3 is ONE cublasSgemmStridedBatched call
+(the same row-major -> column-major swap); versions 1 and 2 launch the teaching kernels once per
+product. Why it matters: attention multiplies (B*heads) tiny matrices, e.g. 128*12 = 1,536
+products of 32x64x32 for one BERT layer; one launch each would cost ~1,536 x ~5 us of launch
+overhead for ~0.2 GFLOP of work. In the emulator, version 3 runs
+sim::cublas_sgemm_strided_batched_colmajor, cuBLAS's strided-batched semantics on the CPU.
+
 TF32 (an option: --tf32 1, gemm_set_tf32(true); version 3 only)
     cuBLAS may then run FP32 products on tensor cores in TF32: each input keeps 10 of its 23
     mantissa bits (rounded to nearest), products and sums stay FP32. ~8x the FLOP rate for a
@@ -97,9 +105,23 @@ void cublas_sgemm_colmajor(bool transa, bool transb, int m, int n, int k, float 
             out = alpha * (float)acc + (beta == 0.0f ? 0.0f : beta * out);
         }
 }
+// cuBLAS's strided-batched sgemm: product t reads A + t*strideA, B + t*strideB, writes C + t*strideC
+void cublas_sgemm_strided_batched_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A,
+                                           int lda, int64_t strideA, const float* B, int ldb, int64_t strideB,
+                                           float beta, float* C, int ldc, int64_t strideC, int batch) {
+    for (int t = 0; t < batch; t++)
+        cublas_sgemm_colmajor(transa, transb, m, n, k, alpha, A + t * strideA, lda, B + t * strideB, ldb, beta,
+                              C + t * strideC, ldc);
+}
 static void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                       const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
     cublas_sgemm_colmajor(tb, ta, (int)N, (int)M, (int)K, alpha, B, (int)ldb, A, (int)lda, beta, C, (int)ldc);
+}
+static void blas_gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                              int64_t lda, int64_t sA, const float* B, int64_t ldb, int64_t sB, float beta, float* C,
+                              int64_t ldc, int64_t sC, int64_t batch) {
+    cublas_sgemm_strided_batched_colmajor(tb, ta, (int)N, (int)M, (int)K, alpha, B, (int)ldb, sB, A, (int)lda, sA, beta,
+                                          C, (int)ldc, sC, (int)batch);
 }
 #else
 #define VSD_CUBLAS_CHECK(call)                                                     \
@@ -124,6 +146,13 @@ static void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float a
     VSD_CUBLAS_CHECK(cublasSgemm(blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)N,
                                  (int)M, (int)K, &alpha, B, (int)ldb, A, (int)lda, &beta, C, (int)ldc));
 }
+static void blas_gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                              int64_t lda, int64_t sA, const float* B, int64_t ldb, int64_t sB, float beta, float* C,
+                              int64_t ldc, int64_t sC, int64_t batch) {
+    VSD_CUBLAS_CHECK(cublasSgemmStridedBatched(blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                               ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)N, (int)M, (int)K, &alpha, B,
+                                               (int)ldb, sB, A, (int)lda, sA, &beta, C, (int)ldc, sC, (int)batch));
+}
 #endif
 
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
@@ -133,6 +162,18 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
     if (version == 1) VSD_LAUNCH(gemm_kernel1, grid, block, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else if (version == 2) VSD_LAUNCH(gemm_kernel2, grid, block, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else blas_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                  int64_t strideA, const float* B, int64_t ldb, int64_t strideB, float beta, float* C, int64_t ldc,
+                  int64_t strideC, int64_t batch, int version) {
+    if (M == 0 || N == 0 || batch == 0) return;
+    if (version == 3) {
+        blas_gemm_batched(ta, tb, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batch);
+        return;
+    }
+    for (int64_t t = 0; t < batch; t++)  // the teaching kernels: one launch per product
+        gemm(ta, tb, M, N, K, alpha, A + t * strideA, lda, B + t * strideB, ldb, beta, C + t * strideC, ldc, version);
 }
 
 }  // namespace VSD_KNS

@@ -193,6 +193,40 @@ void parity_gemm() {
                 }
 }
 
+// Batched GEMM: every version against the CPU reference one product at a time, with a shared B
+// (stride 0), strides larger than the matrices (gaps stay untouched), all transposes, beta 0 and 1.
+template <class Bk>
+void parity_gemm_batched() {
+    const int64_t shapes[][4] = {{1, 1, 1, 1}, {3, 5, 7, 4}, {33, 17, 9, 3}};  // M N K batch
+    for (int v : {1, 2, 3})
+        for (auto& s : shapes)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++)
+                    for (int shared = 0; shared < 2; shared++) {
+                        const int64_t M = s[0], N = s[1], K = s[2], T = s[3];
+                        CAPTURE(v); CAPTURE(M); CAPTURE(N); CAPTURE(K); CAPTURE(T); CAPTURE(ta); CAPTURE(tb); CAPTURE(shared);
+                        const int64_t sA = M * K + 2, sB = shared ? 0 : K * N + 1, sC = M * N + 3;
+                        std::vector<float> A(T * sA), B(shared ? K * N : T * sB), C0(T * sC);
+                        Rng r(M + N + K);
+                        for (float& e : A) e = (float)((int)r.randint(7) - 3);  // integers: exact in any order
+                        for (float& e : B) e = (float)((int)r.randint(7) - 3);
+                        for (float& e : C0) e = (float)((int)r.randint(5) - 2);
+                        for (float beta : {0.0f, 1.0f}) {
+                            std::vector<float> want = C0;
+                            for (int64_t t = 0; t < T; t++)
+                                gemm_naive_cpu(ta, tb, M, N, K, 1.0f, A.data() + t * sA, ta ? M : K, B.data() + t * sB,
+                                               tb ? K : N, beta, want.data() + t * sC, N);
+                            std::vector<float> init = C0;
+                            if (beta == 0.0f)  // poison what must be overwritten; the gaps keep C0
+                                for (int64_t t = 0; t < T; t++) std::fill(init.begin() + t * sC, init.begin() + t * sC + M * N, NAN);
+                            Buf<Bk> dA(A), dB(B), dC(init);
+                            Bk::gemm_batched((bool)ta, (bool)tb, M, N, K, 1.0f, dA.d, ta ? M : K, sA, dB.d, tb ? K : N, sB,
+                                             beta, dC.d, N, sC, T, v);
+                            CHECK_PARITY(dC.get(), want, 0.0f, 0.0f);
+                        }
+                    }
+}
+
 // TF32 (gemm_set_tf32, --tf32 1): cuBLAS may round each input to 10 mantissa bits. The error of
 // every output then stays within 2^-10 sum_k |a_ik b_kj| (each product's two roundings of at most
 // 2^-11 relative each) plus FP32 noise. exact: the emulator, which always rounds; a GPU may pick
@@ -585,6 +619,7 @@ TEST_CASE("emulator parity: row sums (v1 serial, v2 shared-memory tree, v3 warp 
 TEST_CASE("emulator parity: softmax and log-softmax (v1, v2), masks, fully masked rows") { parity_softmax<Sim>(); }
 TEST_CASE("emulator parity: every unary op, forward and backward") { parity_unary<Sim>(); }
 TEST_CASE("emulator parity: GEMM naive, tiled and cuBLAS (column-major emulation), all transposes") { parity_gemm<Sim>(); }
+TEST_CASE("emulator parity: batched GEMM (strided, shared B, gaps) naive, tiled and cuBLAS strided-batched") { parity_gemm_batched<Sim>(); }
 TEST_CASE("emulator: cuBLAS with TF32 rounds its inputs like tensor cores, within the error bound") { parity_tf32<Sim>(true); }
 
 #ifdef USE_CUDA
@@ -600,6 +635,7 @@ TEST_CASE("GPU parity: row sums" * doctest::skip(no_gpu())) { parity_rowsum<Gpu>
 TEST_CASE("GPU parity: softmax" * doctest::skip(no_gpu())) { parity_softmax<Gpu>(); }
 TEST_CASE("GPU parity: unary ops" * doctest::skip(no_gpu())) { parity_unary<Gpu>(); }
 TEST_CASE("GPU parity: GEMM" * doctest::skip(no_gpu())) { parity_gemm<Gpu>(); }
+TEST_CASE("GPU parity: batched GEMM" * doctest::skip(no_gpu())) { parity_gemm_batched<Gpu>(); }
 TEST_CASE("GPU parity: GEMM with TF32 within its error bound" * doctest::skip(no_gpu())) { parity_tf32<Gpu>(false); }
 TEST_CASE("GPU parity: softmax backward, layernorm, embedding" * doctest::skip(no_gpu())) { parity_more<Gpu>(); }
 TEST_CASE("GPU parity: tensor ops" * doctest::skip(no_gpu())) { parity_tensor_ops<Gpu>(); }

@@ -92,6 +92,21 @@ TEST_CASE("device ops (emulated): elementwise, broadcasting, reductions, product
                     {rnd({2, 3, 5}, 16), rnd({2, 4, 3}, 17)});
     check_device_op("matmul shared b", [](std::vector<Tensor>& x) { return matmul(x[0], x[1], false, true); },
                     {rnd({2, 3, 5}, 18), rnd({4, 5}, 19)});
+    // the device runs a batch as one strided-batched GEMM (and a shared b's gradient as one GEMM
+    // over the stacked rows, or per product when a is transposed): every transpose, 4-D batches
+    for (bool ta : {false, true})
+        for (bool tb : {false, true})
+            for (bool shared : {false, true}) {
+                const int64_t M = 3, K = 5, N = 4;
+                Shape sa = ta ? Shape{2, 3, K, M} : Shape{2, 3, M, K};
+                Shape sb = tb ? Shape{N, K} : Shape{K, N};
+                if (!shared) sb.insert(sb.begin(), {2, 3});
+                CAPTURE(ta);
+                CAPTURE(tb);
+                CAPTURE(shared);
+                check_device_op("matmul 4-D batch", [=](std::vector<Tensor>& x) { return matmul(x[0], x[1], ta, tb); },
+                                {rnd(sa, 40), rnd(sb, 41)});
+            }
     check_device_op("linear", [](std::vector<Tensor>& x) { return linear(x[0], x[1], x[2]); },
                     {rnd({2, 3, 6}, 20), rnd({5, 6}, 21), rnd({5}, 22)});
     check_device_op("cdist (with a zero distance)", [](std::vector<Tensor>& x) { return sum(cdist(x[0], x[0])) + cdist(x[0], x[1]); },

@@ -96,6 +96,20 @@ static int body(int, char**) {
         report_fl(k, "4096x1024x2048", median_ms([&] { cuda::gemm(false, true, M, NN, K, 1.0f, A, K, B, K, 0.0f, C, NN, v); }),
                   2.0 * M * NN * K);
     }
+    {   // attention's scores for one BERT layer: 128 captions x 12 heads of (32 x 64) (64 x 32)
+        const int64_t T = 1536, m = 32, kk = 64;
+        float *Q = cuda::dev_alloc(T * m * kk), *S = cuda::dev_alloc(T * m * m);
+        VSD_CUDA_CHECK(cudaMemset(Q, 0, T * m * kk * 4));
+        report_fl("gemm x1536 (one cuBLAS call each)", "1536 x 32x32x64", median_ms([&] {
+                      for (int64_t t = 0; t < T; t++)
+                          cuda::gemm(false, true, m, m, kk, 1.0f, Q + t * m * kk, kk, Q + t * m * kk, kk, 0.0f, S + t * m * m, m, 3);
+                  }),
+                  2.0 * T * m * m * kk);
+        report_fl("gemm_batched (strided-batched)", "1536 x 32x32x64", median_ms([&] {
+                      cuda::gemm_batched(false, true, m, m, kk, 1.0f, Q, kk, m * kk, Q, kk, m * kk, 0.0f, S, m, m * m, T, 3);
+                  }),
+                  2.0 * T * m * m * kk);
+    }
     cuda::gemm_set_tf32(true);  // --tf32 1 (the FP32 ceiling is the wrong one here: > 100% is the point)
     report_fl("gemm v3 (cuBLAS, TF32)", "4096x1024x2048",
               median_ms([&] { cuda::gemm(false, true, M, NN, K, 1.0f, A, K, B, K, 0.0f, C, NN, 3); }), 2.0 * M * NN * K);

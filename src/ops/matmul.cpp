@@ -26,6 +26,31 @@ static void matmul_backward_one(const KernelTable* k, bool ta, bool tb, int64_t 
     }
 }
 
+// The same for every product of a batch on the device, one strided-batched GEMM per gradient
+// (kernels/gemm.cu: one cuBLAS call instead of `batch` launches). A b shared by the batch gets
+// the sum of its gradients: with a not transposed that is one GEMM over the stacked rows
+// (dB = A_all^T dC_all, A_all the batch*M rows of A), otherwise one product at a time.
+static void matmul_backward_device(const KernelTable& k, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                                   int64_t batch, bool b_shared, const float* A, const float* B, const float* dC,
+                                   float* dA, float* dB) {
+    const int64_t lda = ta ? M : K, ldb = tb ? K : N, sA = M * K, sB = b_shared ? 0 : K * N, sC = M * N;
+    if (dA) {
+        if (!ta) k.gemm_batched(false, !tb, M, K, N, 1.0f, dC, N, sC, B, ldb, sB, 1.0f, dA, K, sA, batch, 3);
+        else k.gemm_batched(tb, true, K, M, N, 1.0f, B, ldb, sB, dC, N, sC, 1.0f, dA, M, sA, batch, 3);
+    }
+    if (!dB) return;
+    if (!b_shared) {
+        if (!tb) k.gemm_batched(!ta, false, K, N, M, 1.0f, A, lda, sA, dC, N, sC, 1.0f, dB, N, sB, batch, 3);
+        else k.gemm_batched(true, ta, N, K, M, 1.0f, dC, N, sC, A, lda, sA, 1.0f, dB, K, sB, batch, 3);
+    } else if (!ta) {
+        if (!tb) gemm_on(&k, true, false, K, N, batch * M, 1.0f, A, K, dC, N, 1.0f, dB, N);
+        else gemm_on(&k, true, false, N, K, batch * M, 1.0f, dC, N, A, K, 1.0f, dB, K);
+    } else {
+        for (int64_t t = 0; t < batch; t++)
+            matmul_backward_one(&k, ta, tb, M, N, K, A + t * M * K, B, dC + t * M * N, nullptr, dB);
+    }
+}
+
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     const KernelTable* k = op_device("matmul", {a, b});
     check_f32("matmul", a, "a");
@@ -55,13 +80,17 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
         if (k) k->device_zero(C, M * N * batch * sizeof(float));
         else std::fill(C, C + M * N * batch, 0.0f);
     }
-    for (int64_t t = 0; t < batch && K > 0; t++)
+    if (k && K > 0)  // the device: the whole batch in one call
+        k->gemm_batched(ta, tb, M, N, K, 1.0f, A, ta ? M : K, M * K, B, tb ? K : N, b_shared ? 0 : K * N, 0.0f, C, N,
+                        M * N, batch, 3);
+    for (int64_t t = 0; t < batch && K > 0 && !k; t++)
         gemm_on(k, ta, tb, M, N, K, 1.0f, A + t * M * K, ta ? M : K, B + (b_shared ? 0 : t * K * N), tb ? K : N, 0.0f,
                 C + t * M * N, N);
     record("matmul", {a, b}, out, [a, b, out, ta, tb, M, N, K, batch, b_shared, k]() mutable {
         float* dA = a.needs_grad() ? a.grad() : nullptr;
         float* dB = b.needs_grad() ? b.grad() : nullptr;
         const float* dC = out.grad();
+        if (k) return matmul_backward_device(*k, ta, tb, M, N, K, batch, b_shared, a.data(), b.data(), dC, dA, dB);
         for (int64_t t = 0; t < batch; t++)
             matmul_backward_one(k, ta, tb, M, N, K, a.data() + t * M * K, b.data() + (b_shared ? 0 : t * K * N),
                                 dC + t * M * N, dA ? dA + t * M * K : nullptr,
