@@ -64,7 +64,8 @@ struct PoolStats {
     void permute(float* out, const float* in, const int64_t in_shape[4], const int perm[4]);                 \
     void slab_copy(float* dst, int64_t dst_n, int64_t dst_start, const float* src, int64_t src_n,            \
                    int64_t src_start, int64_t len, int64_t outer, int64_t inner, bool accumulate);            \
-    void dropout_apply(float* y, const float* x, const float* scale, int64_t n);                             \
+    void dropout_forward(float* y, const float* x, int64_t n, float p, uint64_t seed);                       \
+    void dropout_backward(float* dx, const float* dy, int64_t n, float p, uint64_t seed);                    \
     void cdist(float* out, const float* a, const float* b, int64_t N, int64_t M, int64_t D);                 \
     void cdist_backward(float* da, float* db, const float* dout, const float* out, const float* a,           \
                         const float* b, int64_t N, int64_t M, int64_t D);                                     \
@@ -113,7 +114,7 @@ struct PoolStats {
     F(l2norm_backward) F(rowsum_forward) F(softmax_forward) F(softmax_backward) F(layernorm_forward)          \
     F(layernorm_backward) F(kmeans_assign) F(kmeans_update) F(sqnorm_rows) F(binary_forward) F(binary_backward) \
     F(sum_dim) F(max_dim) F(masked_fill) F(where) F(gather) F(gather_backward) F(permute) F(slab_copy)       \
-    F(dropout_apply) F(cdist) F(cdist_backward) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines) F(gru_gates_forward)   \
+    F(dropout_forward) F(dropout_backward) F(cdist) F(cdist_backward) F(batchnorm_forward) F(batchnorm_backward) F(sort_lines) F(gru_gates_forward)   \
     F(gru_gates_backward) F(adamw_update) F(region_word_stats) F(attention_forward) F(embedding_forward) F(embedding_backward)      \
     F(unary_forward) F(unary_backward) F(gemm) F(gemm_set_tf32) F(gemm_batched)
 

@@ -2,6 +2,7 @@
 // by the CPU reference (kernels/elementwise.cpp) and the CUDA kernels (kernels/elementwise.cu).
 #pragma once
 #include <cmath>
+#include <cstdint>
 
 #include "elementwise.h"
 
@@ -64,6 +65,22 @@ VSD_HD float binary_f(Binary op, float a, float b) {
         case Binary::Div: return a / b;
     }
     return 0.0f;
+}
+
+// Dropout's keep-scale of element i: 0 with probability p, else 1/(1-p). A counter-based draw:
+// the uniform comes from hashing (seed, i), so any element's decision can be computed on its own,
+// by any thread, in any order, forward or backward, on the CPU or the GPU, and always agrees. (A
+// stateful generator would have to be stepped through the elements in order: on a GPU that means
+// drawing on the host and uploading a mask as big as the activations.) The hash is SplitMix64's
+// finaliser, whose output bits pass statistical test batteries for consecutive inputs; the top 24
+// bits give the uniform in [0, 1), as Rng::uniform does.
+VSD_HD float dropout_scale(uint64_t seed, int64_t i, float p) {
+    uint64_t z = seed + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    const float u = (float)(z >> 40) * (1.0f / 16777216.0f);
+    return u < p ? 0.0f : 1.0f / (1.0f - p);
 }
 
 }  // namespace vsd

@@ -2,6 +2,8 @@
 // matters is which index goes where, so every loop says it in its comment.
 #include "index.h"
 
+#include "elementwise_ops.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -129,12 +131,12 @@ void embedding_backward_cpu(float* dtable, const float* dout, const int64_t* ids
         for (int64_t d = 0; d < D; d++) dtable[ids[r] * D + d] += dout[r * D + d];
 }
 
-void dropout_forward_cpu(float* y, const float* x, const float* scale, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale[i];
+void dropout_forward_cpu(float* y, const float* x, int64_t n, float p, uint64_t seed) {
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] * dropout_scale(seed, i, p);
 }
 
-void dropout_backward_cpu(float* dx, const float* dy, const float* scale, int64_t n) {
-    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * scale[i];
+void dropout_backward_cpu(float* dx, const float* dy, int64_t n, float p, uint64_t seed) {
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * dropout_scale(seed, i, p);
 }
 
 void sort_cpu(float* values, int64_t* indices, const float* x, int64_t outer, int64_t n, int64_t inner, int64_t k,

@@ -42,9 +42,10 @@ void embedding_forward_cpu(float* out, const float* table, const int64_t* ids, i
 // dtable[ids[r], :] += dout[r, :]   (a row used twice collects both gradients)
 void embedding_backward_cpu(float* dtable, const float* dout, const int64_t* ids, int64_t rows, int64_t D);
 
-// dropout with a precomputed keep-scale per element (0 or 1/(1-p)): y = x * scale
-void dropout_forward_cpu(float* y, const float* x, const float* scale, int64_t n);
-void dropout_backward_cpu(float* dx, const float* dy, const float* scale, int64_t n);
+// dropout: y = x * dropout_scale(seed, i, p) (elementwise_ops.h: 0 with probability p, else
+// 1/(1-p), from a hash of (seed, i)); backward dx += dy * the same scale, recomputed, not stored
+void dropout_forward_cpu(float* y, const float* x, int64_t n, float p, uint64_t seed);
+void dropout_backward_cpu(float* dx, const float* dy, int64_t n, float p, uint64_t seed);
 
 // sort along dim: x (outer, n, inner) -> the first k of the sorted order, values (outer, k, inner)
 // and source indices (outer, k, inner). Stable: equal values keep their original order.

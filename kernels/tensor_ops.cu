@@ -11,7 +11,9 @@ What they compute (see the CPU headers for the exact index rules)
     gather (+ backward)       out[o, j, i] = x[o, index[o,j,i], i]; the backward scatters (atomics)
     permute                   out dim k = in dim perm[k]
     slab_copy                 rows [start, start+len) of the middle axis: narrow and concat
-    dropout                   y = x * scale (scale precomputed: 0 or 1/(1-p)), so CPU and GPU agree
+    dropout                   y = x * dropout_scale(seed, i, p): a counter-based draw per element
+                              (elementwise_ops.h), so the CPU and the GPU drop the same elements and
+                              nothing is drawn on the host or stored for the backward
     cdist                     out[i, j] = ||a_i - b_j||
 
 Version
@@ -136,8 +138,12 @@ __global__ void slab_copy_kernel(float* dst, int64_t dst_n, int64_t dst_start, c
     }
 }
 
-__global__ void dropout_kernel(float* y, const float* x, const float* scale, int64_t n) {
-    VSD_GRID_STRIDE(i, n) y[i] = x[i] * scale[i];  // (reference: dropout_forward_cpu)
+__global__ void dropout_forward_kernel(float* y, const float* x, int64_t n, float p, uint64_t seed) {
+    VSD_GRID_STRIDE(i, n) y[i] = x[i] * dropout_scale(seed, i, p);  // (reference: dropout_forward_cpu)
+}
+
+__global__ void dropout_backward_kernel(float* dx, const float* dy, int64_t n, float p, uint64_t seed) {
+    VSD_GRID_STRIDE(i, n) dx[i] += dy[i] * dropout_scale(seed, i, p);  // (reference: dropout_backward_cpu)
 }
 
 __global__ void cdist_kernel(float* out, const float* a, const float* b, int64_t N, int64_t M, int64_t D) {
@@ -216,8 +222,12 @@ void slab_copy(float* dst, int64_t dst_n, int64_t dst_start, const float* src, i
     const int64_t n = outer * len * inner;
     if (n) VSD_LAUNCH(slab_copy_kernel, grid1d(n), 256, 0, dst, dst_n, dst_start, src, src_n, src_start, len, outer, inner, accumulate);
 }
-void dropout_apply(float* y, const float* x, const float* scale, int64_t n) {
-    if (n) VSD_LAUNCH(dropout_kernel, grid1d(n), 256, 0, y, x, scale, n);
+void dropout_forward(float* y, const float* x, int64_t n, float p, uint64_t seed) {
+    if (n) VSD_LAUNCH(dropout_forward_kernel, grid1d(n), 256, 0, y, x, n, p, seed);
+}
+
+void dropout_backward(float* dx, const float* dy, int64_t n, float p, uint64_t seed) {
+    if (n) VSD_LAUNCH(dropout_backward_kernel, grid1d(n), 256, 0, dx, dy, n, p, seed);
 }
 void cdist(float* out, const float* a, const float* b, int64_t N, int64_t M, int64_t D) {
     if (N * M > 0) VSD_LAUNCH(cdist_kernel, grid1d(N * M), 256, 0, out, a, b, N, M, D);

@@ -427,13 +427,15 @@ void parity_tensor_ops() {
             Bk::slab_copy(D.d, 6, 2, S.d, 4, 1, 3, 2, 3, acc);
             CHECK_PARITY(D.get(), want, 1e-6f, 1e-6f);
         }
-        std::vector<float> scale(120);
-        for (int64_t i = 0; i < 120; i++) scale[i] = i % 3 ? 2.0f : 0.0f;
-        std::vector<float> y(120);
-        dropout_forward_cpu(y.data(), xv.data(), scale.data(), 120);
-        Buf<Bk> SC(scale), Y(120);
-        Bk::dropout_apply(Y.d, X.d, SC.d, 120);
+        // dropout: the same counter-based mask on both sides, forward and backward (exactly)
+        std::vector<float> y(120), dy = randv(120, 15), dx(120, 0.5f);
+        dropout_forward_cpu(y.data(), xv.data(), 120, 0.3f, 77);
+        dropout_backward_cpu(dx.data(), dy.data(), 120, 0.3f, 77);
+        Buf<Bk> Y(120), DY(dy), DX(std::vector<float>(120, 0.5f));
+        Bk::dropout_forward(Y.d, X.d, 120, 0.3f, 77);
+        Bk::dropout_backward(DX.d, DY.d, 120, 0.3f, 77);
         CHECK_PARITY(Y.get(), y, 0.0f, 0.0f);
+        CHECK_PARITY(DX.get(), dx, 0.0f, 0.0f);
         std::vector<float> a = randv(5 * 7, 13), b = randv(4 * 7, 14), dist(20);
         cdist_forward_cpu(dist.data(), a.data(), b.data(), 5, 4, 7);
         Buf<Bk> A(a), B(b), DD(20);

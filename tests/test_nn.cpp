@@ -125,6 +125,15 @@ TEST_CASE("dropout: seeded, scaled, identity in eval; gradcheck") {
         zeros += v == 0.0f;
     }
     CHECK(std::abs(zeros - 2500) < 4 * 43);  // binomial(10000, 0.25): sd 43
+    // the counter-based draws of neighbours are independent: both of a pair dropped p^2 of the
+    // time (625 of 9999 pairs, sd ~23), and a second call (the next seed) gives another mask
+    int both = 0;
+    for (size_t i = 0; i + 1 < a.size(); i++) both += a[i] == 0.0f && a[i + 1] == 0.0f;
+    CHECK(std::abs(both - 625) < 4 * 25);
+    std::vector<float> c = dropout(x, 0.25f, true, r1).to_vector();
+    int same = 0;
+    for (size_t i = 0; i < a.size(); i++) same += (a[i] == 0.0f) == (c[i] == 0.0f);
+    CHECK(std::abs(same - 6250) < 4 * 49);  // agree with probability 0.25^2 + 0.75^2 = 0.625
     Rng r3(7);
     CHECK(dropout(x, 0.25f, false, r3).to_vector() == x.to_vector());
     CHECK_GRAD([](std::vector<Tensor>& in) { Rng r(3); return dropout(in[0], 0.5f, true, r); }, {rnd({4, 5}, 1)});

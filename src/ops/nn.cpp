@@ -90,21 +90,16 @@ Tensor dropout(const Tensor& x, float p, bool training, Rng& rng) {
     ENSURE(p >= 0.0f && p < 1.0f, "dropout: p must be in [0, 1), got %g", p);
     if (!training || p == 0.0f) return x;  // identity: the same tensor, gradient flows unchanged
     // keep each element with probability 1-p, scaled by 1/(1-p) so the expectation is unchanged.
-    // The mask is drawn serially from rng: the same seed always drops the same elements.
-    Tensor scale = Tensor::empty(x.shape());
-    float* s = scale.data();
-    const float keep = 1.0f / (1.0f - p);
-    for (int64_t i = 0; i < x.numel(); i++) s[i] = rng.uniform() < p ? 0.0f : keep;
-    // (on the device too the mask is drawn here, on the host, so both backends drop the same elements)
-    if (k) scale = scale.to(Device::CUDA);
+    // One draw from rng seeds a counter-based hash (kernels/elementwise_ops.h: dropout_scale), so
+    // the same seed drops the same elements on the CPU and the device, and the backward recomputes
+    // the mask instead of keeping it.
+    const uint64_t seed = rng.next_u64();
     Tensor y = Tensor::empty(x.shape(), DType::F32, device_of(k));
-    if (k) k->dropout_apply(y.data(), x.data(), scale.data(), x.numel());
-    else dropout_forward_cpu(y.data(), x.data(), s, x.numel());
-    record("dropout", {x}, y, [x, y, scale, k]() mutable {
-        const int64_t n = x.numel();
-        if (k) k->binary_backward(Binary::Mul, x.grad(), nullptr, y.grad(), x.data(), scale.data(),  // dx += dy scale
-                                  Broadcast{{1, 1, 1, n}, {0, 0, 0, 1}, {0, 0, 0, 1}});
-        else dropout_backward_cpu(x.grad(), y.grad(), scale.data(), n);
+    if (k) k->dropout_forward(y.data(), x.data(), x.numel(), p, seed);
+    else dropout_forward_cpu(y.data(), x.data(), x.numel(), p, seed);
+    record("dropout", {x}, y, [x, y, k, p, seed]() mutable {
+        if (k) k->dropout_backward(x.grad(), y.grad(), x.numel(), p, seed);
+        else dropout_backward_cpu(x.grad(), y.grad(), x.numel(), p, seed);
     });
     return y;
 }
