@@ -35,6 +35,7 @@ void attention_forward(float*, const float*, const AttnParams&, const std::vecto
 #include <cudnn.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "cuda_kernels.h"
 #include "elementwise.h"
@@ -47,6 +48,15 @@ void attention_forward(float*, const float*, const AttnParams&, const std::vecto
     do {                                                                                       \
         cudnnStatus_t st_ = (call);                                                            \
         if (st_ != CUDNN_STATUS_SUCCESS) FATAL("cuDNN: %s failed: %s", #call, cudnnGetErrorString(st_)); \
+    } while (0)
+
+// in destructors, which must not throw: the same check, reported on stderr
+#define VSD_CUDNN_WARN(call)                                                                    \
+    do {                                                                                        \
+        cudnnStatus_t st_ = (call);                                                             \
+        if (st_ != CUDNN_STATUS_SUCCESS)                                                        \
+            std::fprintf(stderr, "warning: %s:%d: cuDNN: %s failed: %s\n", __FILE__, __LINE__, #call, \
+                         cudnnGetErrorString(st_));                                              \
     } while (0)
 
 namespace vsd {
@@ -134,10 +144,10 @@ struct GruState {
     size_t weight_bytes = 0, work_bytes = 0, reserve_bytes = 0;
     std::unique_ptr<DevBuf> weights, reserve, seq;  // packed weights, reserve space, lengths on the device
     ~GruState() {
-        if (rnn) cudnnDestroyRNNDescriptor(rnn);
-        if (xd) cudnnDestroyRNNDataDescriptor(xd);
-        if (yd) cudnnDestroyRNNDataDescriptor(yd);
-        if (hd) cudnnDestroyTensorDescriptor(hd);
+        if (rnn) VSD_CUDNN_WARN(cudnnDestroyRNNDescriptor(rnn));
+        if (xd) VSD_CUDNN_WARN(cudnnDestroyRNNDataDescriptor(xd));
+        if (yd) VSD_CUDNN_WARN(cudnnDestroyRNNDataDescriptor(yd));
+        if (hd) VSD_CUDNN_WARN(cudnnDestroyTensorDescriptor(hd));
     }
 };
 
@@ -150,8 +160,8 @@ static void gru_slot(const GruState& s, void* space, int dir, int id, float** m,
     void *ma = nullptr, *ba = nullptr;
     VSD_CUDNN_CHECK(cudnnGetRNNWeightParams(handle(), s.rnn, dir, s.weight_bytes, space, id, md, &ma, bd, &ba));
     const int64_t want_m = (int64_t)s.H * (id < 3 ? s.I : s.H), got_m = numel_of(md), got_b = numel_of(bd);
-    cudnnDestroyTensorDescriptor(md);
-    cudnnDestroyTensorDescriptor(bd);
+    VSD_CUDNN_CHECK(cudnnDestroyTensorDescriptor(md));
+    VSD_CUDNN_CHECK(cudnnDestroyTensorDescriptor(bd));
     ENSURE(got_m == want_m && got_b == s.H, "cuDNN GRU: linear layer %d holds %lld weights and %lld biases, expected "
            "%lld and %d", id, (long long)got_m, (long long)got_b, (long long)want_m, s.H);
     *m = static_cast<float*>(ma);
@@ -307,7 +317,7 @@ void attention_forward(float* out, const float* hs, const AttnParams& p, const s
             put_projection(static_cast<float*>(addr), wd, part.src, heads, d, E);
         }
     }
-    cudnnDestroyTensorDescriptor(wd);
+    VSD_CUDNN_CHECK(cudnnDestroyTensorDescriptor(wd));
     // the sequences: (B, beam 1, L, vector) in memory; queries and outputs all L rows, keys key_len[b]
     cudnnSeqDataDescriptor_t qd, kd, od;
     int dims[CUDNN_SEQDATA_DIM_COUNT];
@@ -329,10 +339,10 @@ void attention_forward(float* out, const float* hs, const AttnParams& p, const s
     VSD_CUDNN_CHECK(cudnnMultiHeadAttnForward(h, attn, -1, lo.data(), hi.data(), static_cast<const int*>(dq.p),
                                               static_cast<const int*>(dkv.p), qd, hs, nullptr, kd, hs, kd, hs, od, out,
                                               weight_bytes, w.p, work_bytes, work.p, 0, nullptr));
-    cudnnDestroySeqDataDescriptor(qd);
-    cudnnDestroySeqDataDescriptor(kd);
-    cudnnDestroySeqDataDescriptor(od);
-    cudnnDestroyAttnDescriptor(attn);
+    VSD_CUDNN_CHECK(cudnnDestroySeqDataDescriptor(qd));
+    VSD_CUDNN_CHECK(cudnnDestroySeqDataDescriptor(kd));
+    VSD_CUDNN_CHECK(cudnnDestroySeqDataDescriptor(od));
+    VSD_CUDNN_CHECK(cudnnDestroyAttnDescriptor(attn));
 }
 
 }  // namespace cudnn
