@@ -117,16 +117,11 @@ Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
     }
     // inference on the device: the fused attention kernel (kernels/attention.cu) needs only keep
     const bool fused = fused_attention && !drop && !grad_enabled() && word.weight.is_cuda();
-    Tensor km;
-    if (!fused) {
-        km = Tensor::empty({B, cfg.heads, L, L});
-        for (int64_t b = 0; b < B; b++)
-            for (int64_t a = 0; a < cfg.heads; a++)
-                for (int64_t i = 0; i < L; i++)
-                    for (int64_t t = 0; t < L; t++) km.data()[((b * cfg.heads + a) * L + i) * L + t] = keep.data()[b * L + t];
-    } else {
-        km = keep.to(Device::CUDA);
-    }
+    // The unfused path's (B, A, L, L) mask is keep broadcast over heads and queries, made where the
+    // model lives: only keep (B*L values) crosses to the device, not the full mask.
+    const Device dev = word.weight.device();
+    Tensor km = keep.to(dev);
+    if (!fused) km = Tensor::zeros({B, cfg.heads, L, L}, DType::F32, dev) + reshape(km, {B, 1, 1, L});
     // cuDNN's attention (--cudnn 1) takes key lengths, so each sample's kept keys must be a prefix
     // (always, at inference: the token masking that can hide a key mid-caption only trains)
     std::vector<int> key_len;
