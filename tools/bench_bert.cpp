@@ -1,13 +1,12 @@
 // bench_bert.cpp — bert-base forward throughput (tokens/s) on the CPU, for `make bench`.
 //   build/<cfg>/bench_bert [reps]    prints "B L tokens/s" (median of reps, after a warm-up)
 // Random weights: speed does not depend on their values.
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
 #include "../src/core/check.h"
 #include "../src/nn/bert.h"
+#include "bench_timing.h"
 
 using namespace vsd;
 
@@ -22,15 +21,8 @@ static int body(int argc, char** argv) {
     for (int64_t i = 0; i < B * L; i++) ids.i64()[i] = 1000 + (int64_t)rng.randint(20000);
     for (int64_t b = 0; b < B; b++) len.i64()[b] = L;
     NoGrad ng;
-    bert.forward(ids, len);  // warm-up
-    std::vector<double> secs;
-    for (int r = 0; r < reps; r++) {
-        auto t0 = std::chrono::steady_clock::now();
-        bert.forward(ids, len);
-        secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::sort(secs.begin(), secs.end());
-    std::printf("%lld %lld %.0f\n", (long long)B, (long long)L, B * L / secs[secs.size() / 2]);
+    const double secs = median_seconds(reps, [&] { bert.forward(ids, len); });
+    std::printf("%lld %lld %.0f\n", (long long)B, (long long)L, B * L / secs);
     return 0;
 }
 

@@ -6,8 +6,6 @@
 // the median is reported. `make bench` runs this beside tools/bench_torch.py and prints the ratio.
 #include <omp.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -15,6 +13,7 @@
 #include "../kernels/gemm.h"
 #include "../src/core/check.h"
 #include "../src/core/rng.h"
+#include "bench_timing.h"
 
 using namespace vsd;
 
@@ -33,16 +32,11 @@ static int body(int argc, char** argv) {
         for (float& v : A) v = rng.uniform(-1, 1);
         for (float& v : B) v = rng.uniform(-1, 1);
         const double flop = 2.0 * s.M * s.N * s.K;
-        gemm_cpu(false, false, s.M, s.N, s.K, 1.0f, A.data(), s.K, B.data(), s.N, 0.0f, C.data(), s.N);  // warm-up
-        std::vector<double> secs;
-        for (int r = 0; r < reps; r++) {
-            auto t0 = std::chrono::steady_clock::now();
+        const double secs = median_seconds(reps, [&] {
             gemm_cpu(false, false, s.M, s.N, s.K, 1.0f, A.data(), s.K, B.data(), s.N, 0.0f, C.data(), s.N);
-            secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        }
-        std::sort(secs.begin(), secs.end());
-        std::printf("%lld %lld %lld %.1f %s\n", (long long)s.M, (long long)s.N, (long long)s.K,
-                    flop / secs[secs.size() / 2] / 1e9, s.name);
+        });
+        std::printf("%lld %lld %lld %.1f %s\n", (long long)s.M, (long long)s.N, (long long)s.K, flop / secs / 1e9,
+                    s.name);
     }
     return 0;
 }

@@ -3,8 +3,6 @@
 // The training path of src/nn/hrem.cpp: one GEMM for every word-region dot product, then the
 // per-pair reductions (kernels/relation.cpp). F30K's training shape: B 128, captions of 8..20
 // words padded to 20, 36 regions, E 1024. tools/bench_torch_relation.py is the reference's way.
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -13,6 +11,7 @@
 #include "../kernels/relation.h"
 #include "../src/core/check.h"
 #include "../src/core/rng.h"
+#include "bench_timing.h"
 
 using namespace vsd;
 
@@ -32,15 +31,8 @@ static int body(int argc, char** argv) {
         region_word_stats_cpu(m1.data(), t1.data(), m2.data(), t2.data(), psi.data(), phi.data(), len.data(), B, L, B, R, E,
                               K, 0.1f, 1e-8f, dots.data());
     };
-    run();  // warm-up
-    std::vector<double> ms;
-    for (int r = 0; r < reps; r++) {
-        auto t0 = std::chrono::steady_clock::now();
-        run();
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    std::printf("%lld %lld %lld %lld %.1f\n", (long long)B, (long long)L, (long long)R, (long long)E, ms[ms.size() / 2]);
+    const double ms = 1e3 * median_seconds(reps, run);
+    std::printf("%lld %lld %lld %lld %.1f\n", (long long)B, (long long)L, (long long)R, (long long)E, ms);
     return 0;
 }
 

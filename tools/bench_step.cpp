@@ -5,7 +5,6 @@
 // max-violation hinge, backward, gradient clipping at 2, AdamW. Batch: 128 images of 36 regions,
 // captions of 8..20 tokens sorted by length.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "../src/nn/losses.h"
 #include "../src/nn/vse.h"
 #include "../src/train/optim.h"
+#include "bench_timing.h"
 
 using namespace vsd;
 
@@ -49,15 +49,8 @@ static int body(int argc, char** argv) {
         clip_grad_norm(params, 2.0f);
         opt.step();
     };
-    step();  // warm-up
-    std::vector<double> ms;
-    for (int r = 0; r < reps; r++) {
-        auto t0 = std::chrono::steady_clock::now();
-        step();
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    std::printf("%lld %lld %lld %.1f\n", (long long)B, (long long)R, (long long)L, ms[ms.size() / 2]);
+    const double ms = 1e3 * median_seconds(reps, step);
+    std::printf("%lld %lld %lld %.1f\n", (long long)B, (long long)R, (long long)L, ms);
     return 0;
 }
 

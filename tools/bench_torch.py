@@ -7,9 +7,9 @@ Prints "M N K GFLOP/s" lines, plus a '#' line naming the BLAS that torch is usin
 """
 import os
 import sys
-import time
-
 import torch
+
+from bench_timing import median_seconds
 
 reps = int(sys.argv[1]) if len(sys.argv) > 1 else 7
 threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count()))
@@ -25,11 +25,5 @@ print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS: {b
 for M, N, K in [(1024, 1024, 1024), (128 * 36, 1024, 2048)]:
     torch.manual_seed(0)
     a, b = torch.rand(M, K) * 2 - 1, torch.rand(K, N) * 2 - 1
-    a @ b
-    secs = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        a @ b
-        secs.append(time.perf_counter() - t)
-    secs.sort()
-    print(f"{M} {N} {K} {2 * M * N * K / secs[len(secs) // 2] / 1e9:.1f}")
+    secs = median_seconds(lambda: a @ b, reps)
+    print(f"{M} {N} {K} {2 * M * N * K / secs / 1e9:.1f}")

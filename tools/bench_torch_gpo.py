@@ -9,14 +9,12 @@ a 300-d word embedding over an 8,500-word vocabulary, a 1024-d BiGRU. The step i
 VSE++ max-violation hinge (SPEC 3.1), backward, gradient clipping at 2, AdamW. Batch: 128 images
 of 36 regions, captions of 8..20 tokens sorted by length (as the reference's collate sorts them).
 """
-import os
 import sys
-import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_gpo_fixtures import ImageEnc, TextEnc  # noqa: E402
+from bench_timing import median_seconds
+from make_gpo_fixtures import ImageEnc, TextEnc
 
 B, R, F, E, WORD, VOCAB = 128, 36, 2048, 1024, 300, 8500
 
@@ -48,15 +46,9 @@ def main():
         torch.nn.utils.clip_grad_norm_(params, 2.0)
         opt.step()
 
-    step()  # warm-up
-    ms = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        step()
-        ms.append((time.perf_counter() - t0) * 1e3)
-    ms.sort()
+    ms = 1e3 * median_seconds(step, reps)
     print("# torch %s, %d threads" % (torch.__version__, torch.get_num_threads()))
-    print("%d %d %d %.1f" % (B, R, L, ms[len(ms) // 2]))
+    print("%d %d %d %.1f" % (B, R, L, ms))
 
 
 if __name__ == "__main__":

@@ -5,10 +5,10 @@ and top-10), timed on the CPU for `make bench` beside tools/bench_relation.cpp. 
 Prints "B L R E ms" (median of reps, after a warm-up)."""
 import os
 import sys
-import time
-
 import torch
 import torch.nn.functional as F
+
+from bench_timing import median_seconds
 
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
 reps = int(sys.argv[1]) if len(sys.argv) > 1 else 5
@@ -36,11 +36,4 @@ def stats():
     return mean_t2i
 
 
-stats()
-ms = []
-for _ in range(reps):
-    t0 = time.perf_counter()
-    stats()
-    ms.append((time.perf_counter() - t0) * 1000)
-ms.sort()
-print(B, L, R, E, "%.1f" % ms[len(ms) // 2])
+print(B, L, R, E, "%.1f" % (1e3 * median_seconds(stats, reps)))
