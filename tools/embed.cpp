@@ -47,10 +47,7 @@ static int body(int argc, char** argv) {
                 "%s: no model weights", model_dir.c_str());
     bert.load(load_weights_file(weights), weights);
     bert.eval();
-    const Device dev = select_device(device);
-    select_cudnn(cudnn, dev);
-    select_tf32(tf32, dev);
-    bert.to(dev);
+    bert.to(select_device(device, cudnn, tf32));
     std::vector<std::string> lines = read_captions(input);
     const int64_t N = (int64_t)lines.size(), H = cfg.hidden;
     std::vector<std::vector<int>> ids(N);

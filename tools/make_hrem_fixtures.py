@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from make_gpo_fixtures import MLP  # the image MLP (vse_infty, 2 layers with BatchNorm), as GPO's
+
 torch.manual_seed(0)
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "hrem")
 E, HEADS, FEAT, HID = 32, 4, 24, 20  # embedding, heads, region feature size, "BERT" hidden size
@@ -50,18 +52,6 @@ class Pool(nn.Module):  # SPEC 2.4 steps 2-5
         pad = torch.arange(frag.size(1)).expand(len(lengths), -1) >= lengths.unsqueeze(1)  # True = ignore
         h = self.layers[0](frag, src_key_padding_mask=pad)
         return l2n(0.8 * maxk(frag, lengths) + 0.2 * valid_mean(h, lengths))
-
-
-class MLP(nn.Module):
-    def __init__(self, i, h, o):
-        super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(i, h), nn.Linear(h, o)])
-        self.bns = nn.ModuleList([nn.BatchNorm1d(h), nn.BatchNorm1d(o)])
-
-    def forward(self, x):
-        b, r, f = x.shape
-        h = F.relu(self.bns[0](self.layers[0](x.reshape(b * r, f))))
-        return self.layers[1](h).reshape(b, r, -1)
 
 
 class Image(nn.Module):

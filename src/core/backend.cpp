@@ -35,13 +35,18 @@ void check_device_name(const std::string& name) {
            name.c_str());
 }
 
-Device select_device(const std::string& name) {
+Device select_device(const std::string& name, int cudnn, int tf32) {
     check_device_name(name);
-    if (name == "cpu") return Device::CPU;
-    if (name == "emulator") use_emulated_device(true);  // every kernel in the CUDA emulator: slow, for learning and tests
-    ENSURE_HINT(device_available(), "use --device cpu, or a CUDA build (nvcc on PATH) on a machine with a GPU",
-                "--device cuda: no GPU is available");
-    return Device::CUDA;
+    Device dev = Device::CPU;
+    if (name != "cpu") {
+        if (name == "emulator") use_emulated_device(true);  // every kernel in the CUDA emulator: slow, for learning and tests
+        ENSURE_HINT(device_available(), "use --device cpu, or a CUDA build (nvcc on PATH) on a machine with a GPU",
+                    "--device cuda: no GPU is available");
+        dev = Device::CUDA;
+    }
+    select_cudnn(cudnn, dev);
+    select_tf32(tf32, dev);
+    return dev;
 }
 
 namespace {

@@ -20,6 +20,13 @@ struct KernelTable {
 #undef VSD_TABLE_ENTRY
 };
 
+// dst[0:n] += src[0:n] with the table's kernels (gradient accumulation on the device)
+inline void dev_accumulate(const KernelTable& k, float* dst, const float* src, int64_t n) {
+    if (n <= 0) return;
+    const Broadcast flat = {{1, 1, 1, n}, {0, 0, 0, 1}, {0, 0, 0, 1}};
+    k.binary_forward(Binary::Add, dst, dst, src, flat);
+}
+
 // The table for new device tensors: the emulator when switched on, else the GPU; an error (with a
 // hint) when neither is available.
 const KernelTable& dk();
@@ -29,10 +36,11 @@ void use_emulated_device(bool on);
 bool emulated_device();
 
 // The --device flag of the programs: "cpu", "cuda" (the GPU) or "emulator" (switches the emulator
-// on). check_device_name only validates; select_device also checks that the device exists.
-// Both fail with one clear error.
+// on). check_device_name only validates; select_device also checks that the device exists, and
+// applies the programs' --cudnn and --tf32 flags to it (select_cudnn, select_tf32 below). All fail
+// with one clear error.
 void check_device_name(const std::string& name);
-Device select_device(const std::string& name);
+Device select_device(const std::string& name, int cudnn = 0, int tf32 = 0);
 
 // --cudnn 1: hand the GRU and BERT's inference attention to cuDNN (kernels/cudnn.h) when their
 // tensors are on a real GPU. Off by default: our kernels are the reference. select_cudnn validates

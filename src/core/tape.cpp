@@ -1,6 +1,5 @@
 #include "tape.h"
 
-#include "../../kernels/elementwise.h"
 #include "backend.h"
 
 #include <cstring>
@@ -46,28 +45,19 @@ void Tape::backward(const Tensor& root_in, const Tensor& seed) {
     Tensor root = root_in;
     ENSURE(root.needs_grad(), "backward: the tensor %s does not require grad (no parameter reached it, "
           "or it was computed under NoGrad)", root.shape_str().c_str());
-    float* g = root.grad();
-    if (seed.defined()) {
+    if (seed.defined())
         ENSURE(seed.shape() == root.shape(), "backward: seed %s does not match output %s", seed.shape_str().c_str(),
               root.shape_str().c_str());
-        if (root.is_cuda()) {  // g += seed, on the device
-            Tensor s = seed.to(Device::CUDA);
-            Broadcast flat = {{1, 1, 1, root.numel()}, {0, 0, 0, 1}, {0, 0, 0, 1}};
-            root.kernels().binary_forward(Binary::Add, g, g, s.data(), flat);
-        } else {
-            const float* s = seed.data();
-            for (int64_t i = 0; i < root.numel(); i++) g[i] += s[i];
-        }
-    } else {
+    else
         ENSURE(root.numel() == 1, "backward without a seed needs a scalar loss, got %s (pass a seed gradient)",
               root.shape_str().c_str());
-        if (root.is_cuda()) {  // g += 1, on the device
-            Tensor one = Tensor::full({1}, 1.0f).to(Device::CUDA);
-            Broadcast flat = {{1, 1, 1, 1}, {0, 0, 0, 1}, {0, 0, 0, 1}};
-            root.kernels().binary_forward(Binary::Add, g, g, one.data(), flat);
-        } else {
-            g[0] += 1.0f;
-        }
+    // root's gradient += the seed (1 for a scalar loss), where root lives
+    const Tensor s = (seed.defined() ? seed : Tensor::full(root.shape(), 1.0f)).to(root.device());
+    float* g = root.grad();
+    if (root.is_cuda()) {
+        dev_accumulate(root.kernels(), g, s.data(), root.numel());
+    } else {
+        for (int64_t i = 0; i < root.numel(); i++) g[i] += s.data()[i];
     }
     // Reverse order = reverse topological order. Move the entries out first so that a closure can
     // never see a half-cleared tape, and so everything is freed when this scope ends.

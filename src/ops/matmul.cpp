@@ -80,19 +80,20 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
         if (k) k->device_zero(C, M * N * batch * sizeof(float));
         else std::fill(C, C + M * N * batch, 0.0f);
     }
-    if (k && K > 0)  // the device: the whole batch in one call
+    if (K > 0 && k)  // the device: the whole batch in one call
         k->gemm_batched(ta, tb, M, N, K, 1.0f, A, ta ? M : K, M * K, B, tb ? K : N, b_shared ? 0 : K * N, 0.0f, C, N,
                         M * N, batch, 3);
-    for (int64_t t = 0; t < batch && K > 0 && !k; t++)
-        gemm_on(k, ta, tb, M, N, K, 1.0f, A + t * M * K, ta ? M : K, B + (b_shared ? 0 : t * K * N), tb ? K : N, 0.0f,
-                C + t * M * N, N);
+    else if (K > 0)  // the CPU: one product at a time (gemm_cpu parallelises inside each)
+        for (int64_t t = 0; t < batch; t++)
+            gemm_cpu(ta, tb, M, N, K, 1.0f, A + t * M * K, ta ? M : K, B + (b_shared ? 0 : t * K * N), tb ? K : N,
+                     0.0f, C + t * M * N, N);
     record("matmul", {a, b}, out, [a, b, out, ta, tb, M, N, K, batch, b_shared, k]() mutable {
         float* dA = a.needs_grad() ? a.grad() : nullptr;
         float* dB = b.needs_grad() ? b.grad() : nullptr;
         const float* dC = out.grad();
         if (k) return matmul_backward_device(*k, ta, tb, M, N, K, batch, b_shared, a.data(), b.data(), dC, dA, dB);
         for (int64_t t = 0; t < batch; t++)
-            matmul_backward_one(k, ta, tb, M, N, K, a.data() + t * M * K, b.data() + (b_shared ? 0 : t * K * N),
+            matmul_backward_one(nullptr, ta, tb, M, N, K, a.data() + t * M * K, b.data() + (b_shared ? 0 : t * K * N),
                                 dC + t * M * N, dA ? dA + t * M * K : nullptr,
                                 dB ? dB + (b_shared ? 0 : t * K * N) : nullptr);  // shared b: sum over batch
     });

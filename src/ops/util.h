@@ -42,13 +42,6 @@ inline const KernelTable* op_device(const char* op, std::initializer_list<Tensor
 }
 inline Device device_of(const KernelTable* k) { return k ? Device::CUDA : Device::CPU; }
 
-// dst[0:n] += src[0:n] on the device (gradient accumulation)
-inline void dev_accumulate(const KernelTable& k, float* dst, const float* src, int64_t n) {
-    if (n <= 0) return;
-    Broadcast flat = {{1, 1, 1, n}, {0, 0, 0, 1}, {0, 0, 0, 1}};
-    k.binary_forward(Binary::Add, dst, dst, src, flat);
-}
-
 // Row-major C = alpha op(A) op(B) + beta C: gemm_cpu, or cuBLAS (version 3) on the device.
 inline void gemm_on(const KernelTable* k, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {

@@ -307,9 +307,7 @@ TrainResult train(TrainConfig cfg) {
                         (long long)model.cfg.bert.hidden);
         }
     }
-    const Device dev = select_device(cfg.device);
-    select_cudnn(cfg.cudnn, dev);
-    select_tf32(cfg.tf32, dev);
+    const Device dev = select_device(cfg.device, cfg.cudnn, cfg.tf32);
     if (dev == Device::CUDA) {
         model.to(dev);  // before the optimiser, which holds the parameters
         std::printf("device: the model trains on the %s\n", model.parameters()[0].kernels().name);
@@ -569,10 +567,7 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         text.prepare(d.caps);
         Rng rng(0);
         VSEModel model(model_config(c, text.vocab_size()), rng);
-        const Device dev = select_device(ec.device);
-        select_cudnn(ec.cudnn, dev);
-        select_tf32(ec.tf32, dev);
-        model.to(dev);
+        model.to(select_device(ec.device, ec.cudnn, ec.tf32));
         load_model_weights(model, st, ec.checkpoint);
         std::printf("%s\n", d.summary().c_str());
         Embeddings e = encode_split(model, d, text, ec.batch_size, ec.progress);
