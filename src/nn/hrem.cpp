@@ -18,9 +18,7 @@ Tensor maxk_pool(const Tensor& x, const Tensor& lengths, int64_t k, bool referen
     const int64_t B = x.size(0), N = x.size(1);
     const int64_t kk = std::min(k, N);
     // 1. hide the padded items behind a huge negative value (finite, so 0 * it stays 0 below)
-    Tensor pad = Tensor::empty({B, N, 1});
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t n = 0; n < N; n++) pad.data()[b * N + n] = n >= lengths.index_at(b) ? 1.0f : 0.0f;
+    Tensor pad = reshape(1.0f - length_mask(lengths, N), {B, N, 1});
     Tensor top = topk(masked_fill(x, pad, -1e30f), kk, 1).first;  // (B, kk, D), descending
     // 2. each sample averages its first k_b of them
     Tensor w = Tensor::zeros({B, kk, 1});
