@@ -62,12 +62,12 @@ Tensor HremPool::forward(const Tensor& frag, const Tensor& lengths, Rng* drop) {
 
 ImageEncoderHREM::ImageEncoderHREM(int64_t img_dim, const HremConfig& c, Rng& rng)
     : fc(img_dim, c.embed, true, rng), mlp(img_dim, c.embed / 2, c.embed, rng), aggr(c, rng) {
-    // HREM's init_weights: xavier_uniform on every nn.Linear of the image encoder, biases 0
+    // HREM's `self.fc.apply(init_weights)`: xavier_uniform with bias 0 on the Linear layers of its
+    // FC_MLP only (fc, mlp.layers.0, mlp.layers.1); the Transformer layer keeps PyTorch's default
     for (Linear* l : {&fc, &mlp.l0, &mlp.l1}) {
         xavier_uniform_(l->weight, rng);
         for (int64_t i = 0; i < l->bias.numel(); i++) l->bias.data()[i] = 0.0f;
     }
-    aggr.layer.xavier_init(rng);
     register_module("fc", fc);
     register_module("mlp", mlp);
     register_module("aggr", aggr);
@@ -151,23 +151,27 @@ RelationOut RelationModule::forward(const Tensor& V, const Tensor& T, const Tens
            psi.shape_str().c_str(), V.shape_str().c_str());
     const int64_t k = std::max<int64_t>(1, (int64_t)(opt.threshold * (float)B));
     RelationOut o;
-    // 1. connection masks within each modality: the top k cosine neighbours of each row (no grad)
+    // 1. connection masks: the top k neighbours of each row (no grad). The official code (HREM since
+    //    commit fb854a9, and VSD_HREM) ranks within each modality, V V^T and T T^T; HREM's first
+    //    release (8fa6ddb) ranked across, V T^T and T V^T (opt.cross_connections)
     Tensor Cii, Ctt;
     {
         NoGrad ng;
-        Cii = topk_connections(matmul(V, V, false, true), k);
-        Ctt = topk_connections(matmul(T, T, false, true), k);
+        Cii = topk_connections(matmul(V, opt.cross_connections ? T : V, false, true), k);
+        Ctt = topk_connections(matmul(T, opt.cross_connections ? V : T, false, true), k);
     }
     // 2. intra-modal relevance exp(-||.||/sigma), with gradient
     Tensor Rii = exp(cdist(V, V) * (-1.0f / opt.sigma));
     Tensor Rtt = exp(cdist(T, T) * (-1.0f / opt.sigma));
-    // 3. cross-modal relevance from the detached fragments (AdjacencyLearning): unit rows, padded
-    //    regions zeroed (the words keep their padding, as the reference)
+    // 3. cross-modal relevance from the detached fragments (AdjacencyLearning): unit rows. Padded
+    //    region rows are not zero: phi is the image encoder's output on the zero-padded inputs (biases
+    //    and BatchNorm's shift), and the reference normalises and uses them like real regions (the
+    //    t2i max, both normalisations, the i2t mean and top-k over all R slots); words likewise
     const Device dev = V.device();
     Tensor phi_hat, psi_hat;
     {
         NoGrad ng;
-        phi_hat = l2norm(phi.detach()) * reshape(length_mask(img_len, R), {B, R, 1}).to(dev);
+        phi_hat = l2norm(phi.detach());
         psi_hat = l2norm(psi.detach());
     }
     o.mean_t2i = Tensor::empty({B, B}, DType::F32, dev);
@@ -202,7 +206,9 @@ RelationOut RelationModule::forward(const Tensor& V, const Tensor& T, const Tens
     //    mask_weight * Rel[i, j] is added to that score
     o.C = concat({concat({Cii, Ci2t}, 1), concat({Ct2i, Ctt}, 1)}, 0);
     o.Rel = concat({concat({Rii, o.rel_i2t}, 1), concat({o.rel_t2i, Rtt}, 1)}, 0);
-    Tensor nodes = reshape(concat({l2norm(V), l2norm(T)}, 0), {1, 2 * B, E});  // norm_input = 1
+    // norm_input = 1: the nodes are the encoders' (unit-norm) outputs as they are, not normalised again
+    // (equal values, but a second l2n would also project the radial part out of their gradients)
+    Tensor nodes = reshape(concat({V, T}, 0), {1, 2 * B, E});
     Tensor g = reshape(gnn.forward(nodes, Tensor(), o.C, o.Rel * opt.mask_weight, drop), {2 * B, E});
     o.Vg = l2norm(narrow(g, 0, 0, B));
     o.Tg = l2norm(narrow(g, 0, B, B));

@@ -35,7 +35,8 @@ public:
     TransformerEncoderLayer layer;  // name: layers.0 (nn.TransformerEncoder's layout)
 };
 
-// Image side (SPEC 2.4): phi = fc(x) + mlp(x); every Linear xavier_uniform with bias 0.
+// Image side (SPEC 2.4): phi = fc(x) + mlp(x); fc and the MLP's Linear layers xavier_uniform with
+// bias 0, the Transformer layer PyTorch's default initialisation (as HREM's init_weights).
 class ImageEncoderHREM : public Module {
 public:
     ImageEncoderHREM(int64_t img_dim, const HremConfig& c, Rng& rng);
@@ -68,6 +69,7 @@ struct RelationOptions {
     float sigma = 1.0f;         // intra-modal relevance exp(-||a - b|| / sigma)
     float mask_weight = 1.0f;   // scales the relevance in the graph's attention mask (1.0 f30k, 1.5 coco)
     float leaky_slope = 0.1f;
+    bool cross_connections = false;  // C_ii, C_tt from V T^T, T V^T (HREM's first release) instead of V V^T, T T^T
 };
 
 struct RelationOut {

@@ -87,6 +87,11 @@ Tensor swapped_prediction(const Tensor& V, const Tensor& T, const Tensor& P, con
 
 std::string find_prototype_file(const std::string& proto_path, const std::string& dataset, int64_t K) {
     const std::string prefix = dataset + "_minicpm_kmeans_centroids_";
+    // K = 0: the release's file when it is there (f30k 896, coco 2560: the sizes the reference hard-codes)
+    if (K == 0 && (dataset == "f30k" || dataset == "coco")) {
+        std::string p = proto_path + "/" + prefix + (dataset == "f30k" ? "896" : "2560") + ".npy";
+        if (FILE* f = std::fopen(p.c_str(), "rb")) { std::fclose(f); return p; }
+    }
     if (K > 0) {
         std::string p = proto_path + "/" + prefix + std::to_string(K) + ".npy";
         if (FILE* f = std::fopen(p.c_str(), "rb")) { std::fclose(f); return p; }
@@ -97,7 +102,10 @@ std::string find_prototype_file(const std::string& proto_path, const std::string
     if (DIR* d = opendir(proto_path.c_str())) {
         while (dirent* e = readdir(d)) {
             std::string n = e->d_name;
-            if (n.rfind(prefix, 0) == 0 && n.size() > 4 && n.substr(n.size() - 4) == ".npy") found.push_back(n);
+            // <prefix><digits>.npy only: the release's proto_data/ also holds *_896_pca512.npy (for CLIP)
+            if (n.rfind(prefix, 0) != 0 || n.size() <= prefix.size() + 4 || n.substr(n.size() - 4) != ".npy") continue;
+            const std::string k = n.substr(prefix.size(), n.size() - prefix.size() - 4);
+            if (k.find_first_not_of("0123456789") == std::string::npos) found.push_back(n);
         }
         closedir(d);
     }

@@ -37,8 +37,9 @@ Tensor swapped_prediction_from_scores(const Tensor& sv, const Tensor& st, const 
 // Sinkhorn-Knopp codes of a (B, K) score matrix, computed in double; no gradient.
 Tensor sinkhorn_codes(const Tensor& scores, float eps, int iterations);
 
-// Find <data_path>/<dataset>/proto/<dataset>_minicpm_kmeans_centroids_<K>.npy (K > 0), or the only
-// such file when K == 0. The error lists what was looked for and how to make it.
+// Find <proto_path>/<dataset>_minicpm_kmeans_centroids_<K>.npy (K > 0). K == 0: the release's file
+// for f30k/coco (K 896/2560) when present, otherwise the only <dataset>_..._<digits>.npy there
+// (the release's *_pca512.npy variant is not a candidate). The error says what was looked for.
 std::string find_prototype_file(const std::string& proto_path, const std::string& dataset, int64_t K);
 
 }  // namespace vsd

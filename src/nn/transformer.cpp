@@ -29,15 +29,6 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerConfig& c, Rng
     register_module("norm2", norm2);
 }
 
-void TransformerEncoderLayer::xavier_init(Rng& rng) {
-    for (Linear* l : {&self_attn.out_proj, &linear1, &linear2}) {
-        xavier_uniform_(l->weight, rng);
-        for (int64_t i = 0; i < l->bias.numel(); i++) l->bias.data()[i] = 0.0f;
-    }
-    xavier_uniform_(self_attn.in_proj_weight, rng);
-    for (int64_t i = 0; i < self_attn.in_proj_bias.numel(); i++) self_attn.in_proj_bias.data()[i] = 0.0f;
-}
-
 static Tensor maybe_dropout(const Tensor& x, float p, Rng* drop) { return drop && p > 0 ? dropout(x, p, true, *drop) : x; }
 
 Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_lengths, const Tensor& keep, const Tensor& bias,

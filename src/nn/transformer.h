@@ -36,8 +36,6 @@ public:
     // x (B, N, E). key_lengths (B,) int or undefined: keys t >= key_lengths[b] are hidden.
     // keep (N, N) 0/1 or undefined; bias (N, N) or undefined. drop: dropout masks (null: none).
     Tensor forward(const Tensor& x, const Tensor& key_lengths, const Tensor& keep, const Tensor& bias, Rng* drop);
-    // xavier_uniform on every weight matrix, every bias 0 (HREM's init_weights on the image side)
-    void xavier_init(Rng& rng);
     TransformerConfig cfg;
     MultiheadAttention self_attn;
     Linear linear1, linear2;
