@@ -67,7 +67,7 @@ all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/
 
 help:
 	@echo "make test | bench | train | eval | demo | prototypes | clean   (flags: NO_CUDA=1 DEBUG=1 SAN=1)"
-	@echo "train/eval: DATASET=demo|f30k|coco DATA=path MODEL=gpo|hrem VSD=cpm|flor TEXT=bert CKPT=... ARGS='...'"
+	@echo "train/eval: DATASET=demo|f30k|coco DATA=path MODEL=gpo|hrem VSD=cpm|flor TEXT=bert|bigru BERT=folder CKPT=... ARGS='...'"
 
 # ---- compile -----------------------------------------------------------------------------
 $(BUILD)/%.o: %.cpp
@@ -137,22 +137,24 @@ bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/
 	@bash tools/bench.sh $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step
 	@$(if $(NVCC),$(BUILD)/bench_kernels,echo "CUDA part not built: no GPU kernel bench")
 
-# make train [DATASET=f30k|coco|demo] [DATA=data] [MODEL=gpo|hrem] [VSD=cpm|flor] [TEXT=bert [BERT=folder]] [ARGS='...']
-# With no DATASET, trains on the demo dataset (generated when absent) with the demo preset.
+# make train [DATASET=f30k|coco|demo] [DATA=data] [MODEL=gpo|hrem] [VSD=cpm|flor] [TEXT=bert|bigru [BERT=folder]] [ARGS='...']
+# Each (MODEL, VSD, DATASET) resolves to the recipe of the reference behind that paper row (train
+# --dry_run prints it). With no DATASET, trains on the demo dataset (generated when absent) with the
+# demo preset: 4 epochs, and the BiGRU text encoder (the demo has no pretrained BERT).
 DATASET ?= demo
 DATA ?= data
+TEXT ?= $(if $(filter demo,$(DATASET)),bigru,bert)
 BERT ?= $(if $(filter demo,$(DATASET)),$(DATA)/demo/bert,bert-base-uncased)
 MODEL ?= gpo
-RUN ?= runs/$(DATASET)$(if $(filter hrem,$(MODEL)),_hrem)$(if $(VSD),_$(VSD))$(if $(filter bert,$(TEXT)),_bert)
+RUN ?= runs/$(DATASET)$(if $(filter hrem,$(MODEL)),_hrem)$(if $(VSD),_$(VSD))$(if $(filter command line environment,$(origin TEXT)),_$(TEXT))
 # the demo: 4 epochs of 58 steps; HREM's relation module switches on after the first epoch (its
 # reference warmup, 8000 of ~28k iterations, is about the same share of training)
-DEMO_PRESET := --num_epochs 4 --lr_update 3 --batch_size 128 $(if $(filter hrem,$(MODEL)),--warmup 58)
-COCO_PRESET := --batch_size 256
+DEMO_PRESET := --num_epochs 4 --lr_update 3 --lr_schedules 3 --batch_size 128 $(if $(filter hrem,$(MODEL)),--warmup 58)
 DEMO_FILES := $(DATA)/demo/precomp/test_caps.txt $(DATA)/demo/bert/vocab.txt
 train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DEMO_FILES))
 	$(BUILD)/train --data_path $(DATA) --dataset $(DATASET) --logger_name $(RUN) --model $(MODEL) $(if $(VSD),--vsd $(VSD)) \
-	  $(if $(filter bert,$(TEXT)),--text_encoder bert --bert_path $(BERT)) \
-	  $(if $(filter demo,$(DATASET)),$(DEMO_PRESET)) $(if $(filter coco,$(DATASET)),$(COCO_PRESET)) $(ARGS)
+	  --text_encoder $(TEXT) $(if $(filter bert,$(TEXT)),--bert_path $(BERT)) \
+	  $(if $(filter demo,$(DATASET)),$(DEMO_PRESET)) $(ARGS)
 
 # make eval [DATASET=...] [CKPT=path] [SPLIT=test|testall] [ARGS=...]
 SPLIT ?= $(if $(filter coco,$(DATASET)),testall,test)

@@ -121,6 +121,7 @@ inline TrainConfig ci_train_config(const std::string& data, const std::string& r
     TrainConfig c;
     c.data_path = data;
     c.dataset = "demo";
+    c.text_encoder = "bigru";
     c.logger_name = run;
     c.img_dim = 256;
     c.embed_size = 128;

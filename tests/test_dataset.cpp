@@ -1,4 +1,5 @@
 // Precomputed datasets, batching and the demo generator.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -32,14 +33,17 @@ static std::string tiny_demo(const std::string& tag, uint64_t seed = 3) {
 TEST_CASE("demo: writes the release layout, the checker accepts it, the same seed gives identical bytes") {
     std::string a = tiny_demo("demoA"), b = tiny_demo("demoB"), c = tiny_demo("demoC", 4);
     for (const char* f : {"demo/precomp/train_ims.npy", "demo/precomp/train_caps.txt", "demo/precomp/test_aux_cap_bge_cpm_full_1.npy",
-                          "demo/precomp/train_aux_cap_bge_flor_det.npy", "demo/precomp/dev_cap_bge.npy", "demo/id_mapping.json",
+                          "demo/precomp/train_aux_cap_bge_flor_det.npy", "demo/precomp/test_cap_bge_cpm.npy", "demo/id_mapping.json",
                           "vocab/demo_precomp_vocab.json"}) {
         CAPTURE(f);
         REQUIRE(file_exists(a + "/" + f));
         CHECK(slurp(a + "/" + f) == slurp(b + "/" + f));  // byte-identical
     }
     CHECK(slurp(a + "/demo/precomp/train_caps.txt") != slurp(c + "/demo/precomp/train_caps.txt"));
-    for (const char* split : {"train", "dev", "test"}) {
+    // the release has VSD files for train and test only: dev opens without them, or says they are missing
+    CHECK(open_demo(a, "dev").n_regions == 36);
+    CHECK_THROWS_WITH(open_demo(a, "dev", VsdSource::Cpm), doctest::Contains("dev_aux_cap_bge_cpm_full_1.npy"));
+    for (const char* split : {"train", "test"}) {
         PrecompDataset d = open_demo(a, split, VsdSource::Cpm);
         CHECK(d.im_div == 5);
         CHECK(d.n_regions == 36);
@@ -60,6 +64,84 @@ TEST_CASE("demo: writes the release layout, the checker accepts it, the same see
     for (const std::string& s : d.caps)
         for (int id : v.encode(s)) { total++; unk += id == Vocab::kUnk; }
     CHECK(unk < total / 20);  // test captions are mostly in the train vocabulary
+}
+
+// The file names the seed's VSD-README tree lists under <dataset>/precomp (the "......" lines aside).
+static std::vector<std::string> seed_precomp_files(const std::string& readme, const std::string& dataset) {
+    std::ifstream f(readme);
+    std::string line, current;
+    std::vector<std::string> names;
+    while (std::getline(f, line)) {
+        for (const char* ds : {"coco", "f30k"})
+            if (line.find(std::string("── ") + ds) != std::string::npos) current = ds;
+        if (line.find("VSD") == 0 || line.find("└── vocab") != std::string::npos) current = "";
+        const size_t at = line.find("── ");
+        if (current != dataset || at == std::string::npos) continue;
+        std::string name = line.substr(at + std::string("── ").size());
+        if (name.size() > 4 && (name.substr(name.size() - 4) == ".npy" || name.substr(name.size() - 4) == ".txt"))
+            names.push_back(name);
+    }
+    return names;
+}
+
+static std::vector<std::string> list_dir(const std::string& dir) {
+    std::vector<std::string> out;
+    std::string cmd = "ls -1 '" + dir + "' > '" + dir + ".ls'";
+    if (std::system(cmd.c_str()) != 0) return out;
+    std::ifstream f(dir + ".ls");
+    for (std::string n; std::getline(f, n);) out.push_back(n);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+TEST_CASE("demo: the release's files, file for file, in the f30k and the coco layout; every file the seed's tree names") {
+    for (std::string layout : {"f30k", "coco"}) {
+        CAPTURE(layout);
+        DemoOptions o;
+        o.data_path = temp_dir("layout_" + layout);
+        o.name = layout;  // a copy under the release's own dataset name
+        o.layout = layout;
+        o.n_train = 20;
+        o.n_dev = 5;
+        o.n_test = 10;
+        o.feat_dim = 16;
+        o.emb_dim = 8;
+        o.verbose = false;
+        make_demo_dataset(o);
+        const std::string precomp = o.data_path + "/" + layout + "/precomp";
+        CHECK(list_dir(precomp) == release_precomp_files(layout));
+        CHECK(file_exists(o.data_path + "/" + layout + "/id_mapping.json"));
+        CHECK(file_exists(o.data_path + "/vocab/" + layout + "_precomp_vocab.json"));
+        // no VSD file for dev (the release has none); COCO's VSD files are testall's, and its test is testall's first fifth
+        for (const std::string& f : list_dir(precomp))
+            if (f.rfind("dev_", 0) == 0) CHECK(f.find("bge") == std::string::npos);
+        if (layout == "coco") {
+            CHECK(!file_exists(precomp + "/test_cap_bge.npy"));
+            DatasetOptions d;
+            d.data_path = o.data_path;
+            d.dataset = "coco";
+            d.split = "test";
+            PrecompDataset test = PrecompDataset::open(d);
+            d.split = "testall";
+            PrecompDataset all = PrecompDataset::open(d);
+            CHECK(test.n_img == 2);
+            CHECK(all.n_img == 10);
+            CHECK(std::vector<std::string>(all.caps.begin(), all.caps.begin() + 10) == test.caps);
+            CHECK(all.ims.rows_tensor(0, 2, DType::F32).to_vector() == test.ims.rows_tensor(0, 2, DType::F32).to_vector());
+        }
+        // every precomp file the seed's README lists for this dataset is there
+        const std::string readme = std::string(VSD_SOURCE_DIR) + "/../shared/seed/VSD-README.txt";
+        if (!file_exists(readme)) {
+            MESSAGE("skipping the comparison with the seed's tree: " << readme << " is absent");
+            continue;
+        }
+        std::vector<std::string> seed = seed_precomp_files(readme, layout);
+        CHECK(seed.size() >= 7);
+        for (const std::string& f : seed) {
+            CAPTURE(f);
+            CHECK(file_exists(precomp + "/" + f));
+        }
+    }
 }
 
 TEST_CASE("demo: descriptions carry more of the image than a caption does; † beats ⋆") {

@@ -18,6 +18,7 @@ static TrainConfig small_config(const std::string& data, const std::string& run)
     TrainConfig c;
     c.data_path = data;
     c.dataset = "demo";
+    c.text_encoder = "bigru";
     c.logger_name = run;
     c.img_dim = 128;
     c.embed_size = 32;
@@ -167,4 +168,113 @@ TEST_CASE("train with the BERT text encoder: learns, resumes exactly with dropou
     SafeTensors st = safetensors_load(four);
     CHECK(st.find("txt_enc.bert.encoder.layer.1.output.LayerNorm.weight") != nullptr);  // vse_infty's names
     CHECK(st.find("txt_enc.linear.weight") != nullptr);
+}
+
+// The 12 paper rows (6 models x F30K, COCO), each from one command without extra flags, resolve to
+// the reference's recipe. The expected table is written from the run scripts and arguments.py of
+// each reference (SPEC 4.1-4.2): vse_infty train_region.sh (GPO), VSD run_{f30k,coco}.sh (GPO+VSD),
+// HREM's README commands (HREM), VSD_HREM run_{f30k,coco}.sh (HREM+VSD).
+TEST_CASE("recipes: the 12 paper rows resolve to the reference's configuration (train --dry_run)") {
+    struct Row {
+        const char *model, *vsd, *dataset;
+        int64_t batch;
+        int epochs;
+        const char* decays;  // lr_schedules ("" = lr_update only)
+        const char* loss;
+        float bert_lr, mask_weight;
+        int vse_warmup;
+        const char *cap_emb, *protocol;
+    };
+    const Row rows[] = {
+        // GPO: vse_infty (BERT): batch 128 on COCO too, 25 epochs, lr_update 15, VSE++ with 1 warm-up epoch
+        {"gpo", "none", "f30k", 128, 25, "", "vse", 0.1f, 1.0f, 1, "cap_bge", "best_on_dev"},
+        {"gpo", "none", "coco", 128, 25, "", "vse", 0.1f, 1.5f, 1, "cap_bge", "best_on_dev"},
+        // GPO+VSD: VSD's scripts: batch 128 / 256, 25 epochs, [15, 25], trip, BERT x0.05, last epoch
+        {"gpo", "flor", "f30k", 128, 25, "15,25", "trip", 0.05f, 1.0f, 0, "cap_bge", "last_epoch"},
+        {"gpo", "flor", "coco", 256, 25, "15,25", "trip", 0.05f, 1.5f, 0, "cap_bge", "last_epoch"},
+        {"gpo", "cpm", "f30k", 128, 25, "15,25", "trip", 0.05f, 1.0f, 0, "cap_bge", "last_epoch"},
+        {"gpo", "cpm", "coco", 256, 25, "15,25", "trip", 0.05f, 1.5f, 0, "cap_bge", "last_epoch"},
+        // HREM: its README: batch 128 / 256, mask_weight 1.0 / 1.5, 30 epochs (default), [15, 25], BERT x0.1
+        {"hrem", "none", "f30k", 128, 30, "15,25", "trip", 0.1f, 1.0f, 1, "cap_bge_cpm", "best_on_dev"},
+        {"hrem", "none", "coco", 256, 30, "15,25", "trip", 0.1f, 1.5f, 1, "cap_bge_cpm", "best_on_dev"},
+        // HREM+VSD: VSD_HREM's scripts: 25 epochs, [15, 25], BERT x0.05, _cap_bge_cpm.npy, last epoch
+        {"hrem", "flor", "f30k", 128, 25, "15,25", "trip", 0.05f, 1.0f, 1, "cap_bge_cpm", "last_epoch"},
+        {"hrem", "flor", "coco", 256, 25, "15,25", "trip", 0.05f, 1.5f, 1, "cap_bge_cpm", "last_epoch"},
+        {"hrem", "cpm", "f30k", 128, 25, "15,25", "trip", 0.05f, 1.0f, 1, "cap_bge_cpm", "last_epoch"},
+        {"hrem", "cpm", "coco", 256, 25, "15,25", "trip", 0.05f, 1.5f, 1, "cap_bge_cpm", "last_epoch"},
+    };
+    std::map<std::string, std::string> data;  // the demo under the release's names, exactly its files
+    for (const char* ds : {"f30k", "coco"}) {
+        DemoOptions o;
+        o.data_path = temp_dir(std::string("recipe_") + ds);
+        o.name = ds;
+        o.layout = ds;
+        o.n_train = 10;
+        o.n_dev = 5;
+        o.n_test = 10;
+        o.feat_dim = 16;
+        o.emb_dim = 8;
+        o.verbose = false;
+        make_demo_dataset(o);
+        data[ds] = o.data_path;
+    }
+    for (const Row& r : rows) {
+        TrainConfig c;  // as `make train DATASET=... MODEL=... VSD=...` builds it: nothing else set
+        c.model = r.model;
+        c.vsd = r.vsd;
+        c.dataset = r.dataset;
+        c.data_path = data[r.dataset];
+        c.finalize();
+        CAPTURE(c.row_name());
+        CAPTURE(r.dataset);
+        CHECK(c.text_encoder == "bert");
+        CHECK(c.batch_size == r.batch);
+        CHECK(c.num_epochs == r.epochs);
+        CHECK(c.lr_update == 15);
+        CHECK(c.lr_schedules == r.decays);
+        CHECK(c.loss_type == r.loss);
+        CHECK(c.learning_rate == 5e-4f);
+        CHECK(c.bert_lr_factor == r.bert_lr);
+        CHECK(c.weight_decay == 1e-4f);
+        CHECK(c.grad_clip == 2.0f);
+        CHECK(c.margin == 0.2f);
+        CHECK(c.vse_mean_warmup_epochs == r.vse_warmup);
+        CHECK(!c.mask_repeat);  // VSE++: the diagonal only, as vse_infty
+        CHECK(c.trip_cutoff == (std::string(r.dataset) == "coco" ? 1.9f : 1.7f));
+        CHECK(c.proto == (std::string(r.vsd) != "none" ? 1 : 0));
+        CHECK(c.protocol() == r.protocol);
+        CHECK(c.val_split == (std::string(r.protocol) == "best_on_dev" ? "dev" : (std::string(r.dataset) == "coco" ? "testall" : "test")));
+        if (std::string(r.vsd) != "none") CHECK(c.cap_emb == r.cap_emb);
+        if (std::string(r.model) == "hrem") {
+            CHECK(c.mask_weight == r.mask_weight);
+            CHECK(c.warmup == 8000);
+            CHECK(c.connections == "intra");
+        }
+    }
+    // the BiGRU text encoder stays available (vse_infty's bigru branch: AdamW's default decay 0.01)
+    TrainConfig g;
+    g.dataset = "f30k";
+    g.data_path = data["f30k"];
+    g.text_encoder = "bigru";
+    g.finalize();
+    CHECK(g.weight_decay == 0.01f);
+    CHECK(g.protocol() == "best_on_dev");
+    // HREM's own protocol, by flag: select the best epoch on the test split, labelled so
+    TrainConfig h;
+    h.model = "hrem";
+    h.dataset = "f30k";
+    h.data_path = data["f30k"];
+    h.val_split = "test";
+    h.finalize();
+    CHECK(h.protocol() == "best_on_test");
+    // where dev has the embeddings (tools/embed can make them), VSD selects on dev
+    const std::string pre = data["f30k"] + "/f30k/precomp/";
+    for (const char* f : {"dev_aux_cap_bge_cpm_full_1.npy", "dev_cap_bge.npy"})
+        CHECK(std::system(("cp " + pre + "test_cap_bge.npy " + pre + f).c_str()) == 0);
+    TrainConfig v;
+    v.vsd = "cpm";
+    v.dataset = "f30k";
+    v.data_path = data["f30k"];
+    v.finalize();
+    CHECK(v.protocol() == "best_on_dev");
 }

@@ -1,5 +1,6 @@
-// make_demo — write the embedded demo dataset (Flickr30K layout, VSD files, vocab, prototypes).
+// make_demo — write the embedded demo dataset (the release's files, vocab, prototypes, a tiny BERT).
 //   build/<cfg>/make_demo [--data_path data] [--n_train 1500] [--seed 1] ...
+//   build/<cfg>/make_demo --name coco --layout coco --data_path /tmp/d   a COCO-shaped copy
 #include <cstdio>
 
 #include "../src/core/check.h"
@@ -12,7 +13,8 @@ static int body(int argc, char** argv) {
     DemoOptions o;
     Flags f("make_demo", "generate the demo dataset, deterministically from --seed");
     f.add("data_path", &o.data_path, "folder that receives <name>/precomp, <name>/proto and vocab/");
-    f.add("name", &o.name, "dataset name");
+    f.add("name", &o.name, "dataset name: demo, or f30k / coco for a copy under the release's names");
+    f.add("layout", &o.layout, "the release's file set: f30k (train/dev/test) or coco (train/dev/test/testall)");
     f.add("n_train", &o.n_train, "training images (5 captions each)");
     f.add("n_dev", &o.n_dev, "dev images");
     f.add("n_test", &o.n_test, "test images");

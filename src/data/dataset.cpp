@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,19 @@ VsdSource parse_vsd_source(const std::string& s) {
     if (s == "cpm" || s == "dagger" || s == "†") return VsdSource::Cpm;
     if (s == "flor" || s == "star" || s == "⋆") return VsdSource::Flor;
     FATAL("unknown VSD source '%s' (expected none, cpm (†, MiniCPM-V) or flor (⋆, Florence-2))", s.c_str());
+}
+
+std::string vsd_description_file(const std::string& split, VsdSource vsd) {
+    if (vsd == VsdSource::Cpm)  // the release's names: train without "_1", test/testall with it
+        return split == "train" ? "train_aux_cap_bge_cpm_full.npy" : split + "_aux_cap_bge_cpm_full_1.npy";
+    if (vsd == VsdSource::Flor) return split + "_aux_cap_bge_flor_det.npy";
+    return "";
+}
+
+std::string vsd_caption_file(const std::string& split, const std::string& cap_emb_name) {
+    ENSURE(cap_emb_name == "cap_bge" || cap_emb_name == "cap_bge_cpm",
+           "--cap_emb must be cap_bge (GPO+VSD's file) or cap_bge_cpm (HREM+VSD's), got '%s'", cap_emb_name.c_str());
+    return split + "_" + cap_emb_name + ".npy";
 }
 
 static bool is_file(const std::string& p) {
@@ -69,13 +83,6 @@ std::vector<std::string> read_captions(const std::string& path) {
     return caps;
 }
 
-// The first existing file among names, or "" (the caller reports all of them).
-static std::string first_existing(const std::string& dir, const std::vector<std::string>& names) {
-    for (const std::string& n : names)
-        if (is_file(dir + "/" + n)) return dir + "/" + n;
-    return "";
-}
-
 PrecompDataset PrecompDataset::open(const DatasetOptions& opt) {
     PrecompDataset d;
     d.split = opt.split;
@@ -87,6 +94,7 @@ PrecompDataset PrecompDataset::open(const DatasetOptions& opt) {
                 caps_path.c_str());
     d.ims = npy_open(ims_path);
     d.caps = read_captions(caps_path);
+    d.opened = {ims_path, caps_path};
 
     // Validate every file against the others; collect all mismatches, one line each.
     std::vector<std::string> problems;
@@ -112,17 +120,46 @@ PrecompDataset PrecompDataset::open(const DatasetOptions& opt) {
     d.length = d.n_cap;
     if (s == "dev" && opt.truncate_dev && d.length > 5000) d.length = 5000;
 
-    // VSD embeddings (caption-indexed)
-    auto open_emb = [&](const std::vector<std::string>& names, const char* what, std::string* file) -> std::optional<NpyArray> {
-        std::string p = first_existing(d.dir, names);
-        if (p.empty()) {
-            std::string list;
-            for (const std::string& n : names) list += (list.empty() ? "" : " or ") + n;
-            problems.push_back(strfmt("%s: missing %s (expected %s)", d.dir.c_str(), what, list.c_str()));
+    // VSD embeddings (caption-indexed): exactly the reference's file names (SPEC 1.2)
+    const bool want_caps = opt.caption_embeddings || opt.vsd != VsdSource::None;
+    std::vector<std::pair<std::string, std::string>> wanted;  // (file, what)
+    if (opt.vsd != VsdSource::None)
+        wanted.push_back({vsd_description_file(s, opt.vsd), opt.vsd == VsdSource::Cpm
+                                                                ? "the MiniCPM-V description embeddings (--vsd cpm)"
+                                                                : "the Florence-2 description embeddings (--vsd flor)"});
+    if (want_caps) wanted.push_back({vsd_caption_file(s, opt.cap_emb_name), "the caption embeddings"});
+    bool any_present = false;
+    for (auto& w : wanted) any_present |= is_file(d.dir + "/" + w.first);
+    if (opt.vsd_optional && !any_present) {
+        // e.g. dev: the release has no VSD files for it; the caller decides what that means
+        for (auto& w : wanted) d.vsd_absent.push_back(d.dir + "/" + w.first);
+        wanted.clear();
+    }
+    auto open_emb = [&](const std::string& name, const std::string& what, std::string* file) -> std::optional<NpyArray> {
+        const std::string p = d.dir + "/" + name;
+        if (!is_file(p)) {
+            // a look-alike that another variant of the reference reads is named, never substituted
+            std::vector<std::string> alts;
+            if (name.find("_aux_cap_bge_cpm_full") != std::string::npos)
+                alts = {s + "_aux_cap_bge_cpm_full.npy", s + "_aux_cap_bge_cpm_full_1.npy"};
+            else if (name.find("_cap_bge") != std::string::npos && name.find("_aux_") == std::string::npos)
+                alts = {s + "_cap_bge.npy", s + "_cap_bge_cpm.npy"};
+            std::string found;
+            for (const std::string& a : alts)
+                if (a != name && is_file(d.dir + "/" + a)) found = a;
+            if (!found.empty())
+                problems.push_back(strfmt("%s: missing %s (the file the reference reads for split '%s'); found %s beside it, "
+                                          "which the reference reads for another variant and is not substituted (rename or "
+                                          "link it%s if its content is the same)", p.c_str(), what.c_str(), s.c_str(),
+                                          found.c_str(), name.find("_cap_bge") != std::string::npos &&
+                                          name.find("_aux_") == std::string::npos ? ", or pass --cap_emb" : ""));
+            else
+                problems.push_back(strfmt("%s: missing %s (expected %s)", d.dir.c_str(), what.c_str(), name.c_str()));
             return std::nullopt;
         }
         *file = p;
         NpyArray a = npy_open(p);
+        d.opened.push_back(p);
         if (a.shape.size() != 2)
             problems.push_back(strfmt("%s: expected a 2-d array (captions, dim), found shape %s", p.c_str(), a.shape_str().c_str()));
         else if (a.shape[0] != d.n_cap)
@@ -130,14 +167,10 @@ PrecompDataset PrecompDataset::open(const DatasetOptions& opt) {
                                       (long long)d.n_cap, caps_path.c_str(), (long long)a.shape[0]));
         return a;
     };
-    if (opt.vsd == VsdSource::Cpm)
-        d.desc_emb = open_emb(s == "train" ? std::vector<std::string>{s + "_aux_cap_bge_cpm_full.npy", s + "_aux_cap_bge_cpm_full_1.npy"}
-                                           : std::vector<std::string>{s + "_aux_cap_bge_cpm_full_1.npy", s + "_aux_cap_bge_cpm_full.npy"},
-                              "the MiniCPM-V description embeddings (--vsd cpm)", &d.desc_file);
-    else if (opt.vsd == VsdSource::Flor)
-        d.desc_emb = open_emb({s + "_aux_cap_bge_flor_det.npy"}, "the Florence-2 description embeddings (--vsd flor)", &d.desc_file);
-    if (opt.caption_embeddings || opt.vsd != VsdSource::None)
-        d.cap_emb = open_emb({s + "_cap_bge.npy", s + "_cap_bge_cpm.npy"}, "the caption embeddings", &d.cap_emb_file);
+    for (auto& w : wanted) {
+        if (w.second == "the caption embeddings") d.cap_emb = open_emb(w.first, w.second, &d.cap_emb_file);
+        else d.desc_emb = open_emb(w.first, w.second, &d.desc_file);
+    }
     if (d.desc_emb && d.cap_emb && d.desc_emb->shape.size() == 2 && d.cap_emb->shape.size() == 2 &&
         d.desc_emb->shape[1] != d.cap_emb->shape[1])
         problems.push_back(strfmt("%s: width %lld differs from %s width %lld (both must be the BGE dimension)",
@@ -149,6 +182,8 @@ PrecompDataset PrecompDataset::open(const DatasetOptions& opt) {
         for (const std::string& p : problems) msg += "\n  " + p;
         FATAL("%s\nHINT: tools/check_dataset prints every file's shape", msg.c_str());
     }
+    if (opt.verbose)
+        for (const std::string& f : d.opened) std::printf("[%s] opened %s\n", s.c_str(), f.c_str());
     return d;
 }
 

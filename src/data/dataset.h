@@ -2,10 +2,12 @@
 //
 //   <data_path>/<dataset>/precomp/<split>_{ims.npy, caps.txt, ids.txt}       VSD / GPO layout
 //   <data_path>/<dataset>_precomp/<split>_...                                 SCAN / HREM layout
-//   VSD embeddings beside them (SPEC 1.2), all caption-indexed [N_cap, D]:
+//   VSD embeddings beside them (SPEC 1.2), all caption-indexed [N_cap, D]. Each split reads exactly
+//   the file the reference's loader reads, never a look-alike (a near miss is an error naming both):
 //     description, MiniCPM-V (†):  train_aux_cap_bge_cpm_full.npy, <test>_aux_cap_bge_cpm_full_1.npy
 //     description, Florence-2 (⋆): <split>_aux_cap_bge_flor_det.npy
-//     caption itself:              <split>_cap_bge.npy (or <split>_cap_bge_cpm.npy, HREM+VSD's name)
+//     caption itself:              <split>_cap_bge.npy (GPO+VSD), <split>_cap_bge_cpm.npy (HREM+VSD)
+//   The release ships them for train and test/testall only, never for dev.
 //
 // Sample = caption index c; its image is c / im_div, with im_div = 5 when there are 5 captions per
 // image and 1 when counts are equal (the reference's rule). The dev split is truncated to its first
@@ -28,9 +30,17 @@ struct DatasetOptions {
     std::string dataset = "f30k";
     std::string split = "train";
     VsdSource vsd = VsdSource::None;  // which description embeddings to load (image side)
-    bool caption_embeddings = false;  // load <split>_cap_bge.npy (text side of VSD); implied by vsd
+    bool caption_embeddings = false;  // load the caption embeddings (text side of VSD); implied by vsd
+    std::string cap_emb_name = "cap_bge";  // <split>_<this>.npy: cap_bge (GPO+VSD) or cap_bge_cpm (HREM+VSD)
+    bool vsd_optional = false;        // a split without any of its VSD files opens without them (dev)
     bool truncate_dev = true;         // dev -> first 5000 captions, as the reference
+    bool verbose = false;             // print one line per file opened
 };
+
+// The file names the reference reads for a split (SPEC 1.2): the description embeddings of `vsd`
+// and the caption embeddings called cap_emb_name ("cap_bge" or "cap_bge_cpm").
+std::string vsd_description_file(const std::string& split, VsdSource vsd);
+std::string vsd_caption_file(const std::string& split, const std::string& cap_emb_name);
 
 class PrecompDataset {
 public:
@@ -45,6 +55,8 @@ public:
     std::optional<NpyArray> desc_emb;  // description embedding per caption row (N_cap, D)
     std::optional<NpyArray> cap_emb;   // caption embedding per caption row (N_cap, D)
     std::string desc_file, cap_emb_file;
+    std::vector<std::string> vsd_absent;  // with vsd_optional: the VSD files this split does not have
+    std::vector<std::string> opened;      // every file opened, in order
 
     int64_t image_of(int64_t cap) const { return cap / im_div; }
     std::string summary() const;  // one table line per file

@@ -37,6 +37,7 @@
 #include "../core/check.h"
 #include "../core/rng.h"
 #include "../train/kmeans.h"
+#include "dataset.h"
 #include "json.h"
 #include "npy.h"
 #include "tokenizer.h"
@@ -220,8 +221,30 @@ void mkdirs(const std::string& p) {
 
 }  // namespace
 
+std::vector<std::string> release_precomp_files(const std::string& layout) {
+    ENSURE(layout == "f30k" || layout == "coco", "--layout must be f30k or coco, got '%s'", layout.c_str());
+    const bool coco = layout == "coco";
+    const std::string test = coco ? "testall" : "test";
+    std::vector<std::string> f;
+    std::vector<std::string> scan = {"train", "dev", "test"};
+    if (coco) scan.push_back("testall");
+    for (const std::string& s : scan)
+        for (const char* x : {"_ims.npy", "_caps.txt", "_ids.txt"}) f.push_back(s + x);
+    for (const std::string& s : {std::string("train"), test}) {
+        f.push_back(s == "train" ? "train_aux_cap_bge_cpm_full.npy" : s + "_aux_cap_bge_cpm_full_1.npy");
+        f.push_back(s + "_aux_cap_bge_flor_det.npy");
+        f.push_back(s + "_cap_bge.npy");      // GPO+VSD's loader
+        f.push_back(s + "_cap_bge_cpm.npy");  // HREM+VSD's loader (listed under "......" in the seed)
+    }
+    std::sort(f.begin(), f.end());
+    return f;
+}
+
 std::string make_demo_dataset(const DemoOptions& opt) {
     ENSURE(opt.n_train > 0 && opt.n_dev > 0 && opt.n_test > 0, "demo sizes must be positive");
+    ENSURE(opt.layout == "f30k" || opt.layout == "coco", "--layout must be f30k or coco, got '%s'", opt.layout.c_str());
+    ENSURE(opt.layout != "coco" || opt.n_test % 5 == 0, "--layout coco: --n_test must be a multiple of 5 (testall's 5 folds), got %d",
+           opt.n_test);
     ENSURE(opt.regions >= 20, "the demo needs at least 20 regions per image, got %d", opt.regions);
     auto t0 = std::chrono::steady_clock::now();
     const std::string root = opt.data_path + "/" + opt.name, dir = root + "/precomp";
@@ -251,10 +274,14 @@ std::string make_demo_dataset(const DemoOptions& opt) {
 
     std::vector<std::string> vocab_caps;
     std::vector<std::vector<float>> train_desc;  // per train image, † description
-    const struct { const char* split; int n; } splits[] = {{"train", opt.n_train}, {"dev", opt.n_dev}, {"test", opt.n_test}};
+    const bool coco = opt.layout == "coco";
+    // COCO's 5K test split is "testall" (its first fifth is also written as "test", as SCAN's is)
+    const struct { const char* split; int n; } splits[] = {{"train", opt.n_train}, {"dev", opt.n_dev},
+                                                           {coco ? "testall" : "test", opt.n_test}};
     int64_t id_base = 0;
     std::string mapping = "{";
     for (const auto& sp : splits) {
+        // (the test split draws from the same stream under either name)
         Rng rng(opt.seed * 7919ull + (uint64_t)(sp.split[0]) * 131 + (uint64_t)sp.n);
         const int N = sp.n;
         std::vector<float> ims((size_t)N * R * F);
@@ -319,11 +346,23 @@ std::string make_demo_dataset(const DemoOptions& opt) {
         npy_save_raw(p + "_ims.npy", "<f4", {N, R, F}, ims.data(), ims.size() * 4);
         write_file_atomic(p + "_caps.txt", caps_txt);
         write_file_atomic(p + "_ids.txt", ids_txt);
-        npy_save_raw(p + "_cap_bge.npy", "<f4", {(int64_t)N * 5, E}, capemb.data(), capemb.size() * 4);
-        // the release's names: train has no "_1" suffix for MiniCPM, test/dev do
-        npy_save_raw(p + (s == "train" ? "_aux_cap_bge_cpm_full.npy" : "_aux_cap_bge_cpm_full_1.npy"), "<f4",
-                     {(int64_t)N * 5, E}, cpm.data(), cpm.size() * 4);
-        npy_save_raw(p + "_aux_cap_bge_flor_det.npy", "<f4", {(int64_t)N * 5, E}, flor.data(), flor.size() * 4);
+        if (s != "dev") {  // the release has VSD files for train and the test split only
+            const int64_t rows = (int64_t)N * 5;
+            npy_save_raw(p + "_cap_bge.npy", "<f4", {rows, E}, capemb.data(), capemb.size() * 4);
+            npy_save_raw(p + "_cap_bge_cpm.npy", "<f4", {rows, E}, capemb.data(), capemb.size() * 4);
+            npy_save_raw(dir + "/" + vsd_description_file(s, VsdSource::Cpm), "<f4", {rows, E}, cpm.data(), cpm.size() * 4);
+            npy_save_raw(dir + "/" + vsd_description_file(s, VsdSource::Flor), "<f4", {rows, E}, flor.data(), flor.size() * 4);
+        }
+        if (s == "testall") {  // COCO's "test" is the first 1K of testall (here: its first fifth)
+            const int n1 = N / 5;
+            npy_save_raw(dir + "/test_ims.npy", "<f4", {n1, R, F}, ims.data(), (size_t)n1 * R * F * 4);
+            size_t cut = 0;
+            for (int k = 0; k < n1 * 5; k++) cut = caps_txt.find('\n', cut) + 1;
+            write_file_atomic(dir + "/test_caps.txt", caps_txt.substr(0, cut));
+            cut = 0;
+            for (int k = 0; k < n1; k++) cut = ids_txt.find('\n', cut) + 1;
+            write_file_atomic(dir + "/test_ids.txt", ids_txt.substr(0, cut));
+        }
         if (opt.verbose) std::printf("  %-5s %5d images, %6d captions\n", sp.split, N, N * 5);
     }
     write_file_atomic(root + "/id_mapping.json", mapping + "}");

@@ -3,12 +3,16 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vsd {
 
 struct DemoOptions {
     std::string data_path = "data";  // writes <data_path>/<name>/precomp/..., <data_path>/vocab/<name>_precomp_vocab.json
     std::string name = "demo";
+    // the release's file set: "f30k" (train/dev/test; VSD files for train and test) or "coco"
+    // (train/dev/testall, and test = testall's first fifth; VSD files for train and testall)
+    std::string layout = "f30k";
     int n_train = 1500, n_dev = 100, n_test = 1000;  // images (5 captions each); test as Flickr30K's 1K
     int regions = 36, feat_dim = 2048, emb_dim = 1024;
     uint64_t seed = 1;
@@ -17,5 +21,10 @@ struct DemoOptions {
 
 // Generate every file; returns the precomp folder.
 std::string make_demo_dataset(const DemoOptions& opt);
+
+// The files of the release's precomp folder for a layout ("f30k" or "coco"), as the seed's
+// VSD-README tree and the reference loaders name them (SCAN's ims/caps/ids per split, VSD's
+// embeddings for train and the test split only). The demo writes exactly these.
+std::vector<std::string> release_precomp_files(const std::string& layout);
 
 }  // namespace vsd

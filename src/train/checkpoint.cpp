@@ -29,13 +29,16 @@ void save_checkpoint(const std::string& path, const Module& model, const AdamW* 
     safetensors_save(path, tensors, md);
 }
 
-void load_model_weights(Module& model, const SafeTensors& st, const std::string& source) {
+void load_model_weights(Module& model, const SafeTensors& st, const std::string& source,
+                        const std::vector<std::string>& optional_prefixes) {
     std::vector<std::string> problems;
     std::set<std::string> used;
     for (auto& [name, t] : model.state_dict()) {
         const Tensor* src = st.find(name);
         if (!src) {
-            problems.push_back("missing " + name + " " + t.shape_str());
+            bool optional = false;
+            for (const std::string& p : optional_prefixes) optional |= name.rfind(p, 0) == 0;
+            if (!optional) problems.push_back("missing " + name + " " + t.shape_str());
             continue;
         }
         used.insert(name);

@@ -18,8 +18,10 @@ namespace vsd {
 void save_checkpoint(const std::string& path, const Module& model, const AdamW* opt,
                      const std::map<std::string, std::string>& meta);
 // Load the model tensors; every missing, unexpected or mis-shaped tensor is listed in one error.
-// Tensors whose names start with "optimizer." are ignored here.
-void load_model_weights(Module& model, const SafeTensors& st, const std::string& source);
+// Tensors whose names start with "optimizer." are ignored here. Model tensors under one of
+// `optional_prefixes` may be absent (they keep their initial values).
+void load_model_weights(Module& model, const SafeTensors& st, const std::string& source,
+                        const std::vector<std::string>& optional_prefixes = {});
 void load_optimizer_state(AdamW& opt, const Module& model, const SafeTensors& st, const std::string& source);
 
 }  // namespace vsd

@@ -2,11 +2,16 @@
 //   eval --logger_name runs/demo                      model_best.safetensors on the test split
 //   eval --checkpoint X --dataset coco --split testall   COCO 5K, plus the 5-fold 1K average
 //   eval --ensemble a.npy,b.npy                          average saved similarity matrices
-//   eval --checkpoint model_best.pth --dataset f30k --vsd cpm --bert_path bert-base-uncased
-//                                                        a checkpoint trained by the reference
+//   eval --checkpoint model_best.pth --data_path D       a checkpoint trained by the reference (vse_infty
+//                                                        master/bigru, VSD, HREM, VSD_HREM): names mapped
+//   eval --checkpoint runs/coco/model_best.safetensors --dataset f30k    cross-dataset (eval_cocoxf30k)
+//   eval --bge_only --dataset f30k --vsd cpm             rank by the BGE embeddings alone (eval_bge.py)
+#include <sys/stat.h>
+
 #include <cstdio>
 
 #include "../core/check.h"
+#include "../data/json.h"
 #include "../data/npy.h"
 #include "trainer.h"
 
@@ -31,23 +36,40 @@ static int body(int argc, char** argv) {
     f.add("cudnn", &ec.cudnn, "1: the BiGRU and BERT's attention run in cuDNN (needs --device cuda on a GPU)");
     f.add("vsd", &ec.vsd, "for a reference model_best.pth: the VSD descriptions it was trained with (none, cpm, flor)");
     f.add("bert_path", &ec.bert_path, "for a reference model_best.pth: the BERT folder (config.json, vocab.txt)");
+    f.add("model", &ec.model, "for a reference model_best.pth: gpo or hrem (default: recognised from its tensor names)");
+    f.add("bge_only", &ec.bge_only, "no model: rank by the description and caption embeddings alone (VSD's eval_bge.py)");
     if (!f.parse(argc, argv)) return 0;
-    if (ec.checkpoint.empty() && ec.ensemble.empty()) ec.checkpoint = logger_name + "/model_best.safetensors";
+    if (ec.checkpoint.empty() && ec.ensemble.empty() && !ec.bge_only) ec.checkpoint = logger_name + "/model_best.safetensors";
     const bool coco_testall = ec.split == "testall";
     ec.fold5 = fold5 == "auto" ? coco_testall : (fold5 == "1" || fold5 == "true");
     EvalResult r = evaluate_checkpoint(ec);
     std::string title = ec.split + (coco_testall ? " (5K)" : "");
+    // how the evaluated checkpoint was chosen while training, said with the numbers
+    const std::string selected = r.protocol == "best_on_test" ? "model selected on the test split (HREM's protocol: optimistic)"
+                                 : r.protocol == "best_on_dev" ? "model selected on dev"
+                                 : r.protocol == "last_epoch"  ? "the last epoch (VSD's protocol)"
+                                 : r.protocol == "reference"   ? "a reference checkpoint"
+                                                               : "";
+    if (!r.what.empty()) std::printf("%s\n", r.what.c_str());
+    if (!selected.empty() && r.protocol != "reference") std::printf("checkpoint: %s\n", selected.c_str());
     std::printf("\n%lld images, %lld captions\n%s", (long long)r.n_img, (long long)r.n_cap,
                 metrics_table(title, r.full).c_str());
     if (r.has_fold5) std::printf("%s", metrics_table(ec.split + " 5-fold 1K", r.fold5).c_str());
     std::string out = ec.out_json;
     if (out.empty()) {
         std::string base = ec.checkpoint.empty() ? logger_name : ec.checkpoint.substr(0, ec.checkpoint.rfind('/') + 1);
+        if (ec.bge_only) base = logger_name;
         if (base.empty()) base = ".";
         if (base.back() != '/') base += '/';
         out = base + "eval_" + ec.split + ".json";
     }
-    std::string json = "{\"split\": \"" + ec.split + "\", \"checkpoint\": \"" + ec.checkpoint + "\", " +
+    if (ec.bge_only) {
+        struct stat st;
+        if (stat(logger_name.c_str(), &st) != 0) mkdir(logger_name.c_str(), 0755);
+    }
+    std::string json = "{\"split\": " + json_quote(ec.split) + ", \"checkpoint\": " + json_quote(ec.checkpoint) +
+                       ", \"selection\": " + json_quote(r.protocol.empty() ? "unknown" : r.protocol) +
+                       ", \"selection_note\": " + json_quote(selected) + ", \"model\": " + json_quote(r.what) + ", " +
                        strfmt("\"images\": %lld, \"captions\": %lld, \"metrics\": ", (long long)r.n_img, (long long)r.n_cap) +
                        metrics_json(r.full) + (r.has_fold5 ? ", \"fold5\": " + metrics_json(r.fold5) : "") + "}\n";
     write_file_atomic(out, json);

@@ -2,10 +2,12 @@
 #include "trainer.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 
 #include "../core/backend.h"
@@ -28,7 +30,9 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("vocab_path", &vocab_path, "SCAN vocab folder (default <data_path>/vocab)");
     f.add("vsd", &vsd, "VSD descriptions: none, cpm (†, MiniCPM-V) or flor (⋆, Florence-2)");
     f.add("model", &model, "gpo or hrem");
-    f.add("text_encoder", &text_encoder, "bigru or bert");
+    f.add("text_encoder", &text_encoder, "bert (the paper's rows) or bigru (vse_infty's bigru branch: GPO, HREM)");
+    f.add("cap_emb", &cap_emb, "caption-embedding file <split>_<this>.npy: cap_bge (GPO+VSD's loader) or cap_bge_cpm "
+          "(HREM+VSD's); auto: the one the model's reference reads");
     f.add("bert_path", &bert_path, "BERT model folder (config.json, vocab.txt; weights from model.safetensors when present)");
     f.add("bert_lr_factor", &bert_lr_factor, "BERT's lr multiplier (-1: 0.05 with --vsd as VSD, 0.1 as GPO)");
     f.add("embed_size", &embed_size, "joint embedding size");
@@ -45,18 +49,20 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("topk", &topk, "HREM: K of the cross-modal relevance statistics");
     f.add("reg_loss_weight", &reg_loss_weight, "HREM: weight of the relevance regulariser");
     f.add("graph_lr_factor", &graph_lr_factor, "HREM: lr multiplier of the relation module's parameters");
-    f.add("batch_size", &batch_size, "batch size");
-    f.add("num_epochs", &num_epochs, "epochs (-1: 25, HREM 30)");
+    f.add("connections", &connections, "HREM: connection masks by intra-modal similarity (intra: V V^T, T T^T, the official "
+          "code since HREM@fb854a9 and VSD_HREM) or cross-modal (cross: V T^T, T V^T, HREM's first upload)");
+    f.add("batch_size", &batch_size, "batch size (-1: 128; 256 on coco for VSD and HREM, as their scripts)");
+    f.add("num_epochs", &num_epochs, "epochs (-1: 25; plain HREM 30)");
     f.add("learning_rate", &learning_rate, "base learning rate");
-    f.add("lr_update", &lr_update, "epoch at which the lr decays (x decay_rate)");
+    f.add("lr_update", &lr_update, "epoch at which the lr decays (x decay_rate); -1: 15");
     f.add("lr_schedules", &lr_schedules, "comma-separated decay epochs, overrides --lr_update (e.g. 15,25)");
     f.add("decay_rate", &decay_rate, "lr decay factor");
     f.add("weight_decay", &weight_decay, "AdamW weight decay (-1: 0.01 for BiGRU as the reference, else 1e-4)");
     f.add("grad_clip", &grad_clip, "clip the global gradient norm to this (0: off)");
     f.add("loss_type", &loss_type, "vse (VSE++ hinge) or trip (distance-weighted triplet); default: vse for GPO, trip with VSD");
     f.add("margin", &margin, "margin of both losses");
-    f.add("vse_mean_warmup_epochs", &vse_mean_warmup_epochs, "VSE++: epochs with the summed hinge before max-violation");
-    f.add("mask_repeat", &mask_repeat, "VSE++: mask every pair of the same image (0: the diagonal only, as vse_infty)");
+    f.add("vse_mean_warmup_epochs", &vse_mean_warmup_epochs, "VSE++: epochs with the summed hinge before max-violation (-1: 1; GPO+VSD 0)");
+    f.add("mask_repeat", &mask_repeat, "VSE++: 1 masks every pair of the same image (VSD/HREM's option); 0: the diagonal only, as vse_infty");
     f.add("trip_cutoff", &trip_cutoff, "triplet: distance cutoff (-1: 1.9 coco, 1.7 otherwise)");
     f.add("trip_reference_skip", &trip_reference_skip, "triplet: zero a whole direction when an anchor has no negative (reference)");
     f.add("proto", &proto, "VSD prototype loss: -1 on with --vsd, 0 off, 1 on");
@@ -70,7 +76,12 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("token_augment", &token_augment, "mask/replace/delete tokens at train time");
     f.add("logger_name", &logger_name, "run folder: log, checkpoints, evaluation results");
     f.add("resume", &resume, "continue exactly from this checkpoint");
-    f.add("val_split", &val_split, "split validated after every epoch (the reference VSD/HREM protocol: test)");
+    f.add("val_split", &val_split, "split validated after every epoch: dev, test or testall; auto: dev when it has every file "
+          "the model reads, otherwise the test split (VSD: the release has no dev embeddings)");
+    f.add("selection", &selection, "model_best: best (best rsum on --val_split) or last (the last epoch, VSD's protocol); "
+          "auto: last for VSD validated on the test split, best otherwise. HREM's protocol: --val_split test --selection best");
+    f.add("save_fold5", &save_fold5, "COCO: validate testall by the 5-fold 1K rsum (the reference's --save_fold5)");
+    f.add("dry_run", &dry_run, "print the resolved configuration and every file it would read, then stop");
     f.add("log_step", &log_step, "log a line every this many steps");
     f.add("workers", &workers, "accepted for compatibility; batches are prepared by one background thread");
     f.add("seed", &seed, "random seed (initialisation, shuffling, augmentation, sampling)");
@@ -83,25 +94,73 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("cudnn", &cudnn, "1: cuDNN runs the BiGRU (and BERT's attention when validating); needs --device cuda on a GPU. 0: our own kernels, the reference");
 }
 
+std::string TrainConfig::test_split() const { return dataset == "coco" ? "testall" : "test"; }
+
+std::string TrainConfig::row_name() const {
+    std::string r = model == "hrem" ? "HREM" : "GPO";
+    if (vsd == "cpm") r += "+VSD†";
+    else if (vsd == "flor") r += "+VSD⋆";
+    return r;
+}
+
+std::string TrainConfig::protocol() const {
+    if (selection == "last") return "last_epoch";
+    return val_split == "dev" ? "best_on_dev" : "best_on_test";
+}
+
+static bool file_exists(const std::string& p) {
+    struct stat st;
+    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Does the dev split hold every file this configuration reads? (The release ships no VSD files for dev.)
+static bool dev_has_everything(const TrainConfig& c) {
+    try {
+        const std::string dir = find_precomp_dir(c.data_path, c.dataset, "dev");
+        if (!file_exists(dir + "/dev_ims.npy")) return false;
+        const VsdSource v = parse_vsd_source(c.vsd);
+        if (v == VsdSource::None) return true;
+        return file_exists(dir + "/" + vsd_description_file("dev", v)) && file_exists(dir + "/" + vsd_caption_file("dev", c.cap_emb));
+    } catch (const Error&) {
+        return false;
+    }
+}
+
 void TrainConfig::finalize() {
     ENSURE(model == "gpo" || model == "hrem", "--model must be gpo or hrem, got '%s'", model.c_str());
-    const bool hrem = model == "hrem";
-    if (loss_type.empty()) loss_type = (vsd != "none" || hrem) ? "trip" : "vse";
+    ENSURE(text_encoder == "bert" || text_encoder == "bigru", "--text_encoder must be bert or bigru, got '%s'", text_encoder.c_str());
+    parse_vsd_source(vsd);  // validates
+    if (vsd == "dagger" || vsd == "†") vsd = "cpm";
+    if (vsd == "star" || vsd == "⋆") vsd = "flor";
+    if (vsd.empty()) vsd = "none";
+    const bool hrem = model == "hrem", with_vsd = vsd != "none", coco = dataset == "coco";
+    // the recipe of the reference behind each paper row (see trainer.h and SPEC 4.1-4.2)
+    if (loss_type.empty()) loss_type = (with_vsd || hrem) ? "trip" : "vse";
     ENSURE(loss_type == "vse" || loss_type == "trip", "--loss_type must be vse or trip, got '%s'", loss_type.c_str());
-    // HREM's schedule (SPEC 4.1): 30 epochs, decays at 15 and 25
-    if (num_epochs < 0) num_epochs = hrem ? 30 : 25;
-    if (hrem && lr_schedules.empty() && lr_update == 15) lr_schedules = "15,25";
-    if (mask_weight < 0) mask_weight = dataset == "coco" ? 1.5f : 1.0f;
+    if (num_epochs < 0) num_epochs = hrem && !with_vsd ? 30 : 25;
+    if (lr_update < 0) lr_update = 15;
+    if (lr_schedules.empty() && (hrem || with_vsd)) lr_schedules = "15,25";  // VSD's and HREM's default [15, 25]
+    if (batch_size < 0) batch_size = coco && (hrem || with_vsd) ? 256 : 128;
+    if (vse_mean_warmup_epochs < 0) vse_mean_warmup_epochs = with_vsd && !hrem ? 0 : 1;
+    if (mask_weight < 0) mask_weight = coco ? 1.5f : 1.0f;
+    if (cap_emb == "auto") cap_emb = hrem ? "cap_bge_cpm" : "cap_bge";
+    vsd_caption_file("train", cap_emb);  // validates
     ENSURE(topk >= 1 && topk <= 16, "--topk must be in [1, 16], got %d", topk);
+    ENSURE(connections == "intra" || connections == "cross", "--connections must be intra or cross, got '%s'", connections.c_str());
     ENSURE(!hrem || embed_size % nhead == 0, "--embed_size %lld is not a multiple of --nhead %lld", (long long)embed_size, (long long)nhead);
     // AdamW weight decay: the BiGRU branch of GPO passes none (PyTorch's 0.01); VSD, HREM and BERT use 1e-4
-    if (weight_decay < 0) weight_decay = (text_encoder == "bigru" && vsd == "none" && !hrem) ? 0.01f : 1e-4f;
-    if (proto < 0) proto = vsd != "none" ? 1 : 0;
-    if (bert_lr_factor < 0) bert_lr_factor = vsd != "none" ? 0.05f : 0.1f;
+    if (weight_decay < 0) weight_decay = (text_encoder == "bigru" && !with_vsd && !hrem) ? 0.01f : 1e-4f;
+    if (proto < 0) proto = with_vsd ? 1 : 0;
+    if (bert_lr_factor < 0) bert_lr_factor = with_vsd ? 0.05f : 0.1f;
     if (proto_path.empty()) proto_path = data_path + "/" + dataset + "/proto";
-    if (trip_cutoff < 0) trip_cutoff = dataset == "coco" ? 1.9f : 1.7f;
+    if (trip_cutoff < 0) trip_cutoff = coco ? 1.9f : 1.7f;
     if (vocab_path.empty()) vocab_path = data_path + "/vocab";
-    parse_vsd_source(vsd);  // validates
+    // validation and model selection
+    if (val_split == "auto") val_split = dev_has_everything(*this) ? "dev" : test_split();
+    ENSURE(val_split == "dev" || val_split == "test" || val_split == "testall",
+           "--val_split must be auto, dev, test or testall, got '%s'", val_split.c_str());
+    if (selection == "auto") selection = with_vsd && val_split != "dev" ? "last" : "best";
+    ENSURE(selection == "best" || selection == "last", "--selection must be auto, best or last, got '%s'", selection.c_str());
     check_device_name(device);
     ENSURE(batch_size > 1, "--batch_size must be at least 2, got %lld", (long long)batch_size);
     ENSURE(num_epochs > 0, "--num_epochs must be positive, got %d", num_epochs);
@@ -112,6 +171,7 @@ std::string TrainConfig::to_json() const {
     return "{\"data_path\": " + q(data_path) + ", \"dataset\": " + q(dataset) + ", \"vocab_path\": " + q(vocab_path) +
            ", \"bert_path\": " + q(bert_path) + strfmt(", \"bert_lr_factor\": %g", bert_lr_factor) +
            ", \"vsd\": " + q(vsd) + ", \"model\": " + q(model) + ", \"text_encoder\": " + q(text_encoder) +
+           ", \"row\": " + q(row_name()) + ", \"cap_emb\": " + q(cap_emb) +
            strfmt(", \"embed_size\": %lld, \"word_dim\": %lld, \"img_dim\": %lld, \"batch_size\": %lld, \"num_epochs\": %d",
                   (long long)embed_size, (long long)word_dim, (long long)img_dim, (long long)batch_size, num_epochs) +
            strfmt(", \"learning_rate\": %g, \"lr_update\": %d, \"decay_rate\": %g, \"weight_decay\": %g, \"grad_clip\": %g",
@@ -129,8 +189,10 @@ std::string TrainConfig::to_json() const {
                   "\"warmup\": %lld, \"mask_weight\": %g, \"threshold\": %g, \"topk\": %d, \"reg_loss_weight\": %g, "
                   "\"graph_lr_factor\": %g", (long long)nhead, dropout, residual_weight, (int)maxk_reference, (int)relation,
                   (long long)warmup, mask_weight, threshold, topk, reg_loss_weight, graph_lr_factor) +
-           ", \"device\": " + q(device) + ", \"cudnn\": " + std::to_string(cudnn) +
-           ", \"tf32\": " + std::to_string(tf32) + ", \"val_split\": " + q(val_split) + ", \"logger_name\": " + q(logger_name) + "}";
+           ", \"connections\": " + q(connections) + ", \"device\": " + q(device) + ", \"cudnn\": " + std::to_string(cudnn) +
+           ", \"tf32\": " + std::to_string(tf32) + ", \"val_split\": " + q(val_split) +
+           ", \"selection\": " + q(selection) + ", \"protocol\": " + q(protocol()) + ", \"save_fold5\": " + std::to_string((int)save_fold5) +
+           ", \"logger_name\": " + q(logger_name) + "}";
 }
 
 static void mkdir_p(const std::string& p) {
@@ -153,20 +215,27 @@ struct Setup {
     std::unique_ptr<VSEModel> model;
 };
 
+static std::string vocab_file(const TrainConfig& c) {
+    return c.vocab_path.size() > 5 && c.vocab_path.substr(c.vocab_path.size() - 5) == ".json"
+               ? c.vocab_path : c.vocab_path + "/" + c.dataset + "_precomp_vocab.json";
+}
+
 static std::shared_ptr<Vocab> load_vocab(const TrainConfig& c) {
-    std::string p = c.vocab_path + "/" + c.dataset + "_precomp_vocab.json";
+    std::string p = vocab_file(c);
     struct stat st;
     ENSURE_HINT(stat(p.c_str(), &st) == 0, "pass --vocab_path (SCAN's vocab/ folder); the demo generator writes its own",
                 "%s: the BiGRU vocabulary is missing", p.c_str());
     return std::make_shared<Vocab>(Vocab::load_json(p));
 }
 
-static PrecompDataset open_split(const TrainConfig& c, const std::string& split) {
+static PrecompDataset open_split(const TrainConfig& c, const std::string& split, bool verbose = false) {
     DatasetOptions o;
     o.data_path = c.data_path;
     o.dataset = c.dataset;
     o.split = split;
     o.vsd = parse_vsd_source(c.vsd);
+    o.cap_emb_name = c.cap_emb == "auto" ? (c.model == "hrem" ? "cap_bge_cpm" : "cap_bge") : c.cap_emb;
+    o.verbose = verbose;
     return PrecompDataset::open(o);
 }
 
@@ -187,6 +256,7 @@ static ModelConfig model_config(const TrainConfig& c, int vocab_size) {
     m.relation.threshold = c.threshold;
     m.relation.topk = c.topk;
     m.relation.mask_weight = c.mask_weight < 0 ? 1.0f : c.mask_weight;
+    m.relation.cross_connections = c.connections == "cross";
     if (c.text_encoder == "bert") m.bert = BertConfig::from_json_file(c.bert_path + "/config.json");
     return m;
 }
@@ -274,15 +344,48 @@ static std::vector<int> decay_epochs(const TrainConfig& c) {
     return m;
 }
 
+// The line that says how model_best is chosen; the same words go into run.json and eval's output.
+static std::string protocol_line(const TrainConfig& c) {
+    if (c.selection == "last")
+        return strfmt("model selection: the last epoch (VSD's protocol%s); the %s metrics printed each epoch are for "
+                      "monitoring only", c.val_split == "dev" ? "" : ": the release has no dev embeddings", c.val_split.c_str());
+    if (c.val_split == "dev") return "model selection: the best rsum on dev";
+    return strfmt("model selection: the best rsum on %s (HREM's protocol: selected on the test split, so optimistic)",
+                  c.val_split.c_str());
+}
+
+// `train --dry_run`: the resolved recipe and every file the run would read
+static void print_dry_run(const TrainConfig& c) {
+    std::printf("%s on %s: the resolved configuration\n", c.row_name().c_str(), c.dataset.c_str());
+    Json j = Json::parse(c.to_json(), "config");
+    for (const auto& [k, v] : j.members())
+        std::printf("  %-24s %s\n", k.c_str(), v.is_string() ? v.as_string().c_str() : strfmt("%g", v.as_double()).c_str());
+    std::printf("%s\n", protocol_line(c).c_str());
+}
+
 TrainResult train(TrainConfig cfg) {
     cfg.finalize();
     TrainResult res;
     auto t_start = std::chrono::steady_clock::now();
-    mkdir_p(cfg.logger_name);
-    // ---- data ----
+    if (cfg.dry_run) {
+        print_dry_run(cfg);
+        std::printf("files:\n");
+        for (const std::string& split : {std::string("train"), cfg.val_split}) {
+            if (split == "train" || cfg.validate) {
+                PrecompDataset d = open_split(cfg, split);
+                for (const std::string& f : d.opened) std::printf("  [%s] %s\n", split.c_str(), f.c_str());
+            }
+        }
+        if (cfg.text_encoder == "bigru") std::printf("  [vocab] %s/%s_precomp_vocab.json\n", cfg.vocab_path.c_str(), cfg.dataset.c_str());
+        else std::printf("  [bert] %s/config.json, vocab.txt%s\n", cfg.bert_path.c_str(),
+                         find_model_weights(cfg.bert_path).empty() ? " (no weights: random init)" : (", " + find_model_weights(cfg.bert_path)).c_str());
+        return res;
+    }
+    // ---- data (validated before the run folder is made) ----
     Setup s;
-    s.train = std::make_unique<PrecompDataset>(open_split(cfg, "train"));
-    if (cfg.validate) s.val = std::make_unique<PrecompDataset>(open_split(cfg, cfg.val_split));
+    std::printf("%s on %s\n", cfg.row_name().c_str(), cfg.dataset.c_str());
+    s.train = std::make_unique<PrecompDataset>(open_split(cfg, "train", true));
+    if (cfg.validate) s.val = std::make_unique<PrecompDataset>(open_split(cfg, cfg.val_split, true));
     s.text = make_text_front(cfg);
     s.text->prepare(s.train->caps);
     std::unique_ptr<TextFront> val_text;
@@ -292,6 +395,7 @@ TrainResult train(TrainConfig cfg) {
     }
     ENSURE(s.train->feat_dim == cfg.img_dim, "--img_dim %lld does not match the region features (%lld) of %s",
            (long long)cfg.img_dim, (long long)s.train->feat_dim, s.train->dir.c_str());
+    mkdir_p(cfg.logger_name);
     // ---- model and optimiser ----
     Rng init_rng(cfg.seed * 0x2545F4914F6CDD1Dull + 7);
     s.model = std::make_unique<VSEModel>(model_config(cfg, s.text->vocab_size()), init_rng);
@@ -346,14 +450,26 @@ TrainResult train(TrainConfig cfg) {
     }
     std::printf("%s\n", s.train->summary().c_str());
     if (s.val) std::printf("%s\n", s.val->summary().c_str());
+    std::printf("[%s] %s: model %s + %s, %lld parameters (%.2f M), vocab %d, loss %s%s, %lld steps/epoch, seed %llu\n",
+                cfg.dataset.c_str(), cfg.row_name().c_str(), cfg.model.c_str(), cfg.text_encoder.c_str(),
+                (long long)model.num_parameters(), model.num_parameters() / 1048576.0, s.text->vocab_size(),
+                cfg.loss_type.c_str(), cfg.proto ? " + prototypes" : "", (long long)per_epoch, (unsigned long long)cfg.seed);
+    if (cfg.validate) std::printf("%s\n", protocol_line(cfg).c_str());
     std::fflush(stdout);
-    std::printf("[%s] model %s + %s, %lld parameters (%.2f M), vocab %d, loss %s, vsd %s, %lld steps/epoch, seed %llu\n",
-                cfg.dataset.c_str(), cfg.model.c_str(), cfg.text_encoder.c_str(), (long long)model.num_parameters(),
-                model.num_parameters() / 1048576.0, s.text->vocab_size(), cfg.loss_type.c_str(), cfg.vsd.c_str(),
-                (long long)per_epoch, (unsigned long long)cfg.seed);
+    // the run folder: its configuration and protocol (run.json), and the vocabulary it was trained with
+    write_file_atomic(cfg.logger_name + "/run.json",
+                      "{\"config\": " + cfg.to_json() + ", \"protocol_note\": " + json_quote(protocol_line(cfg)) + "}\n");
+    if (cfg.text_encoder == "bigru") {  // so that eval needs no dataset vocabulary (e.g. COCO-trained, F30K-tested)
+        std::ifstream in(vocab_file(cfg), std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        write_file_atomic(cfg.logger_name + "/vocab.json", ss.str());
+    }
     std::FILE* log = std::fopen((cfg.logger_name + "/train.log").c_str(), cfg.resume.empty() ? "w" : "a");
     ENSURE(log, "%s/train.log: cannot open for writing", cfg.logger_name.c_str());
-    std::fprintf(log, "config %s\n", cfg.to_json().c_str());
+    std::setvbuf(log, nullptr, _IOLBF, 0);  // line by line: `tail -f train.log` follows the run
+    std::fprintf(log, "config %s\n%s\n", cfg.to_json().c_str(), protocol_line(cfg).c_str());
+    const bool interactive = cfg.progress && isatty(fileno(stderr));
     auto meta = [&](int epoch, int64_t step_in_epoch) {
         return std::map<std::string, std::string>{{"epoch", std::to_string(epoch)},
                                                   {"step_in_epoch", std::to_string(step_in_epoch)},
@@ -386,14 +502,20 @@ TrainResult train(TrainConfig cfg) {
         popt.sk_epsilon = cfg.sk_epsilon;
         popt.sinkhorn_iterations = cfg.sinkhorn_iterations;
         popt.proto_temperature = cfg.proto_temperature;
-        std::printf("prototypes: %s (%lld x %lld), weight %g\n", protos->source.c_str(), (long long)protos->P.size(0),
+        std::printf("prototypes: opened %s (%lld x %lld), weight %g\n", protos->source.c_str(), (long long)protos->P.size(0),
                     (long long)protos->P.size(1), cfg.proto_weight);
+        const int64_t release_k = cfg.dataset == "f30k" ? 896 : cfg.dataset == "coco" ? 2560 : 0;
+        if (release_k && protos->P.size(0) != release_k)
+            std::printf("note: the release's %s centroids have K = %lld (proto_data/%s_minicpm_kmeans_centroids_%lld.npy); "
+                        "these have K = %lld\n", cfg.dataset.c_str(), (long long)release_k, cfg.dataset.c_str(),
+                        (long long)release_k, (long long)protos->P.size(0));
     }
     TripletOptions topt;
     topt.margin = cfg.margin;
     topt.cutoff = cfg.trip_cutoff;
     topt.reference_skip = cfg.trip_reference_skip;
     bool stopped = false;
+    int64_t skipped_total = 0, skipped_run = 0;  // non-finite losses: updates skipped, in all and in a row
     for (int epoch = start_epoch; epoch < cfg.num_epochs && !stopped; epoch++) {
         const float lr = step_decay_lr(cfg.learning_rate, epoch, milestones, cfg.decay_rate);
         opt.set_lr(lr);
@@ -402,7 +524,9 @@ TrainResult train(TrainConfig cfg) {
         Progress prog(strfmt("epoch %d/%d", epoch + 1, cfg.num_epochs), per_epoch, cfg.log_step);
         Batch b;
         int64_t step = epoch == start_epoch ? skip : 0;
+        const int64_t first_step = step;
         double loss_avg = 0;
+        auto t_epoch = std::chrono::steady_clock::now();
         while (loader.next(b)) {
             auto t0 = std::chrono::steady_clock::now();
             batch_to(b, dev);
@@ -427,54 +551,96 @@ TrainResult train(TrainConfig cfg) {
                 return cfg.loss_type == "vse" ? contrastive_loss(v, t, b.img_ids, cfg.margin, max_violation, cfg.mask_repeat)
                                               : trip(v, t);
             };
-            Tensor loss = pair_loss(V, T);
+            // the loss terms, named (a non-finite total names the culprit)
+            std::vector<std::pair<const char*, Tensor>> terms = {{"matching", pair_loss(V, T)}};
             if (relation_on) {  // L_gnn (HREM's gnn_loss is the base loss, trip by default) + reg_weight L_reg
                 RelationOut r = model.criterion->forward(V, T, enc.phi, enc.psi, b.img_lengths, b.lengths, &drop);
-                loss = loss + pair_loss(V, r.Tg) + pair_loss(r.Vg, T) + pair_loss(r.Vg, r.Tg) + r.reg * cfg.reg_loss_weight;
+                terms.push_back({"graph(V,Tg)", pair_loss(V, r.Tg)});
+                terms.push_back({"graph(Vg,T)", pair_loss(r.Vg, T)});
+                terms.push_back({"graph(Vg,Tg)", pair_loss(r.Vg, r.Tg)});
+                terms.push_back({"relation regulariser", r.reg * cfg.reg_loss_weight});
             }
             model.dropout_rng = nullptr;
-            if (protos) loss = loss + protos->loss(V, T, popt) * cfg.proto_weight;  // SPEC 3.3, from step 1
+            if (protos) terms.push_back({"prototype", protos->loss(V, T, popt) * cfg.proto_weight});  // SPEC 3.3, from step 1
+            Tensor loss = terms[0].second;
+            for (size_t k = 1; k < terms.size(); k++) loss = loss + terms[k].second;
             const float lv = loss.item();
-            ENSURE_HINT(std::isfinite(lv), "lower --learning_rate, or check the input features with tools/npy_inspect",
-                        "the loss is %g at epoch %d step %lld", lv, epoch + 1, (long long)step + 1);
+            if (!std::isfinite(lv)) {
+                // the reference skips the update (`if torch.isnan(loss): return`); we also say where, and stop
+                // after 10 in a row instead of training on
+                std::string which, ids;
+                for (auto& [name, t] : terms) {
+                    const float x = t.item();
+                    if (!std::isfinite(x)) which += strfmt("%s%s = %g", which.empty() ? "" : ", ", name, x);
+                }
+                for (int64_t r = 0; r < b.size && r < 16; r++) ids += strfmt("%s%lld", r ? " " : "", (long long)b.img_ids[r]);
+                skipped_total++;
+                skipped_run++;
+                std::string line = strfmt("epoch %d step %lld: non-finite loss (%s); images %s%s: update skipped (%lld in a row, "
+                                          "%lld in all)", epoch + 1, (long long)step + 1, which.c_str(), ids.c_str(),
+                                          b.size > 16 ? " ..." : "", (long long)skipped_run, (long long)skipped_total);
+                std::fprintf(stderr, "%s%s\n", interactive ? "\n" : "", line.c_str());
+                std::fprintf(log, "%s\n", line.c_str());
+                ENSURE_HINT(skipped_run < 10, "lower --learning_rate, or check the inputs with tools/npy_inspect (NaN/Inf counts)",
+                            "%lld steps in a row had a non-finite loss (last: epoch %d step %lld, %s); stopping",
+                            (long long)skipped_run, epoch + 1, (long long)step + 1, which.c_str());
+                step++;
+                global_step++;
+                continue;
+            }
+            skipped_run = 0;
             backward(loss);
             if (cfg.grad_clip > 0) clip_grad_norm(all_params, cfg.grad_clip);
             opt.step();
             step++;
             global_step++;
             const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-            loss_avg = step == 1 ? lv : 0.9 * loss_avg + 0.1 * lv;
-            std::string line = strfmt("epoch %d | step %lld/%lld | loss %.4f | lr %.1e | %.1f ms/step", epoch + 1,
-                                      (long long)step, (long long)per_epoch, lv, lr, ms);
+            loss_avg = step == first_step + 1 ? lv : 0.9 * loss_avg + 0.1 * lv;
+            const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count() /
+                                    (double)(step - first_step);
+            std::string line = strfmt("epoch %d | step %lld/%lld | loss %.4f | lr %.1e | %.1f ms/step | ETA %s", epoch + 1,
+                                      (long long)step, (long long)per_epoch, lv, lr, ms,
+                                      Progress::format_duration(per_step * (double)(per_epoch - step)).c_str());
             std::fprintf(log, "%s\n", line.c_str());
-            if (cfg.progress) prog.update(step, strfmt("loss %.4f | lr %.1e | %.0f ms/step", loss_avg, lr, ms));
+            if (interactive) prog.update(step, strfmt("loss %.4f | lr %.1e | %.0f ms/step", loss_avg, lr, ms));
+            else if (cfg.progress && (step % std::max(1, cfg.log_step) == 0 || step == per_epoch)) {
+                std::printf("%s\n", line.c_str());  // the same lines as train.log, at --log_step
+                std::fflush(stdout);
+            }
             if (cfg.max_steps > 0 && global_step >= cfg.max_steps) {
                 stopped = true;
                 save_checkpoint(res.checkpoint, model, &opt, meta(step >= per_epoch ? epoch + 1 : epoch, step >= per_epoch ? 0 : step));
                 break;
             }
         }
-        if (stopped) break;
-        if (cfg.progress) prog.finish(strfmt("loss %.4f", loss_avg));
-        // ---- validation ----
+        if (interactive && !stopped) prog.finish(strfmt("loss %.4f", loss_avg));
+        // ---- validation (and, with --max_steps, after the last step too, so a short run is evaluated) ----
         if (s.val) {
             Embeddings e = encode_split(model, *s.val, *val_text, cfg.batch_size, false);
-            RetrievalMetrics m = retrieval_metrics(similarities(e), e.n_img, e.n_cap, (int)s.val->im_div);
+            const std::vector<double> sims = similarities(e);
+            RetrievalMetrics m = retrieval_metrics(sims, e.n_img, e.n_cap, (int)s.val->im_div);
+            std::string title = strfmt("epoch %d %s", epoch + 1, cfg.val_split.c_str());
+            if (cfg.save_fold5 && cfg.val_split == "testall") {  // the reference then selects by the 5-fold 1K mean
+                m = retrieval_metrics_5fold(sims, e.n_img, e.n_cap, (int)s.val->im_div);
+                title += " 5-fold 1K";
+            }
+            if (cfg.selection == "last") title += " (monitoring only)";
             res.last_val = m;
-            std::string t = metrics_table(strfmt("epoch %d %s", epoch + 1, cfg.val_split.c_str()), m);
+            std::string t = metrics_table(title, m);
             std::printf("%s", t.c_str());
             std::fflush(stdout);  // visible at once in logs, not at exit
             std::fprintf(log, "%s", t.c_str());
-            if (m.rsum > best_rsum) {
-                best_rsum = m.rsum;
+            if (cfg.selection == "last" || m.rsum > best_rsum) {  // "last": overwritten every epoch, as VSD's train.py
+                best_rsum = std::max(best_rsum, m.rsum);
                 res.best_val = m;
-                save_checkpoint(res.best_checkpoint, model, nullptr, meta(epoch + 1, 0));
+                save_checkpoint(res.best_checkpoint, model, nullptr, meta(stopped ? epoch : epoch + 1, 0));
             }
         }
+        if (stopped) break;
         save_checkpoint(res.checkpoint, model, &opt, meta(epoch + 1, 0));
-        std::fflush(log);
     }
     if (!s.val && !stopped) save_checkpoint(res.best_checkpoint, model, nullptr, meta(cfg.num_epochs, 0));
+    if (skipped_total) std::printf("%lld updates were skipped for a non-finite loss (see train.log)\n", (long long)skipped_total);
     std::fclose(log);
     res.steps = global_step;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
@@ -494,11 +660,177 @@ static std::vector<double> load_sims(const std::string& path, int64_t* n_img, in
     return s;
 }
 
+// A checkpoint written by one of the reference codebases ({'model': [img_enc, txt_enc], 'opt': ...},
+// flattened by torch_load to "model.0.<key>" / "model.1.<key>") renamed to our names, with the
+// model it needs. Five families: vse_infty master (BERT, DataParallel's "module." prefix), vse_infty
+// bigru, VSD's GPO+VSD ("gpo.*", unused "gated_fusion.*"), HREM ("fc.fc.*", "fc.mlp.*", "aggr.*"; the
+// relation module is not saved) and VSD_HREM (HREM's names plus "gated_fusion.*").
+static SafeTensors from_reference_checkpoint(const SafeTensors& st, const EvalConfig& ec, TrainConfig& c, std::string* what) {
+    auto strip = [](std::string n) {
+        if (n.rfind("module.", 0) == 0) n = n.substr(7);  // nn.DataParallel
+        return n;
+    };
+    bool img_any = false, hrem = false, vsd_gpo = false, gated = false, bert = false, bigru = false, dp = false;
+    for (auto& [n, t] : st.tensors) {
+        const bool img = n.rfind("model.0.", 0) == 0, txt = n.rfind("model.1.", 0) == 0;
+        if (!img && !txt) continue;
+        const std::string k = strip(n.substr(8));
+        dp |= n.compare(8, 7, "module.") == 0;
+        img_any |= img;
+        if (img && k == "fc.fc.weight") hrem = true;
+        if (img && k == "gpo.linear.weight") vsd_gpo = true;
+        if (k.rfind("gated_fusion.", 0) == 0) gated = true;
+        if (txt && k == "bert.embeddings.word_embeddings.weight") bert = true;
+        if (txt && k == "embed.weight") bigru = true;
+    }
+    ENSURE_HINT(img_any && (bert || bigru), "evaluate a checkpoint written by train, or a reference model_best.pth",
+                "%s: neither our checkpoint (no config in its metadata) nor a reference checkpoint ({'model': [img_enc, "
+                "txt_enc]} with a BERT or BiGRU text encoder)", ec.checkpoint.c_str());
+    const bool is_vsd = vsd_gpo || gated;
+    const char* family = hrem ? (is_vsd ? "VSD_HREM (HREM+VSD)" : "HREM")
+                              : vsd_gpo ? "VSD (GPO+VSD)" : (bigru ? "vse_infty bigru (GPO, BiGRU)" : "vse_infty (GPO, BERT)");
+    c.model = hrem ? "hrem" : "gpo";
+    ENSURE(ec.model.empty() || ec.model == c.model, "%s: a %s checkpoint, but --model %s was given", ec.checkpoint.c_str(),
+           family, ec.model.c_str());
+    c.text_encoder = bert ? "bert" : "bigru";
+    c.vsd = ec.vsd;
+    if (is_vsd && (c.vsd.empty() || c.vsd == "none")) {
+        c.vsd = "cpm";
+        std::printf("%s checkpoint: fusing the MiniCPM-V descriptions (the release's default, --vsd cpm); pass --vsd flor "
+                    "for a ⋆ model\n", family);
+    }
+    ENSURE_HINT(is_vsd || c.vsd == "none" || c.vsd.empty(), "drop --vsd",
+                "%s: a %s checkpoint has no VSD fusion, but --vsd %s was given", ec.checkpoint.c_str(), family, c.vsd.c_str());
+    if (c.vsd.empty()) c.vsd = "none";
+    c.cap_emb = hrem ? "cap_bge_cpm" : "cap_bge";
+    auto opt = [&](const char* key) -> const std::string* {
+        auto it = st.metadata.find(std::string("opt.") + key);
+        return it == st.metadata.end() ? nullptr : &it->second;
+    };
+    const std::string* ds = opt("dataset") ? opt("dataset") : opt("data_name");
+    c.dataset = !ec.dataset.empty() ? ec.dataset : (ds ? *ds : "f30k");
+    if (c.dataset.find("coco") != std::string::npos) c.dataset = ec.dataset.empty() ? "coco" : c.dataset;
+    c.data_path = ec.data_path.empty() ? "data" : ec.data_path;
+    c.vocab_path = c.data_path + "/vocab";
+    if (!ec.bert_path.empty()) c.bert_path = ec.bert_path;
+    if (const std::string* v = opt("nhead")) c.nhead = std::stoll(*v);
+    if (const std::string* v = opt("residual_weight")) c.residual_weight = std::stof(*v);
+    // rename to our names; list what is dropped
+    SafeTensors out;
+    out.metadata = st.metadata;
+    std::vector<std::string> ignored;
+    for (auto& [n, t] : st.tensors) {
+        const bool img = n.rfind("model.0.", 0) == 0, txt = n.rfind("model.1.", 0) == 0;
+        if (!img && !txt) continue;
+        std::string k = strip(n.substr(8));
+        if (k.rfind("gated_fusion.", 0) == 0 || k == "bert.embeddings.position_ids") {  // present, never used by the forward
+            ignored.push_back((img ? "img_enc." : "txt_enc.") + k);
+            continue;
+        }
+        if (k.rfind("gpo.", 0) == 0) k = "gpool." + k.substr(4);               // VSD's GPO
+        else if (img && k.rfind("fc.fc.", 0) == 0) k = "fc." + k.substr(6);    // HREM's FC_MLP
+        else if (img && k.rfind("fc.mlp.", 0) == 0) k = "mlp." + k.substr(7);
+        out.tensors.push_back({(img ? "img_enc." : "txt_enc.") + k, t});
+    }
+    const Tensor* fc = out.find("img_enc.fc.weight");
+    ENSURE(fc && fc->ndim() == 2, "%s: no 2-d img_enc fc.weight", ec.checkpoint.c_str());
+    c.img_dim = fc->size(1);
+    c.embed_size = fc->size(0);
+    if (const Tensor* e = out.find("txt_enc.embed.weight")) c.word_dim = e->size(1);
+    *what = strfmt("reference checkpoint: %s%s, img_dim %lld, embed %lld, dataset %s, vsd %s", family,
+                   dp ? " (DataParallel: module. prefix removed)" : "", (long long)c.img_dim, (long long)c.embed_size,
+                   c.dataset.c_str(), c.vsd.c_str());
+    std::printf("%s\n", what->c_str());
+    if (!ignored.empty()) {
+        std::string list;
+        for (size_t i = 0; i < ignored.size(); i++) list += (i ? ", " : "") + ignored[i];
+        std::printf("ignored %zu tensor%s that the forward never uses: %s\n", ignored.size(), ignored.size() > 1 ? "s" : "",
+                    list.c_str());
+    }
+    return out;
+}
+
+// VSD's eval_bge.py: rank by description . caption embeddings alone (image i = aux row 5i)
+static std::vector<double> bge_only_sims(const PrecompDataset& d, int64_t* n_img, int64_t* n_cap) {
+    ENSURE(d.desc_emb && d.cap_emb, "--bge_only needs the split's VSD files (pass --vsd cpm or flor)");
+    const int64_t N = d.length, E = d.desc_emb->row_numel();
+    *n_cap = N;
+    *n_img = (N + d.im_div - 1) / d.im_div;
+    std::vector<float> img(*n_img * E), cap(N * E);
+    for (int64_t i = 0; i < *n_img; i++) {
+        Tensor r = d.desc_emb->rows_tensor(i * d.im_div, 1, DType::F32);
+        std::copy(r.data(), r.data() + E, img.begin() + i * E);
+    }
+    for (int64_t c = 0; c < N; c++) {
+        Tensor r = d.cap_emb->rows_tensor(c, 1, DType::F32);
+        std::copy(r.data(), r.data() + E, cap.begin() + c * E);
+    }
+    Embeddings e;
+    e.img = std::move(img);
+    e.cap = std::move(cap);
+    e.n_img = *n_img;
+    e.n_cap = N;
+    e.E = E;
+    return similarities(e);
+}
+
+LoadedModel load_checkpoint_model(const EvalConfig& ec) {
+    LoadedModel lm;
+    SafeTensors st = load_weights_file(ec.checkpoint);
+    TrainConfig& c = lm.cfg;
+    auto it = st.metadata.find("config");
+    if (it != st.metadata.end()) {  // ours: the training config travels in the checkpoint
+        Json j = Json::parse(it->second, ec.checkpoint + " (config)");
+        c.data_path = ec.data_path.empty() ? j["data_path"].as_string() : ec.data_path;
+        c.dataset = ec.dataset.empty() ? j["dataset"].as_string() : ec.dataset;
+        c.vocab_path = ec.data_path.empty() ? j["vocab_path"].as_string() : ec.data_path + "/vocab";
+        // the run folder keeps the vocabulary it was trained with (a COCO model evaluates on F30K)
+        const std::string run_vocab = ec.checkpoint.substr(0, ec.checkpoint.rfind('/') + 1) + "vocab.json";
+        struct stat vst;
+        if (stat(run_vocab.c_str(), &vst) == 0) c.vocab_path = run_vocab;
+        if (const Json* v = j.find("cap_emb")) c.cap_emb = v->as_string();
+        if (const Json* v = j.find("protocol")) lm.protocol = v->as_string();
+        lm.what = strfmt("%s checkpoint %s", j.find("row") ? (*j.find("row")).as_string().c_str() : "our", ec.checkpoint.c_str());
+        c.vsd = j["vsd"].as_string();
+        c.model = j["model"].as_string();
+        c.text_encoder = j["text_encoder"].as_string();
+        if (const Json* v = j.find("nhead")) c.nhead = v->as_int();
+        if (const Json* v = j.find("residual_weight")) c.residual_weight = (float)v->as_double();
+        if (const Json* v = j.find("maxk_reference")) c.maxk_reference = v->as_int() != 0;
+        if (const Json* v = j.find("topk")) c.topk = (int)v->as_int();
+        if (const Json* bp = j.find("bert_path")) c.bert_path = bp->as_string();
+        c.embed_size = j["embed_size"].as_int();
+        c.word_dim = j["word_dim"].as_int();
+        c.img_dim = j["img_dim"].as_int();
+    } else {  // a reference model_best.pth: {'model': [img_enc, txt_enc], 'opt': ...}
+        st = from_reference_checkpoint(st, ec, c, &lm.what);
+        lm.protocol = "reference";
+    }
+    if (const Tensor* e = st.find("txt_enc.embed.weight")) lm.vocab_rows = e->size(0);
+    Rng rng(0);
+    lm.model = std::make_unique<VSEModel>(model_config(c, (int)lm.vocab_rows), rng);
+    // HREM's relation module is training-only: the reference does not save it, and eval never runs it
+    load_model_weights(*lm.model, st, ec.checkpoint, {"criterion."});
+    lm.model->eval();
+    return lm;
+}
+
 EvalResult evaluate_checkpoint(const EvalConfig& ec) {
     EvalResult r;
     std::vector<double> sims;
     int per = 5;
-    if (!ec.ensemble.empty()) {
+    if (ec.bge_only) {
+        TrainConfig c;
+        c.data_path = ec.data_path.empty() ? "data" : ec.data_path;
+        c.dataset = ec.dataset.empty() ? "f30k" : ec.dataset;
+        c.vsd = ec.vsd == "none" || ec.vsd.empty() ? "cpm" : ec.vsd;
+        c.model = ec.model.empty() ? "gpo" : ec.model;
+        PrecompDataset d = open_split(c, ec.split, true);
+        sims = bge_only_sims(d, &r.n_img, &r.n_cap);
+        per = (int)d.im_div;
+        r.what = strfmt("BGE only (VSD's eval_bge.py): %s descriptions . caption embeddings, no model", c.vsd.c_str());
+        r.protocol = "none";
+    } else if (!ec.ensemble.empty()) {
         // average saved similarity matrices (the reference's eval_ensemble)
         std::stringstream ss(ec.ensemble);
         std::string p;
@@ -517,58 +849,20 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         for (double& v : sims) v /= k;
         per = (int)(r.n_cap / r.n_img);
     } else {
-        SafeTensors st = load_weights_file(ec.checkpoint);
-        TrainConfig c;
-        auto it = st.metadata.find("config");
-        if (it != st.metadata.end()) {  // ours: the training config travels in the checkpoint
-            Json j = Json::parse(it->second, ec.checkpoint + " (config)");
-            c.data_path = ec.data_path.empty() ? j["data_path"].as_string() : ec.data_path;
-            c.dataset = ec.dataset.empty() ? j["dataset"].as_string() : ec.dataset;
-            c.vocab_path = ec.data_path.empty() ? j["vocab_path"].as_string() : ec.data_path + "/vocab";
-            c.vsd = j["vsd"].as_string();
-            c.model = j["model"].as_string();
-            c.text_encoder = j["text_encoder"].as_string();
-            if (const Json* v = j.find("nhead")) c.nhead = v->as_int();
-            if (const Json* v = j.find("residual_weight")) c.residual_weight = (float)v->as_double();
-            if (const Json* v = j.find("maxk_reference")) c.maxk_reference = v->as_int() != 0;
-            if (const Json* v = j.find("topk")) c.topk = (int)v->as_int();
-            if (const Json* bp = j.find("bert_path")) c.bert_path = bp->as_string();
-            c.embed_size = j["embed_size"].as_int();
-            c.word_dim = j["word_dim"].as_int();
-            c.img_dim = j["img_dim"].as_int();
-        } else {  // the reference's model_best.pth: {'model': [img_enc, txt_enc], 'opt': ...}
-            ENSURE_HINT(st.find("model.0.fc.weight"), "evaluate a checkpoint written by train, or the reference's model_best.pth",
-                        "%s: neither our checkpoint (no config) nor a reference GPO checkpoint (no model.0.fc.weight)",
-                        ec.checkpoint.c_str());
-            SafeTensors renamed;
-            for (auto& [n, t] : st.tensors) {
-                if (n.rfind("model.0.", 0) == 0) renamed.tensors.push_back({"img_enc." + n.substr(8), t});
-                else if (n.rfind("model.1.", 0) == 0) renamed.tensors.push_back({"txt_enc." + n.substr(8), t});
-            }
-            renamed.metadata = st.metadata;
-            st = renamed;
-            const Tensor* fc = st.find("img_enc.fc.weight");
-            c.img_dim = fc->size(1);
-            c.embed_size = fc->size(0);
-            c.text_encoder = st.find("txt_enc.bert.embeddings.word_embeddings.weight") ? "bert" : "bigru";
-            if (const Tensor* e = st.find("txt_enc.embed.weight")) c.word_dim = e->size(1);
-            auto dn = st.metadata.find("opt.data_name");
-            c.dataset = !ec.dataset.empty() ? ec.dataset : (dn != st.metadata.end() ? dn->second : "f30k");
-            c.data_path = ec.data_path.empty() ? "data" : ec.data_path;
-            c.vocab_path = c.data_path + "/vocab";
-            c.vsd = ec.vsd;
-            if (!ec.bert_path.empty()) c.bert_path = ec.bert_path;
-            std::printf("reference checkpoint: GPO, %s text, img_dim %lld, embed %lld, dataset %s, vsd %s\n",
-                        c.text_encoder.c_str(), (long long)c.img_dim, (long long)c.embed_size, c.dataset.c_str(), c.vsd.c_str());
-        }
-        PrecompDataset d = open_split(c, ec.split);
+        LoadedModel lm = load_checkpoint_model(ec);
+        TrainConfig& c = lm.cfg;
+        VSEModel& model = *lm.model;
+        r.what = lm.what;
+        r.protocol = lm.protocol;
+        PrecompDataset d = open_split(c, ec.split, true);
         std::unique_ptr<TextFront> front = make_text_front(c);
         TextFront& text = *front;
+        ENSURE_HINT(c.text_encoder != "bigru" || text.vocab_size() == lm.vocab_rows,
+                    "evaluate with the vocabulary the model was trained with (the run folder's vocab.json, or --data_path's vocab/)",
+                    "%s: the model's word embedding has %lld rows, but the vocabulary %s gives %d (with <mask>)",
+                    ec.checkpoint.c_str(), (long long)lm.vocab_rows, c.vocab_path.c_str(), text.vocab_size());
         text.prepare(d.caps);
-        Rng rng(0);
-        VSEModel model(model_config(c, text.vocab_size()), rng);
         model.to(select_device(ec.device, ec.cudnn, ec.tf32));
-        load_model_weights(model, st, ec.checkpoint);
         std::printf("%s\n", d.summary().c_str());
         Embeddings e = encode_split(model, d, text, ec.batch_size, ec.progress);
         sims = similarities(e);
