@@ -60,8 +60,8 @@ TEST_SRC := $(wildcard tests/*.cpp)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRC))
 LIB := $(BUILD)/libvsd.a
 
-.PHONY: all test bench train eval clean help doctest demo prototypes
-TOOLS := make_demo npy_inspect check_dataset prototypes embed
+.PHONY: all test bench train eval clean help doctest demo prototypes vocab
+TOOLS := make_demo npy_inspect check_dataset prototypes embed build_vocab
 PROGRAMS := train eval
 all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels) $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
 
@@ -97,7 +97,7 @@ $(BUILD)/.doctest:
 	@mkdir -p $(@D) && touch $@
 $(TEST_OBJ): | $(BUILD)/.doctest
 # tests find their fixtures (tests/fixtures) and the shared real data (../shared/data) from here
-$(TEST_OBJ): CXXFLAGS += -DVSD_SOURCE_DIR='"$(CURDIR)"'
+$(TEST_OBJ): CXXFLAGS += -DVSD_SOURCE_DIR='"$(CURDIR)"' -DVSD_BUILD_DIR='"$(BUILD)"'
 # the emulator's own tests are written like a kernel file: the emulator header comes first
 $(BUILD)/tests/test_emulator.o: CXXFLAGS += -DVSD_SIM -include kernels/sim/cuda_sim.h
 
@@ -130,7 +130,7 @@ $(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 
 # ---- run ---------------------------------------------------------------------------------
 # Exit code is the verdict; the last line is "N passed, N failed, N skipped".
-test: $(BUILD)/run_tests
+test: $(BUILD)/run_tests $(BUILD)/build_vocab
 	$(BUILD)/run_tests $(TEST_ARGS)
 
 bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels)
@@ -165,6 +165,10 @@ eval: $(BUILD)/eval
 K ?= $(if $(filter coco,$(DATASET)),2560,$(if $(filter f30k,$(DATASET)),896,64))
 prototypes: $(BUILD)/prototypes
 	$(BUILD)/prototypes --data_path $(DATA) --dataset $(DATASET) --K $(K) $(ARGS)
+
+# make vocab DATASET=mydata [DATA=data]: a SCAN vocabulary for the BiGRU text encoder (as vse_infty's vocab.py)
+vocab: $(BUILD)/build_vocab
+	$(BUILD)/build_vocab --data_path $(DATA) --dataset $(DATASET) $(ARGS)
 
 # (re)generated when any of its files is missing (generation is deterministic: same seed, same bytes)
 $(DEMO_FILES) &: | $(BUILD)/make_demo

@@ -22,8 +22,8 @@ VSD_HD float unary_f(Unary op, float x, float a, float b) {
         case Unary::Log: return logf(x);
         case Unary::Sqrt: return sqrtf(x);
         case Unary::Abs: return fabsf(x);
-        case Unary::Relu: return x > 0.0f ? x : 0.0f;
-        case Unary::LeakyRelu: return x > 0.0f ? x : a * x;                   // a = negative slope
+        case Unary::Relu: return x <= 0.0f ? 0.0f : x;                      // NaN stays NaN, as PyTorch
+        case Unary::LeakyRelu: return x <= 0.0f ? a * x : x;                  // a = negative slope; NaN stays NaN
         case Unary::Gelu: return 0.5f * x * (1.0f + erff(x * kInvSqrt2));     // exact (erf) form, as BERT
         case Unary::Tanh: return tanhf(x);
         case Unary::Sigmoid: return 1.0f / (1.0f + expf(-x));

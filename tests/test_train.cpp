@@ -1,4 +1,8 @@
 // Training end to end on a tiny demo: exact resume, determinism, learning, evaluation, errors.
+#include <fstream>
+#include <sstream>
+
+#include "../src/data/json.h"
 #include "../src/data/safetensors.h"
 #include "../src/train/checkpoint.h"
 #include "../src/train/trainer.h"
@@ -277,4 +281,125 @@ TEST_CASE("recipes: the 12 paper rows resolve to the reference's configuration (
     v.data_path = data["f30k"];
     v.finalize();
     CHECK(v.protocol() == "best_on_dev");
+}
+
+// Overwrite the float32 .npy at `path` (a v1 file written by our writer) with NaN at element `at`
+// of every `stride`-th block.
+static void plant_nan(const std::string& path, int64_t every_image, int64_t per_image) {
+    NpyArray a = npy_open(path);
+    Tensor t = a.to_tensor();
+    for (int64_t i = 0; i < t.size(0); i += every_image) t.data()[i * per_image + 3] = std::nanf("");
+    npy_save(path, t);
+}
+
+TEST_CASE("non-finite loss: the update is skipped and named (BatchNorm statistics kept clean); 10 in a row stop the run") {
+    // one image with a NaN feature: every batch that holds one of its captions has a NaN loss
+    // (BatchNorm mixes the batch). Those updates are skipped, the rest train, the weights stay finite.
+    {
+        std::string data = small_demo_dataset("nan_one", 60, 20, 32, 16);
+        const std::string ims = data + "/demo/precomp/train_ims.npy";
+        NpyArray a = npy_open(ims);
+        const int64_t per_image = a.shape[1] * a.shape[2];
+        plant_nan(ims, 1000, per_image);  // image 0 only
+        TrainConfig c = small_config(data, temp_dir("nan_one"));
+        c.img_dim = 32;
+        c.embed_size = 16;
+        c.num_epochs = 2;
+        train(c);
+        std::string log;
+        {
+            std::ifstream f(c.logger_name + "/train.log");
+            std::stringstream ss;
+            ss << f.rdbuf();
+            log = ss.str();
+        }
+        CHECK(log.find("non-finite loss (matching = nan); images") != std::string::npos);  // NaN propagates to the loss
+        CHECK(log.find("update skipped") != std::string::npos);
+        CHECK(log.find("| loss ") != std::string::npos);  // and other steps trained
+        for (float w : all_weights(c.logger_name + "/checkpoint.safetensors")) REQUIRE(std::isfinite(w));
+    }
+    // every image NaN: 10 skipped steps in a row end the run with one clear error naming the term
+    {
+        std::string data = small_demo_dataset("nan_all", 60, 20, 32, 16);
+        const std::string ims = data + "/demo/precomp/train_ims.npy";
+        NpyArray a = npy_open(ims);
+        plant_nan(ims, 1, a.shape[1] * a.shape[2]);
+        TrainConfig c = small_config(data, temp_dir("nan_all"));
+        c.img_dim = 32;
+        c.embed_size = 16;
+        CHECK_THROWS_WITH(train(c), doctest::Contains("10 steps in a row had a non-finite loss or gradient (last: epoch 1 step 10, loss (matching = nan))"));
+    }
+}
+
+TEST_CASE("run folder: train.log line by line, run.json with the protocol, the vocabulary; cross-dataset eval uses it") {
+    std::string data = small_demo("runfolder");
+    TrainConfig c = small_config(data, temp_dir("runfolder"));
+    c.validate = true;
+    c.val_split = "test";
+    c.max_steps = 5;
+    train(c);
+    std::ifstream log(c.logger_name + "/train.log");
+    int steps = 0;
+    for (std::string line; std::getline(log, line);) steps += line.find("| step ") != std::string::npos;
+    CHECK(steps == 5);
+    Json run = Json::parse_file(c.logger_name + "/run.json");
+    CHECK(run["config"]["protocol"].as_string() == "best_on_test");
+    CHECK(run["protocol_note"].as_string().find("HREM's protocol") != std::string::npos);
+    CHECK(file_exists(c.logger_name + "/vocab.json"));
+    // evaluated elsewhere (another dataset folder without that vocabulary): the run's own is used
+    std::string other = small_demo_dataset("runfolder_other", 20, 10, 128, 32);
+    CHECK(std::remove((other + "/vocab/demo_precomp_vocab.json").c_str()) == 0);
+    EvalConfig ec;
+    ec.checkpoint = c.logger_name + "/model_best.safetensors";
+    ec.data_path = other;
+    ec.progress = false;
+    EvalResult r = evaluate_checkpoint(ec);
+    CHECK(r.n_img == 10);
+    CHECK(r.protocol == "best_on_test");
+}
+
+TEST_CASE("eval --bge_only: ranks by description . caption embeddings alone (VSD's eval_bge.py)") {
+    std::string data = small_demo("bge");
+    EvalConfig ec;
+    ec.bge_only = true;
+    ec.data_path = data;
+    ec.dataset = "demo";
+    ec.vsd = "cpm";
+    ec.progress = false;
+    EvalResult r = evaluate_checkpoint(ec);
+    // by hand: sims[i][c] = desc[5 i] . cap[c]
+    DatasetOptions o;
+    o.data_path = data;
+    o.dataset = "demo";
+    o.split = "test";
+    o.vsd = VsdSource::Cpm;
+    PrecompDataset d = PrecompDataset::open(o);
+    Tensor desc = d.desc_emb->to_tensor(), cap = d.cap_emb->to_tensor();
+    const int64_t N = d.n_img, C = d.n_cap, E = desc.size(1);
+    std::vector<double> sims(N * C);
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t k = 0; k < C; k++) {
+            double s = 0;
+            for (int64_t e = 0; e < E; e++) s += (double)desc.data()[5 * i * E + e] * cap.data()[k * E + e];
+            sims[i * C + k] = s;
+        }
+    RetrievalMetrics m = retrieval_metrics(sims, N, C, 5);
+    CHECK(r.full.rsum == doctest::Approx(m.rsum).epsilon(1e-9));
+    CHECK(r.full.rsum > 100);  // the demo's † descriptions and captions share concepts
+    ec.vsd = "flor";
+    CHECK(evaluate_checkpoint(ec).full.rsum < r.full.rsum);  // ⋆ is lossier
+}
+
+TEST_CASE("build_vocab: SCAN's rules (count >= 4 over train + dev), and the BiGRU trains with it") {
+    std::string data = small_demo("vocabtool");
+    const std::string out = temp_dir("vocabtool") + "/v.json";
+    const std::string cmd = std::string(VSD_SOURCE_DIR) + "/" + VSD_BUILD_DIR + "/build_vocab --data_path " + data +
+                            " --dataset demo --out " + out + " > /dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    // the same as the demo generator's (which builds it from train + dev captions with the same function)
+    Vocab a = Vocab::load_json(out), b = Vocab::load_json(data + "/vocab/demo_precomp_vocab.json");
+    CHECK(a.size() == b.size());
+    for (int i = 0; i < a.size(); i++) CHECK(a.word(i) == b.word(i));
+    CHECK(std::system((std::string(VSD_SOURCE_DIR) + "/" + VSD_BUILD_DIR + "/build_vocab --data_path " + data +
+                       " --dataset nope > /dev/null 2>&1").c_str()) != 0);
 }

@@ -207,18 +207,6 @@ std::vector<float> random_dir(Rng& rng, int d) {
     return unit(v);
 }
 
-void mkdirs(const std::string& p) {
-    std::string cur;
-    for (size_t i = 0; i <= p.size(); i++) {
-        if (i == p.size() || p[i] == '/') {
-            if (!cur.empty()) mkdir(cur.c_str(), 0755);
-        }
-        if (i < p.size()) cur += p[i];
-    }
-    struct stat st;
-    ENSURE_HINT(stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "check permissions", "%s: cannot create the folder", p.c_str());
-}
-
 }  // namespace
 
 std::vector<std::string> release_precomp_files(const std::string& layout) {
@@ -248,9 +236,9 @@ std::string make_demo_dataset(const DemoOptions& opt) {
     ENSURE(opt.regions >= 20, "the demo needs at least 20 regions per image, got %d", opt.regions);
     auto t0 = std::chrono::steady_clock::now();
     const std::string root = opt.data_path + "/" + opt.name, dir = root + "/precomp";
-    mkdirs(dir);
-    mkdirs(opt.data_path + "/vocab");
-    mkdirs(root + "/proto");
+    make_dirs(dir);
+    make_dirs(opt.data_path + "/vocab");
+    make_dirs(root + "/proto");
     const std::vector<Relation> rels = relations();
     Concepts C;
     const int F = opt.feat_dim, E = opt.emb_dim, R = opt.regions;
@@ -371,7 +359,7 @@ std::string make_demo_dataset(const DemoOptions& opt) {
     v.save_json(opt.data_path + "/vocab/" + opt.name + "_precomp_vocab.json");
     // a small BERT for `make train TEXT=bert` on the demo: a word-level WordPiece vocabulary of the
     // demo's words and a 2-layer config; there are no pretrained weights, so training starts random
-    mkdirs(root + "/bert");
+    make_dirs(root + "/bert");
     std::string bert_vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
     Vocab all = Vocab::build(vocab_caps, 1);
     for (int i = 4; i < all.size(); i++) bert_vocab += all.word(i) + "\n";

@@ -298,6 +298,17 @@ Tensor NpyArray::rows_tensor(int64_t row0, int64_t nrows, DType want) const {
 Tensor npy_load(const std::string& path, DType want) { return npy_open(path).to_tensor(want); }
 
 // ---------------------------------------------------------------------------------------------
+void make_dirs(const std::string& p) {
+    std::string cur;
+    for (size_t i = 0; i <= p.size(); i++) {
+        if ((i == p.size() || p[i] == '/') && !cur.empty()) mkdir(cur.c_str(), 0755);
+        if (i < p.size()) cur += p[i];
+    }
+    struct stat st;
+    ENSURE_HINT(stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "check the path and its permissions",
+                "%s: cannot create the folder", p.c_str());
+}
+
 void write_file_atomic(const std::string& path, const std::string& bytes) {
     std::string tmp = path + ".tmp." + std::to_string(getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

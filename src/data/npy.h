@@ -71,5 +71,7 @@ float half_to_float(uint16_t h);
 
 // Atomic whole-file write helper (temporary + fsync + rename), shared by every writer.
 void write_file_atomic(const std::string& path, const std::string& bytes);
+// mkdir -p; a folder that cannot be made is an error naming it
+void make_dirs(const std::string& path);
 
 }  // namespace vsd

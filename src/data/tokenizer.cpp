@@ -608,7 +608,7 @@ Vocab Vocab::load_json(const std::string& path) {
     const Json& i2w = j["idx2word"];
     const int64_t n = j["idx"].as_int("idx");
     ENSURE_HINT(n > 3 && (int64_t)i2w.size() == n && (int64_t)w2i.size() == n,
-                "use a SCAN vocabulary file ({f30k,coco}_precomp_vocab.json) or rebuild it with --build_vocab",
+                "use a SCAN vocabulary file ({f30k,coco}_precomp_vocab.json) or rebuild it with tools/build_vocab (`make vocab DATASET=...`)",
                 "%s: inconsistent vocabulary: idx = %lld, idx2word has %zu entries, word2idx has %zu", path.c_str(),
                 (long long)n, i2w.size(), w2i.size());
     v.idx2word_.resize(n);

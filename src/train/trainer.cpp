@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -193,17 +194,6 @@ std::string TrainConfig::to_json() const {
            ", \"tf32\": " + std::to_string(tf32) + ", \"val_split\": " + q(val_split) +
            ", \"selection\": " + q(selection) + ", \"protocol\": " + q(protocol()) + ", \"save_fold5\": " + std::to_string((int)save_fold5) +
            ", \"logger_name\": " + q(logger_name) + "}";
-}
-
-static void mkdir_p(const std::string& p) {
-    std::string cur;
-    for (size_t i = 0; i <= p.size(); i++) {
-        if (i == p.size() || p[i] == '/')
-            if (!cur.empty()) mkdir(cur.c_str(), 0755);
-        if (i < p.size()) cur += p[i];
-    }
-    struct stat st;
-    ENSURE_HINT(stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "check --logger_name", "%s: cannot create the folder", p.c_str());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,7 +385,7 @@ TrainResult train(TrainConfig cfg) {
     }
     ENSURE(s.train->feat_dim == cfg.img_dim, "--img_dim %lld does not match the region features (%lld) of %s",
            (long long)cfg.img_dim, (long long)s.train->feat_dim, s.train->dir.c_str());
-    mkdir_p(cfg.logger_name);
+    make_dirs(cfg.logger_name);
     // ---- model and optimiser ----
     Rng init_rng(cfg.seed * 0x2545F4914F6CDD1Dull + 7);
     s.model = std::make_unique<VSEModel>(model_config(cfg, s.text->vocab_size()), init_rng);
@@ -516,6 +506,10 @@ TrainResult train(TrainConfig cfg) {
     topt.reference_skip = cfg.trip_reference_skip;
     bool stopped = false;
     int64_t skipped_total = 0, skipped_run = 0;  // non-finite losses: updates skipped, in all and in a row
+    // BatchNorm's running statistics move in the forward pass: a skipped step restores them (the
+    // reference keeps them, so one NaN batch leaves NaN statistics behind for evaluation)
+    std::vector<std::pair<Tensor, Tensor>> bn_stats;  // (live buffer, its copy before the step)
+    for (auto& [name, t] : model.named_buffers()) bn_stats.push_back({t, Tensor()});
     for (int epoch = start_epoch; epoch < cfg.num_epochs && !stopped; epoch++) {
         const float lr = step_decay_lr(cfg.learning_rate, epoch, milestones, cfg.decay_rate);
         opt.set_lr(lr);
@@ -531,6 +525,7 @@ TrainResult train(TrainConfig cfg) {
             auto t0 = std::chrono::steady_clock::now();
             batch_to(b, dev);
             opt.zero_grad();
+            for (auto& [live, copy] : bn_stats) copy = live.clone();
             // BERT's dropout masks come from (seed, step): a resumed run draws the same ones
             Rng drop(cfg.seed * 0xD6E8FEB86659FD93ull + (uint64_t)global_step * 0x9E3779B97F4A7C15ull + 1);
             model.dropout_rng = &drop;
@@ -565,32 +560,56 @@ TrainResult train(TrainConfig cfg) {
             Tensor loss = terms[0].second;
             for (size_t k = 1; k < terms.size(); k++) loss = loss + terms[k].second;
             const float lv = loss.item();
-            if (!std::isfinite(lv)) {
-                // the reference skips the update (`if torch.isnan(loss): return`); we also say where, and stop
-                // after 10 in a row instead of training on
-                std::string which, ids;
-                for (auto& [name, t] : terms) {
-                    const float x = t.item();
-                    if (!std::isfinite(x)) which += strfmt("%s%s = %g", which.empty() ? "" : ", ", name, x);
-                }
+            // A non-finite loss or gradient skips the update (the reference: `if torch.isnan(loss): return`);
+            // we also say where, keep BatchNorm's statistics clean, and stop after 10 in a row
+            auto skip_step = [&](const std::string& which) {
+                std::string ids;
                 for (int64_t r = 0; r < b.size && r < 16; r++) ids += strfmt("%s%lld", r ? " " : "", (long long)b.img_ids[r]);
                 skipped_total++;
                 skipped_run++;
-                std::string line = strfmt("epoch %d step %lld: non-finite loss (%s); images %s%s: update skipped (%lld in a row, "
+                for (auto& [live, copy] : bn_stats) {
+                    const bool f32 = live.dtype() == DType::F32;
+                    void* dst = f32 ? (void*)live.data() : (void*)live.i64();
+                    const void* src = f32 ? (const void*)copy.data() : (const void*)copy.i64();
+                    const size_t bytes = (size_t)live.numel() * (f32 ? 4 : 8);
+                    if (live.is_cuda()) live.kernels().copy_on_device(dst, src, bytes);
+                    else std::memcpy(dst, src, bytes);
+                }
+                std::string line = strfmt("epoch %d step %lld: non-finite %s; images %s%s: update skipped (%lld in a row, "
                                           "%lld in all)", epoch + 1, (long long)step + 1, which.c_str(), ids.c_str(),
                                           b.size > 16 ? " ..." : "", (long long)skipped_run, (long long)skipped_total);
                 std::fprintf(stderr, "%s%s\n", interactive ? "\n" : "", line.c_str());
                 std::fprintf(log, "%s\n", line.c_str());
                 ENSURE_HINT(skipped_run < 10, "lower --learning_rate, or check the inputs with tools/npy_inspect (NaN/Inf counts)",
-                            "%lld steps in a row had a non-finite loss (last: epoch %d step %lld, %s); stopping",
+                            "%lld steps in a row had a non-finite loss or gradient (last: epoch %d step %lld, %s); stopping",
                             (long long)skipped_run, epoch + 1, (long long)step + 1, which.c_str());
                 step++;
                 global_step++;
+            };
+            if (!std::isfinite(lv)) {
+                std::string which;
+                for (auto& [name, t] : terms) {
+                    const float x = t.item();
+                    if (!std::isfinite(x)) which += strfmt("%s%s = %g", which.empty() ? "" : ", ", name, x);
+                }
+                skip_step("loss (" + which + ")");
+                continue;
+            }
+            backward(loss);
+            // the global gradient norm (clipped to --grad_clip); infinite max: measured, not clipped
+            const float gnorm = clip_grad_norm(all_params, cfg.grad_clip > 0 ? cfg.grad_clip : INFINITY);
+            if (!std::isfinite(gnorm)) {
+                std::string which = strfmt("gradient (norm %g)", gnorm);
+                for (auto& [name, p] : model.named_parameters())
+                    if (p.has_grad()) {
+                        bool bad = false;
+                        for (float g : p.grad_tensor().to_vector()) bad |= !std::isfinite(g);
+                        if (bad) { which += ", first in " + name; break; }
+                    }
+                skip_step(which);
                 continue;
             }
             skipped_run = 0;
-            backward(loss);
-            if (cfg.grad_clip > 0) clip_grad_norm(all_params, cfg.grad_clip);
             opt.step();
             step++;
             global_step++;
