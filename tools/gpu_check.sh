@@ -15,7 +15,7 @@ echo "== demo training: 20 steps on the CPU, the GPU, and the GPU with cuDNN's B
 for run in cpu:0 cuda:0 cuda:1; do
   dev=${run%:*}; cudnn=${run#*:}; tag=${dev}_cudnn$cudnn
   start=$SECONDS
-  build/release-cuda/train --data_path data --dataset demo --model hrem --vsd cpm \
+  build/release-cuda/train --data_path data --dataset demo --model hrem --vsd cpm --text_encoder bigru \
     --warmup 10 --max_steps 20 --validate 0 --progress 0 --log_step 1 --device $dev --cudnn $cudnn \
     --logger_name /tmp/gpu_check_$tag > /tmp/gpu_check_$tag.out 2>&1
   echo "$tag: $((SECONDS - start)) s; $(tail -1 /tmp/gpu_check_$tag.out)"
