@@ -100,6 +100,24 @@ inline std::string small_demo_dataset(const std::string& tag, int n_train, int n
     return o.data_path;
 }
 
+// A toy demo in a fresh folder "data_<tag>" at the reference-checkpoint fixtures' sizes (16-d regions,
+// 8-d embeddings), optionally under a release dataset name and file set (name = layout = f30k | coco).
+inline std::string toy_demo(const std::string& tag, int n_train, int n_test, const std::string& name = "demo",
+                            const std::string& layout = "f30k") {
+    DemoOptions o;
+    o.data_path = temp_dir("data_" + tag);
+    o.name = name;
+    o.layout = layout;
+    o.n_train = n_train;
+    o.n_dev = 5;
+    o.n_test = n_test;
+    o.feat_dim = 16;
+    o.emb_dim = 8;
+    o.verbose = false;
+    make_demo_dataset(o);
+    return o.data_path;
+}
+
 // A split of a demo dataset at `root`, with the given VSD source, and the BiGRU text front for it.
 inline PrecompDataset open_demo(const std::string& root, const std::string& split, VsdSource vsd = VsdSource::None) {
     DatasetOptions o;

@@ -35,24 +35,16 @@ EvalConfig family_eval(const Family& f) {
 std::string family_demo() {
     static std::string root;
     if (!root.empty()) return root;
-    DemoOptions o;
-    o.data_path = temp_dir("data_families");
-    o.n_train = 10;
-    o.n_dev = 5;
-    o.n_test = 12;
-    o.feat_dim = 16;
-    o.emb_dim = 8;
-    o.verbose = false;
-    make_demo_dataset(o);
+    const std::string data = toy_demo("families", 10, 12);
     std::string w2i, i2w;
     for (int i = 0; i < 29; i++) {
         const std::string w = i == 0 ? "<pad>" : i == 1 ? "<start>" : i == 2 ? "<end>" : i == 3 ? "<unk>" : "w" + std::to_string(i);
         w2i += (i ? ", \"" : "\"") + w + "\": " + std::to_string(i);
         i2w += (i ? ", \"" : "\"") + std::to_string(i) + "\": \"" + w + "\"";
     }
-    std::ofstream(o.data_path + "/vocab/demo_precomp_vocab.json") << "{\"word2idx\": {" << w2i << "}, \"idx2word\": {" << i2w
+    std::ofstream(data + "/vocab/demo_precomp_vocab.json") << "{\"word2idx\": {" << w2i << "}, \"idx2word\": {" << i2w
                                                                    << "}, \"idx\": 29}";
-    root = o.data_path;
+    root = data;
     return root;
 }
 

@@ -97,28 +97,18 @@ static std::vector<std::string> list_dir(const std::string& dir) {
 TEST_CASE("demo: the release's files, file for file, in the f30k and the coco layout; every file the seed's tree names") {
     for (std::string layout : {"f30k", "coco"}) {
         CAPTURE(layout);
-        DemoOptions o;
-        o.data_path = temp_dir("layout_" + layout);
-        o.name = layout;  // a copy under the release's own dataset name
-        o.layout = layout;
-        o.n_train = 20;
-        o.n_dev = 5;
-        o.n_test = 10;
-        o.feat_dim = 16;
-        o.emb_dim = 8;
-        o.verbose = false;
-        make_demo_dataset(o);
-        const std::string precomp = o.data_path + "/" + layout + "/precomp";
+        const std::string root = toy_demo("layout_" + layout, 20, 10, layout, layout);  // under the release's own name
+        const std::string precomp = root + "/" + layout + "/precomp";
         CHECK(list_dir(precomp) == release_precomp_files(layout));
-        CHECK(file_exists(o.data_path + "/" + layout + "/id_mapping.json"));
-        CHECK(file_exists(o.data_path + "/vocab/" + layout + "_precomp_vocab.json"));
+        CHECK(file_exists(root + "/" + layout + "/id_mapping.json"));
+        CHECK(file_exists(root + "/vocab/" + layout + "_precomp_vocab.json"));
         // no VSD file for dev (the release has none); COCO's VSD files are testall's, and its test is testall's first fifth
         for (const std::string& f : list_dir(precomp))
             if (f.rfind("dev_", 0) == 0) CHECK(f.find("bge") == std::string::npos);
         if (layout == "coco") {
             CHECK(!file_exists(precomp + "/test_cap_bge.npy"));
             DatasetOptions d;
-            d.data_path = o.data_path;
+            d.data_path = root;
             d.dataset = "coco";
             d.split = "test";
             PrecompDataset test = PrecompDataset::open(d);

@@ -72,18 +72,10 @@ TEST_CASE("the reference's model_best.pth: every tensor, its metadata, and the s
     }
     CHECK(checked > 40);
     // end to end: a tiny dataset of the checkpoint's sizes (16-d regions, 8-d embeddings)
-    DemoOptions o;
-    o.data_path = temp_dir("data_refckpt");
-    o.n_train = 20;
-    o.n_dev = 5;
-    o.n_test = 10;
-    o.feat_dim = 16;
-    o.emb_dim = 8;
-    o.verbose = false;
-    make_demo_dataset(o);
+    const std::string data = toy_demo("refckpt", 20, 10);
     EvalConfig ec;
     ec.checkpoint = fixture("torch/model_best.pth");
-    ec.data_path = o.data_path;
+    ec.data_path = data;
     ec.dataset = "demo";
     ec.bert_path = fixture("torch/tiny_bert");
     ec.progress = false;
@@ -91,7 +83,7 @@ TEST_CASE("the reference's model_best.pth: every tensor, its metadata, and the s
     CHECK(ref.n_img == 10);
     // the same weights as our checkpoint (converted by name) give exactly the same metrics
     TrainConfig c;
-    c.data_path = o.data_path;
+    c.data_path = data;
     c.dataset = "demo";
     c.text_encoder = "bert";
     c.bert_path = ec.bert_path;

@@ -208,20 +208,7 @@ TEST_CASE("recipes: the 12 paper rows resolve to the reference's configuration (
         {"hrem", "cpm", "coco", 256, 25, "15,25", "trip", 0.05f, 1.5f, 1, "cap_bge_cpm", "last_epoch"},
     };
     std::map<std::string, std::string> data;  // the demo under the release's names, exactly its files
-    for (const char* ds : {"f30k", "coco"}) {
-        DemoOptions o;
-        o.data_path = temp_dir(std::string("recipe_") + ds);
-        o.name = ds;
-        o.layout = ds;
-        o.n_train = 10;
-        o.n_dev = 5;
-        o.n_test = 10;
-        o.feat_dim = 16;
-        o.emb_dim = 8;
-        o.verbose = false;
-        make_demo_dataset(o);
-        data[ds] = o.data_path;
-    }
+    for (const char* ds : {"f30k", "coco"}) data[ds] = toy_demo(std::string("recipe_") + ds, 10, 10, ds, ds);
     for (const Row& r : rows) {
         TrainConfig c;  // as `make train DATASET=... MODEL=... VSD=...` builds it: nothing else set
         c.model = r.model;
@@ -293,17 +280,21 @@ static void plant_nan(const std::string& path, int64_t every_image, int64_t per_
 }
 
 TEST_CASE("non-finite loss: the update is skipped and named (BatchNorm statistics kept clean); 10 in a row stop the run") {
+    // a demo whose training features hold a NaN in every `every`-th image, and its run's config
+    auto nan_run = [](const std::string& tag, int64_t every) {
+        std::string data = small_demo_dataset(tag, 60, 20, 32, 16);
+        const std::string ims = data + "/demo/precomp/train_ims.npy";
+        NpyArray a = npy_open(ims);
+        plant_nan(ims, every, a.shape[1] * a.shape[2]);
+        TrainConfig c = small_config(data, temp_dir(tag));
+        c.img_dim = 32;
+        c.embed_size = 16;
+        return c;
+    };
     // one image with a NaN feature: every batch that holds one of its captions has a NaN loss
     // (BatchNorm mixes the batch). Those updates are skipped, the rest train, the weights stay finite.
     {
-        std::string data = small_demo_dataset("nan_one", 60, 20, 32, 16);
-        const std::string ims = data + "/demo/precomp/train_ims.npy";
-        NpyArray a = npy_open(ims);
-        const int64_t per_image = a.shape[1] * a.shape[2];
-        plant_nan(ims, 1000, per_image);  // image 0 only
-        TrainConfig c = small_config(data, temp_dir("nan_one"));
-        c.img_dim = 32;
-        c.embed_size = 16;
+        TrainConfig c = nan_run("nan_one", 1000);  // image 0 only
         c.num_epochs = 2;
         train(c);
         std::string log;
@@ -320,13 +311,7 @@ TEST_CASE("non-finite loss: the update is skipped and named (BatchNorm statistic
     }
     // every image NaN: 10 skipped steps in a row end the run with one clear error naming the term
     {
-        std::string data = small_demo_dataset("nan_all", 60, 20, 32, 16);
-        const std::string ims = data + "/demo/precomp/train_ims.npy";
-        NpyArray a = npy_open(ims);
-        plant_nan(ims, 1, a.shape[1] * a.shape[2]);
-        TrainConfig c = small_config(data, temp_dir("nan_all"));
-        c.img_dim = 32;
-        c.embed_size = 16;
+        TrainConfig c = nan_run("nan_all", 1);
         CHECK_THROWS_WITH(train(c), doctest::Contains("10 steps in a row had a non-finite loss or gradient (last: epoch 1 step 10, loss (matching = nan))"));
     }
 }

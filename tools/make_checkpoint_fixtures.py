@@ -155,18 +155,15 @@ write("vsd", img, txt, {"opt": opt, "epoch": 25, "rsum": 540.8, "Eiters": 100}, 
 # ---- HREM and VSD_HREM ---------------------------------------------------------------------------------
 opt = argparse.Namespace(dataset="f30k", embed_size=E, img_dim=F, nhead=2, dropout=0.1, residual_weight=0.8,
                          no_imgnorm=False, no_txtnorm=False)
-(enc,) = official(args.hrem, "lib.encoders")
-img = enc.EncoderImageAggr(opt, F, E)
-txt = enc.EncoderText_BERT(opt, E)
-txt.linear = nn.Linear(8, E)
-randomise(img), randomise(txt)
-vi, vt = run(img, txt, lambda m: m(images, img_lengths), lambda m: m(tokens, lengths))
-write("hrem", img, txt, {"opt": opt, "epoch": 30, "best_rsum": 520.4, "Eiters": 100}, vi, vt, False)
-
-(enc,) = official(os.path.join(args.vsd, "VSD_HREM"), "lib.encoders")
-img = enc.EncoderImageAggr(opt, F, E)
-txt = enc.EncoderText_BERT(opt, E)
-txt.linear = nn.Linear(8, E)
-randomise(img), randomise(txt)
-vi, vt = run(img, txt, lambda m: m(images, desc, img_lengths), lambda m: m(tokens, cap, lengths))
-write("vsd_hrem", img, txt, {"opt": opt, "epoch": 25, "rsum": 542.1, "Eiters": 100}, vi, vt, True)
+for tag, root, with_vsd, extra in (("hrem", args.hrem, False, {"best_rsum": 520.4}),
+                                   ("vsd_hrem", os.path.join(args.vsd, "VSD_HREM"), True, {"rsum": 542.1})):
+    (enc,) = official(root, "lib.encoders")
+    img = enc.EncoderImageAggr(opt, F, E)
+    txt = enc.EncoderText_BERT(opt, E)
+    txt.linear = nn.Linear(8, E)
+    randomise(img), randomise(txt)
+    if with_vsd:  # VSD_HREM's encoders take the BGE embeddings
+        vi, vt = run(img, txt, lambda m: m(images, desc, img_lengths), lambda m: m(tokens, cap, lengths))
+    else:
+        vi, vt = run(img, txt, lambda m: m(images, img_lengths), lambda m: m(tokens, lengths))
+    write(tag, img, txt, dict({"opt": opt, "epoch": 30 if tag == "hrem" else 25, "Eiters": 100}, **extra), vi, vt, with_vsd)
