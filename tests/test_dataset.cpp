@@ -230,6 +230,34 @@ TEST_CASE("dataset: both layouts; every mismatch is named with expected and foun
     CHECK(one.open().im_div == 1);
 }
 
+TEST_CASE("dataset: each split reads exactly the reference's file; a look-alike is named, never substituted") {
+    std::string root = toy_demo("lookalike", 10, 10);
+    const std::string pre = root + "/demo/precomp/";
+    DatasetOptions o;
+    o.data_path = root;
+    o.dataset = "demo";
+    o.split = "test";
+    o.vsd = VsdSource::Cpm;
+    o.cap_emb_name = "cap_bge_cpm";  // HREM+VSD's file
+    PrecompDataset d = PrecompDataset::open(o);
+    CHECK(d.cap_emb_file == pre + "test_cap_bge_cpm.npy");
+    CHECK(d.desc_file == pre + "test_aux_cap_bge_cpm_full_1.npy");
+    CHECK(d.opened.size() == 4);
+    CHECK(std::rename((pre + "test_cap_bge_cpm.npy").c_str(), (pre + "x.npy").c_str()) == 0);
+    CHECK_THROWS_WITH(PrecompDataset::open(o), doctest::Contains("test_cap_bge_cpm.npy: missing the caption embeddings (the file the "
+                                                                 "reference reads for split 'test'); found test_cap_bge.npy beside it"));
+    o.cap_emb_name = "cap_bge";  // GPO+VSD's file is there
+    CHECK(PrecompDataset::open(o).cap_emb_file == pre + "test_cap_bge.npy");
+    CHECK(std::rename((pre + "test_aux_cap_bge_cpm_full_1.npy").c_str(), (pre + "test_aux_cap_bge_cpm_full.npy").c_str()) == 0);
+    CHECK_THROWS_WITH(PrecompDataset::open(o), doctest::Contains("found test_aux_cap_bge_cpm_full.npy beside it"));
+    // dev has no VSD files in the release: optional there, with what is absent listed
+    o.split = "dev";
+    o.vsd_optional = true;
+    PrecompDataset dev = PrecompDataset::open(o);
+    CHECK(!dev.desc_emb);
+    CHECK(dev.vsd_absent.size() == 2);
+}
+
 TEST_CASE("dataset: dev is truncated to its first 5000 captions") {
     std::string root = temp_dir("dev");
     std::string dir = root + "/toy/precomp";

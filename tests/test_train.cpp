@@ -388,3 +388,46 @@ TEST_CASE("build_vocab: SCAN's rules (count >= 4 over train + dev), and the BiGR
     CHECK(std::system((std::string(VSD_SOURCE_DIR) + "/" + VSD_BUILD_DIR + "/build_vocab --data_path " + data +
                        " --dataset nope > /dev/null 2>&1").c_str()) != 0);
 }
+
+TEST_CASE("the 12 paper rows train and evaluate on the demo laid out as f30k and as coco (release files only)") {
+    // the commands of README's table, on toy sizes: only the sizes (and batch, for 10 images) are set
+    std::map<std::string, std::string> data;
+    for (const char* ds : {"f30k", "coco"}) data[ds] = toy_demo(std::string("rows_") + ds, 10, 10, ds, ds);
+    for (const char* ds : {"f30k", "coco"})
+        for (const char* model : {"gpo", "hrem"})
+            for (const char* vsd : {"none", "flor", "cpm"}) {
+                TrainConfig c;
+                c.dataset = ds;
+                c.data_path = data[ds];
+                c.model = model;
+                c.vsd = vsd;
+                c.bert_path = fixture("torch/tiny_bert");  // hidden 8, 2 layers: a stand-in for bert-base
+                c.logger_name = temp_dir(std::string("rows_run_") + ds + model + vsd);
+                c.img_dim = 16;
+                c.embed_size = 8;
+                c.nhead = 2;
+                c.batch_size = 8;
+                c.max_steps = 2;
+                c.warmup = 1;  // HREM: the relation module runs in the second step
+                c.topk = 4;
+                c.progress = false;
+                c.save_fold5 = std::string(ds) == "coco";
+                CAPTURE(ds);
+                CAPTURE(model);
+                CAPTURE(vsd);
+                TrainResult r = train(c);
+                CHECK(r.steps == 2);
+                EvalConfig ec;
+                ec.checkpoint = r.best_checkpoint;
+                ec.split = std::string(ds) == "coco" ? "testall" : "test";
+                ec.fold5 = std::string(ds) == "coco";
+                ec.progress = false;
+                EvalResult e = evaluate_checkpoint(ec);
+                CHECK(e.n_img == 10);
+                // VSD's protocol: model_best is the last state, and its validation is the test split's
+                // (COCO with --save_fold5: the 5-fold 1K mean)
+                const bool vsd_row = std::string(vsd) != "none";
+                CHECK(e.protocol == (vsd_row ? "last_epoch" : "best_on_dev"));
+                if (vsd_row) CHECK(r.last_val.rsum == doctest::Approx(ec.fold5 ? e.fold5.rsum : e.full.rsum).epsilon(1e-9));
+            }
+}
