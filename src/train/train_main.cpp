@@ -13,6 +13,7 @@ static int body(int argc, char** argv) {
     cfg.add_flags(f);
     if (!f.parse(argc, argv)) return 0;
     TrainResult r = train(cfg);
+    if (cfg.dry_run) return 0;
     std::printf("trained %lld steps in %s; checkpoints: %s, %s\n", (long long)r.steps,
                 Progress::format_duration(r.seconds).c_str(), r.checkpoint.c_str(), r.best_checkpoint.c_str());
     return 0;

@@ -215,6 +215,7 @@ static std::shared_ptr<Vocab> load_vocab(const TrainConfig& c) {
     struct stat st;
     ENSURE_HINT(stat(p.c_str(), &st) == 0, "pass --vocab_path (SCAN's vocab/ folder); the demo generator writes its own",
                 "%s: the BiGRU vocabulary is missing", p.c_str());
+    std::printf("[vocab] opened %s\n", p.c_str());
     return std::make_shared<Vocab>(Vocab::load_json(p));
 }
 
@@ -344,6 +345,21 @@ static std::string protocol_line(const TrainConfig& c) {
                   c.val_split.c_str());
 }
 
+// The prototype centroids: --proto_path (default <data_path>/<dataset>/proto, where `make prototypes`
+// writes), or else ./proto_data, where the release keeps them beside its code
+static std::string prototype_file(const TrainConfig& c) {
+    std::string dir = c.proto_path;
+    if (dir == c.data_path + "/" + c.dataset + "/proto") {
+        try {
+            return find_prototype_file(dir, c.dataset, c.num_prototypes);
+        } catch (const Error&) {
+            struct stat st;
+            if (stat("proto_data", &st) == 0) dir = "proto_data";
+        }
+    }
+    return find_prototype_file(dir, c.dataset, c.num_prototypes);
+}
+
 // `train --dry_run`: the resolved recipe and every file the run would read
 static void print_dry_run(const TrainConfig& c) {
     std::printf("%s on %s: the resolved configuration\n", c.row_name().c_str(), c.dataset.c_str());
@@ -366,7 +382,8 @@ TrainResult train(TrainConfig cfg) {
                 for (const std::string& f : d.opened) std::printf("  [%s] %s\n", split.c_str(), f.c_str());
             }
         }
-        if (cfg.text_encoder == "bigru") std::printf("  [vocab] %s/%s_precomp_vocab.json\n", cfg.vocab_path.c_str(), cfg.dataset.c_str());
+        if (cfg.proto) std::printf("  [prototypes] %s\n", prototype_file(cfg).c_str());
+        if (cfg.text_encoder == "bigru") std::printf("  [vocab] %s\n", vocab_file(cfg).c_str());
         else std::printf("  [bert] %s/config.json, vocab.txt%s\n", cfg.bert_path.c_str(),
                          find_model_weights(cfg.bert_path).empty() ? " (no weights: random init)" : (", " + find_model_weights(cfg.bert_path)).c_str());
         return res;
@@ -475,18 +492,7 @@ TrainResult train(TrainConfig cfg) {
     std::unique_ptr<Prototypes> protos;
     ProtoOptions popt;
     if (cfg.proto) {
-        // <data_path>/<dataset>/proto by default; the release keeps its centroids in ./proto_data
-        std::string dir = cfg.proto_path;
-        const bool default_dir = dir == cfg.data_path + "/" + cfg.dataset + "/proto";
-        if (default_dir) {
-            try {
-                find_prototype_file(dir, cfg.dataset, cfg.num_prototypes);
-            } catch (const Error&) {
-                struct stat st;
-                if (stat("proto_data", &st) == 0) dir = "proto_data";
-            }
-        }
-        protos = std::make_unique<Prototypes>(find_prototype_file(dir, cfg.dataset, cfg.num_prototypes));
+        protos = std::make_unique<Prototypes>(prototype_file(cfg));
         ENSURE(protos->P.size(1) == cfg.embed_size, "%s: prototypes of width %lld, but --embed_size is %lld",
                protos->source.c_str(), (long long)protos->P.size(1), (long long)cfg.embed_size);
         popt.sk_epsilon = cfg.sk_epsilon;
