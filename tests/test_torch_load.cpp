@@ -9,6 +9,8 @@
 #include "../src/train/checkpoint.h"
 #include "helpers.h"
 
+using namespace std::string_literals;
+
 TEST_CASE("torch_load: float16, non-contiguous views, int64, shared storages") {
     SafeTensors st = torch_load(fixture("torch/misc.pth"));
     CHECK(st.find("h")->to_vector() == std::vector<float>{1.5f, -2.0f, 65504.0f});
@@ -128,4 +130,89 @@ TEST_CASE("safetensors: F16, BF16, F32, I64 from the safetensors library itself;
     CHECK_THROWS_WITH(safetensors_load(d + "/trunc.safetensors"), doctest::Contains("do not hold"));
     std::ofstream(d + "/hdr.safetensors", std::ios::binary) << bytes.substr(0, 20);
     CHECK_THROWS_WITH(safetensors_load(d + "/hdr.safetensors"), doctest::Contains("does not fit in the file"));
+}
+
+// ---- hostile checkpoints: each rule of the reader, with the reproducer bytes ------------------------
+namespace {
+void put16(std::string& s, uint32_t v) { s += (char)(v & 255); s += (char)((v >> 8) & 255); }
+void put32(std::string& s, uint32_t v) { put16(s, v & 0xffff); put16(s, v >> 16); }
+// A stored (uncompressed) zip of the entries; `extra` is the central-directory extra field of entry 0.
+std::string zip_of(const std::vector<std::pair<std::string, std::string>>& entries, const std::string& extra = "",
+                   uint32_t local0 = 0) {
+    std::string out, cd;
+    for (size_t k = 0; k < entries.size(); k++) {
+        const auto& [name, data] = entries[k];
+        const uint32_t off = (uint32_t)out.size();
+        put32(out, 0x04034b50), put16(out, 20), put16(out, 0), put16(out, 0), put16(out, 0), put16(out, 0);
+        put32(out, 0), put32(out, data.size()), put32(out, data.size()), put16(out, name.size()), put16(out, 0);
+        out += name + data;
+        const std::string x = k == 0 ? extra : "";
+        put32(cd, 0x02014b50), put16(cd, 20), put16(cd, 20), put16(cd, 0), put16(cd, 0), put16(cd, 0), put16(cd, 0);
+        put32(cd, 0), put32(cd, data.size()), put32(cd, data.size()), put16(cd, name.size()), put16(cd, x.size());
+        put16(cd, 0), put16(cd, 0), put16(cd, 0), put32(cd, 0), put32(cd, k == 0 && local0 ? local0 : off);
+        cd += name + x;
+    }
+    const uint32_t at = (uint32_t)out.size();
+    out += cd;
+    put32(out, 0x06054b50), put16(out, 0), put16(out, 0), put16(out, entries.size()), put16(out, entries.size());
+    put32(out, cd.size()), put32(out, at), put16(out, 0);
+    return out;
+}
+// torch_load of a checkpoint whose data.pkl is `pkl` (protocol-2 opcodes) and whose storage "0" holds 16 bytes
+std::string load_error(const std::string& pkl, const std::string& tag) {
+    const std::string p = temp_dir("hostile") + "/" + tag + ".pth";
+    std::ofstream(p, std::ios::binary) << zip_of({{"a/data.pkl", pkl}, {"a/data/0", std::string(16, '\0')}});
+    try {
+        torch_load(p);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "no error";
+}
+// _rebuild_tensor_v2(storage "0" of 4 floats, offset 0, size, stride)
+std::string rebuild(const std::string& size, const std::string& stride) {
+    return "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00" "0"
+           "X\x03\x00\x00\x00" "cpuK\x04tQK\x00("s + size + "t(" + stride + "tNtR.";
+}
+}  // namespace
+
+TEST_CASE("torch_load: hostile pickles and zips are one clear error each (reproducer bytes), never a crash") {
+    // a well-formed one passes, so the cases below fail for their own reason
+    const std::string good = rebuild("K\x02K\x02", "K\x02K\x01");
+    CHECK(load_error("}X\x01\x00\x00\x00w"s + good.substr(0, good.size() - 1) + "s.", "ok") == "no error");
+    // pickle: an opcode that needs the stack's top, on an empty stack
+    for (std::string op : {"q\x00"s, "r\x00\x00\x00\x00"s, "\x94"s, "b"s, "a"s, "s"s, "u"s, "e"s})
+        CHECK(load_error("(" + op + ".", "empty" + std::to_string((int)(unsigned char)op[0])).find("data.pkl at byte") != std::string::npos);
+    CHECK(load_error("q\x00."s, "binput").find("stack underflow") != std::string::npos);
+    // LONG1 of 9 bytes (a shift of 64 bits)
+    CHECK(load_error("\x8a\x09" + std::string(9, '\x01') + ".", "long1").find("a 9-byte integer") != std::string::npos);
+    // strides shorter than sizes; sizes far beyond the storage (before anything is allocated)
+    CHECK(load_error(rebuild("K\x02K\x02", "K\x01"), "stride").find("a tensor with 2 sizes but 1 strides") != std::string::npos);
+    CHECK(load_error(rebuild("J\x00\xe1\xf5\x05J\x00\xe1\xf5\x05"s, "J\x00\xe1\xf5\x05K\x01"s), "huge").find("larger than 64 GiB") != std::string::npos);
+    CHECK(load_error(rebuild("J\xa0\x86\x01\x00"s, "K\x01"), "outside").find("tensor data outside its storage 0") != std::string::npos);
+    // a list that contains itself; nesting 10^4 deep; a "billion laughs" of shared references (2^40 leaves)
+    CHECK(load_error("]q\x00h\x00" "a."s, "cycle").find("contains itself") != std::string::npos);
+    CHECK(load_error(std::string(10000, ']') + std::string(9999, 'a') + ".", "deep").find("nested deeper than 64") != std::string::npos);
+    std::string laughs = "K\x01q\x00"s;
+    for (int k = 0; k < 40; k++) laughs += "h\x00h\x00\x86q\x00"s;
+    CHECK(load_error(laughs + ".", "laughs").find("more than 2^20 objects") != std::string::npos);
+    // zip: an extra field running past its record, a zip64 offset that wraps, two data.pkl, one name twice
+    const std::string dir = temp_dir("hostile_zip");
+    auto zip_error = [&](const std::string& bytes, const std::string& tag) {
+        std::ofstream(dir + "/" + tag, std::ios::binary) << bytes;
+        try {
+            torch_load(dir + "/" + tag);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    std::string extra;
+    put16(extra, 0x0001), put16(extra, 40000);  // claims 40,000 bytes
+    CHECK(zip_error(zip_of({{"a/data.pkl", "N."}}, extra), "xfield").find("runs past") != std::string::npos);
+    std::string z64;
+    put16(z64, 0x0001), put16(z64, 8), put32(z64, 0xfffffff0u), put32(z64, 0xffffffffu);  // local header at 2^64 - 16
+    CHECK(zip_error(zip_of({{"a/data.pkl", "N."}}, z64, 0xffffffffu), "wrap").find("broken local header") != std::string::npos);
+    CHECK(zip_error(zip_of({{"a/data.pkl", "N."}, {"b/data.pkl", "N."}}), "two").find("two entries end in /data.pkl") != std::string::npos);
+    CHECK(zip_error(zip_of({{"a/data.pkl", "N."}, {"a/data.pkl", "N."}}), "dup").find("appears twice") != std::string::npos);
 }

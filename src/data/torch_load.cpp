@@ -22,6 +22,8 @@ struct Zip {
         return (uint32_t)(unsigned char)s[o] | ((uint32_t)(unsigned char)s[o + 1] << 8) |
                ((uint32_t)(unsigned char)s[o + 2] << 16) | ((uint32_t)(unsigned char)s[o + 3] << 24);
     }
+    // does [offset, offset + n) lie inside the file? (no wrap-around for hostile 64-bit values)
+    bool fits(uint64_t offset, uint64_t n) const { return offset <= data.size() && n <= data.size() - offset; }
     static uint16_t u16(const std::string& s, size_t o) {
         return (uint16_t)((unsigned char)s[o] | ((unsigned char)s[o + 1] << 8));
     }
@@ -42,44 +44,63 @@ struct Zip {
         if (cd == 0xffffffffu || count == 0xffff) {  // zip64: the locator sits right before the EOCD
             ENSURE_HINT(eocd >= 20 && u32(data, eocd - 20) == 0x07064b50, hint, "%s: broken zip64 locator", p.c_str());
             uint64_t z64 = (uint64_t)u32(data, eocd - 12) | ((uint64_t)u32(data, eocd - 8) << 32);
-            ENSURE_HINT(z64 + 56 <= data.size() && u32(data, z64) == 0x06064b50, hint, "%s: broken zip64 record", p.c_str());
+            ENSURE_HINT(fits(z64, 56) && u32(data, z64) == 0x06064b50, hint, "%s: broken zip64 record at offset %llu",
+                        p.c_str(), (unsigned long long)z64);
             count = (uint64_t)u32(data, z64 + 32) | ((uint64_t)u32(data, z64 + 36) << 32);
             cd = (uint64_t)u32(data, z64 + 48) | ((uint64_t)u32(data, z64 + 52) << 32);
         }
-        size_t o = cd;
+        uint64_t o = cd;
         for (uint64_t e = 0; e < count; e++) {
-            ENSURE_HINT(o + 46 <= data.size() && u32(data, o) == 0x02014b50, hint, "%s: broken zip central directory", p.c_str());
+            ENSURE_HINT(fits(o, 46) && u32(data, o) == 0x02014b50, hint, "%s: broken zip central directory at offset %llu",
+                        p.c_str(), (unsigned long long)o);
             const uint16_t method = u16(data, o + 10), nlen = u16(data, o + 28), xlen = u16(data, o + 30), clen = u16(data, o + 32);
             uint64_t csize = u32(data, o + 20), local = u32(data, o + 42);
-            ENSURE_HINT(o + 46 + nlen <= data.size(), hint, "%s: broken zip central directory", p.c_str());
+            ENSURE_HINT(fits(o, 46 + (uint64_t)nlen + xlen + clen), hint,
+                        "%s: zip central directory entry at offset %llu runs past the end of the file", p.c_str(),
+                        (unsigned long long)o);
             std::string name = data.substr(o + 46, nlen);
-            // zip64 extra field: sizes/offset that did not fit in 32 bits
-            for (size_t x = o + 46 + nlen; x + 4 <= o + 46 + nlen + xlen;) {
-                uint16_t id = u16(data, x), sz = u16(data, x + 2);
+            // zip64 extra field: sizes/offset that did not fit in 32 bits; every read stays inside its field
+            const uint64_t xend = o + 46 + nlen + xlen;
+            for (uint64_t x = o + 46 + nlen; x + 4 <= xend;) {
+                const uint16_t id = u16(data, x), sz = u16(data, x + 2);
+                ENSURE_HINT(x + 4 + sz <= xend, hint, "%s: zip extra field of %s runs past its record", p.c_str(), name.c_str());
                 if (id == 0x0001) {
-                    size_t q = x + 4;
-                    if (u32(data, o + 24) == 0xffffffffu) q += 8;  // uncompressed size
-                    if (u32(data, o + 20) == 0xffffffffu) { csize = (uint64_t)u32(data, q) | ((uint64_t)u32(data, q + 4) << 32); q += 8; }
-                    if (u32(data, o + 42) == 0xffffffffu) local = (uint64_t)u32(data, q) | ((uint64_t)u32(data, q + 4) << 32);
+                    uint64_t q = x + 4;
+                    auto next = [&]() {
+                        ENSURE_HINT(q + 8 <= x + 4 + sz, hint, "%s: zip64 field of %s is too short", p.c_str(), name.c_str());
+                        const uint64_t v = (uint64_t)u32(data, q) | ((uint64_t)u32(data, q + 4) << 32);
+                        q += 8;
+                        return v;
+                    };
+                    if (u32(data, o + 24) == 0xffffffffu) next();  // uncompressed size
+                    if (u32(data, o + 20) == 0xffffffffu) csize = next();
+                    if (u32(data, o + 42) == 0xffffffffu) local = next();
                 }
                 x += 4 + sz;
             }
             ENSURE_HINT(method == 0, "re-save the checkpoint with torch.save (it stores entries uncompressed)",
                         "%s: zip entry %s is compressed (method %u); only stored entries are supported", p.c_str(),
                         name.c_str(), method);
-            ENSURE_HINT(local + 30 <= data.size() && u32(data, local) == 0x04034b50, hint, "%s: broken local header of %s",
+            ENSURE_HINT(fits(local, 30) && u32(data, local) == 0x04034b50, hint, "%s: broken local header of %s",
                         p.c_str(), name.c_str());
-            const size_t start = local + 30 + u16(data, local + 26) + u16(data, local + 28);
-            ENSURE_HINT(start + csize <= data.size(), hint, "%s: entry %s runs past the end of the file", p.c_str(), name.c_str());
-            entries[name] = {start, (size_t)csize};
+            const uint64_t start = local + 30 + u16(data, local + 26) + u16(data, local + 28);
+            ENSURE_HINT(fits(start, csize), hint, "%s: entry %s runs past the end of the file", p.c_str(), name.c_str());
+            ENSURE_HINT(!entries.count(name), "the archive is not a torch.save checkpoint", "%s: zip entry %s appears twice",
+                        p.c_str(), name.c_str());
+            entries[name] = {(size_t)start, (size_t)csize};
             o += 46 + nlen + xlen + clen;
         }
     }
-    // the name of the first entry ending in `suffix`, or ""
+    // the name of the only entry ending in `suffix`, or "" (two are an error: which one is meant?)
     std::string find_suffix(const std::string& suffix) const {
+        std::string found;
         for (const auto& [n, v] : entries)
-            if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) return n;
-        return "";
+            if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                ENSURE_HINT(found.empty(), "save one state dict per file with torch.save", "%s: two entries end in %s: %s and %s",
+                            path.c_str(), suffix.c_str(), found.c_str(), n.c_str());
+                found = n;
+            }
+        return found;
     }
 };
 
@@ -112,6 +133,9 @@ struct Unpickler {
     std::vector<P> stack;
     std::vector<size_t> marks;
     std::map<int64_t, P> memo;
+    // limits: a state dict needs far less; a hostile pickle gets a clear error, not a crash or 6 GB
+    static constexpr size_t kMaxStack = 1 << 20, kMaxMemo = 1 << 20;
+    static constexpr int64_t kMaxTensorBytes = int64_t(1) << 36;  // 64 GiB: no real checkpoint tensor is larger
 
     Unpickler(const Zip& z, std::string pre, size_t start, size_t stop)
         : zip(z), prefix(std::move(pre)), d(z.data), i(start), end(stop) {}
@@ -125,10 +149,19 @@ struct Unpickler {
     std::string take(size_t n) { if (i + n > end) fail("truncated pickle"); std::string s = d.substr(i, n); i += n; return s; }
     std::string line() { size_t e = d.find('\n', i); if (e == std::string::npos || e >= end) fail("truncated pickle"); std::string s = d.substr(i, e - i); i = e + 1; return s; }
     P pop() { if (stack.empty()) fail("stack underflow"); P p = stack.back(); stack.pop_back(); return p; }
+    P& top() { if (stack.empty()) fail("stack underflow"); return stack.back(); }
+    void push(P p) { if (stack.size() >= kMaxStack) fail("pickle stack deeper than 2^20"); stack.push_back(std::move(p)); }
+    void memo_put(int64_t k) { if (memo.size() >= kMaxMemo) fail("pickle memo larger than 2^20"); memo[k] = top(); }
+    P container(Obj::Kind k) {  // the object under construction (SETITEM, APPEND, ...) must be one
+        P& c = top();
+        if (c->kind != k) fail("a pickle operation on the wrong kind of object");
+        return c;
+    }
     std::vector<P> pop_mark() {
         if (marks.empty()) fail("no MARK");
         size_t m = marks.back();
         marks.pop_back();
+        if (m > stack.size()) fail("MARK above the top of the stack");
         std::vector<P> v(stack.begin() + m, stack.end());
         stack.resize(m);
         return v;
@@ -153,8 +186,21 @@ struct Unpickler {
         const size_t avail = e->second / es;
         const bool is_int = t == "torch.LongStorage" || t == "torch.IntStorage";
         if (size.size() > 4) fail("a tensor with more than 4 dims");
+        if (stride.size() != size.size()) fail(strfmt("a tensor with %zu sizes but %zu strides", size.size(), stride.size()));
+        // every size, stride and the farthest element are checked against the storage before allocating
+        int64_t n = 1, last = offset;
+        if (offset < 0) fail("a negative storage offset");
+        for (size_t dd = 0; dd < size.size(); dd++) {
+            if (size[dd] < 0 || stride[dd] < 0) fail("a negative size or stride");
+            if (size[dd] != 0 && n > kMaxTensorBytes / 8 / size[dd]) fail("a tensor larger than 64 GiB");
+            n *= size[dd];
+        }
+        for (size_t dd = 0; dd < size.size() && n > 0; dd++) {
+            if (stride[dd] != 0 && (size[dd] - 1) > (kMaxTensorBytes - last) / stride[dd]) fail("tensor data outside its storage " + st->key);
+            last += (size[dd] - 1) * stride[dd];
+        }
+        if (n > 0 && (size_t)last >= avail) fail("tensor data outside its storage " + st->key);
         Tensor out = Tensor::empty(Shape(size.begin(), size.end()), is_int ? DType::I64 : DType::F32);
-        const int64_t n = out.numel();
         std::vector<int64_t> idx(size.size(), 0);
         for (int64_t k = 0; k < n; k++) {  // walk the logical index; the storage position follows the strides
             int64_t pos = offset;
@@ -188,7 +234,7 @@ struct Unpickler {
         const auto& a = args->items;
         if (g == "collections.OrderedDict" || g == "argparse.Namespace" || g == "builtins.set") return mk(Obj::Dict);
         if (g == "torch._utils._rebuild_tensor_v2") {
-            if (a.size() < 4 || a[0]->kind != Obj::Storage) fail("unexpected _rebuild_tensor_v2 arguments");
+            if (a.size() < 4 || a[0]->kind != Obj::Storage || a[1]->kind != Obj::Int) fail("unexpected _rebuild_tensor_v2 arguments");
             P t = mk(Obj::TensorV);
             t->tensor = storage_tensor(a[0], a[1]->i, ints(a[2]), ints(a[3]));
             return t;
@@ -219,41 +265,42 @@ struct Unpickler {
                 case 0x95: le(8); break;                        // FRAME
                 case '.': return pop();                         // STOP
                 case '(': marks.push_back(stack.size()); break; // MARK
-                case '}': stack.push_back(mk(Obj::Dict)); break;
-                case ']': stack.push_back(mk(Obj::List)); break;
-                case ')': stack.push_back(mk(Obj::Tuple)); break;
-                case 'N': stack.push_back(mk(Obj::None)); break;
-                case 0x88: case 0x89: { P b = mk(Obj::Bool); b->i = op == 0x88; stack.push_back(b); break; }
-                case 'J': { P n = mk(Obj::Int); n->i = (int32_t)le(4); stack.push_back(n); break; }
-                case 'K': { P n = mk(Obj::Int); n->i = byte(); stack.push_back(n); break; }
-                case 'M': { P n = mk(Obj::Int); n->i = le(2); stack.push_back(n); break; }
+                case '}': push(mk(Obj::Dict)); break;
+                case ']': push(mk(Obj::List)); break;
+                case ')': push(mk(Obj::Tuple)); break;
+                case 'N': push(mk(Obj::None)); break;
+                case 0x88: case 0x89: { P b = mk(Obj::Bool); b->i = op == 0x88; push(b); break; }
+                case 'J': { P n = mk(Obj::Int); n->i = (int32_t)le(4); push(n); break; }
+                case 'K': { P n = mk(Obj::Int); n->i = byte(); push(n); break; }
+                case 'M': { P n = mk(Obj::Int); n->i = le(2); push(n); break; }
                 case 0x8a: {  // LONG1
                     int len = byte();
+                    if (len > 8) fail(strfmt("a %d-byte integer (at most 8 are read)", len));
                     P n = mk(Obj::Int);
                     uint64_t v = le(len);
                     if (len > 0 && len < 8 && (v >> (8 * len - 1)) & 1) v |= ~0ull << (8 * len);  // sign-extend
                     n->i = (int64_t)v;
-                    stack.push_back(n);
+                    push(n);
                     break;
                 }
-                case 'G': { P x = mk(Obj::Float); uint64_t b = 0; for (int k = 0; k < 8; k++) b = (b << 8) | byte(); std::memcpy(&x->f, &b, 8); stack.push_back(x); break; }
-                case 'X': { P s = mk(Obj::Str); s->s = take(le(4)); stack.push_back(s); break; }
-                case 0x8c: { P s = mk(Obj::Str); s->s = take(byte()); stack.push_back(s); break; }
-                case 'C': { P s = mk(Obj::Bytes); s->s = take(byte()); stack.push_back(s); break; }
-                case 'B': { P s = mk(Obj::Bytes); s->s = take(le(4)); stack.push_back(s); break; }
-                case 'q': memo[byte()] = stack.back(); break;  // BINPUT
-                case 'r': memo[le(4)] = stack.back(); break;   // LONG_BINPUT
-                case 0x94: memo[(int64_t)memo.size()] = stack.back(); break;  // MEMOIZE
-                case 'h': { auto it = memo.find(byte()); if (it == memo.end()) fail("bad memo"); stack.push_back(it->second); break; }
-                case 'j': { auto it = memo.find(le(4)); if (it == memo.end()) fail("bad memo"); stack.push_back(it->second); break; }
-                case 'c': { std::string m = line(), n = line(); stack.push_back(global(m, n)); break; }  // GLOBAL
-                case 0x93: { P n = pop(), m = pop(); stack.push_back(global(m->s, n->s)); break; }     // STACK_GLOBAL
-                case 't': { P t = mk(Obj::Tuple); t->items = pop_mark(); stack.push_back(t); break; }
+                case 'G': { P x = mk(Obj::Float); uint64_t b = 0; for (int k = 0; k < 8; k++) b = (b << 8) | byte(); std::memcpy(&x->f, &b, 8); push(x); break; }
+                case 'X': { P s = mk(Obj::Str); s->s = take(le(4)); push(s); break; }
+                case 0x8c: { P s = mk(Obj::Str); s->s = take(byte()); push(s); break; }
+                case 'C': { P s = mk(Obj::Bytes); s->s = take(byte()); push(s); break; }
+                case 'B': { P s = mk(Obj::Bytes); s->s = take(le(4)); push(s); break; }
+                case 'q': memo_put(byte()); break;  // BINPUT
+                case 'r': memo_put(le(4)); break;   // LONG_BINPUT
+                case 0x94: memo_put((int64_t)memo.size()); break;  // MEMOIZE
+                case 'h': { auto it = memo.find(byte()); if (it == memo.end()) fail("bad memo"); push(it->second); break; }
+                case 'j': { auto it = memo.find(le(4)); if (it == memo.end()) fail("bad memo"); push(it->second); break; }
+                case 'c': { std::string m = line(), n = line(); push(global(m, n)); break; }  // GLOBAL
+                case 0x93: { P n = pop(), m = pop(); if (n->kind != Obj::Str || m->kind != Obj::Str) fail("STACK_GLOBAL of non-strings"); push(global(m->s, n->s)); break; }     // STACK_GLOBAL
+                case 't': { P t = mk(Obj::Tuple); t->items = pop_mark(); push(t); break; }
                 case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
                     P t = mk(Obj::Tuple);
                     t->items.resize(op - 0x84);
                     for (size_t k = t->items.size(); k-- > 0;) t->items[k] = pop();
-                    stack.push_back(t);
+                    push(t);
                     break;
                 }
                 case 'Q': {  // BINPERSID: ('storage', cls, key, location, numel)
@@ -262,43 +309,62 @@ struct Unpickler {
                     P st = mk(Obj::Storage);
                     st->s = pid->items[1]->s;
                     st->key = pid->items[2]->s;
-                    stack.push_back(st);
+                    push(st);
                     break;
                 }
-                case 'R': { P args = pop(), fn = pop(); stack.push_back(call(fn, args)); break; }  // REDUCE
-                case 0x81: { P args = pop(), cls = pop(); stack.push_back(call(cls, args)); break; }  // NEWOBJ
+                case 'R': { P args = pop(), fn = pop(); push(call(fn, args)); break; }  // REDUCE
+                case 0x81: { P args = pop(), cls = pop(); push(call(cls, args)); break; }  // NEWOBJ
                 case 'b': {  // BUILD: for Namespace, the state is its attribute dict
                     P state = pop();
-                    P obj = stack.back();
+                    P obj = top();
                     if (obj->kind == Obj::Dict && state->kind == Obj::Dict) obj->dict.insert(obj->dict.end(), state->dict.begin(), state->dict.end());
                     break;
                 }
-                case 's': { P v = pop(), k = pop(); stack.back()->dict.push_back({k, v}); break; }  // SETITEM
+                case 's': { P v = pop(), k = pop(); container(Obj::Dict)->dict.push_back({k, v}); break; }  // SETITEM
                 case 'u': {  // SETITEMS
                     std::vector<P> kv = pop_mark();
-                    for (size_t k = 0; k + 1 < kv.size(); k += 2) stack.back()->dict.push_back({kv[k], kv[k + 1]});
+                    P d = container(Obj::Dict);
+                    for (size_t k = 0; k + 1 < kv.size(); k += 2) d->dict.push_back({kv[k], kv[k + 1]});
                     break;
                 }
-                case 'a': { P v = pop(); stack.back()->items.push_back(v); break; }  // APPEND
-                case 'e': { std::vector<P> v = pop_mark(); for (P& x : v) stack.back()->items.push_back(x); break; }
+                case 'a': { P v = pop(); container(Obj::List)->items.push_back(v); break; }  // APPEND
+                case 'e': { std::vector<P> v = pop_mark(); P l = container(Obj::List); for (P& x : v) l->items.push_back(x); break; }
                 default: fail(strfmt("unsupported pickle opcode 0x%02x", op));
             }
         }
     }
 };
 
-void flatten(const P& o, const std::string& name, SafeTensors& out) {
+// Nested dicts and lists become "a.b.0.c" names. A self-containing object, nesting deeper than 64 or
+// more than 2^20 leaves (a "billion laughs" of shared references) is an error, not a crash.
+struct FlattenLimits {
+    const std::string& path;
+    std::vector<const Obj*> open;  // the objects being expanded: one of them again is a cycle
+    int64_t leaves = 0;
+};
+
+void flatten(const P& o, const std::string& name, SafeTensors& out, FlattenLimits& lim) {
+    for (const Obj* a : lim.open)
+        ENSURE_HINT(a != o.get(), "only state dicts of tensors are read", "%s: the pickled object contains itself (at %s)",
+                    lim.path.c_str(), name.c_str());
+    ENSURE_HINT(lim.open.size() < 64, "only state dicts of tensors are read", "%s: objects nested deeper than 64 (at %s)",
+                lim.path.c_str(), name.substr(0, 200).c_str());
+    ENSURE_HINT(++lim.leaves <= (1 << 20), "only state dicts of tensors are read",
+                "%s: more than 2^20 objects once shared references are expanded", lim.path.c_str());
+    lim.open.push_back(o.get());
+    struct Pop { FlattenLimits& l; ~Pop() { l.open.pop_back(); } } pop_on_exit{lim};
     switch (o->kind) {
         case Obj::TensorV: out.tensors.push_back({name, o->tensor}); break;
         case Obj::Dict:
             for (auto& [k, v] : o->dict) {
                 std::string key = k->kind == Obj::Str ? k->s : std::to_string(k->i);
-                flatten(v, name.empty() ? key : name + "." + key, out);
+                flatten(v, name.empty() ? key : name + "." + key, out, lim);
             }
             break;
         case Obj::List:
         case Obj::Tuple:
-            for (size_t k = 0; k < o->items.size(); k++) flatten(o->items[k], name.empty() ? std::to_string(k) : name + "." + std::to_string(k), out);
+            for (size_t k = 0; k < o->items.size(); k++)
+                flatten(o->items[k], name.empty() ? std::to_string(k) : name + "." + std::to_string(k), out, lim);
             break;
         case Obj::Int: out.metadata[name] = std::to_string(o->i); break;
         case Obj::Float: out.metadata[name] = strfmt("%.17g", o->f); break;
@@ -326,7 +392,8 @@ SafeTensors torch_load(const std::string& path) {
     Unpickler u(zip, pkl_name.substr(0, pkl_name.size() - std::strlen("data.pkl")), pkl.first, pkl.first + pkl.second);
     P root = u.run();
     SafeTensors out;
-    flatten(root, "", out);
+    FlattenLimits lim{path, {}, 0};
+    flatten(root, "", out, lim);
     return out;
 }
 
