@@ -4,6 +4,7 @@
 
 #include "../src/data/json.h"
 #include "../src/data/npy.h"
+#include "../src/data/safetensors.h"
 #include "helpers.h"
 
 static std::string slurp(const std::string& p) {
@@ -131,6 +132,38 @@ TEST_CASE("npy: truncated files, wrong magic and lying headers are rejected with
     CHECK_THROWS_WITH(npy_open(d + "/dtype.npy"), doctest::Contains("unsupported dtype '<c8'"));
     spit(d + "/empty.npy", "");
     CHECK_THROWS_WITH(npy_open(d + "/empty.npy"), doctest::Contains("not a .npy file"));
+    // a shape whose byte count wraps around 2^64 (or 2^128) to the bytes present: refused, not accepted
+    // (2^32 x 2^32 x 2^32 x 4 bytes = 2^98 = 0 mod 2^64)
+    std::string wrap = good;
+    wrap.replace(wrap.find("(2, 3, 4)"), 9, "(4294967296, 4294967296, 4294967296)");
+    spit(d + "/wrap.npy", wrap.substr(0, wrap.find('\n') + 1));
+    CHECK_THROWS_WITH(npy_open(d + "/wrap.npy"), doctest::Contains("a shape of more than 2^62 bytes"));
+}
+
+TEST_CASE("safetensors: shapes that overflow, overlapping offsets and duplicate names are errors") {
+    const std::string d = temp_dir("sthostile");
+    auto file = [&](const std::string& header, size_t body) {
+        std::string h = header;
+        std::string bytes(8, '\0');
+        for (int k = 0; k < 8; k++) bytes[k] = (char)((h.size() >> (8 * k)) & 255);
+        bytes += h + std::string(body, '\0');
+        spit(d + "/x.safetensors", bytes);
+        return d + "/x.safetensors";
+    };
+    CHECK_THROWS_WITH(safetensors_load(file("{\"a\": {\"dtype\": \"F32\", \"shape\": [4294967296, 4294967296, 4294967296], "
+                                            "\"data_offsets\": [0, 0]}}", 0)),
+                      doctest::Contains("a shape of more than 2^62 bytes"));
+    CHECK_THROWS_WITH(safetensors_load(file("{\"a\": {\"dtype\": \"F32\", \"shape\": [-1, -4], \"data_offsets\": [0, 16]}}", 16)),
+                      doctest::Contains("a negative dimension"));
+    CHECK_THROWS_WITH(safetensors_load(file("{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, "
+                                            "\"b\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", 12)),
+                      doctest::Contains("tensors a and b overlap"));
+    CHECK_THROWS_WITH(safetensors_load(file("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, "
+                                            "\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}", 8)),
+                      doctest::Contains("\"a\" appears twice"));
+    // and a good one still loads
+    CHECK(safetensors_load(file("{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, "
+                                "\"b\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [8, 12]}}", 12)).tensors.size() == 2);
 }
 
 // Seeded random-mutation fuzzing: flip, insert, delete and truncate bytes of real headers.
@@ -188,7 +221,8 @@ TEST_CASE("json: values, nesting, escapes, order, integers") {
     CHECK(j["n"].as_int() == 9007199254740993LL);                       // beyond 2^53: exact
     CHECK(Json::parse("  [ ]  ").size() == 0);
     CHECK(Json::parse("\"x\"").as_string() == "x");
-    CHECK(Json::parse(R"({"k": 1, "k": 2})")["k"].as_int() == 2);  // duplicate keys: the last wins
+    // a key twice is an error naming it (parsers disagree on which one would win)
+    CHECK_THROWS_WITH(Json::parse(R"({"k": 1, "k": 2})"), doctest::Contains("\"k\" appears twice"));
     CHECK(json_quote("a\"b\\\n\x01") == "\"a\\\"b\\\\\\n\\u0001\"");
     CHECK(Json::parse(json_quote("tab\there"))
               .as_string() == "tab\there");  // quote/parse round trip

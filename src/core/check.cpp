@@ -44,4 +44,15 @@ int run_main(int (*body)(int, char**), int argc, char** argv, FILE* err) {
     return 1;
 }
 
+int64_t checked_bytes(const std::vector<int64_t>& dims, int64_t elem_bytes, const std::string& what) {
+    const int64_t kMax = int64_t(1) << 62;
+    int64_t bytes = elem_bytes;
+    for (int64_t d : dims) {
+        ENSURE(d >= 0, "%s: a negative dimension (%lld)", what.c_str(), (long long)d);
+        ENSURE(d == 0 || bytes <= kMax / d, "%s: a shape of more than 2^62 bytes (the header is corrupt)", what.c_str());
+        bytes *= d;
+    }
+    return bytes;
+}
+
 }  // namespace vsd

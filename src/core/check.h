@@ -9,9 +9,11 @@
 // below), so a user never sees a core dump; tests assert on the text with CHECK_THROWS_WITH.
 #pragma once
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace vsd {
 
@@ -23,6 +25,11 @@ struct Error : std::runtime_error {
 std::string strfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 [[noreturn]] void throw_error(const char* file, int line, const std::string& msg, const char* hint);
+
+// Size arithmetic for what a file declares, in one place: the byte count of `dims` elements of
+// `elem_bytes` each, or an error naming `what` when a dimension is negative or the product passes
+// 2^62 bytes (no real array is that large; a hostile header must not wrap around to a small number).
+int64_t checked_bytes(const std::vector<int64_t>& dims, int64_t elem_bytes, const std::string& what);
 
 // Run a program body; print any vsd::Error (or other exception) as one line to `err` and return 1.
 int run_main(int (*body)(int, char**), int argc, char** argv, FILE* err = stderr);

@@ -142,12 +142,10 @@ struct JsonParser {
                 if (i >= s.size() || s[i] != ':') fail("':'");
                 i++;
                 Json v = value();
-                auto it = j.index_->find(key);
-                if (it != j.index_->end()) j.obj_[it->second].second = std::move(v);  // last duplicate wins
-                else {
-                    (*j.index_)[key] = j.obj_.size();
-                    j.obj_.emplace_back(std::move(key), std::move(v));
-                }
+                // a key twice is ambiguous (parsers disagree on which one wins): an error, not a silent choice
+                if (j.index_->count(key)) fail("each key once in an object (\"" + key + "\" appears twice)");
+                (*j.index_)[key] = j.obj_.size();
+                j.obj_.emplace_back(std::move(key), std::move(v));
                 ws();
                 if (i < s.size() && s[i] == ',') { i++; continue; }
                 if (i < s.size() && s[i] == '}') { i++; break; }

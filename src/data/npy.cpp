@@ -188,13 +188,11 @@ void npy_parse_header(const std::string& path, const unsigned char* b, size_t si
     out.version_major = major;
     out.data_offset = pre + hlen;
     // size check, overflow-safe
-    unsigned __int128 bytes = npy_type_size(out.type);
-    for (int64_t d : out.shape) bytes *= (unsigned __int128)d;
+    const int64_t bytes = checked_bytes(out.shape, (int64_t)npy_type_size(out.type), path + ": .npy shape " + out.shape_str());
     const size_t have = size - out.data_offset;
-    ENSURE_HINT(bytes == (unsigned __int128)have, "the file is truncated or its header is wrong; re-create it",
-                "%s: header says shape %s %s = %llu bytes of data, but the file has %zu bytes after the header",
-                path.c_str(), out.shape_str().c_str(), npy_type_name(out.type),
-                (unsigned long long)(bytes > (unsigned __int128)UINT64_MAX ? UINT64_MAX : (uint64_t)bytes), have);
+    ENSURE_HINT((uint64_t)bytes == (uint64_t)have, "the file is truncated or its header is wrong; re-create it",
+                "%s: header says shape %s %s = %lld bytes of data, but the file has %zu bytes after the header",
+                path.c_str(), out.shape_str().c_str(), npy_type_name(out.type), (long long)bytes, have);
 }
 
 NpyArray npy_open(const std::string& path) {

@@ -1,6 +1,9 @@
 #include "safetensors.h"
 
+#include <algorithm>
 #include <cstring>
+#include <set>
+#include <tuple>
 #include <fstream>
 #include <sstream>
 
@@ -39,7 +42,10 @@ SafeTensors safetensors_load(const std::string& path) {
     ENSURE_HINT(h.is_object(), hint, "%s: the header is not a JSON object", path.c_str());
     const size_t base = 8 + hlen, body = data.size() - base;
     SafeTensors out;
+    std::set<std::string> names;
+    std::vector<std::tuple<int64_t, int64_t, std::string>> ranges;  // [begin, end) of each tensor's bytes
     for (const auto& [name, v] : h.members()) {
+        ENSURE_HINT(names.insert(name).second, hint, "%s: tensor %s appears twice in the header", path.c_str(), name.c_str());
         if (name == "__metadata__") {
             for (const auto& [k, s] : v.members("__metadata__")) out.metadata[k] = s.as_string("__metadata__ value");
             continue;
@@ -54,11 +60,13 @@ SafeTensors safetensors_load(const std::string& path) {
         size_t esize = dt == "F32" || dt == "I32" ? 4 : dt == "F16" || dt == "BF16" ? 2 : dt == "I64" ? 8 : 0;
         ENSURE_HINT(esize, "convert the weights to F32/F16/BF16", "%s: tensor %s has unsupported dtype %s", path.c_str(),
                     name.c_str(), dt.c_str());
-        const int64_t n = shape_numel(shape);
-        ENSURE_HINT(b >= 0 && e >= b && (size_t)e <= body && (size_t)(e - b) == (size_t)n * esize, hint,
+        const int64_t nbytes = checked_bytes(shape, (int64_t)esize, path + ": tensor " + name);
+        const int64_t n = esize ? nbytes / (int64_t)esize : 0;
+        ENSURE_HINT(b >= 0 && e >= b && (uint64_t)e <= body && e - b == nbytes, hint,
                     "%s: tensor %s: offsets [%lld, %lld) do not hold %s %s (%lld bytes) within the %zu data bytes",
                     path.c_str(), name.c_str(), (long long)b, (long long)e, dt.c_str(), vsd::shape_str(shape).c_str(),
-                    (long long)(n * esize), body);
+                    (long long)nbytes, body);
+        if (e > b) ranges.emplace_back(b, e, name);
         const char* src = data.data() + base + b;
         Tensor t;
         if (dt == "I64") {
@@ -81,6 +89,11 @@ SafeTensors safetensors_load(const std::string& path) {
         }
         out.tensors.push_back({name, t});
     }
+    // no two tensors may share bytes (the format's rule; a crafted file could alias them)
+    std::sort(ranges.begin(), ranges.end());
+    for (size_t k = 1; k < ranges.size(); k++)
+        ENSURE_HINT(std::get<0>(ranges[k]) >= std::get<1>(ranges[k - 1]), hint, "%s: tensors %s and %s overlap in the data",
+                    path.c_str(), std::get<2>(ranges[k - 1]).c_str(), std::get<2>(ranges[k]).c_str());
     return out;
 }
 
