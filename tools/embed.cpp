@@ -38,6 +38,8 @@ static int body(int argc, char** argv) {
     f.add("cudnn", &cudnn, "1: the attention runs in cuDNN (needs --device cuda on a GPU); 0: our fused kernel");
     if (!f.parse(argc, argv)) return 0;
     ENSURE_HINT(!model_dir.empty() && !input.empty() && !output.empty(), "see --help", "embed needs --model, --input and --output");
+    ENSURE_HINT(batch >= 1 && batch <= 1 << 16, "see --help", "--batch_size must be in [1, 65536], got %lld", (long long)batch);
+    ENSURE_HINT(max_length >= 2, "see --help", "--max_length must be at least 2 ([CLS] and [SEP]), got %lld", (long long)max_length);
     BertConfig cfg = BertConfig::from_json_file(model_dir + "/config.json");
     BertTokenizer tok(model_dir + "/vocab.txt");
     Rng rng(0);

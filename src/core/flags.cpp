@@ -1,6 +1,9 @@
 #include "flags.h"
 
 #include <cerrno>
+#include <cmath>
+#include <limits>
+#include <type_traits>
 #include <cstdio>
 #include <algorithm>
 #include <cstdlib>
@@ -22,6 +25,15 @@ static std::function<void(const std::string&)> setter(const std::string& name, T
         auto x = conv(s.c_str(), &end);
         ENSURE_HINT(!s.empty() && end && *end == 0 && errno == 0, "see --help", "--%s expects %s, got '%s'", name.c_str(),
                     kind, s.c_str());
+        if constexpr (std::is_integral_v<T>) {  // no silent wrap-around: 4294967297 is not 1, -1 is not 2^64 - 1
+            ENSURE_HINT(!(std::is_unsigned_v<T> && s.find('-') != std::string::npos) &&
+                            (long double)x >= (long double)std::numeric_limits<T>::lowest() &&
+                            (long double)x <= (long double)std::numeric_limits<T>::max(),
+                        "see --help", "--%s expects %s in [%lld, %llu], got '%s'", name.c_str(), kind,
+                        (long long)std::numeric_limits<T>::lowest(), (unsigned long long)std::numeric_limits<T>::max(), s.c_str());
+        } else {
+            ENSURE_HINT(std::isfinite((double)x), "see --help", "--%s expects a finite number, got '%s'", name.c_str(), s.c_str());
+        }
         *v = (T)x;
     };
 }

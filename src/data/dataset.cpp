@@ -105,6 +105,9 @@ PrecompDataset PrecompDataset::open(const DatasetOptions& opt) {
         d.n_img = d.ims.shape[0];
         d.n_regions = d.ims.shape[1];
         d.feat_dim = d.ims.shape[2];
+        if (d.n_img == 0 || d.n_regions == 0 || d.feat_dim == 0)
+            problems.push_back(strfmt("%s: expected at least one image, region and feature, found shape %s", ims_path.c_str(),
+                                      d.ims.shape_str().c_str()));
     }
     if (d.ims.type != NpyType::F4 && d.ims.type != NpyType::F2 && d.ims.type != NpyType::F8)
         problems.push_back(strfmt("%s: expected float features, found %s", ims_path.c_str(), npy_type_name(d.ims.type)));

@@ -23,6 +23,23 @@ BertConfig BertConfig::from_json_file(const std::string& path) {
     if (const Json* d = j.find("hidden_dropout_prob")) c.dropout = (float)d->as_double();
     if (const Json* a = j.find("hidden_act"))
         ENSURE(a->as_string() == "gelu", "%s: hidden_act '%s' is not supported (gelu is)", path.c_str(), a->as_string().c_str());
+    // every size in a sane range before anything is allocated (a hostile config must not divide by
+    // zero or ask for a million layers); bert-large is 24 layers, 1024 wide, 16 heads
+    auto range = [&](const char* key, int64_t v, int64_t lo, int64_t hi) {
+        ENSURE_HINT(v >= lo && v <= hi, "use the model's own config.json", "%s: %s is %lld, expected %lld..%lld", path.c_str(), key,
+                    (long long)v, (long long)lo, (long long)hi);
+    };
+    range("vocab_size", c.vocab_size, 1, 1 << 22);
+    range("hidden_size", c.hidden, 1, 1 << 14);
+    range("num_hidden_layers", c.layers, 1, 256);
+    range("num_attention_heads", c.heads, 1, 256);
+    range("intermediate_size", c.intermediate, 1, 1 << 16);
+    range("max_position_embeddings", c.max_positions, 1, 1 << 16);
+    range("type_vocab_size", c.type_vocab, 1, 1 << 10);
+    ENSURE(std::isfinite(c.ln_eps) && c.ln_eps > 0 && c.ln_eps < 1, "%s: layer_norm_eps is %g, expected a small positive number",
+           path.c_str(), c.ln_eps);
+    ENSURE(std::isfinite(c.dropout) && c.dropout >= 0 && c.dropout < 1, "%s: hidden_dropout_prob is %g, expected [0, 1)",
+           path.c_str(), c.dropout);
     ENSURE(c.hidden % c.heads == 0, "%s: hidden_size %lld is not a multiple of num_attention_heads %lld", path.c_str(),
            (long long)c.hidden, (long long)c.heads);
     return c;

@@ -83,12 +83,18 @@ void load_optimizer_state(AdamW& opt, const Module& model, const SafeTensors& st
     }
     auto it = st.metadata.find("adam_steps");
     ENSURE(it != st.metadata.end(), "%s: no adam_steps in the metadata", source.c_str());
-    opt.set_steps(std::stoll(it->second));
+    char* end = nullptr;
+    const long long steps = std::strtoll(it->second.c_str(), &end, 10);
+    ENSURE(!it->second.empty() && *end == 0 && steps >= 0, "%s: metadata 'adam_steps' is '%s', expected a non-negative integer",
+           source.c_str(), it->second.c_str());
+    opt.set_steps(steps);
     // per-parameter update counts (older checkpoints: every parameter at adam_steps)
     for (auto& [name, p] : model.named_parameters()) {
         const int k = opt.index_of(p);
         if (k < 0) continue;
         const Tensor* t = st.find("optimizer.step." + name);
+        ENSURE(!t || t->numel() == 1, "%s: optimizer.step.%s holds %lld values, expected one", source.c_str(), name.c_str(),
+               (long long)t->numel());
         opt.param_steps()[k] = t ? t->index_at(0) : opt.steps();
     }
 }

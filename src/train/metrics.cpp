@@ -43,6 +43,11 @@ RetrievalMetrics retrieval_metrics(const std::vector<double>& sims, int64_t n_im
     ENSURE((int64_t)sims.size() == n_img * n_cap && n_cap == per * n_img && n_img > 0,
            "retrieval_metrics: expected an (N, %d N) matrix, got %zu values for N_img %lld and N_cap %lld", per, sims.size(),
            (long long)n_img, (long long)n_cap);
+    // a NaN similarity would rank first (every comparison with it is false): refuse, and say where
+    for (size_t k = 0; k < sims.size(); k++)
+        ENSURE_HINT(std::isfinite(sims[k]), "the model or its inputs produced NaN/Inf; check them with tools/npy_inspect",
+                    "retrieval_metrics: similarity of image %lld and caption %lld is %g (not finite)",
+                    (long long)(k / n_cap), (long long)(k % n_cap), sims[k]);
     std::vector<int64_t> ri(n_img), rt(n_cap);
     for (int64_t i = 0; i < n_img; i++) {  // i2t: best rank of the image's captions
         int64_t best = INT64_MAX;

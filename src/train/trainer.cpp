@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -148,6 +149,7 @@ void TrainConfig::finalize() {
     vsd_caption_file("train", cap_emb);  // validates
     ENSURE(topk >= 1 && topk <= 16, "--topk must be in [1, 16], got %d", topk);
     ENSURE(connections == "intra" || connections == "cross", "--connections must be intra or cross, got '%s'", connections.c_str());
+    ENSURE(nhead >= 1, "--nhead must be at least 1, got %lld", (long long)nhead);
     ENSURE(!hrem || embed_size % nhead == 0, "--embed_size %lld is not a multiple of --nhead %lld", (long long)embed_size, (long long)nhead);
     // AdamW weight decay: the BiGRU branch of GPO passes none (PyTorch's 0.01); VSD, HREM and BERT use 1e-4
     if (weight_decay < 0) weight_decay = (text_encoder == "bigru" && !with_vsd && !hrem) ? 0.01f : 1e-4f;
@@ -163,8 +165,40 @@ void TrainConfig::finalize() {
     if (selection == "auto") selection = with_vsd && val_split != "dev" ? "last" : "best";
     ENSURE(selection == "best" || selection == "last", "--selection must be auto, best or last, got '%s'", selection.c_str());
     check_device_name(device);
+    // every value in its range, before any file is read or folder made (flags are already finite)
+    auto at_least = [](const char* flag, double v, double lo) {
+        ENSURE_HINT(v >= lo, "see train --help", "--%s must be at least %g, got %g", flag, lo, v);
+    };
+    auto within = [](const char* flag, double v, double lo, double hi) {
+        ENSURE_HINT(v >= lo && v <= hi, "see train --help", "--%s must be in [%g, %g], got %g", flag, lo, hi, v);
+    };
     ENSURE(batch_size > 1, "--batch_size must be at least 2, got %lld", (long long)batch_size);
     ENSURE(num_epochs > 0, "--num_epochs must be positive, got %d", num_epochs);
+    for (auto [flag, v] : {std::pair<const char*, int64_t>{"embed_size", embed_size}, {"word_dim", word_dim}, {"img_dim", img_dim},
+                           {"nhead", nhead}, {"sinkhorn_iterations", sinkhorn_iterations}, {"log_step", log_step}})
+        at_least(flag, (double)v, 1);
+    for (auto [flag, v] : {std::pair<const char*, int64_t>{"max_steps", max_steps}, {"warmup", warmup}, {"lr_update", lr_update},
+                           {"vse_mean_warmup_epochs", vse_mean_warmup_epochs}, {"num_prototypes", num_prototypes}})
+        at_least(flag, (double)v, 0);
+    ENSURE_HINT(learning_rate > 0, "see train --help", "--learning_rate must be positive, got %g", learning_rate);
+    for (auto [flag, v] : {std::pair<const char*, float>{"weight_decay", weight_decay}, {"grad_clip", grad_clip}, {"margin", margin},
+                           {"bert_lr_factor", bert_lr_factor}, {"graph_lr_factor", graph_lr_factor},
+                           {"reg_loss_weight", reg_loss_weight}, {"proto_weight", proto_weight}, {"mask_weight", mask_weight}})
+        at_least(flag, v, 0);
+    within("decay_rate", decay_rate, 0, 1);
+    within("dropout", dropout, 0, 0.999);
+    within("residual_weight", residual_weight, 0, 1);
+    within("threshold", threshold, 1e-6, 1);
+    ENSURE_HINT(sk_epsilon > 0 && proto_temperature > 0 && trip_cutoff > 0, "see train --help",
+                "--sk_epsilon (%g), --proto_temperature (%g) and --trip_cutoff (%g) must be positive", sk_epsilon,
+                proto_temperature, trip_cutoff);
+    if (!lr_schedules.empty()) {  // comma-separated epochs
+        std::stringstream ss(lr_schedules);
+        for (std::string tok; std::getline(ss, tok, ',');)
+            ENSURE_HINT(!tok.empty() && tok.find_first_not_of("0123456789") == std::string::npos && tok.size() < 7,
+                        "e.g. --lr_schedules 15,25", "--lr_schedules must be comma-separated epochs, got '%s'",
+                        lr_schedules.c_str());
+    }
 }
 
 std::string TrainConfig::to_json() const {
@@ -335,6 +369,29 @@ static std::vector<int> decay_epochs(const TrainConfig& c) {
     return m;
 }
 
+// A checkpoint's metadata value, parsed; a missing key or garbage is an error naming the file and key.
+static int64_t meta_int(const SafeTensors& st, const std::string& key, const std::string& source) {
+    auto it = st.metadata.find(key);
+    ENSURE_HINT(it != st.metadata.end(), "resume from a checkpoint written by train (checkpoint.safetensors)",
+                "%s: no '%s' in the checkpoint's metadata", source.c_str(), key.c_str());
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(it->second.c_str(), &end, 10);
+    ENSURE_HINT(!it->second.empty() && *end == 0 && errno == 0 && v >= 0, "the checkpoint is damaged; use another one",
+                "%s: metadata '%s' is '%s', expected a non-negative integer", source.c_str(), key.c_str(), it->second.c_str());
+    return v;
+}
+static double meta_double(const SafeTensors& st, const std::string& key, const std::string& source) {
+    auto it = st.metadata.find(key);
+    ENSURE_HINT(it != st.metadata.end(), "resume from a checkpoint written by train (checkpoint.safetensors)",
+                "%s: no '%s' in the checkpoint's metadata", source.c_str(), key.c_str());
+    char* end = nullptr;
+    const double v = std::strtod(it->second.c_str(), &end);
+    ENSURE_HINT(!it->second.empty() && *end == 0, "the checkpoint is damaged; use another one",
+                "%s: metadata '%s' is '%s', expected a number", source.c_str(), key.c_str(), it->second.c_str());
+    return v;
+}
+
 // The line that says how model_best is chosen; the same words go into run.json and eval's output.
 static std::string protocol_line(const TrainConfig& c) {
     if (c.selection == "last")
@@ -448,10 +505,10 @@ TrainResult train(TrainConfig cfg) {
         SafeTensors st = safetensors_load(cfg.resume);
         load_model_weights(model, st, cfg.resume);
         load_optimizer_state(opt, model, st, cfg.resume);
-        start_epoch = std::stoi(st.metadata.at("epoch"));
-        skip = std::stoll(st.metadata.at("step_in_epoch"));
-        global_step = std::stoll(st.metadata.at("global_step"));
-        best_rsum = std::stod(st.metadata.at("best_rsum"));
+        start_epoch = (int)meta_int(st, "epoch", cfg.resume);
+        skip = meta_int(st, "step_in_epoch", cfg.resume);
+        global_step = meta_int(st, "global_step", cfg.resume);
+        best_rsum = meta_double(st, "best_rsum", cfg.resume);
         std::printf("resumed from %s: epoch %d, step %lld of %lld\n", cfg.resume.c_str(), start_epoch + 1, (long long)skip,
                     (long long)per_epoch);
     }
@@ -678,6 +735,8 @@ TrainResult train(TrainConfig cfg) {
 static std::vector<double> load_sims(const std::string& path, int64_t* n_img, int64_t* n_cap) {
     NpyArray a = npy_open(path);
     ENSURE(a.shape.size() == 2, "%s: expected a 2-d similarity matrix, found %s", path.c_str(), a.shape_str().c_str());
+    ENSURE_HINT(a.shape[0] > 0 && a.shape[1] > 0 && a.shape[1] % a.shape[0] == 0, "save it with eval --save_sims",
+                "%s: expected an (images, k x images) similarity matrix, found %s", path.c_str(), a.shape_str().c_str());
     *n_img = a.shape[0];
     *n_cap = a.shape[1];
     std::vector<double> s(a.numel());
