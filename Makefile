@@ -150,7 +150,7 @@ RUN ?= runs/$(DATASET)$(if $(filter hrem,$(MODEL)),_hrem)$(if $(VSD),_$(VSD))$(i
 # the demo: 4 epochs of 58 steps; HREM's relation module switches on after the first epoch (its
 # reference warmup, 8000 of ~28k iterations, is about the same share of training)
 DEMO_PRESET := --num_epochs 4 --lr_update 3 --lr_schedules 3 --batch_size 128 $(if $(filter hrem,$(MODEL)),--warmup 58)
-DEMO_FILES := $(DATA)/demo/precomp/test_caps.txt $(DATA)/demo/bert/vocab.txt
+DEMO_FILES := $(DATA)/demo/.complete
 train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DEMO_FILES))
 	$(BUILD)/train --data_path $(DATA) --dataset $(DATASET) --logger_name $(RUN) --model $(MODEL) $(if $(VSD),--vsd $(VSD)) \
 	  --text_encoder $(TEXT) $(if $(filter bert,$(TEXT)),--bert_path $(BERT)) \
@@ -170,7 +170,8 @@ prototypes: $(BUILD)/prototypes
 vocab: $(BUILD)/build_vocab
 	$(BUILD)/build_vocab --data_path $(DATA) --dataset $(DATASET) $(ARGS)
 
-# (re)generated when any of its files is missing (generation is deterministic: same seed, same bytes)
+# (re)generated when its completion marker is missing, e.g. after an interrupted generation
+# (generation is deterministic: same seed, same bytes)
 $(DEMO_FILES) &: | $(BUILD)/make_demo
 	$(BUILD)/make_demo --data_path $(DATA)
 

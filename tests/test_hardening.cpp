@@ -138,3 +138,26 @@ TEST_CASE("hardening: embed's batch size and length are checked (an all-zero out
         CHECK(!file_exists(out));
     }
 }
+
+TEST_CASE("hardening: resume refuses settings that would make it inexact, unless --resume_anyway") {
+    std::string data = small_demo_dataset("hard_resume", 20, 10, 32, 16);
+    TrainConfig c = ci_train_config(data, temp_dir("hard_resume"));
+    c.img_dim = 32;
+    c.embed_size = 16;
+    c.batch_size = 8;
+    c.max_steps = 1;
+    c.validate = false;
+    train(c);
+    TrainConfig r = c;
+    r.resume = c.logger_name + "/checkpoint.safetensors";
+    r.max_steps = 2;
+    r.batch_size = 4;
+    r.seed = 9;
+    const std::string e = error_of([&] { train(r); });
+    CHECK(e.find("resuming with settings that differ from the checkpoint's: --batch_size 4 (checkpoint: 8), --seed 9 (checkpoint: 3)") !=
+          std::string::npos);
+    r.resume_anyway = true;
+    CHECK(train(r).steps == 2);
+    // the demo generator writes its completion marker last
+    CHECK(file_exists(data + "/demo/.complete"));
+}

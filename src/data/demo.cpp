@@ -237,6 +237,9 @@ std::string make_demo_dataset(const DemoOptions& opt) {
     auto t0 = std::chrono::steady_clock::now();
     const std::string root = opt.data_path + "/" + opt.name, dir = root + "/precomp";
     make_dirs(dir);
+    // written last: a generation killed halfway leaves no marker, and make regenerates the demo
+    const std::string marker = root + "/.complete";
+    std::remove(marker.c_str());
     make_dirs(opt.data_path + "/vocab");
     make_dirs(root + "/proto");
     const std::vector<Relation> rels = relations();
@@ -379,6 +382,7 @@ std::string make_demo_dataset(const DemoOptions& opt) {
     const int K = (int)km.K;
     const std::string proto = root + "/proto/" + opt.name + "_minicpm_kmeans_centroids_" + std::to_string(K) + ".npy";
     npy_save_raw(proto, "<f4", {K, E}, kr.centroids.data(), kr.centroids.size() * 4);
+    write_file_atomic(marker, strfmt("seed %llu\n", (unsigned long long)opt.seed));
     if (opt.verbose) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::printf("  vocab: %d words (%s/vocab/%s_precomp_vocab.json)\n  prototypes: %d centroids (%s)\n"

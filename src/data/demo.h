@@ -19,7 +19,7 @@ struct DemoOptions {
     bool verbose = true;
 };
 
-// Generate every file; returns the precomp folder.
+// Generate every file, and <data_path>/<name>/.complete last; returns the precomp folder.
 std::string make_demo_dataset(const DemoOptions& opt);
 
 // The files of the release's precomp folder for a layout ("f30k" or "coco"), as the seed's

@@ -333,6 +333,14 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
         ::unlink(tmp.c_str());
         FATAL("%s: rename from %s failed: %s", path.c_str(), tmp.c_str(), std::strerror(e));
     }
+    // the rename itself is durable only once the folder's entry is on disk
+    const size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
 }
 
 void npy_save_raw(const std::string& path, const std::string& descr, const std::vector<int64_t>& shape,

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "../core/backend.h"
@@ -78,6 +79,7 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("token_augment", &token_augment, "mask/replace/delete tokens at train time");
     f.add("logger_name", &logger_name, "run folder: log, checkpoints, evaluation results");
     f.add("resume", &resume, "continue exactly from this checkpoint");
+    f.add("resume_anyway", &resume_anyway, "resume although flags that shape training differ from the checkpoint's (the run is then no longer exact)");
     f.add("val_split", &val_split, "split validated after every epoch: dev, test or testall; auto: dev when it has every file "
           "the model reads, otherwise the test split (VSD: the release has no dev embeddings)");
     f.add("selection", &selection, "model_best: best (best rsum on --val_split) or last (the last epoch, VSD's protocol); "
@@ -503,6 +505,27 @@ TrainResult train(TrainConfig cfg) {
     double best_rsum = -1;
     if (!cfg.resume.empty()) {
         SafeTensors st = safetensors_load(cfg.resume);
+        // a resumed run is exact only with the same recipe: compare every value that shapes training
+        if (auto it = st.metadata.find("config"); it != st.metadata.end()) {
+            Json was = Json::parse(it->second, cfg.resume + " (config)"), now = Json::parse(cfg.to_json(), "config");
+            static const std::set<std::string> free_keys = {"logger_name", "max_steps", "num_epochs", "device", "cudnn", "tf32",
+                                                            "data_path", "vocab_path", "bert_path", "proto_path", "val_split",
+                                                            "selection", "protocol", "save_fold5"};
+            std::string diffs;
+            for (const auto& [k, v] : now.members()) {
+                if (free_keys.count(k)) continue;
+                const Json* w = was.find(k);
+                auto text = [](const Json* j) {
+                    return !j ? std::string("(absent)") : j->is_string() ? j->as_string() : strfmt("%g", j->as_double());
+                };
+                if (text(w) != text(&v)) diffs += strfmt("%s--%s %s (checkpoint: %s)", diffs.empty() ? "" : ", ", k.c_str(),
+                                                         text(&v).c_str(), text(w).c_str());
+            }
+            if (!diffs.empty() && cfg.resume_anyway)
+                std::printf("resuming with other settings than the checkpoint's (no longer exact): %s\n", diffs.c_str());
+            ENSURE_HINT(diffs.empty() || cfg.resume_anyway, "pass the checkpoint's values, or --resume_anyway to continue inexactly",
+                        "%s: resuming with settings that differ from the checkpoint's: %s", cfg.resume.c_str(), diffs.c_str());
+        }
         load_model_weights(model, st, cfg.resume);
         load_optimizer_state(opt, model, st, cfg.resume);
         start_epoch = (int)meta_int(st, "epoch", cfg.resume);

@@ -75,6 +75,7 @@ struct TrainConfig {
     bool size_augment = true, token_augment = true;
     // run
     std::string logger_name = "runs/demo", resume = "";
+    bool resume_anyway = false;       // resume although the flags differ from the checkpoint's (no longer exact)
     std::string val_split = "auto";   // split validated each epoch: dev, or test/testall (auto: see above)
     std::string selection = "auto";   // best (best rsum on val_split) or last (the last epoch); auto: see above
     bool save_fold5 = false;          // COCO testall: validate with the 5-fold 1K rsum (the reference's --save_fold5)
