@@ -1,6 +1,7 @@
 // Hostile and unlucky inputs found by a review (fuzzing, hand-made files, bad command lines): each
 // was a crash, a hang or a silent wrong answer, and is now one clear error. One check per cause.
 #include <fstream>
+#include <functional>
 
 #include "../src/core/flags.h"
 #include "../src/data/safetensors.h"
@@ -10,6 +11,19 @@
 #include "helpers.h"
 
 namespace {
+// one training step on a small demo into a fresh run folder (a checkpoint to damage or resume)
+TrainConfig one_step_run(const std::string& tag) {
+    std::string data = small_demo_dataset(tag, 20, 10, 32, 16);
+    TrainConfig c = ci_train_config(data, temp_dir(tag));
+    c.img_dim = 32;
+    c.embed_size = 16;
+    c.batch_size = 8;
+    c.max_steps = 1;
+    c.validate = false;
+    train(c);
+    return c;
+}
+
 std::string error_of(const std::function<void()>& f) {
     try {
         f();
@@ -98,14 +112,7 @@ TEST_CASE("hardening: empty feature arrays, empty similarity matrices and NaN si
 }
 
 TEST_CASE("hardening: a damaged checkpoint's metadata or optimiser state names the file and the key") {
-    std::string data = small_demo_dataset("hard_ckpt", 20, 10, 32, 16);
-    TrainConfig c = ci_train_config(data, temp_dir("hard_ckpt"));
-    c.img_dim = 32;
-    c.embed_size = 16;
-    c.batch_size = 8;
-    c.max_steps = 1;
-    c.validate = false;
-    train(c);
+    const TrainConfig c = one_step_run("hard_ckpt");
     SafeTensors st = safetensors_load(c.logger_name + "/checkpoint.safetensors");
     auto resume_error = [&](const std::function<void(SafeTensors&)>& damage) {
         SafeTensors bad = st;
@@ -140,14 +147,7 @@ TEST_CASE("hardening: embed's batch size and length are checked (an all-zero out
 }
 
 TEST_CASE("hardening: resume refuses settings that would make it inexact, unless --resume_anyway") {
-    std::string data = small_demo_dataset("hard_resume", 20, 10, 32, 16);
-    TrainConfig c = ci_train_config(data, temp_dir("hard_resume"));
-    c.img_dim = 32;
-    c.embed_size = 16;
-    c.batch_size = 8;
-    c.max_steps = 1;
-    c.validate = false;
-    train(c);
+    const TrainConfig c = one_step_run("hard_resume");
     TrainConfig r = c;
     r.resume = c.logger_name + "/checkpoint.safetensors";
     r.max_steps = 2;
@@ -159,5 +159,5 @@ TEST_CASE("hardening: resume refuses settings that would make it inexact, unless
     r.resume_anyway = true;
     CHECK(train(r).steps == 2);
     // the demo generator writes its completion marker last
-    CHECK(file_exists(data + "/demo/.complete"));
+    CHECK(file_exists(c.data_path + "/demo/.complete"));
 }

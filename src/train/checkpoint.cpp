@@ -2,6 +2,8 @@
 
 #include "../core/backend.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -65,6 +67,32 @@ void load_model_weights(Module& model, const SafeTensors& st, const std::string&
     }
 }
 
+static const std::string& meta_text(const SafeTensors& st, const std::string& key, const std::string& source) {
+    auto it = st.metadata.find(key);
+    ENSURE_HINT(it != st.metadata.end() && !it->second.empty(), "resume from a checkpoint written by train (checkpoint.safetensors)",
+                "%s: no '%s' in the checkpoint's metadata", source.c_str(), key.c_str());
+    return it->second;
+}
+
+int64_t checkpoint_meta_int(const SafeTensors& st, const std::string& key, const std::string& source) {
+    const std::string& s = meta_text(st, key, source);
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(s.c_str(), &end, 10);
+    ENSURE_HINT(*end == 0 && errno == 0 && v >= 0, "the checkpoint is damaged; use another one",
+                "%s: metadata '%s' is '%s', expected a non-negative integer", source.c_str(), key.c_str(), s.c_str());
+    return v;
+}
+
+double checkpoint_meta_double(const SafeTensors& st, const std::string& key, const std::string& source) {
+    const std::string& s = meta_text(st, key, source);
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    ENSURE_HINT(*end == 0, "the checkpoint is damaged; use another one", "%s: metadata '%s' is '%s', expected a number",
+                source.c_str(), key.c_str(), s.c_str());
+    return v;
+}
+
 void load_optimizer_state(AdamW& opt, const Module& model, const SafeTensors& st, const std::string& source) {
     auto params = model.named_parameters();
     auto& m = opt.exp_avg();
@@ -81,13 +109,7 @@ void load_optimizer_state(AdamW& opt, const Module& model, const SafeTensors& st
         m[k] = a->clone().view_as_shape(m[k].shape()).to(m[k].device());
         v[k] = b->clone().view_as_shape(v[k].shape()).to(v[k].device());
     }
-    auto it = st.metadata.find("adam_steps");
-    ENSURE(it != st.metadata.end(), "%s: no adam_steps in the metadata", source.c_str());
-    char* end = nullptr;
-    const long long steps = std::strtoll(it->second.c_str(), &end, 10);
-    ENSURE(!it->second.empty() && *end == 0 && steps >= 0, "%s: metadata 'adam_steps' is '%s', expected a non-negative integer",
-           source.c_str(), it->second.c_str());
-    opt.set_steps(steps);
+    opt.set_steps(checkpoint_meta_int(st, "adam_steps", source));
     // per-parameter update counts (older checkpoints: every parameter at adam_steps)
     for (auto& [name, p] : model.named_parameters()) {
         const int k = opt.index_of(p);

@@ -23,5 +23,8 @@ void save_checkpoint(const std::string& path, const Module& model, const AdamW* 
 void load_model_weights(Module& model, const SafeTensors& st, const std::string& source,
                         const std::vector<std::string>& optional_prefixes = {});
 void load_optimizer_state(AdamW& opt, const Module& model, const SafeTensors& st, const std::string& source);
+// A metadata value of a checkpoint, parsed: a missing key or garbage is an error naming the file and the key.
+int64_t checkpoint_meta_int(const SafeTensors& st, const std::string& key, const std::string& source);  // >= 0
+double checkpoint_meta_double(const SafeTensors& st, const std::string& key, const std::string& source);
 
 }  // namespace vsd

@@ -371,29 +371,6 @@ static std::vector<int> decay_epochs(const TrainConfig& c) {
     return m;
 }
 
-// A checkpoint's metadata value, parsed; a missing key or garbage is an error naming the file and key.
-static int64_t meta_int(const SafeTensors& st, const std::string& key, const std::string& source) {
-    auto it = st.metadata.find(key);
-    ENSURE_HINT(it != st.metadata.end(), "resume from a checkpoint written by train (checkpoint.safetensors)",
-                "%s: no '%s' in the checkpoint's metadata", source.c_str(), key.c_str());
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(it->second.c_str(), &end, 10);
-    ENSURE_HINT(!it->second.empty() && *end == 0 && errno == 0 && v >= 0, "the checkpoint is damaged; use another one",
-                "%s: metadata '%s' is '%s', expected a non-negative integer", source.c_str(), key.c_str(), it->second.c_str());
-    return v;
-}
-static double meta_double(const SafeTensors& st, const std::string& key, const std::string& source) {
-    auto it = st.metadata.find(key);
-    ENSURE_HINT(it != st.metadata.end(), "resume from a checkpoint written by train (checkpoint.safetensors)",
-                "%s: no '%s' in the checkpoint's metadata", source.c_str(), key.c_str());
-    char* end = nullptr;
-    const double v = std::strtod(it->second.c_str(), &end);
-    ENSURE_HINT(!it->second.empty() && *end == 0, "the checkpoint is damaged; use another one",
-                "%s: metadata '%s' is '%s', expected a number", source.c_str(), key.c_str(), it->second.c_str());
-    return v;
-}
-
 // The line that says how model_best is chosen; the same words go into run.json and eval's output.
 static std::string protocol_line(const TrainConfig& c) {
     if (c.selection == "last")
@@ -528,10 +505,10 @@ TrainResult train(TrainConfig cfg) {
         }
         load_model_weights(model, st, cfg.resume);
         load_optimizer_state(opt, model, st, cfg.resume);
-        start_epoch = (int)meta_int(st, "epoch", cfg.resume);
-        skip = meta_int(st, "step_in_epoch", cfg.resume);
-        global_step = meta_int(st, "global_step", cfg.resume);
-        best_rsum = meta_double(st, "best_rsum", cfg.resume);
+        start_epoch = (int)checkpoint_meta_int(st, "epoch", cfg.resume);
+        skip = checkpoint_meta_int(st, "step_in_epoch", cfg.resume);
+        global_step = checkpoint_meta_int(st, "global_step", cfg.resume);
+        best_rsum = checkpoint_meta_double(st, "best_rsum", cfg.resume);
         std::printf("resumed from %s: epoch %d, step %lld of %lld\n", cfg.resume.c_str(), start_epoch + 1, (long long)skip,
                     (long long)per_epoch);
     }
