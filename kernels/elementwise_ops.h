@@ -14,6 +14,11 @@
 
 namespace vsd {
 
+// The order of max, sort and top-k, as PyTorch's: NaN is above every number, so max returns NaN
+// (and its index), a descending sort puts NaNs first and an ascending one last. A NaN must never be
+// lost to a comparison that is simply false.
+VSD_HD bool nan_greater(float a, float b) { return a > b || (a != a && b == b); }
+
 // f(x): the forward value of one element.
 VSD_HD float unary_f(Unary op, float x, float a, float b) {
     const float kInvSqrt2 = 0.70710678118654752f;  // 1/sqrt(2)

@@ -154,7 +154,8 @@ void sort_cpu(float* values, int64_t* indices, const float* x, int64_t outer, in
             for (int64_t i = 0; i < inner; i++) {
                 const float* col = x + o * n * inner + i;
                 for (int64_t t = 0; t < n; t++) { v[t] = col[t * inner]; order[t] = t; }
-                auto before = [&](int64_t p, int64_t q) { return descending ? v[p] > v[q] : v[p] < v[q]; };
+                // NaN sorts above every number (first when descending), as PyTorch's sort and topk
+                auto before = [&](int64_t p, int64_t q) { return descending ? nan_greater(v[p], v[q]) : nan_greater(v[q], v[p]); };
                 if (n <= 64) {
                     for (int64_t t = 1; t < n; t++) {  // insertion sort: stable (strict comparison)
                         int64_t cur = order[t], u = t;

@@ -21,6 +21,7 @@ Version
 */
 #include "common.cuh"
 #include "cuda_kernels.h"
+#include "elementwise_ops.h"
 
 namespace vsd {
 namespace VSD_KNS {
@@ -108,8 +109,9 @@ __global__ void sort_rank_kernel(float* values, int64_t* indices, const float* x
         int64_t rank = 0;
         for (int64_t q = 0; q < n; q++) {
             const float u = line[q * inner];
-            const bool before = descending ? (u > v) : (u < v);
-            if (before || (u == v && q < p)) rank++;  // equal values keep their index order (stable)
+            const bool before = descending ? nan_greater(u, v) : nan_greater(v, u);  // NaN above all, as the CPU's
+            const bool tie = !nan_greater(u, v) && !nan_greater(v, u);
+            if (before || (tie && q < p)) rank++;  // equal values (NaNs too) keep their index order (stable)
         }
         if (rank < k) {
             values[(o * k + rank) * inner + i] = v;

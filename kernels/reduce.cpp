@@ -2,6 +2,8 @@
 // Accumulation is in double so that long sums (n in the thousands) stay accurate to float.
 #include "reduce.h"
 
+#include "elementwise_ops.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -38,7 +40,7 @@ void max_dim_forward_cpu(float* y, int64_t* idx, const float* x, int64_t outer, 
             float v = x[o * n * inner + i];
             for (int64_t k = 1; k < n; k++) {
                 float c = x[(o * n + k) * inner + i];
-                if (c > v) { v = c; best = k; }  // strict: ties keep the first index
+                if (nan_greater(c, v)) { v = c; best = k; }  // strict: ties keep the first index; NaN wins
             }
             y[o * inner + i] = v;
             idx[o * inner + i] = best;

@@ -79,7 +79,7 @@ __global__ void max_dim_kernel(float* y, int64_t* idx, const float* x, int64_t o
         int64_t arg = 0;
         for (int64_t k = 1; k < n; k++) {
             const float v = x[(o * n + k) * inner + i];
-            if (v > best) { best = v; arg = k; }
+            if (nan_greater(v, best)) { best = v; arg = k; }  // NaN wins, as the CPU's
         }
         y[t] = best;
         idx[t] = arg;

@@ -3,7 +3,9 @@
 #include <fstream>
 #include <functional>
 
+#include "../src/core/backend.h"
 #include "../src/core/flags.h"
+#include "../src/ops/ops.h"
 #include "../src/data/safetensors.h"
 #include "../src/nn/bert.h"
 #include "../src/train/checkpoint.h"
@@ -160,4 +162,29 @@ TEST_CASE("hardening: resume refuses settings that would make it inexact, unless
     CHECK(train(r).steps == 2);
     // the demo generator writes its completion marker last
     CHECK(file_exists(c.data_path + "/demo/.complete"));
+}
+
+TEST_CASE("hardening: NaN propagates through relu, max, sort and top-k as in PyTorch, on the CPU and the (emulated) device") {
+    const float nan = std::nanf("");
+    // a (2, 4) input: row 0 holds a NaN, row 1 none
+    Tensor x = Tensor::from({2, 4}, {1.0f, nan, 3.0f, -2.0f, 0.5f, -1.0f, 2.0f, 0.0f});
+    auto same = [](const std::vector<float>& a, const std::vector<float>& b) {  // NaN equals NaN here
+        if (a.size() != b.size()) return false;
+        for (size_t i = 0; i < a.size(); i++)
+            if (!((std::isnan(a[i]) && std::isnan(b[i])) || a[i] == b[i])) return false;
+        return true;
+    };
+    for (bool device : {false, true}) {
+        CAPTURE(device);
+        EmulatedDevice emu;
+        Tensor t = device ? x.to(Device::CUDA) : x;
+        CHECK(std::isnan(relu(t).to_vector()[1]));  // relu(NaN) is NaN, not 0
+        auto [mx, arg] = max(t, 1);
+        CHECK(std::isnan(mx.to_vector()[0]));  // the row's max is NaN, at its index
+        CHECK(arg.to(Device::CPU).index_at(0) == 1);
+        CHECK(mx.to_vector()[1] == 2.0f);
+        CHECK(same(sort(t, 1, true).first.to_vector(), {nan, 3.0f, 1.0f, -2.0f, 2.0f, 0.5f, 0.0f, -1.0f}));  // NaN first
+        CHECK(same(sort(t, 1, false).first.to_vector(), {-2.0f, 1.0f, 3.0f, nan, -1.0f, 0.0f, 0.5f, 2.0f}));  // NaN last
+        CHECK(same(topk(t, 2, 1).first.to_vector(), {nan, 3.0f, 2.0f, 0.5f}));
+    }
 }
