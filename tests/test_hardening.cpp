@@ -188,3 +188,37 @@ TEST_CASE("hardening: NaN propagates through relu, max, sort and top-k as in PyT
         CHECK(same(topk(t, 2, 1).first.to_vector(), {nan, 3.0f, 2.0f, 0.5f}));
     }
 }
+
+TEST_CASE("hardening: a NaN in the training or test features, or in an embedding, is one error naming file, row and column") {
+    std::string data = small_demo_dataset("hard_nan_in", 20, 10, 32, 16);
+    const std::string pre = data + "/demo/precomp/";
+    auto plant = [&](const std::string& file, int64_t at) {
+        Tensor t = npy_open(pre + file).to_tensor();
+        t.data()[at] = std::nanf("");
+        npy_save(pre + file, t);
+    };
+    plant("train_ims.npy", 3 * 36 * 32 + 5 * 32 + 7);  // image 3, region 5, feature 7
+    TrainConfig c = ci_train_config(data, temp_dir("hard_nan_in"));
+    c.img_dim = 32;
+    c.embed_size = 16;
+    c.batch_size = 8;
+    c.validate = false;
+    CHECK(error_of([&] { train(c); }).find("train_ims.npy: image 3, region 5, feature 7 is nan (not finite)") != std::string::npos);
+    plant("test_ims.npy", 2 * 36 * 32);  // image 2, region 0, feature 0
+    EvalConfig ec;
+    ec.bge_only = false;
+    c.check_inputs = false;  // train anyway (on images without the NaN... all, unchecked) to have a model to evaluate
+    c.max_steps = 1;
+    train(c);
+    ec.checkpoint = c.logger_name + "/checkpoint.safetensors";
+    ec.progress = false;
+    CHECK(error_of([&] { evaluate_checkpoint(ec); }).find("test_ims.npy: image 2, region 0, feature 0 is nan") != std::string::npos);
+    // an embedding row
+    plant("test_cap_bge.npy", 4 * 16 + 9);
+    ec.bge_only = true;
+    ec.data_path = data;
+    ec.dataset = "demo";
+    ec.vsd = "cpm";
+    ec.checkpoint = "";
+    CHECK(error_of([&] { evaluate_checkpoint(ec); }).find("test_cap_bge.npy: row 4, column 9 is nan (not finite)") != std::string::npos);
+}

@@ -1,5 +1,7 @@
 #include "batch.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -128,17 +130,40 @@ Batch BatchLoader::make_batch(int64_t b) const {
     const int64_t D1 = data_.desc_emb ? data_.desc_emb->row_numel() : 0, D2 = data_.cap_emb ? data_.cap_emb->row_numel() : 0;
     if (data_.desc_emb) out.desc_emb = Tensor::empty({B, D1});
     if (data_.cap_emb) out.cap_emb = Tensor::empty({B, D2});
+    // a NaN or Inf in the inputs is caught here, where it enters, with its place in the file (the
+    // whole image is checked, dropped regions too, so the answer does not depend on the draw)
+    // width: values per region (images) or 0 (an embedding row)
+    auto check = [&](const float* v, int64_t n, int64_t width, const std::string& file, int64_t row) {
+        if (!opt_.check_finite) return;
+        for (int64_t j = 0; j < n; j++) {
+            if (std::isfinite(v[j])) continue;
+            const std::string at = width ? strfmt("image %lld, region %lld, feature %lld", (long long)row, (long long)(j / width),
+                                                  (long long)(j % width))
+                                         : strfmt("row %lld, column %lld", (long long)row, (long long)j);
+            throw_error(__FILE__, __LINE__, strfmt("%s: %s is %g (not finite)", file.c_str(), at.c_str(), v[j]),
+                        "repair or re-create the file (tools/npy_inspect counts NaN/Inf); --check_inputs 0 skips this check");
+        }
+    };
     for (int64_t k = 0; k < B; k++) {
         const Sample& x = s[k];
         // region rows of this image, straight from the memory-mapped file
         Tensor img = data_.ims.rows_tensor(x.img, 1, DType::F32);
+        check(img.data(), img.numel(), F, data_.ims.path, x.img);
         for (size_t j = 0; j < x.regions.size(); j++)
             std::memcpy(out.images.data() + (k * rmax + (int64_t)j) * F, img.data() + x.regions[j] * F, F * sizeof(float));
         out.img_lengths.i64()[k] = (int64_t)x.regions.size();
         std::copy(x.ids.begin(), x.ids.end(), out.tokens.i64() + k * lmax);
         out.lengths.i64()[k] = (int64_t)x.ids.size();
-        if (data_.desc_emb) std::memcpy(out.desc_emb.data() + k * D1, data_.desc_emb->rows_tensor(x.cap, 1, DType::F32).data(), D1 * 4);
-        if (data_.cap_emb) std::memcpy(out.cap_emb.data() + k * D2, data_.cap_emb->rows_tensor(x.cap, 1, DType::F32).data(), D2 * 4);
+        if (data_.desc_emb) {
+            Tensor row = data_.desc_emb->rows_tensor(x.cap, 1, DType::F32);
+            check(row.data(), D1, 0, data_.desc_file, x.cap);
+            std::memcpy(out.desc_emb.data() + k * D1, row.data(), D1 * 4);
+        }
+        if (data_.cap_emb) {
+            Tensor row = data_.cap_emb->rows_tensor(x.cap, 1, DType::F32);
+            check(row.data(), D2, 0, data_.cap_emb_file, x.cap);
+            std::memcpy(out.cap_emb.data() + k * D2, row.data(), D2 * 4);
+        }
         out.cap_ids.push_back(x.cap);
         out.img_ids.push_back(x.img);
     }

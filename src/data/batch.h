@@ -60,6 +60,7 @@ struct LoaderOptions {
     bool token_augment = true;  // token masking (train only)
     uint64_t seed = 0;
     bool prefetch = true;       // build the next batch on a background thread
+    bool check_finite = true;   // every row read must be finite (a NaN/Inf is one error naming file, row, column)
 };
 
 class BatchLoader {

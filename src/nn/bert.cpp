@@ -172,6 +172,11 @@ void Bert::load(const SafeTensors& st, const std::string& source) {
             problems.push_back("mis-shaped " + name + ": expected " + p.shape_str() + ", found " + src->shape_str());
             continue;
         }
+        for (int64_t i = 0; i < src->numel(); i++)
+            if (!std::isfinite(src->data()[i])) {
+                problems.push_back(strfmt("non-finite %s: element %lld is %g", name.c_str(), (long long)i, src->data()[i]));
+                break;
+            }
         std::copy(src->data(), src->data() + src->numel(), p.data());
     }
     for (auto& [name, t] : st.tensors) {

@@ -29,9 +29,14 @@ Prototypes::Prototypes(const Tensor& centroids) : source("<tensor>") {
 
 Prototypes::Prototypes(const std::string& path) : source(path) {
     NpyArray a = npy_open(path);
-    ENSURE_HINT(a.shape.size() == 2 && a.shape[0] > 0, "make it with `make prototypes`",
+    ENSURE_HINT(a.shape.size() == 2 && a.shape[0] > 0 && a.shape[1] > 0, "make it with `make prototypes`",
                 "%s: expected centroids (K, E), found %s", path.c_str(), a.shape_str().c_str());
-    P = row_normalise(a.to_tensor());
+    Tensor c = a.to_tensor();
+    for (int64_t i = 0; i < c.numel(); i++)
+        ENSURE_HINT(std::isfinite(c.data()[i]), "re-create the centroids with `make prototypes`",
+                    "%s: centroid %lld, column %lld is %g (not finite)", path.c_str(), (long long)(i / c.size(1)),
+                    (long long)(i % c.size(1)), c.data()[i]);
+    P = row_normalise(c);
 }
 
 Tensor sinkhorn_codes(const Tensor& scores_in, float eps, int iterations) {

@@ -3,6 +3,7 @@
 #include "../core/backend.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -50,6 +51,10 @@ void load_model_weights(Module& model, const SafeTensors& st, const std::string&
         }
         if (t.dtype() == DType::F32) {
             ENSURE(src->dtype() == DType::F32, "%s: tensor %s must be floating point", source.c_str(), name.c_str());
+            const float* w = src->data();
+            for (int64_t i = 0; i < src->numel(); i++)
+                ENSURE_HINT(std::isfinite(w[i]), "the weights are damaged (a diverged run?); use an earlier checkpoint",
+                            "%s: tensor %s, element %lld is %g (not finite)", source.c_str(), name.c_str(), (long long)i, w[i]);
             if (t.numel() && t.is_cuda()) t.kernels().copy_to_device(t.data(), src->data(), t.numel() * 4);
             else if (t.numel()) std::memcpy(t.data(), src->data(), t.numel() * 4);
         } else {

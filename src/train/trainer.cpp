@@ -77,6 +77,8 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("proto_temperature", &proto_temperature, "softmax temperature of the swapped prediction");
     f.add("size_augment", &size_augment, "drop regions at train time (keep iff u > 0.2)");
     f.add("token_augment", &token_augment, "mask/replace/delete tokens at train time");
+    f.add("check_inputs", &check_inputs, "every region feature and embedding row read must be finite: a NaN/Inf is one error "
+          "naming the file, row and column (0: not checked, as the reference)");
     f.add("logger_name", &logger_name, "run folder: log, checkpoints, evaluation results");
     f.add("resume", &resume, "continue exactly from this checkpoint");
     f.add("resume_anyway", &resume_anyway, "resume although flags that shape training differ from the checkpoint's (the run is then no longer exact)");
@@ -473,6 +475,7 @@ TrainResult train(TrainConfig cfg) {
     lo.size_augment = cfg.size_augment;
     lo.token_augment = cfg.token_augment;
     lo.seed = cfg.seed;
+    lo.check_finite = cfg.check_inputs;
     BatchLoader loader(*s.train, *s.text, lo);
     const int64_t per_epoch = loader.batches_per_epoch();
     ENSURE_HINT(per_epoch > 0, "lower --batch_size", "the training split has %lld samples, fewer than one batch of %lld",
@@ -841,14 +844,15 @@ static std::vector<double> bge_only_sims(const PrecompDataset& d, int64_t* n_img
     *n_cap = N;
     *n_img = (N + d.im_div - 1) / d.im_div;
     std::vector<float> img(*n_img * E), cap(N * E);
-    for (int64_t i = 0; i < *n_img; i++) {
-        Tensor r = d.desc_emb->rows_tensor(i * d.im_div, 1, DType::F32);
-        std::copy(r.data(), r.data() + E, img.begin() + i * E);
-    }
-    for (int64_t c = 0; c < N; c++) {
-        Tensor r = d.cap_emb->rows_tensor(c, 1, DType::F32);
-        std::copy(r.data(), r.data() + E, cap.begin() + c * E);
-    }
+    auto row = [&](const NpyArray& a, const std::string& file, int64_t r, float* dst) {
+        Tensor t = a.rows_tensor(r, 1, DType::F32);
+        for (int64_t j = 0; j < E; j++)
+            ENSURE_HINT(std::isfinite(t.data()[j]), "repair or re-create the file (tools/npy_inspect counts NaN/Inf)",
+                        "%s: row %lld, column %lld is %g (not finite)", file.c_str(), (long long)r, (long long)j, t.data()[j]);
+        std::copy(t.data(), t.data() + E, dst);
+    };
+    for (int64_t i = 0; i < *n_img; i++) row(*d.desc_emb, d.desc_file, i * d.im_div, img.data() + i * E);
+    for (int64_t c = 0; c < N; c++) row(*d.cap_emb, d.cap_emb_file, c, cap.data() + c * E);
     Embeddings e;
     e.img = std::move(img);
     e.cap = std::move(cap);

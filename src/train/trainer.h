@@ -73,6 +73,7 @@ struct TrainConfig {
     int sinkhorn_iterations = 3;
     // augmentation
     bool size_augment = true, token_augment = true;
+    bool check_inputs = true;  // every feature and embedding row read must be finite (one error naming file, row, column)
     // run
     std::string logger_name = "runs/demo", resume = "";
     bool resume_anyway = false;       // resume although the flags differ from the checkpoint's (no longer exact)
