@@ -223,6 +223,10 @@ TEST_CASE("json: values, nesting, escapes, order, integers") {
     CHECK(Json::parse("\"x\"").as_string() == "x");
     // a key twice is an error naming it (parsers disagree on which one would win)
     CHECK_THROWS_WITH(Json::parse(R"({"k": 1, "k": 2})"), doctest::Contains("\"k\" appears twice"));
+    // a number beyond a double is not infinity; a string must be valid UTF-8
+    CHECK_THROWS_WITH(Json::parse("[1e999]"), doctest::Contains("<json>:1:2: invalid JSON: expected a number within the range of a double"));
+    CHECK_THROWS_WITH(Json::parse("[\"caf\xe9\"]"), doctest::Contains("expected valid UTF-8 in strings (byte 0xe9 at offset 3"));
+    CHECK(Json::parse("[\"caf\xc3\xa9\", 1e300]")[0].as_string() == "caf\xc3\xa9");
     CHECK(json_quote("a\"b\\\n\x01") == "\"a\\\"b\\\\\\n\\u0001\"");
     CHECK(Json::parse(json_quote("tab\there"))
               .as_string() == "tab\there");  // quote/parse round trip

@@ -57,7 +57,13 @@ struct JsonParser {
         for (;;) {
             if (i >= s.size()) fail("a closing '\"'");
             unsigned char c = (unsigned char)s[i];
-            if (c == '"') { i++; return out; }
+            if (c == '"') {
+                size_t bad = 0;
+                if (!utf8_valid(out, &bad)) fail(strfmt("valid UTF-8 in strings (byte 0x%02x at offset %zu of the string)",
+                                                        (unsigned char)out[bad], bad));
+                i++;
+                return out;
+            }
             if (c < 0x20) fail("no raw control characters inside a string");
             if (c != '\\') { out += (char)c; i++; continue; }
             i++;
@@ -115,6 +121,10 @@ struct JsonParser {
         j.src_ = src;
         j.type_ = Json::Type::Number;
         j.num_ = std::strtod(tok.c_str(), nullptr);
+        if (!std::isfinite(j.num_)) {  // 1e999 is not infinity
+            i = start;
+            fail("a number within the range of a double");
+        }
         if (integer) {
             errno = 0;
             long long v = std::strtoll(tok.c_str(), nullptr, 10);
