@@ -60,7 +60,7 @@ TEST_SRC := $(wildcard tests/*.cpp)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRC))
 LIB := $(BUILD)/libvsd.a
 
-.PHONY: all test bench train eval clean help doctest demo prototypes vocab
+.PHONY: all test bench train eval clean help doctest demo prototypes vocab fuzz
 TOOLS := make_demo npy_inspect check_dataset prototypes embed build_vocab
 PROGRAMS := train eval
 all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels) $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
@@ -179,6 +179,54 @@ $(DEMO_FILES) &: | $(BUILD)/make_demo
 DEMO_ARGS ?=
 demo: $(BUILD)/make_demo
 	$(BUILD)/make_demo --data_path data $(DEMO_ARGS)
+
+# ---- fuzzing: clang's libFuzzer under AddressSanitizer + UndefinedBehaviorSanitizer ------------------
+# make fuzz [FUZZ_RUNS=1000000] [FUZZ_TARGETS='npy json ...']: one harness per parser (tests/fuzz/harness.cpp),
+# each run for FUZZ_RUNS inputs from its seeds; a crash stops with the reproducer in build/fuzz/.
+# Needs clang++ and libFuzzer (Debian: clang libfuzzer-14-dev libomp-14-dev; tools/ensure_fuzz.sh installs them).
+FUZZ_TARGETS ?= npy json safetensors torch captions vocab bert_config
+FUZZ_RUNS ?= 1000000
+FUZZ_DIR := build/fuzz
+FUZZ_CXXFLAGS := -std=c++17 -O1 -g -fno-omit-frame-pointer -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC := $(filter-out %_main.cpp,$(wildcard src/core/*.cpp src/ops/*.cpp src/data/*.cpp src/nn/*.cpp src/train/*.cpp kernels/*.cpp))
+FUZZ_OBJ := $(patsubst %.cpp,$(FUZZ_DIR)/%.o,$(FUZZ_SRC)) $(patsubst kernels/%.cu,$(FUZZ_DIR)/sim/%.o,$(KERNEL_CU)) $(FUZZ_DIR)/sim/cuda_sim.o
+fuzz_seeds_npy := tests/fixtures/npy
+fuzz_seeds_json := tests/fuzz/seeds/json tests/fixtures/torch/tiny_bert
+fuzz_seeds_safetensors := tests/fixtures/torch
+fuzz_seeds_torch := tests/fixtures/torch tests/fixtures/ckpt/hrem tests/fixtures/ckpt/vse_infty_bigru
+fuzz_seeds_captions := tests/fuzz/seeds/captions
+fuzz_seeds_vocab := tests/fuzz/seeds/vocab
+fuzz_seeds_bert_config := tests/fixtures/torch/tiny_bert tests/fixtures/bert
+$(FUZZ_DIR)/%.o: %.cpp
+	@mkdir -p $(@D)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_DIR)/sim/%.o: kernels/%.cu
+	@mkdir -p $(@D)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -DVSD_SIM -x c++ -include kernels/sim/cuda_sim.h -c $< -o $@
+$(FUZZ_DIR)/sim/cuda_sim.o: kernels/sim/cuda_sim.cpp
+	@mkdir -p $(@D)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_DIR)/libvsd.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/harness.cpp $(FUZZ_DIR)/libvsd.a
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -DFUZZ_TARGET_$(shell echo $* | tr a-z A-Z) $< $(FUZZ_DIR)/libvsd.a -lm -o $@
+$(FUZZ_DIR)/.tools:
+	@bash tools/ensure_fuzz.sh
+	@mkdir -p $(@D) && touch $@
+$(FUZZ_OBJ): | $(FUZZ_DIR)/.tools
+fuzz: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus_$$t $(FUZZ_DIR)/crashes_$$t; \
+	  start=$$(date +%s); \
+	  $(FUZZ_DIR)/fuzz_$$t -runs=$(FUZZ_RUNS) -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/crashes_$$t/ $(FUZZ_DIR)/corpus_$$t $(fuzz_seeds_$$t) > $(FUZZ_DIR)/fuzz_$$t.log 2>&1; \
+	  rc=$$?; \
+	  runs=$$(grep -o 'stat::number_of_executed_units: *[0-9]*' $(FUZZ_DIR)/fuzz_$$t.log | grep -o '[0-9]*$$'); \
+	  printf "fuzz %-12s %9s inputs in %4ss: %s\n" $$t "$${runs:-?}" $$(( $$(date +%s) - start )) \
+	    "$$( [ $$rc -eq 0 ] && echo '0 crashes' || echo "FAILED (rc $$rc): see $(FUZZ_DIR)/fuzz_$$t.log and $(FUZZ_DIR)/crashes_$$t/")"; \
+	  [ $$rc -eq 0 ] || exit 1; \
+	done
 
 clean:
 	rm -rf build
