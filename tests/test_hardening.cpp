@@ -222,3 +222,24 @@ TEST_CASE("hardening: a NaN in the training or test features, or in an embedding
     ec.checkpoint = "";
     CHECK(error_of([&] { evaluate_checkpoint(ec); }).find("test_cap_bge.npy: row 4, column 9 is nan (not finite)") != std::string::npos);
 }
+
+TEST_CASE("hardening: nothing half-done: stale temporaries of dead writers go, the run folder waits for validation") {
+    // a writer killed between open and rename left `<path>.tmp.<pid>`; the next write of that path removes it
+    const std::string dir = temp_dir("hard_tmp");
+    make_dirs(dir);
+    const std::string dead = dir + "/run.json.tmp.2147483646", live = dir + "/run.json.tmp." + std::to_string(getppid());
+    const std::string other = dir + "/other.json.tmp.2147483646";
+    for (const std::string& f : {dead, live, other}) write_file_atomic(f, "torn");
+    write_file_atomic(dir + "/run.json", "{}\n");
+    CHECK(!file_exists(dead));   // its process is gone
+    CHECK(file_exists(live));    // a live process may still be writing it
+    CHECK(file_exists(other));   // another file's temporary is not this write's business
+    // a run refused at resume time (settings differ) leaves no run folder behind
+    const TrainConfig c = one_step_run("hard_nofolder");
+    TrainConfig r = c;
+    r.resume = c.logger_name + "/checkpoint.safetensors";
+    r.logger_name = temp_dir("hard_nofolder_new") + "/run";
+    r.seed = 11;
+    CHECK(error_of([&] { train(r); }).find("differ from the checkpoint's") != std::string::npos);
+    CHECK(!file_exists(r.logger_name));
+}

@@ -97,16 +97,11 @@ void BatchLoader::start_epoch(int epoch, int64_t skip) {
 Batch BatchLoader::make_batch(int64_t b) const {
     const int64_t lo = b * opt_.batch_size, hi = std::min<int64_t>(lo + opt_.batch_size, (int64_t)order_.size());
     const int64_t B = hi - lo;
-    const int64_t R = data_.n_regions, F = data_.feat_dim;
-    struct Sample {
-        int64_t cap, img;
-        std::vector<int64_t> regions, ids;
-    };
-    std::vector<Sample> s(B);
+    const int64_t R = data_.n_regions;
+    std::vector<BatchSample> s(B);
     for (int64_t k = 0; k < B; k++) {
-        Sample& x = s[k];
+        BatchSample& x = s[k];
         x.cap = order_[lo + k];
-        x.img = data_.image_of(x.cap);
         // one Rng per (seed, epoch, caption): independent of batch composition and threads
         Rng rng((opt_.seed + 1) * 0xD1B54A32D192ED03ull ^ ((uint64_t)epoch_ << 40) ^ (uint64_t)x.cap);
         for (int64_t r = 0; r < R; r++)
@@ -115,9 +110,14 @@ Batch BatchLoader::make_batch(int64_t b) const {
         x.ids = text_.ids(x.cap, opt_.train && opt_.token_augment, rng);
     }
     // sort by token length, descending (stable), as the reference's collate_fn
-    std::stable_sort(s.begin(), s.end(), [](const Sample& a, const Sample& b) { return a.ids.size() > b.ids.size(); });
+    std::stable_sort(s.begin(), s.end(), [](const BatchSample& a, const BatchSample& b) { return a.ids.size() > b.ids.size(); });
+    return assemble_batch(data_, s, opt_.check_finite);
+}
+
+Batch assemble_batch(const PrecompDataset& data, const std::vector<BatchSample>& s, bool check_finite) {
+    const int64_t B = (int64_t)s.size(), F = data.feat_dim;
     int64_t rmax = 0, lmax = 0;
-    for (const Sample& x : s) {
+    for (const BatchSample& x : s) {
         rmax = std::max<int64_t>(rmax, x.regions.size());
         lmax = std::max<int64_t>(lmax, x.ids.size());
     }
@@ -127,14 +127,14 @@ Batch BatchLoader::make_batch(int64_t b) const {
     out.img_lengths = Tensor::empty({B}, DType::I64);
     out.tokens = Tensor::zeros({B, lmax}, DType::I64);
     out.lengths = Tensor::empty({B}, DType::I64);
-    const int64_t D1 = data_.desc_emb ? data_.desc_emb->row_numel() : 0, D2 = data_.cap_emb ? data_.cap_emb->row_numel() : 0;
-    if (data_.desc_emb) out.desc_emb = Tensor::empty({B, D1});
-    if (data_.cap_emb) out.cap_emb = Tensor::empty({B, D2});
+    const int64_t D1 = data.desc_emb ? data.desc_emb->row_numel() : 0, D2 = data.cap_emb ? data.cap_emb->row_numel() : 0;
+    if (data.desc_emb) out.desc_emb = Tensor::empty({B, D1});
+    if (data.cap_emb) out.cap_emb = Tensor::empty({B, D2});
     // a NaN or Inf in the inputs is caught here, where it enters, with its place in the file (the
     // whole image is checked, dropped regions too, so the answer does not depend on the draw)
     // width: values per region (images) or 0 (an embedding row)
     auto check = [&](const float* v, int64_t n, int64_t width, const std::string& file, int64_t row) {
-        if (!opt_.check_finite) return;
+        if (!check_finite) return;
         for (int64_t j = 0; j < n; j++) {
             if (std::isfinite(v[j])) continue;
             const std::string at = width ? strfmt("image %lld, region %lld, feature %lld", (long long)row, (long long)(j / width),
@@ -145,27 +145,28 @@ Batch BatchLoader::make_batch(int64_t b) const {
         }
     };
     for (int64_t k = 0; k < B; k++) {
-        const Sample& x = s[k];
+        const BatchSample& x = s[k];
+        const int64_t img_index = data.image_of(x.cap);
         // region rows of this image, straight from the memory-mapped file
-        Tensor img = data_.ims.rows_tensor(x.img, 1, DType::F32);
-        check(img.data(), img.numel(), F, data_.ims.path, x.img);
+        Tensor img = data.ims.rows_tensor(img_index, 1, DType::F32);
+        check(img.data(), img.numel(), F, data.ims.path, img_index);
         for (size_t j = 0; j < x.regions.size(); j++)
             std::memcpy(out.images.data() + (k * rmax + (int64_t)j) * F, img.data() + x.regions[j] * F, F * sizeof(float));
         out.img_lengths.i64()[k] = (int64_t)x.regions.size();
         std::copy(x.ids.begin(), x.ids.end(), out.tokens.i64() + k * lmax);
         out.lengths.i64()[k] = (int64_t)x.ids.size();
-        if (data_.desc_emb) {
-            Tensor row = data_.desc_emb->rows_tensor(x.cap, 1, DType::F32);
-            check(row.data(), D1, 0, data_.desc_file, x.cap);
+        if (data.desc_emb) {
+            Tensor row = data.desc_emb->rows_tensor(x.cap, 1, DType::F32);
+            check(row.data(), D1, 0, data.desc_file, x.cap);
             std::memcpy(out.desc_emb.data() + k * D1, row.data(), D1 * 4);
         }
-        if (data_.cap_emb) {
-            Tensor row = data_.cap_emb->rows_tensor(x.cap, 1, DType::F32);
-            check(row.data(), D2, 0, data_.cap_emb_file, x.cap);
+        if (data.cap_emb) {
+            Tensor row = data.cap_emb->rows_tensor(x.cap, 1, DType::F32);
+            check(row.data(), D2, 0, data.cap_emb_file, x.cap);
             std::memcpy(out.cap_emb.data() + k * D2, row.data(), D2 * 4);
         }
         out.cap_ids.push_back(x.cap);
-        out.img_ids.push_back(x.img);
+        out.img_ids.push_back(img_index);
     }
     return out;
 }

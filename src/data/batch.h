@@ -32,6 +32,15 @@ struct Batch {
     std::vector<int64_t> img_ids;  // image index of each row (the losses mask repeated images)
 };
 
+// One sample of a batch: the caption, the regions of its image that are kept (in order) and its
+// token ids after augmentation. assemble_batch pads a list of them into a Batch (the loader's last
+// step; the trajectory replay feeds it the official loader's recorded choices).
+struct BatchSample {
+    int64_t cap = 0;
+    std::vector<int64_t> regions, ids;
+};
+Batch assemble_batch(const PrecompDataset& data, const std::vector<BatchSample>& samples, bool check_finite);
+
 // The text side: either WordPiece (BERT) or a SCAN vocabulary (BiGRU). Captions are tokenized
 // once, up front; augmentation then works on the stored words.
 class TextFront {

@@ -1,6 +1,8 @@
 #include "npy.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -307,7 +309,32 @@ void make_dirs(const std::string& p) {
                 "%s: cannot create the folder", p.c_str());
 }
 
+// A writer killed between open and rename (kill -9, power loss) leaves `<path>.tmp.<pid>` behind. The next
+// write of the same path removes those whose process no longer exists; a live writer's file is left alone.
+static void remove_stale_temporaries(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return;
+    while (const dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.compare(0, prefix.size(), prefix) != 0 || name.size() == prefix.size() || name.size() > prefix.size() + 10)
+            continue;
+        long long pid = 0;
+        bool digits = true;
+        for (size_t i = prefix.size(); i < name.size(); i++) {
+            if (name[i] < '0' || name[i] > '9') digits = false;
+            else pid = pid * 10 + (name[i] - '0');
+        }
+        if (!digits || pid <= 0 || pid == (long long)getpid()) continue;
+        if (pid > 0x7fffffffLL || (::kill((pid_t)pid, 0) != 0 && errno == ESRCH)) ::unlink((dir + "/" + name).c_str());
+    }
+    ::closedir(d);
+}
+
 void write_file_atomic(const std::string& path, const std::string& bytes) {
+    remove_stale_temporaries(path);
     std::string tmp = path + ".tmp." + std::to_string(getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ENSURE_HINT(fd >= 0, "check that the folder exists and is writable", "%s: cannot create: %s", tmp.c_str(),

@@ -68,7 +68,7 @@ std::vector<double> triplet_weights(const std::vector<float>& S, int64_t B, cons
 
 // One direction: rows of S are anchors. Returns the summed hinge over all positive pairs.
 static Tensor triplet_direction(const Tensor& S, const std::vector<int64_t>& ids, const TripletOptions& opt, Rng& rng,
-                                TripletStats* st) {
+                                TripletStats* st, const std::vector<int64_t>* recorded) {
     const int64_t B = S.size(0);
     std::vector<float> sv = S.to_vector();
     std::vector<double> w = triplet_weights(sv, B, ids, opt);
@@ -93,13 +93,22 @@ static Tensor triplet_direction(const Tensor& S, const std::vector<int64_t>& ids
         }
         for (int64_t p = 0; p < B; p++) {
             if (ids[a] != ids[p]) continue;
-            double u = rng.uniform_double(), c = 0.0;
             int64_t neg = -1;
-            for (int64_t j = 0; j < B; j++) {
-                if (w[a * B + j] <= 0) continue;
-                c += w[a * B + j];
-                neg = j;
-                if (u < c) break;
+            if (recorded) {
+                const size_t at = ap.size();
+                ENSURE(at < recorded->size(), "triplet_loss: %zu recorded negatives, fewer than the positive pairs",
+                       recorded->size());
+                neg = (*recorded)[at];
+                ENSURE(neg >= 0 && neg < B && w[a * B + neg] > 0, "triplet_loss: recorded negative %lld of anchor %lld has "
+                       "weight 0 here (the runs have diverged)", (long long)neg, (long long)a);
+            } else {
+                double u = rng.uniform_double(), c = 0.0;
+                for (int64_t j = 0; j < B; j++) {
+                    if (w[a * B + j] <= 0) continue;
+                    c += w[a * B + j];
+                    neg = j;
+                    if (u < c) break;
+                }
             }
             ap.push_back(a * B + p);
             an.push_back(a * B + neg);
@@ -121,8 +130,8 @@ Tensor triplet_loss(const Tensor& V, const Tensor& T, const std::vector<int64_t>
     ENSURE((int64_t)img_ids.size() == V.size(0), "triplet_loss: %zu image ids for a batch of %lld", img_ids.size(),
            (long long)V.size(0));
     Tensor S = matmul(V, T, false, true);
-    Tensor l_im = triplet_direction(S, img_ids, opt, rng, stats);                // images as anchors
-    Tensor l_s = triplet_direction(transpose(S, 0, 1), img_ids, opt, rng, stats);  // captions as anchors
+    Tensor l_im = triplet_direction(S, img_ids, opt, rng, stats, opt.recorded[0]);                // images as anchors
+    Tensor l_s = triplet_direction(transpose(S, 0, 1), img_ids, opt, rng, stats, opt.recorded[1]);  // captions as anchors
     return l_im + l_s;
 }
 

@@ -26,6 +26,9 @@ struct TripletOptions {
     int dim = 512;                // n in the weight formula (hard-coded 512 in the reference)
     bool reference_skip = false;  // reference: an anchor without any valid negative zeroes the whole
                                   // direction; ours (default): skip just that anchor
+    // the negatives another run sampled (images as anchors, captions as anchors), one per positive pair
+    // in row-major (anchor, positive) order, instead of drawing them (the trajectory replay)
+    const std::vector<int64_t>* recorded[2] = {nullptr, nullptr};
 };
 struct TripletStats {
     int64_t pairs = 0;             // positive pairs that got a negative

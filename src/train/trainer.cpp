@@ -21,6 +21,7 @@
 #include "../nn/losses.h"
 #include "../nn/prototypes.h"
 #include "checkpoint.h"
+#include "replay.h"
 
 namespace vsd {
 
@@ -81,6 +82,9 @@ void TrainConfig::add_flags(Flags& f) {
           "naming the file, row and column (0: not checked, as the reference)");
     f.add("logger_name", &logger_name, "run folder: log, checkpoints, evaluation results");
     f.add("resume", &resume, "continue exactly from this checkpoint");
+    f.add("init_from", &init_from, "start from these weights (ours, or a reference {'model': [img_enc, txt_enc]} checkpoint)");
+    f.add("replay", &replay, "train on the recorded batches of this folder (batches.safetensors; the trajectory tests)");
+    f.add("trace", &trace, "write one JSON line per step: lr, loss terms, gradient norm, parameter sums, BatchNorm statistics");
     f.add("resume_anyway", &resume_anyway, "resume although flags that shape training differ from the checkpoint's (the run is then no longer exact)");
     f.add("val_split", &val_split, "split validated after every epoch: dev, test or testall; auto: dev when it has every file "
           "the model reads, otherwise the test split (VSD: the release has no dev embeddings)");
@@ -231,6 +235,7 @@ std::string TrainConfig::to_json() const {
            ", \"connections\": " + q(connections) + ", \"device\": " + q(device) + ", \"cudnn\": " + std::to_string(cudnn) +
            ", \"tf32\": " + std::to_string(tf32) + ", \"val_split\": " + q(val_split) +
            ", \"selection\": " + q(selection) + ", \"protocol\": " + q(protocol()) + ", \"save_fold5\": " + std::to_string((int)save_fold5) +
+           ", \"init_from\": " + q(init_from) + ", \"replay\": " + q(replay) +
            ", \"logger_name\": " + q(logger_name) + "}";
 }
 
@@ -440,7 +445,6 @@ TrainResult train(TrainConfig cfg) {
     }
     ENSURE(s.train->feat_dim == cfg.img_dim, "--img_dim %lld does not match the region features (%lld) of %s",
            (long long)cfg.img_dim, (long long)s.train->feat_dim, s.train->dir.c_str());
-    make_dirs(cfg.logger_name);
     // ---- model and optimiser ----
     Rng init_rng(cfg.seed * 0x2545F4914F6CDD1Dull + 7);
     s.model = std::make_unique<VSEModel>(model_config(cfg, s.text->vocab_size()), init_rng);
@@ -455,6 +459,10 @@ TrainResult train(TrainConfig cfg) {
                         "hidden %lld)\n", cfg.bert_path.c_str(), (long long)model.cfg.bert.layers,
                         (long long)model.cfg.bert.hidden);
         }
+    }
+    if (!cfg.init_from.empty()) {
+        load_initial_weights(model, cfg.init_from);
+        std::printf("initial weights: %s\n", cfg.init_from.c_str());
     }
     const Device dev = select_device(cfg.device, cfg.cudnn, cfg.tf32);
     if (dev == Device::CUDA) {
@@ -477,7 +485,9 @@ TrainResult train(TrainConfig cfg) {
     lo.seed = cfg.seed;
     lo.check_finite = cfg.check_inputs;
     BatchLoader loader(*s.train, *s.text, lo);
-    const int64_t per_epoch = loader.batches_per_epoch();
+    std::unique_ptr<ReplayBatches> replay;  // --replay: the recorded batches of another run instead
+    if (!cfg.replay.empty()) replay = std::make_unique<ReplayBatches>(cfg.replay, *s.train);
+    const int64_t per_epoch = replay ? replay->per_epoch() : loader.batches_per_epoch();
     ENSURE_HINT(per_epoch > 0, "lower --batch_size", "the training split has %lld samples, fewer than one batch of %lld",
                 (long long)s.train->length, (long long)cfg.batch_size);
     int start_epoch = 0;
@@ -490,7 +500,7 @@ TrainResult train(TrainConfig cfg) {
             Json was = Json::parse(it->second, cfg.resume + " (config)"), now = Json::parse(cfg.to_json(), "config");
             static const std::set<std::string> free_keys = {"logger_name", "max_steps", "num_epochs", "device", "cudnn", "tf32",
                                                             "data_path", "vocab_path", "bert_path", "proto_path", "val_split",
-                                                            "selection", "protocol", "save_fold5"};
+                                                            "selection", "protocol", "save_fold5", "init_from"};
             std::string diffs;
             for (const auto& [k, v] : now.members()) {
                 if (free_keys.count(k)) continue;
@@ -523,7 +533,9 @@ TrainResult train(TrainConfig cfg) {
                 cfg.loss_type.c_str(), cfg.proto ? " + prototypes" : "", (long long)per_epoch, (unsigned long long)cfg.seed);
     if (cfg.validate) std::printf("%s\n", protocol_line(cfg).c_str());
     std::fflush(stdout);
-    // the run folder: its configuration and protocol (run.json), and the vocabulary it was trained with
+    // the run folder, made only now that the data, the weights and any resume checkpoint have all been accepted:
+    // its configuration and protocol (run.json), and the vocabulary it was trained with
+    make_dirs(cfg.logger_name);
     write_file_atomic(cfg.logger_name + "/run.json",
                       "{\"config\": " + cfg.to_json() + ", \"protocol_note\": " + json_quote(protocol_line(cfg)) + "}\n");
     if (cfg.text_encoder == "bigru") {  // so that eval needs no dataset vocabulary (e.g. COCO-trained, F30K-tested)
@@ -535,6 +547,7 @@ TrainResult train(TrainConfig cfg) {
     std::FILE* log = std::fopen((cfg.logger_name + "/train.log").c_str(), cfg.resume.empty() ? "w" : "a");
     ENSURE(log, "%s/train.log: cannot open for writing", cfg.logger_name.c_str());
     std::setvbuf(log, nullptr, _IOLBF, 0);  // line by line: `tail -f train.log` follows the run
+    StepTrace trace(cfg.trace);
     std::fprintf(log, "config %s\n%s\n", cfg.to_json().c_str(), protocol_line(cfg).c_str());
     const bool interactive = cfg.progress && isatty(fileno(stderr));
     auto meta = [&](int epoch, int64_t step_in_epoch) {
@@ -580,14 +593,15 @@ TrainResult train(TrainConfig cfg) {
         const float lr = step_decay_lr(cfg.learning_rate, epoch, milestones, cfg.decay_rate);
         opt.set_lr(lr);
         const bool max_violation = epoch >= cfg.vse_mean_warmup_epochs;
-        loader.start_epoch(epoch, epoch == start_epoch ? skip : 0);
+        if (replay) replay->start_epoch(epoch, epoch == start_epoch ? skip : 0);
+        else loader.start_epoch(epoch, epoch == start_epoch ? skip : 0);
         Progress prog(strfmt("epoch %d/%d", epoch + 1, cfg.num_epochs), per_epoch, cfg.log_step);
         Batch b;
         int64_t step = epoch == start_epoch ? skip : 0;
         const int64_t first_step = step;
         double loss_avg = 0;
         auto t_epoch = std::chrono::steady_clock::now();
-        while (loader.next(b)) {
+        while (replay ? replay->next(b) : loader.next(b)) {
             auto t0 = std::chrono::steady_clock::now();
             batch_to(b, dev);
             opt.zero_grad();
@@ -605,8 +619,14 @@ TrainResult train(TrainConfig cfg) {
             int sampler_calls = 0;
             auto trip = [&](const Tensor& v, const Tensor& t) {
                 Rng sampler(cfg.seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)(global_step + 1) * 0xBF58476D1CE4E5B9ull ^
-                            (uint64_t)(sampler_calls++) * 0x94D049BB133111EBull);
-                return triplet_loss(v, t, b.img_ids, topt, sampler);
+                            (uint64_t)sampler_calls * 0x94D049BB133111EBull);
+                TripletOptions o = topt;
+                if (replay) {  // the negatives the recorded run sampled, direction by direction
+                    o.recorded[0] = replay->negatives(2 * sampler_calls);
+                    o.recorded[1] = replay->negatives(2 * sampler_calls + 1);
+                }
+                sampler_calls++;
+                return triplet_loss(v, t, b.img_ids, o, sampler);
             };
             auto pair_loss = [&](const Tensor& v, const Tensor& t) {
                 return cfg.loss_type == "vse" ? contrastive_loss(v, t, b.img_ids, cfg.margin, max_violation, cfg.mask_repeat)
@@ -677,6 +697,11 @@ TrainResult train(TrainConfig cfg) {
             }
             skipped_run = 0;
             opt.step();
+            if (trace.on()) {
+                std::vector<std::pair<std::string, float>> values;
+                for (auto& [name, t] : terms) values.push_back({name, t.item()});
+                trace.write(global_step, epoch, lr, values, gnorm, model);
+            }
             step++;
             global_step++;
             const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -747,6 +772,17 @@ static std::vector<double> load_sims(const std::string& path, int64_t* n_img, in
     return s;
 }
 
+std::string our_name_of_reference(const std::string& name) {
+    const bool img = name.rfind("img_enc.", 0) == 0, txt = name.rfind("txt_enc.", 0) == 0;
+    if (!img && !txt) return name;
+    std::string k = name.substr(8);
+    if (k.rfind("gated_fusion.", 0) == 0 || k == "bert.embeddings.position_ids") return "";  // never used by the forward
+    if (k.rfind("gpo.", 0) == 0) k = "gpool." + k.substr(4);               // VSD's GPO
+    else if (img && k.rfind("fc.fc.", 0) == 0) k = "fc." + k.substr(6);    // HREM's FC_MLP
+    else if (img && k.rfind("fc.mlp.", 0) == 0) k = "mlp." + k.substr(7);
+    return name.substr(0, 8) + k;
+}
+
 // A checkpoint written by one of the reference codebases ({'model': [img_enc, txt_enc], 'opt': ...},
 // flattened by torch_load to "model.0.<key>" / "model.1.<key>") renamed to our names, with the
 // model it needs. Five families: vse_infty master (BERT, DataParallel's "module." prefix), vse_infty
@@ -809,15 +845,9 @@ static SafeTensors from_reference_checkpoint(const SafeTensors& st, const EvalCo
     for (auto& [n, t] : st.tensors) {
         const bool img = n.rfind("model.0.", 0) == 0, txt = n.rfind("model.1.", 0) == 0;
         if (!img && !txt) continue;
-        std::string k = strip(n.substr(8));
-        if (k.rfind("gated_fusion.", 0) == 0 || k == "bert.embeddings.position_ids") {  // present, never used by the forward
-            ignored.push_back((img ? "img_enc." : "txt_enc.") + k);
-            continue;
-        }
-        if (k.rfind("gpo.", 0) == 0) k = "gpool." + k.substr(4);               // VSD's GPO
-        else if (img && k.rfind("fc.fc.", 0) == 0) k = "fc." + k.substr(6);    // HREM's FC_MLP
-        else if (img && k.rfind("fc.mlp.", 0) == 0) k = "mlp." + k.substr(7);
-        out.tensors.push_back({(img ? "img_enc." : "txt_enc.") + k, t});
+        const std::string ref = (img ? "img_enc." : "txt_enc.") + strip(n.substr(8)), ours = our_name_of_reference(ref);
+        if (ours.empty()) ignored.push_back(ref);
+        else out.tensors.push_back({ours, t});
     }
     const Tensor* fc = out.find("img_enc.fc.weight");
     ENSURE(fc && fc->ndim() == 2, "%s: no 2-d img_enc fc.weight", ec.checkpoint.c_str());

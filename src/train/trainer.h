@@ -76,7 +76,9 @@ struct TrainConfig {
     bool check_inputs = true;  // every feature and embedding row read must be finite (one error naming file, row, column)
     // run
     std::string logger_name = "runs/demo", resume = "";
-    bool resume_anyway = false;       // resume although the flags differ from the checkpoint's (no longer exact)
+    bool resume_anyway = false;
+    std::string init_from = "";       // initial weights (ours, or a reference checkpoint), instead of the random init
+    std::string replay = "", trace = "";  // recorded batches to train on; per-step JSON lines (src/train/replay.h)       // resume although the flags differ from the checkpoint's (no longer exact)
     std::string val_split = "auto";   // split validated each epoch: dev, or test/testall (auto: see above)
     std::string selection = "auto";   // best (best rsum on val_split) or last (the last epoch); auto: see above
     bool save_fold5 = false;          // COCO testall: validate with the 5-fold 1K rsum (the reference's --save_fold5)
@@ -140,5 +142,10 @@ struct LoadedModel {
     std::string what, protocol;
 };
 LoadedModel load_checkpoint_model(const EvalConfig& ec);
+
+// Our parameter name for a reference one ("img_enc.gpo.linear.weight" -> "img_enc.gpool.linear.weight",
+// HREM's "img_enc.fc.fc.*" -> "img_enc.fc.*"); "" for tensors the forward never uses (gated_fusion.*,
+// position_ids). Names that are already ours pass through.
+std::string our_name_of_reference(const std::string& name);
 
 }  // namespace vsd
