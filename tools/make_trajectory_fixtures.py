@@ -46,17 +46,27 @@ SHARED = os.path.join(HERE, "..", "..", "shared", "data")
 # sizes: small, so that the committed fixture stays small; a whole recipe still happens inside
 N_TRAIN, N_TEST, R, F = 32, 16, 8, 64   # images (5 captions each), regions per image, feature width
 B, EPOCHS, DECAY = 16, 6, 4             # 10 steps an epoch: max-violation from step 10, lr x0.1 from step 40
-E, WORD, D_BGE, K_PROTO = 32, 16, 24, 12
+E, WORD, K_PROTO = 32, 16, 896       # VSD's f30k centroids: K = 896 (the file name the official code opens)
+BERT_HIDDEN = 8                      # a 2-layer BERT of width 8 (dropout 0) stands in for bert-base
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--official", required=True, help="folder with vse_infty_bigru/ and VSD/")
 ap.add_argument("--only", default="", help="comma-separated subset of: gpo_bigru, gpo_vsd")
 ap.add_argument("--seed", type=int, default=7)
+ap.add_argument("--size", default="small", choices=["small", "real"],
+                help="real: F30K's sizes (36 regions of 2048, batch 128, embeddings 1024, words 300) for 3 epochs "
+                     "of 10 steps; too big to commit: written to --out, replayed when VSD_TRAJECTORY_REAL=--out")
+ap.add_argument("--out", default=OUT)
 args = ap.parse_args()
+OUT = args.out
+if args.size == "real":
+    N_TRAIN, N_TEST, R, F, B, EPOCHS, DECAY, E, WORD = 256, 32, 36, 2048, 128, 3, 2, 1024, 300
 
 # ---- the official code on the CPU -------------------------------------------------------------
 torch.Tensor.cuda = lambda self, *a, **k: self
 torch.nn.Module.cuda = lambda self, *a, **k: self
+import transformers  # noqa: E402,F401  (before the stubs below: it probes for cv2 itself)
+
 nltk = types.ModuleType("nltk")
 nltk.tokenize = types.SimpleNamespace(word_tokenize=lambda s: s.split())
 sys.modules["nltk"] = nltk
@@ -69,7 +79,7 @@ for stub in ("imageio", "cv2", "tensorboard_logger"):
 def official(root, *modules):
     """Import the official modules of one checkout (each repository has its own `lib` package)."""
     for m in list(sys.modules):
-        if m == "lib" or m.startswith("lib.") or m == "arguments":
+        if m == "lib" or m.startswith("lib.") or m in ("arguments", "graph_lib"):
             del sys.modules[m]
     sys.path.insert(0, os.path.abspath(root))
     try:
@@ -102,7 +112,7 @@ def make_dataset(root):
     rng = np.random.RandomState(1234)
     words = sorted({w for c in train_caps + test_caps for w in c.lower().split()})
     vec = {w: rng.randn(F).astype(np.float32) for w in words}
-    desc_vec = rng.randn(F, D_BGE).astype(np.float32) / np.sqrt(F)
+    desc_vec = rng.randn(F, E).astype(np.float32) / np.sqrt(F)  # VSD adds the BGE embedding to the E-wide one
 
     def images(cs):
         n = len(cs) // 5
@@ -129,23 +139,37 @@ def make_dataset(root):
         with open(os.path.join(pre, split + "_ids.txt"), "w") as f:
             f.write("".join("%d\n" % (1000 * (split == "test") + i) for i in range(len(ims)) for _ in range(5)))
         # VSD: a description per caption row (5 per image) and each caption's own embedding, unit rows
-        d = unit(np.repeat(ims.mean(1), 5, 0) @ desc_vec + 0.3 * rng.randn(len(cs), D_BGE))
+        d = unit(np.repeat(ims.mean(1), 5, 0) @ desc_vec + 0.3 * rng.randn(len(cs), E))
         c = unit(np.stack([np.mean([vec[w] for w in s.lower().split()], 0) for s in cs]) @ desc_vec
-                 + 0.3 * rng.randn(len(cs), D_BGE))
-        np.save(os.path.join(pre, split + "_aux_cap_bge_minicpm.npy"), d)
+                 + 0.3 * rng.randn(len(cs), E))
+        # the release's names (seed/VSD-README.txt): train_aux_cap_bge_cpm_full.npy, test_aux_cap_bge_cpm_full_1.npy
+        np.save(os.path.join(pre, split + ("_aux_cap_bge_cpm_full.npy" if split == "train" else "_aux_cap_bge_cpm_full_1.npy")), d)
         np.save(os.path.join(pre, split + "_cap_bge.npy"), c)
+        np.save(os.path.join(pre, split + "_cap_bge_cpm.npy"), unit(c + 0.2 * rng.randn(len(cs), E)))  # VSD_HREM's
     vocab = ["<pad>", "<start>", "<end>", "<unk>"] + words
+    # a WordPiece vocabulary of whole words for the small BERT (basic_tokenizer splits punctuation)
+    with open(os.path.join(root, "bert_vocab.txt"), "w") as f:
+        f.write("".join(w + "\n" for w in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words))
     with open(os.path.join(root, "vocab", "f30k_precomp_vocab.json"), "w") as f:
         json.dump({"word2idx": {w: i for i, w in enumerate(vocab)}, "idx2word": {str(i): w for i, w in enumerate(vocab)},
                    "idx": len(vocab)}, f)
     np.save(os.path.join(root, "f30k", "proto", "f30k_minicpm_kmeans_centroids_%d.npy" % K_PROTO),
-            rng.randn(K_PROTO, E).astype(np.float32))
+            rng.randn(K_PROTO, E).astype(np.float32))  # the official code L2-normalises them itself
     return os.path.join(root, "f30k")
 
 
 # ---- recording ----------------------------------------------------------------------------------
 def param_stats(named):
-    return {n: [float(p.double().sum()), float((p.double() ** 2).sum())] for n, p in named}
+    """Sum and sum of squares of every parameter; a multi-head attention's packed in_proj_bias also by
+    thirds (#q, #k, #v), since its key third moves by rounding noise alone (see the test)."""
+    out = {}
+    for n, p in named:
+        parts = [("", p)]
+        if n.endswith("in_proj_bias"):
+            parts += list(zip(("#q", "#k", "#v"), p.chunk(3)))
+        for suffix, t in parts:
+            out[n + suffix] = [float(t.double().sum()), float((t.double() ** 2).sum())]
+    return out
 
 
 def buffer_stats(mods):
@@ -298,7 +322,173 @@ def run_gpo_bigru(data, out):
     return steps, config, dset, vocab
 
 
-MODELS = {"gpo_bigru": run_gpo_bigru}
+def small_bert(root, out):
+    """The BERT folder our trainer reads (config.json, vocab.txt); the official code gets the same model."""
+    from transformers import BertConfig
+    bert_dir = os.path.join(out, "bert")
+    os.makedirs(bert_dir, exist_ok=True)
+    vocab = open(os.path.join(root, "bert_vocab.txt")).read()
+    open(os.path.join(bert_dir, "vocab.txt"), "w").write(vocab)
+    cfg = BertConfig(vocab_size=len(vocab.split()), hidden_size=BERT_HIDDEN, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=16, max_position_embeddings=64, hidden_dropout_prob=0.0,
+                     attention_probs_dropout_prob=0.0)
+    cfg.to_json_file(os.path.join(bert_dir, "config.json"))
+    return bert_dir, cfg
+
+
+def record_negatives(loss_mod):
+    """The triplet sampler's draws (torch.multinomial), one list per direction (loss_forward call);
+    None where the official code found a row without any valid negative and zeroed the direction."""
+    calls = []
+    multinomial = torch.multinomial
+
+    def draw(w, n, *a, **k):
+        r = multinomial(w, n, *a, **k)
+        calls[-1] = r.squeeze(1).clone()
+        return r
+
+    forward = loss_mod.TripletLoss.loss_forward
+
+    def loss_forward(self, *a, **k):
+        calls.append(None)
+        return forward(self, *a, **k)
+
+    torch.multinomial = draw
+    loss_mod.TripletLoss.loss_forward = loss_forward
+    return calls
+
+
+def run_gpo_vsd(data, out):
+    """Image-Text-Matching/VSD (GPO+VSD: BERT, triplet + prototype loss): VSEModel.train_emb with
+    train.py's epoch loop, on the small BERT."""
+    return run_vsd_family(data, out, hrem=False)
+
+
+def run_hrem_vsd(data, out):
+    """Image-Text-Matching/VSD's VSD_HREM (HREM+VSD: HREM's encoders and relation module, triplet losses
+    on the initial and the relation-enhanced embeddings, the relation regulariser, the prototype loss).
+    The relation module joins at step WARMUP, inside the recorded window; dropout 0 everywhere."""
+    return run_vsd_family(data, out, hrem=True)
+
+
+WARMUP, NHEAD, TOPK = 20, 4, 4
+
+
+def run_vsd_family(data, out, hrem):
+    from transformers import BertModel, BertTokenizer
+    root = os.path.dirname(data)
+    bert_dir, bert_cfg = small_bert(root, out)
+    BertModel.from_pretrained = classmethod(lambda cls, *a, **k: BertModel(bert_cfg))
+    BertTokenizer.from_pretrained = classmethod(lambda cls, *a, **k: BertTokenizer(os.path.join(bert_dir, "vocab.txt")))
+    repo = os.path.join(args.official, "VSD", "VSD_HREM") if hrem else os.path.join(args.official, "VSD")
+    vse, ic, enc, loss_mod = official(repo, "lib.vse", "lib.image_caption", "lib.encoders", "lib.loss")
+    graph_lib = sys.modules.get("graph_lib")
+    init_text = enc.EncoderText_BERT.__init__
+
+    def text_init(self, opt, embed_size=1024, no_txtnorm=False):  # bert-base's 768 -> the small BERT's width
+        init_text(self, opt, embed_size, no_txtnorm)
+        self.linear = torch.nn.Linear(BERT_HIDDEN, embed_size)
+
+    enc.EncoderText_BERT.__init__ = text_init
+    opt = argparse.Namespace(dataset="f30k", data_path=root, img_dim=F, embed_size=E, no_imgnorm=False,
+                             no_txtnorm=False, grad_clip=2.0, margin=0.2, max_violation=False, loss_type="trip",
+                             learning_rate=5e-4, lr_schedules=[DECAY], decay_rate=0.1, vse_mean_warmup_epochs=0,
+                             batch_size=B, workers=0, size_augment=1, mask_repeat=1,
+                             proto_path=os.path.join(data, "proto"), sk_epsilon=0.05, sinkhorn_iterations=3,
+                             proto_temperature=0.1, base_loss="trip", gnn_loss="trip", warmup=WARMUP, num_layers_enc=1,
+                             nhead=NHEAD, dropout=0.0, graph_lr_factor=1.0, mask_weight=1.0, threshold=0.5, topk=TOPK,
+                             reg_loss_weight=10.0, norm_input=1, cross_loss=1, residual_weight=0.8)
+    model = vse.VSEModel(opt)
+    model.logger = Logger()
+    state = model.state_dict() + ([model.criterion.state_dict()] if hrem else [])  # HREM: the relation module too
+    torch.save({"model": state, "epoch": 0}, os.path.join(out, "init.pth"))
+    norms, terms = [], {}
+    clip = vse.clip_grad_norm_
+    vse.clip_grad_norm_ = lambda params, c: norms.append(float(clip(params, c))) or norms[-1]
+    proto_forward = loss_mod.ProtoContrastiveLoss.forward
+    trip_forward = loss_mod.TripletLoss.forward
+
+    def proto(self, *a, **k):
+        v = proto_forward(self, *a, **k)
+        terms["prototype"] = float(v)
+        return v
+
+    trip_names = ["matching", "graph(V,Tg)", "graph(Vg,T)", "graph(Vg,Tg)"]  # GraphLoss's call order
+
+    def trip(self, *a, **k):
+        v = trip_forward(self, *a, **k)
+        terms[trip_names[sum(1 for n in trip_names if n in terms)]] = float(v)
+        return v
+
+    if hrem:
+        adj_forward = graph_lib.AdjacencyModel.forward
+
+        def adj(self, *a, **k):
+            c, r, reg = adj_forward(self, *a, **k)
+            terms["relation regulariser"] = opt.reg_loss_weight * float(reg)
+            return c, r, reg
+
+        graph_lib.AdjacencyModel.forward = adj
+
+    loss_mod.ProtoContrastiveLoss.forward = proto
+    loss_mod.TripletLoss.forward = trip
+    negs = record_negatives(loss_mod)
+    tokenizer = BertTokenizer.from_pretrained("./bert-base-uncased")
+    loader = ic.get_train_loader(root, tokenizer, B, 0, opt)
+    train_ims = np.load(os.path.join(data, "precomp", "train_ims.npy"))
+    tensors, steps = {}, []
+    named = [("img_enc." + n, p) for n, p in model.img_enc.named_parameters()] + \
+            [("txt_enc." + n, p) for n, p in model.txt_enc.named_parameters()]
+    if hrem:
+        named += [("criterion." + n, p) for n, p in model.criterion.named_parameters()]
+    for epoch in range(EPOCHS):
+        if epoch in opt.lr_schedules:  # adjust_learning_rate
+            for g in model.optimizer.param_groups:
+                g["lr"] *= opt.decay_rate
+        model.train_start()
+        for images, img_lengths, captions, aux, caps, lengths, ids, img_ids, repeat in loader:
+            k = "b%d." % len(steps)
+            tensors[k + "kept"] = kept_regions(train_ims, img_ids.numpy(), images, img_lengths)
+            tensors[k + "img_lengths"] = img_lengths.numpy().astype(np.int64)
+            tensors[k + "tokens"] = captions.numpy().astype(np.int64)
+            tensors[k + "lengths"] = lengths.numpy().astype(np.int64)
+            tensors[k + "cap_ids"] = ids.numpy().astype(np.int64)
+            tensors[k + "img_ids"] = img_ids.numpy().astype(np.int64)
+            lr = model.optimizer.param_groups[0]["lr"]
+            del negs[:]
+            terms.clear()
+            model.train_emb(images, captions, aux, caps, opt, lengths, image_lengths=img_lengths, img_ids=img_ids)
+            for j, n in enumerate(negs):
+                tensors[k + "neg%d" % j] = np.zeros(0, np.int64) if n is None else n.numpy().astype(np.int64)
+            steps.append({"epoch": epoch, "lr": lr, "loss": dict(terms), "grad_norm": norms[-1],
+                          "params": param_stats(named), "buffers": buffer_stats([("img_enc.", model.img_enc)])})
+    save_safetensors(os.path.join(out, "batches.safetensors"), tensors, {"steps_per_epoch": str(len(steps) // EPOCHS)})
+    model.val_start()
+    test_loader = ic.get_test_loader(root, "test", tokenizer, 40, 0, opt)
+    img_embs = np.zeros((len(test_loader.dataset), E))
+    cap_embs = np.zeros((len(test_loader.dataset), E))
+    with torch.no_grad():
+        for images, img_lengths, captions, aux, caps, lengths, ids, img_ids, repeat in test_loader:
+            im, cp = model.forward_emb(images, captions, aux, caps, img_ids, lengths, image_lengths=img_lengths)
+            if hrem:  # VSD_HREM's forward_emb returns the encoders' tuples; the embedding is the third
+                im, cp = im[2] if isinstance(im, tuple) else im, cp[2] if isinstance(cp, tuple) else cp
+            img_embs[ids.numpy()] = im.numpy()
+            cap_embs[ids.numpy()] = cp.numpy()
+    np.save(os.path.join(out, "sims.npy"), (img_embs[::5] @ cap_embs.T).astype(np.float32))
+    config = {"model": "hrem" if hrem else "gpo", "text_encoder": "bert", "vsd": "cpm",
+              "cap_emb": "cap_bge_cpm" if hrem else "cap_bge", "loss_type": "trip",
+              "batch_size": B, "num_epochs": EPOCHS, "learning_rate": 5e-4, "lr_schedules": str(DECAY),
+              "weight_decay": 1e-4, "grad_clip": 2.0, "margin": 0.2, "bert_lr_factor": 0.05, "trip_reference_skip": 1,
+              "trip_cutoff": 1.7, "proto": 1, "proto_weight": 1.0, "sk_epsilon": 0.05, "sinkhorn_iterations": 3,
+              "proto_temperature": 0.1, "embed_size": E, "img_dim": F}
+    if hrem:
+        config.update({"nhead": NHEAD, "dropout": 0.0, "warmup": WARMUP, "topk": TOPK, "threshold": 0.5, "mask_weight": 1.0,
+                       "reg_loss_weight": 10.0, "graph_lr_factor": 1.0, "residual_weight": 0.8, "maxk_reference": 1,
+                       "relation": 1, "connections": "intra"})
+    return steps, config, None, None
+
+
+MODELS = {"gpo_bigru": run_gpo_bigru, "gpo_vsd": run_gpo_vsd, "hrem_vsd": run_hrem_vsd}
 
 
 def main():
@@ -311,15 +501,16 @@ def main():
         np.random.seed(args.seed)
         torch.manual_seed(args.seed)
         steps, config, dset, vocab = MODELS[name](data, out)
-        random.seed(args.seed + 1)
-        aug = augmentation_stats(dset, vocab, 4000)
-        aug["same_image_pairs_per_batch"] = batch_composition(200, len(dset), B)
+        aug = {}
+        if dset is not None:  # measured once, on the BiGRU recipe's loader (SCAN vocabulary, <start>/<end>)
+            random.seed(args.seed + 1)
+            aug = augmentation_stats(dset, vocab, 20000)
+            aug["same_image_pairs_per_batch"] = batch_composition(200, len(dset), B)
         with open(os.path.join(out, "trace.json"), "w") as f:
             json.dump({"model": name, "official": os.path.basename(os.path.normpath(args.official)),
                        "steps_per_epoch": len(steps) // EPOCHS, "config": config, "augmentation": aug,
                        "steps": steps}, f, indent=0)
-        print("%s: %d steps, first loss %.4f, last loss %.4f, region keep %.3f" % (
-            name, len(steps), steps[0]["loss"]["matching"], steps[-1]["loss"]["matching"], aug["region_keep"]))
+        print("%s: %d steps, first loss %s, last loss %s" % (name, len(steps), steps[0]["loss"], steps[-1]["loss"]))
 
 
 main()

@@ -273,7 +273,7 @@ static PrecompDataset open_split(const TrainConfig& c, const std::string& split,
     return PrecompDataset::open(o);
 }
 
-static ModelConfig model_config(const TrainConfig& c, int vocab_size) {
+ModelConfig model_config(const TrainConfig& c, int vocab_size) {
     ModelConfig m;
     m.model = c.model;
     m.text_encoder = c.text_encoder;
@@ -774,6 +774,8 @@ static std::vector<double> load_sims(const std::string& path, int64_t* n_img, in
 
 std::string our_name_of_reference(const std::string& name) {
     const bool img = name.rfind("img_enc.", 0) == 0, txt = name.rfind("txt_enc.", 0) == 0;
+    if (name.rfind("criterion.adj_model.adj_learning.mlp_", 0) == 0)  // HREM's relation module (GraphLoss)
+        return "criterion.adj_" + name.substr(37);                    // mlp_t2i.0.weight -> adj_t2i.0.weight
     if (!img && !txt) return name;
     std::string k = name.substr(8);
     if (k.rfind("gated_fusion.", 0) == 0 || k == "bert.embeddings.position_ids") return "";  // never used by the forward

@@ -143,8 +143,12 @@ struct LoadedModel {
 };
 LoadedModel load_checkpoint_model(const EvalConfig& ec);
 
+// The model configuration a training configuration builds (after finalize()).
+ModelConfig model_config(const TrainConfig& c, int vocab_size);
+
 // Our parameter name for a reference one ("img_enc.gpo.linear.weight" -> "img_enc.gpool.linear.weight",
-// HREM's "img_enc.fc.fc.*" -> "img_enc.fc.*"); "" for tensors the forward never uses (gated_fusion.*,
+// HREM's "img_enc.fc.fc.*" -> "img_enc.fc.*", its relation module's "criterion.adj_model.adj_learning.mlp_t2i.*"
+// -> "criterion.adj_t2i.*"); "" for tensors the forward never uses (gated_fusion.*,
 // position_ids). Names that are already ours pass through.
 std::string our_name_of_reference(const std::string& name);
 
