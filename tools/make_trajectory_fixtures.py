@@ -57,10 +57,21 @@ ap.add_argument("--size", default="small", choices=["small", "real"],
                 help="real: F30K's sizes (36 regions of 2048, batch 128, embeddings 1024, words 300) for 3 epochs "
                      "of 10 steps; too big to commit: written to --out, replayed when VSD_TRAJECTORY_REAL=--out")
 ap.add_argument("--out", default=OUT)
+ap.add_argument("--curves", default="", metavar="TRAIN",
+                help="instead of fixtures: the whole-curve comparison. Train GPO+BiGRU with the official code and with "
+                     "our TRAIN program (e.g. build/release-cpu/train), --seeds each, on a planted dataset of the "
+                     "shared captions (1000 training images), and print both per-epoch test rsum curves")
+ap.add_argument("--seeds", type=int, default=3)
+ap.add_argument("--ours_extra", default="", help="with --curves: extra flags for our train (e.g. '--mask_repeat 1', "
+                                                 "the default before the release-recipes change)")
+ap.add_argument("--ours_only", action="store_true", help="with --curves: reuse the official curves of curves.json")
+ap.add_argument("--epochs", type=int, default=6)
 args = ap.parse_args()
 OUT = args.out
 if args.size == "real":
     N_TRAIN, N_TEST, R, F, B, EPOCHS, DECAY, E, WORD = 256, 32, 36, 2048, 128, 3, 2, 1024, 300
+if args.curves:  # the recipe of the held-back benchmark, at sizes a CPU trains in minutes
+    N_TRAIN, N_TEST, R, F, B, EPOCHS, DECAY, E, WORD = 1000, 200, 16, 128, 128, args.epochs, 4, 256, 300
 
 # ---- the official code on the CPU -------------------------------------------------------------
 torch.Tensor.cuda = lambda self, *a, **k: self
@@ -108,6 +119,7 @@ def make_dataset(root):
     """Real captions, planted region features: region r of image i is the mean of the word vectors
     of a few of its captions' words, plus noise, so that matching can be learnt."""
     caps = [l.strip() for l in open(os.path.join(SHARED, "f30k", "precomp", "dev_caps.txt"))]
+    caps += [l.strip() for l in open(os.path.join(SHARED, "f30k", "precomp", "test_caps.txt"))]
     train_caps, test_caps = caps[:5 * N_TRAIN], caps[5 * N_TRAIN:5 * (N_TRAIN + N_TEST)]
     rng = np.random.RandomState(1234)
     words = sorted({w for c in train_caps + test_caps for w in c.lower().split()})
@@ -491,7 +503,80 @@ def run_vsd_family(data, out, hrem):
 MODELS = {"gpo_bigru": run_gpo_bigru, "gpo_vsd": run_gpo_vsd, "hrem_vsd": run_hrem_vsd}
 
 
+def official_curve(data, seed):
+    """The official GPO+BiGRU recipe (vse_infty bigru: VSEModel, its loader, train.py's epoch loop), the
+    test split's rsum after every epoch (its evaluation.i2t / t2i on its encode_data)."""
+    vse, ic, vocab_mod, evaluation = official(os.path.join(args.official, "vse_infty_bigru"), "lib.vse",
+                                              "lib.datasets.image_caption", "lib.vocab", "lib.evaluation")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    vocab = vocab_mod.deserialize_vocab(os.path.join(os.path.dirname(data), "vocab", "f30k_precomp_vocab.json"))
+    vocab.add_word("<mask>")
+    opt = argparse.Namespace(precomp_enc_type="basic", img_dim=F, embed_size=E, word_dim=WORD, num_layers=1,
+                             vocab_size=len(vocab), no_imgnorm=False, no_txtnorm=False, backbone_source=None,
+                             backbone_path=None, grad_clip=2.0, margin=0.2, max_violation=False, optim="adam",
+                             learning_rate=5e-4, lr_update=DECAY, vse_mean_warmup_epochs=1, batch_size=B, workers=0,
+                             data_path=data)
+    model = vse.VSEModel(opt)
+    model.logger = Logger()
+    loader = ic.get_loader(data, "f30k_precomp", "train", vocab, opt, batch_size=B, shuffle=True, num_workers=0, train=True)
+    test_loader = ic.get_test_loader("test", "f30k_precomp", vocab, B, 0, opt)
+    curve = []
+    for epoch in range(EPOCHS):
+        if epoch == DECAY:
+            for g in model.optimizer.param_groups:
+                g["lr"] *= 0.1
+        if epoch >= opt.vse_mean_warmup_epochs:
+            model.set_max_violation(True)
+        for images, img_lengths, captions, lengths, ids in loader:
+            model.train_start()
+            model.train_emb(images, captions, lengths, image_lengths=img_lengths)
+        img_embs, cap_embs = evaluation.encode_data(model, ListIds(test_loader), logging=lambda *a: None)
+        img_embs = img_embs[::5]
+        sims = img_embs @ cap_embs.T
+        r = evaluation.i2t(len(img_embs), sims)
+        ri = evaluation.t2i(len(img_embs), sims)
+        curve.append(round(float(sum(r[:3]) + sum(ri[:3])), 1))
+        print("  official seed %d epoch %d: rsum %.1f" % (seed, epoch + 1, curve[-1]), flush=True)
+    return curve
+
+
+def our_curve(data, seed):
+    """Our train program with the same recipe (flags), validating on the test split after every epoch."""
+    import re
+    import subprocess
+    run = os.path.join(os.path.dirname(data), "runs", "seed%d" % seed)
+    cmd = [args.curves, "--data_path", os.path.dirname(data), "--dataset", "f30k", "--model", "gpo", "--text_encoder",
+           "bigru", "--batch_size", str(B), "--num_epochs", str(EPOCHS), "--learning_rate", "5e-4", "--lr_update",
+           str(DECAY), "--weight_decay", "0.01", "--grad_clip", "2", "--margin", "0.2", "--vse_mean_warmup_epochs", "1",
+           "--mask_repeat", "0", "--embed_size", str(E), "--word_dim", str(WORD), "--img_dim", str(F), "--seed",
+           str(seed), "--val_split", "test", "--selection", "best", "--logger_name", run, "--progress", "0"]
+    cmd += args.ours_extra.split()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    curve = [float(x) for x in re.findall(r"epoch \d+ test[^|]*\|.*\|.*\|\s+([0-9.]+)", out)]
+    print("  ours seed %d: %s" % (seed, curve), flush=True)
+    return curve
+
+
+def curves():
+    data = make_dataset(os.path.join(OUT, "data"))
+    saved = os.path.join(OUT, "curves.json")
+    theirs = json.load(open(saved))["official"] if args.ours_only else [official_curve(data, s) for s in range(args.seeds)]
+    ours = [our_curve(data, s) for s in range(args.seeds)]
+    print("\nper-epoch test rsum (%d training images, %d test images, batch %d, %d epochs, lr decay at epoch %d)"
+          % (N_TRAIN, N_TEST, B, EPOCHS, DECAY + 1))
+    for name, cs in (("official", theirs), ("ours", ours)):
+        mean = np.mean(cs, 0)
+        spread = np.max(cs, 0) - np.min(cs, 0)
+        print("%-9s " % name + " ".join("%6.1f±%-4.1f" % (m, sp / 2) for m, sp in zip(mean, spread)))
+    json.dump({"official": theirs, "ours": ours, "ours_extra": args.ours_extra},
+              open(saved if not args.ours_only else saved.replace(".json", "_ours_extra.json"), "w"))
+
+
 def main():
+    if args.curves:
+        return curves()
     only = [m for m in args.only.split(",") if m] or list(MODELS)
     data = make_dataset(os.path.join(OUT, "data"))
     for name in only:
