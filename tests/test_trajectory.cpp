@@ -41,6 +41,25 @@ std::string as_flag_value(const Json& v) {
     return d == std::floor(d) && std::fabs(d) < 1e15 ? std::to_string((long long)d) : strfmt("%.9g", d);
 }
 
+// A training configuration from a recipe's flags (trace.json "config") plus more, parsed exactly as
+// `train` parses its command line.
+TrainConfig parse_train_flags(const Json& recipe, const std::vector<std::pair<std::string, std::string>>& more) {
+    std::vector<std::string> argv_s = {"train"};
+    auto add = [&](const std::string& k, const std::string& v) {
+        argv_s.push_back("--" + k);
+        argv_s.push_back(v);
+    };
+    for (const auto& [k, v] : recipe.members()) add(k, as_flag_value(v));
+    for (const auto& [k, v] : more) add(k, v);
+    std::vector<char*> argv;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    TrainConfig cfg;
+    Flags f("train", "trajectory test");
+    cfg.add_flags(f);
+    REQUIRE(f.parse((int)argv.size(), argv.data()));
+    return cfg;
+}
+
 struct Replayed {
     Json official;              // trace.json
     std::vector<Json> ours;     // our trace, one per step
@@ -56,25 +75,12 @@ Replayed replay(const std::string& root, const std::string& name,
     r.official = Json::parse_file(dir + "/trace.json");
     r.data = root + "/data";
     r.run = temp_dir("traj_" + name);
-    std::vector<std::pair<std::string, std::string>> flags;
-    for (const auto& [k, v] : r.official["config"].members()) flags.push_back({k, as_flag_value(v)});
-    flags.insert(flags.end(), {{"data_path", r.data}, {"dataset", "f30k"}, {"init_from", dir + "/init.pth"}, {"replay", dir},
-                               {"trace", r.run + "/trace.jsonl"}, {"logger_name", r.run + "/run"}, {"validate", "0"},
-                               {"progress", "0"}, {"seed", "1"}});
+    std::vector<std::pair<std::string, std::string>> flags = {
+        {"data_path", r.data}, {"dataset", "f30k"}, {"init_from", dir + "/init.pth"}, {"replay", dir},
+        {"trace", r.run + "/trace.jsonl"}, {"logger_name", r.run + "/run"}, {"validate", "0"}, {"progress", "0"}, {"seed", "1"}};
     if (file_exists(dir + "/bert/config.json")) flags.push_back({"bert_path", dir + "/bert"});  // the small BERT
     flags.insert(flags.end(), extra.begin(), extra.end());
-    std::vector<std::string> argv_s = {"train"};
-    for (const auto& [k, v] : flags) {
-        argv_s.push_back("--" + k);
-        argv_s.push_back(v);
-    }
-    std::vector<char*> argv;
-    for (std::string& a : argv_s) argv.push_back(a.data());
-    TrainConfig cfg;
-    Flags f("train", "replay");
-    cfg.add_flags(f);
-    REQUIRE(f.parse((int)argv.size(), argv.data()));
-    train(cfg);
+    train(parse_train_flags(r.official["config"], flags));
     std::istringstream lines(read_text(r.run + "/trace.jsonl"));
     for (std::string line; std::getline(lines, line);) r.ours.push_back(Json::parse(line, "our trace"));
     return r;
@@ -219,21 +225,8 @@ TEST_CASE("trajectory: GPO + BiGRU at F30K's sizes (36 x 2048 regions, batch 128
 // constants exactly (BatchNorm's 1 and 0, fc's zero bias), random ones by mean and spread.
 TEST_CASE("trajectory: our initial weights come from the official code's distributions (GPO + BiGRU)") {
     const std::string dir = fixture("trajectory/gpo_bigru");
-    const Json official = Json::parse_file(dir + "/trace.json");
-    std::vector<std::string> argv_s = {"train"};
-    for (const auto& [k, v] : official["config"].members()) {
-        argv_s.push_back("--" + k);
-        argv_s.push_back(as_flag_value(v));
-    }
-    std::vector<char*> argv;
-    for (std::string& a : argv_s) argv.push_back(a.data());
-    TrainConfig cfg;
-    Flags f("train", "init");
-    cfg.add_flags(f);
-    REQUIRE(f.parse((int)argv.size(), argv.data()));
-    cfg.data_path = fixture("trajectory/data");
-    cfg.dataset = "f30k";
-    cfg.validate = false;
+    TrainConfig cfg = parse_train_flags(Json::parse_file(dir + "/trace.json")["config"],
+                                        {{"data_path", fixture("trajectory/data")}, {"dataset", "f30k"}, {"validate", "0"}});
     cfg.finalize();
     SafeTensors init = load_weights_file(dir + "/init.pth");
     const Tensor* emb = init.find("model.1.embed.weight");

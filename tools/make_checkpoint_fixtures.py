@@ -23,20 +23,20 @@ train.py does, and runs the official eval-mode forward on a fixed batch:
 Each folder: model_best.pth, in_*.npy (the batch), out_img.npy / out_cap.npy (official embeddings).
 """
 import argparse
-import importlib
 import os
 import sys
 
 import numpy as np
 import torch
+
+from official_code import official, on_cpu
 import torch.nn as nn
 
 ap = argparse.ArgumentParser()
 for name in ("vse_infty", "vse_infty_bigru", "vsd", "hrem"):
     ap.add_argument("--" + name, required=True)
 args = ap.parse_args()
-torch.Tensor.cuda = lambda self, *a, **k: self  # the official code calls .cuda(); run on the CPU
-torch.nn.Module.cuda = lambda self, *a, **k: self
+on_cpu()  # the official code calls .cuda(); run on the CPU
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "fixtures", "ckpt")
@@ -47,18 +47,6 @@ from transformers import BertModel  # noqa: E402
 
 _from_pretrained = BertModel.from_pretrained
 BertModel.from_pretrained = classmethod(lambda cls, *a, **k: _from_pretrained(TINY_BERT))  # './bert-base-uncased' -> tiny
-
-
-def official(root, *modules):
-    """Import the official modules of one checkout (each repository has its own `lib` package)."""
-    for m in list(sys.modules):
-        if m == "lib" or m.startswith("lib.") or m in ("arguments", "graph_lib"):
-            del sys.modules[m]
-    sys.path.insert(0, os.path.abspath(root))
-    try:
-        return [importlib.import_module(m) for m in modules]
-    finally:
-        sys.path.pop(0)
 
 
 def randomise(m):

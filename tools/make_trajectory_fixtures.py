@@ -29,7 +29,6 @@ f30k/precomp/{train,test}_{ims.npy,caps.txt,ids.txt}, VSD's description/caption 
 vocabulary and the prototype centroids, made from ../shared/data's real Flickr30K captions.
 """
 import argparse
-import importlib
 import json
 import os
 import random
@@ -38,6 +37,8 @@ import types
 
 import numpy as np
 import torch
+
+from official_code import official, on_cpu
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "fixtures", "trajectory")
@@ -74,8 +75,7 @@ if args.curves:  # the recipe of the held-back benchmark, at sizes a CPU trains 
     N_TRAIN, N_TEST, R, F, B, EPOCHS, DECAY, E, WORD = 1000, 200, 16, 128, 128, args.epochs, 4, 256, 300
 
 # ---- the official code on the CPU -------------------------------------------------------------
-torch.Tensor.cuda = lambda self, *a, **k: self
-torch.nn.Module.cuda = lambda self, *a, **k: self
+on_cpu()
 import transformers  # noqa: E402,F401  (before the stubs below: it probes for cv2 itself)
 
 nltk = types.ModuleType("nltk")
@@ -85,18 +85,6 @@ for stub in ("imageio", "cv2", "tensorboard_logger"):
     m = types.ModuleType(stub)
     m.imread = None
     sys.modules.setdefault(stub, m)
-
-
-def official(root, *modules):
-    """Import the official modules of one checkout (each repository has its own `lib` package)."""
-    for m in list(sys.modules):
-        if m == "lib" or m.startswith("lib.") or m in ("arguments", "graph_lib"):
-            del sys.modules[m]
-    sys.path.insert(0, os.path.abspath(root))
-    try:
-        return [importlib.import_module(m) for m in modules]
-    finally:
-        sys.path.pop(0)
 
 
 def save_safetensors(path, tensors, metadata=None):
