@@ -63,6 +63,8 @@ ap.add_argument("--curves", default="", metavar="TRAIN",
                      "our TRAIN program (e.g. build/release-cpu/train), --seeds each, on a planted dataset of the "
                      "shared captions (1000 training images), and print both per-epoch test rsum curves")
 ap.add_argument("--seeds", type=int, default=3)
+ap.add_argument("--curve_model", default="gpo_bigru", choices=["gpo_bigru", "gpo_vsd"],
+                help="with --curves: the recipe (gpo_vsd: VSD's code with the small BERT, dropout 0)")
 ap.add_argument("--ours_extra", default="", help="with --curves: extra flags for our train (e.g. '--mask_repeat 1', "
                                                  "the default before the release-recipes change)")
 ap.add_argument("--ours_only", action="store_true", help="with --curves: reuse the official curves of curves.json")
@@ -322,7 +324,7 @@ def run_gpo_bigru(data, out):
     return steps, config, dset, vocab
 
 
-def small_bert(root, out):
+def small_bert(root, out, max_positions=64):
     """The BERT folder our trainer reads (config.json, vocab.txt); the official code gets the same model."""
     from transformers import BertConfig
     bert_dir = os.path.join(out, "bert")
@@ -330,7 +332,7 @@ def small_bert(root, out):
     vocab = open(os.path.join(root, "bert_vocab.txt")).read()
     open(os.path.join(bert_dir, "vocab.txt"), "w").write(vocab)
     cfg = BertConfig(vocab_size=len(vocab.split()), hidden_size=BERT_HIDDEN, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=16, max_position_embeddings=64, hidden_dropout_prob=0.0,
+                     intermediate_size=16, max_position_embeddings=max_positions, hidden_dropout_prob=0.0,
                      attention_probs_dropout_prob=0.0)
     cfg.to_json_file(os.path.join(bert_dir, "config.json"))
     return bert_dir, cfg
@@ -530,16 +532,78 @@ def official_curve(data, seed):
     return curve
 
 
+def official_vsd_curve(data, seed):
+    """The official GPO+VSD recipe (VSD's VSEModel, loader and epoch loop) on the small BERT."""
+    import contextlib
+    from transformers import BertModel, BertTokenizer
+    root = os.path.dirname(data)
+    bert_dir, bert_cfg = small_bert(root, os.path.join(OUT, "gpo_vsd"), max_positions=128)
+    BertModel.from_pretrained = classmethod(lambda cls, *a, **k: BertModel(bert_cfg))
+    BertTokenizer.from_pretrained = classmethod(lambda cls, *a, **k: BertTokenizer(os.path.join(bert_dir, "vocab.txt")))
+    vse, ic, enc, evaluation = official(os.path.join(args.official, "VSD"), "lib.vse", "lib.image_caption",
+                                        "lib.encoders", "lib.evaluation")
+    init_text = enc.EncoderText_BERT.__init__
+
+    def text_init(self, opt, embed_size=1024, no_txtnorm=False):
+        init_text(self, opt, embed_size, no_txtnorm)
+        self.linear = torch.nn.Linear(BERT_HIDDEN, embed_size)
+
+    enc.EncoderText_BERT.__init__ = text_init
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    opt = argparse.Namespace(dataset="f30k", data_path=root, img_dim=F, embed_size=E, no_imgnorm=False,
+                             no_txtnorm=False, grad_clip=2.0, margin=0.2, max_violation=False, loss_type="trip",
+                             learning_rate=5e-4, lr_schedules=[DECAY], decay_rate=0.1, vse_mean_warmup_epochs=0,
+                             batch_size=B, workers=0, size_augment=1, mask_repeat=1,
+                             proto_path=os.path.join(data, "proto"), sk_epsilon=0.05, sinkhorn_iterations=3,
+                             proto_temperature=0.1)
+    model = vse.VSEModel(opt)
+    model.logger = Logger()
+    tokenizer = BertTokenizer.from_pretrained("./bert-base-uncased")
+    loader = ic.get_train_loader(root, tokenizer, B, 0, opt)
+    test_loader = ic.get_test_loader(root, "test", tokenizer, B, 0, opt)
+    curve = []
+    for epoch in range(EPOCHS):
+        if epoch in opt.lr_schedules:
+            for g in model.optimizer.param_groups:
+                g["lr"] *= opt.decay_rate
+        model.train_start()
+        with contextlib.redirect_stdout(open(os.devnull, "w")):  # train_emb prints two lines a step
+            for images, img_lengths, captions, aux, caps, lengths, ids, img_ids, repeat in loader:
+                model.train_emb(images, captions, aux, caps, opt, lengths, image_lengths=img_lengths, img_ids=img_ids)
+        model.val_start()
+        img_embs = np.zeros((len(test_loader.dataset), E))
+        cap_embs = np.zeros((len(test_loader.dataset), E))
+        with torch.no_grad():
+            for images, img_lengths, captions, aux, caps, lengths, ids, img_ids, repeat in test_loader:
+                im, cp = model.forward_emb(images, captions, aux, caps, img_ids, lengths, image_lengths=img_lengths)
+                img_embs[ids.numpy()] = im.numpy()
+                cap_embs[ids.numpy()] = cp.numpy()
+        img_embs = img_embs[::5]
+        sims = img_embs @ cap_embs.T
+        r, ri = evaluation.i2t(len(img_embs), sims), evaluation.t2i(len(img_embs), sims)
+        curve.append(round(float(sum(r[:3]) + sum(ri[:3])), 1))
+        print("  official seed %d epoch %d: rsum %.1f" % (seed, epoch + 1, curve[-1]), flush=True)
+    return curve
+
+
 def our_curve(data, seed):
     """Our train program with the same recipe (flags), validating on the test split after every epoch."""
     import re
     import subprocess
-    run = os.path.join(os.path.dirname(data), "runs", "seed%d" % seed)
-    cmd = [args.curves, "--data_path", os.path.dirname(data), "--dataset", "f30k", "--model", "gpo", "--text_encoder",
-           "bigru", "--batch_size", str(B), "--num_epochs", str(EPOCHS), "--learning_rate", "5e-4", "--lr_update",
-           str(DECAY), "--weight_decay", "0.01", "--grad_clip", "2", "--margin", "0.2", "--vse_mean_warmup_epochs", "1",
-           "--mask_repeat", "0", "--embed_size", str(E), "--word_dim", str(WORD), "--img_dim", str(F), "--seed",
-           str(seed), "--val_split", "test", "--selection", "best", "--logger_name", run, "--progress", "0"]
+    run = os.path.join(os.path.dirname(data), "runs", "%s_seed%d" % (args.curve_model, seed))
+    cmd = [args.curves, "--data_path", os.path.dirname(data), "--dataset", "f30k", "--batch_size", str(B), "--num_epochs",
+           str(EPOCHS), "--learning_rate", "5e-4", "--grad_clip", "2", "--margin", "0.2", "--embed_size", str(E),
+           "--img_dim", str(F), "--seed", str(seed), "--val_split", "test", "--selection", "best", "--logger_name", run,
+           "--progress", "0"]
+    if args.curve_model == "gpo_bigru":
+        cmd += ["--model", "gpo", "--text_encoder", "bigru", "--lr_update", str(DECAY), "--weight_decay", "0.01",
+                "--vse_mean_warmup_epochs", "1", "--mask_repeat", "0", "--word_dim", str(WORD)]
+    else:
+        cmd += ["--model", "gpo", "--vsd", "cpm", "--text_encoder", "bert", "--bert_path", os.path.join(OUT, "gpo_vsd", "bert"),
+                "--loss_type", "trip", "--lr_schedules", str(DECAY), "--weight_decay", "1e-4", "--bert_lr_factor", "0.05",
+                "--trip_reference_skip", "1"]
     cmd += args.ours_extra.split()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     curve = [float(x) for x in re.findall(r"epoch \d+ test[^|]*\|.*\|.*\|\s+([0-9.]+)", out)]
@@ -549,8 +613,9 @@ def our_curve(data, seed):
 
 def curves():
     data = make_dataset(os.path.join(OUT, "data"))
-    saved = os.path.join(OUT, "curves.json")
-    theirs = json.load(open(saved))["official"] if args.ours_only else [official_curve(data, s) for s in range(args.seeds)]
+    saved = os.path.join(OUT, "curves.json" if args.curve_model == "gpo_bigru" else "curves_%s.json" % args.curve_model)
+    run_official = official_curve if args.curve_model == "gpo_bigru" else official_vsd_curve
+    theirs = json.load(open(saved))["official"] if args.ours_only else [run_official(data, s) for s in range(args.seeds)]
     ours = [our_curve(data, s) for s in range(args.seeds)]
     print("\nper-epoch test rsum (%d training images, %d test images, batch %d, %d epochs, lr decay at epoch %d)"
           % (N_TRAIN, N_TEST, B, EPOCHS, DECAY + 1))
