@@ -21,6 +21,8 @@ BertConfig BertConfig::from_json_file(const std::string& path) {
     if (const Json* t = j.find("type_vocab_size")) c.type_vocab = t->as_int();
     if (const Json* e = j.find("layer_norm_eps")) c.ln_eps = (float)e->as_double();
     if (const Json* d = j.find("hidden_dropout_prob")) c.dropout = (float)d->as_double();
+    if (const Json* r = j.find("initializer_range")) c.init_range = (float)r->as_double();
+    if (const Json* p = j.find("pad_token_id"); p && !p->is_null()) c.pad_id = p->as_int();
     if (const Json* a = j.find("hidden_act"))
         ENSURE(a->as_string() == "gelu", "%s: hidden_act '%s' is not supported (gelu is)", path.c_str(), a->as_string().c_str());
     // every size in a sane range before anything is allocated (a hostile config must not divide by
@@ -36,6 +38,8 @@ BertConfig BertConfig::from_json_file(const std::string& path) {
     range("intermediate_size", c.intermediate, 1, 1 << 16);
     range("max_position_embeddings", c.max_positions, 1, 1 << 16);
     range("type_vocab_size", c.type_vocab, 1, 1 << 10);
+    ENSURE(std::isfinite(c.init_range) && c.init_range >= 0 && c.init_range < 10, "%s: initializer_range is %g, expected a "
+           "small non-negative number", path.c_str(), c.init_range);
     ENSURE(std::isfinite(c.ln_eps) && c.ln_eps > 0 && c.ln_eps < 1, "%s: layer_norm_eps is %g, expected a small positive number",
            path.c_str(), c.ln_eps);
     ENSURE(std::isfinite(c.dropout) && c.dropout >= 0 && c.dropout < 1, "%s: hidden_dropout_prob is %g, expected [0, 1)",
@@ -97,9 +101,6 @@ Tensor BertLayer::forward_fused(const Tensor& h, const Tensor& keep, const std::
 Bert::Bert(const BertConfig& c, Rng& rng)
     : cfg(c), word(c.vocab_size, c.hidden), position(c.max_positions, c.hidden), token_type(c.type_vocab, c.hidden),
       emb_ln(c.hidden, c.ln_eps), pooler(c.hidden, c.hidden, true, rng) {
-    // BERT's initialisation: N(0, 0.02) for the embeddings (the Linear layers keep PyTorch's default)
-    for (Tensor* t : {&word.weight, &position.weight, &token_type.weight})
-        for (int64_t i = 0; i < t->numel(); i++) t->data()[i] = 0.02f * rng.normal();
     register_module("embeddings.word_embeddings", word);
     register_module("embeddings.position_embeddings", position);
     register_module("embeddings.token_type_embeddings", token_type);
@@ -109,6 +110,22 @@ Bert::Bert(const BertConfig& c, Rng& rng)
         register_module("encoder.layer." + std::to_string(i), *layer.back());
     }
     register_module("pooler.dense", pooler);
+    // A model without pretrained weights starts as Hugging Face's BertModel does (_init_weights): every
+    // Linear weight and embedding N(0, initializer_range), Linear biases 0, the padding token's word
+    // embedding 0, LayerNorms 1 and 0 (as constructed)
+    std::vector<Linear*> linears = {&pooler};
+    for (auto& l : layer)
+        for (Linear* m : {&l->query, &l->key, &l->value, &l->attn_out, &l->inter, &l->out}) linears.push_back(m);
+    auto normal = [&](Tensor& t) {
+        for (int64_t i = 0; i < t.numel(); i++) t.data()[i] = cfg.init_range * rng.normal();
+    };
+    for (Tensor* t : {&word.weight, &position.weight, &token_type.weight}) normal(*t);
+    for (Linear* m : linears) {
+        normal(m->weight);
+        for (int64_t i = 0; i < m->bias.numel(); i++) m->bias.data()[i] = 0.0f;
+    }
+    if (cfg.pad_id >= 0 && cfg.pad_id < cfg.vocab_size)
+        for (int64_t i = 0; i < cfg.hidden; i++) word.weight.data()[cfg.pad_id * cfg.hidden + i] = 0.0f;
 }
 
 Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {

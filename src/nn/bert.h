@@ -21,6 +21,8 @@ struct BertConfig {
     int64_t vocab_size = 30522, hidden = 768, layers = 12, heads = 12, intermediate = 3072;
     int64_t max_positions = 512, type_vocab = 2;
     float ln_eps = 1e-12f, dropout = 0.1f;
+    float init_range = 0.02f;  // initializer_range: N(0, this) for a randomly initialised model
+    int64_t pad_id = 0;        // pad_token_id: its word embedding starts at zero
     static BertConfig from_json_file(const std::string& path);  // a Hugging Face config.json
 };
 

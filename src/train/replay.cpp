@@ -81,8 +81,7 @@ const std::vector<int64_t>* ReplayBatches::negatives(int k) const {
     return k >= 0 && k < (int)negs_.size() ? &negs_[k] : nullptr;
 }
 
-void load_initial_weights(Module& model, const std::string& path) {
-    SafeTensors st = load_weights_file(path);
+SafeTensors reference_state_as_ours(SafeTensors st) {
     bool reference = false;
     for (auto& [n, t] : st.tensors) reference |= n.rfind("model.0.", 0) == 0 || n.rfind("model.1.", 0) == 0;
     if (reference) {  // {'model': [img_enc, txt_enc(, HREM's relation module)]}, as the reference saves it
@@ -97,7 +96,11 @@ void load_initial_weights(Module& model, const std::string& path) {
         }
         st = std::move(ours);
     }
-    load_model_weights(model, st, path, {"criterion."});
+    return st;
+}
+
+void load_initial_weights(Module& model, const std::string& path) {
+    load_model_weights(model, reference_state_as_ours(load_weights_file(path)), path, {"criterion."});
 }
 
 StepTrace::StepTrace(const std::string& path) : path_(path) {

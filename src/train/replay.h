@@ -44,8 +44,10 @@ private:
     const Tensor& get(int64_t step, const std::string& what) const;
 };
 
-// Initial weights: our checkpoint, or a reference {'model': [img_enc, txt_enc]} with its names mapped.
+// Initial weights: our checkpoint, or a reference {'model': [img_enc, txt_enc(, HREM's relation module)]}
+// with its names mapped (reference_state_as_ours; our own tensors pass through).
 void load_initial_weights(Module& model, const std::string& path);
+SafeTensors reference_state_as_ours(SafeTensors st);
 
 // One JSON line per training step (see above).
 class StepTrace {
