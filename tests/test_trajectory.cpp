@@ -17,7 +17,6 @@
 #include "../src/data/npy.h"
 #include "../src/data/safetensors.h"
 #include "../src/data/torch_load.h"
-#include "../src/train/replay.h"
 #include "../src/train/trainer.h"
 #include "helpers.h"
 

@@ -49,6 +49,7 @@ N_TRAIN, N_TEST, R, F = 32, 16, 8, 64   # images (5 captions each), regions per 
 B, EPOCHS, DECAY = 16, 6, 4             # 10 steps an epoch: max-violation from step 10, lr x0.1 from step 40
 E, WORD, K_PROTO = 32, 16, 896       # VSD's f30k centroids: K = 896 (the file name the official code opens)
 BERT_HIDDEN = 8                      # a 2-layer BERT of width 8 (dropout 0) stands in for bert-base
+WARMUP, NHEAD, TOPK = 20, 4, 4       # HREM: the relation module joins at step 20; 4 heads; top-4 pairs
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--official", required=True, help="folder with vse_infty_bigru/ and VSD/")
@@ -270,16 +271,24 @@ class Logger:
         self.v[k] = v
 
 
-def run_gpo_bigru(data, out):
-    """woodfrog/vse_infty (bigru): VSEModel.train_emb with train.py's epoch loop."""
-    vse, ic, vocab_mod, evaluation = official(os.path.join(args.official, "vse_infty_bigru"), "lib.vse",
-                                              "lib.datasets.image_caption", "lib.vocab", "lib.evaluation")
+def bigru_recipe(vocab_mod, data):
+    """The vse_infty bigru recipe of the held-back benchmark: its vocabulary (with <mask>, as train.py adds
+    it) and its options (AdamW at PyTorch's default weight decay, max-violation after 1 epoch)."""
     vocab = vocab_mod.deserialize_vocab(os.path.join(os.path.dirname(data), "vocab", "f30k_precomp_vocab.json"))
     vocab.add_word("<mask>")
     opt = argparse.Namespace(precomp_enc_type="basic", img_dim=F, embed_size=E, word_dim=WORD, num_layers=1,
                              vocab_size=len(vocab), no_imgnorm=False, no_txtnorm=False, backbone_source=None,
                              backbone_path=None, grad_clip=2.0, margin=0.2, max_violation=False, optim="adam",
-                             learning_rate=5e-4, lr_update=DECAY, vse_mean_warmup_epochs=1, batch_size=B, workers=0)
+                             learning_rate=5e-4, lr_update=DECAY, vse_mean_warmup_epochs=1, batch_size=B, workers=0,
+                             data_path=data)
+    return vocab, opt
+
+
+def run_gpo_bigru(data, out):
+    """woodfrog/vse_infty (bigru): VSEModel.train_emb with train.py's epoch loop."""
+    vse, ic, vocab_mod, evaluation = official(os.path.join(args.official, "vse_infty_bigru"), "lib.vse",
+                                              "lib.datasets.image_caption", "lib.vocab", "lib.evaluation")
+    vocab, opt = bigru_recipe(vocab_mod, data)
     model = vse.VSEModel(opt)
     model.logger = Logger()
     torch.save({"model": model.state_dict(), "epoch": 0}, os.path.join(out, "init.pth"))
@@ -313,7 +322,7 @@ def run_gpo_bigru(data, out):
                           "grad_norm": norms[-1], "params": param_stats(named),
                           "buffers": buffer_stats([("img_enc.", model.img_enc)])})
     save_safetensors(os.path.join(out, "batches.safetensors"), tensors, {"steps_per_epoch": str(len(steps) // EPOCHS)})
-    test_loader = ic.get_test_loader("test", "f30k_precomp", vocab, 40, 0, argparse.Namespace(**vars(opt), data_path=data))
+    test_loader = ic.get_test_loader("test", "f30k_precomp", vocab, 40, 0, opt)
     img_embs, cap_embs = evaluation.encode_data(model, ListIds(test_loader), logging=lambda *a: None)
     np.save(os.path.join(out, "sims.npy"), (img_embs[::5] @ cap_embs.T).astype(np.float32))
     dset = ic.PrecompRegionDataset(data, "f30k_precomp", "train", vocab, opt, True)
@@ -360,6 +369,35 @@ def record_negatives(loss_mod):
     return calls
 
 
+def vsd_recipe(repo, data, out, modules, max_positions=64):
+    """VSD's (or VSD_HREM's) modules on the small BERT, its options, and its tokenizer. The official code
+    loads './bert-base-uncased' and a Linear(768, E): both are pointed at the small BERT of `out`."""
+    from transformers import BertModel, BertTokenizer
+    root = os.path.dirname(data)
+    bert_dir, bert_cfg = small_bert(root, out, max_positions)
+    BertModel.from_pretrained = classmethod(lambda cls, *a, **k: BertModel(bert_cfg))
+    BertTokenizer.from_pretrained = classmethod(lambda cls, *a, **k: BertTokenizer(os.path.join(bert_dir, "vocab.txt")))
+    mods = official(repo, *modules)
+    enc = mods[modules.index("lib.encoders")]
+    init_text = enc.EncoderText_BERT.__init__
+
+    def text_init(self, opt, embed_size=1024, no_txtnorm=False):  # bert-base's 768 -> the small BERT's width
+        init_text(self, opt, embed_size, no_txtnorm)
+        self.linear = torch.nn.Linear(BERT_HIDDEN, embed_size)
+
+    enc.EncoderText_BERT.__init__ = text_init
+    # VSD's arguments.py, plus VSD_HREM's extra_parameters (which VSD's code never reads); dropout 0
+    opt = argparse.Namespace(dataset="f30k", data_path=root, img_dim=F, embed_size=E, no_imgnorm=False,
+                             no_txtnorm=False, grad_clip=2.0, margin=0.2, max_violation=False, loss_type="trip",
+                             learning_rate=5e-4, lr_schedules=[DECAY], decay_rate=0.1, vse_mean_warmup_epochs=0,
+                             batch_size=B, workers=0, size_augment=1, mask_repeat=1,
+                             proto_path=os.path.join(data, "proto"), sk_epsilon=0.05, sinkhorn_iterations=3,
+                             proto_temperature=0.1, base_loss="trip", gnn_loss="trip", warmup=WARMUP, num_layers_enc=1,
+                             nhead=NHEAD, dropout=0.0, graph_lr_factor=1.0, mask_weight=1.0, threshold=0.5, topk=TOPK,
+                             reg_loss_weight=10.0, norm_input=1, cross_loss=1, residual_weight=0.8)
+    return mods, opt, BertTokenizer.from_pretrained("./bert-base-uncased")
+
+
 def run_gpo_vsd(data, out):
     """Image-Text-Matching/VSD (GPO+VSD: BERT, triplet + prototype loss): VSEModel.train_emb with
     train.py's epoch loop, on the small BERT."""
@@ -373,33 +411,13 @@ def run_hrem_vsd(data, out):
     return run_vsd_family(data, out, hrem=True)
 
 
-WARMUP, NHEAD, TOPK = 20, 4, 4
-
 
 def run_vsd_family(data, out, hrem):
-    from transformers import BertModel, BertTokenizer
     root = os.path.dirname(data)
-    bert_dir, bert_cfg = small_bert(root, out)
-    BertModel.from_pretrained = classmethod(lambda cls, *a, **k: BertModel(bert_cfg))
-    BertTokenizer.from_pretrained = classmethod(lambda cls, *a, **k: BertTokenizer(os.path.join(bert_dir, "vocab.txt")))
     repo = os.path.join(args.official, "VSD", "VSD_HREM") if hrem else os.path.join(args.official, "VSD")
-    vse, ic, enc, loss_mod = official(repo, "lib.vse", "lib.image_caption", "lib.encoders", "lib.loss")
+    (vse, ic, enc, loss_mod), opt, tokenizer = vsd_recipe(repo, data, out, ("lib.vse", "lib.image_caption",
+                                                                            "lib.encoders", "lib.loss"))
     graph_lib = sys.modules.get("graph_lib")
-    init_text = enc.EncoderText_BERT.__init__
-
-    def text_init(self, opt, embed_size=1024, no_txtnorm=False):  # bert-base's 768 -> the small BERT's width
-        init_text(self, opt, embed_size, no_txtnorm)
-        self.linear = torch.nn.Linear(BERT_HIDDEN, embed_size)
-
-    enc.EncoderText_BERT.__init__ = text_init
-    opt = argparse.Namespace(dataset="f30k", data_path=root, img_dim=F, embed_size=E, no_imgnorm=False,
-                             no_txtnorm=False, grad_clip=2.0, margin=0.2, max_violation=False, loss_type="trip",
-                             learning_rate=5e-4, lr_schedules=[DECAY], decay_rate=0.1, vse_mean_warmup_epochs=0,
-                             batch_size=B, workers=0, size_augment=1, mask_repeat=1,
-                             proto_path=os.path.join(data, "proto"), sk_epsilon=0.05, sinkhorn_iterations=3,
-                             proto_temperature=0.1, base_loss="trip", gnn_loss="trip", warmup=WARMUP, num_layers_enc=1,
-                             nhead=NHEAD, dropout=0.0, graph_lr_factor=1.0, mask_weight=1.0, threshold=0.5, topk=TOPK,
-                             reg_loss_weight=10.0, norm_input=1, cross_loss=1, residual_weight=0.8)
     model = vse.VSEModel(opt)
     model.logger = Logger()
     state = model.state_dict() + ([model.criterion.state_dict()] if hrem else [])  # HREM: the relation module too
@@ -435,7 +453,6 @@ def run_vsd_family(data, out, hrem):
     loss_mod.ProtoContrastiveLoss.forward = proto
     loss_mod.TripletLoss.forward = trip
     negs = record_negatives(loss_mod)
-    tokenizer = BertTokenizer.from_pretrained("./bert-base-uncased")
     loader = ic.get_train_loader(root, tokenizer, B, 0, opt)
     train_ims = np.load(os.path.join(data, "precomp", "train_ims.npy"))
     tensors, steps = {}, []
@@ -501,13 +518,7 @@ def official_curve(data, seed):
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    vocab = vocab_mod.deserialize_vocab(os.path.join(os.path.dirname(data), "vocab", "f30k_precomp_vocab.json"))
-    vocab.add_word("<mask>")
-    opt = argparse.Namespace(precomp_enc_type="basic", img_dim=F, embed_size=E, word_dim=WORD, num_layers=1,
-                             vocab_size=len(vocab), no_imgnorm=False, no_txtnorm=False, backbone_source=None,
-                             backbone_path=None, grad_clip=2.0, margin=0.2, max_violation=False, optim="adam",
-                             learning_rate=5e-4, lr_update=DECAY, vse_mean_warmup_epochs=1, batch_size=B, workers=0,
-                             data_path=data)
+    vocab, opt = bigru_recipe(vocab_mod, data)
     model = vse.VSEModel(opt)
     model.logger = Logger()
     loader = ic.get_loader(data, "f30k_precomp", "train", vocab, opt, batch_size=B, shuffle=True, num_workers=0, train=True)
@@ -535,32 +546,15 @@ def official_curve(data, seed):
 def official_vsd_curve(data, seed):
     """The official GPO+VSD recipe (VSD's VSEModel, loader and epoch loop) on the small BERT."""
     import contextlib
-    from transformers import BertModel, BertTokenizer
     root = os.path.dirname(data)
-    bert_dir, bert_cfg = small_bert(root, os.path.join(OUT, "gpo_vsd"), max_positions=128)
-    BertModel.from_pretrained = classmethod(lambda cls, *a, **k: BertModel(bert_cfg))
-    BertTokenizer.from_pretrained = classmethod(lambda cls, *a, **k: BertTokenizer(os.path.join(bert_dir, "vocab.txt")))
-    vse, ic, enc, evaluation = official(os.path.join(args.official, "VSD"), "lib.vse", "lib.image_caption",
-                                        "lib.encoders", "lib.evaluation")
-    init_text = enc.EncoderText_BERT.__init__
-
-    def text_init(self, opt, embed_size=1024, no_txtnorm=False):
-        init_text(self, opt, embed_size, no_txtnorm)
-        self.linear = torch.nn.Linear(BERT_HIDDEN, embed_size)
-
-    enc.EncoderText_BERT.__init__ = text_init
+    (vse, ic, enc, evaluation), opt, tokenizer = vsd_recipe(
+        os.path.join(args.official, "VSD"), data, os.path.join(OUT, "gpo_vsd"),
+        ("lib.vse", "lib.image_caption", "lib.encoders", "lib.evaluation"), max_positions=128)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    opt = argparse.Namespace(dataset="f30k", data_path=root, img_dim=F, embed_size=E, no_imgnorm=False,
-                             no_txtnorm=False, grad_clip=2.0, margin=0.2, max_violation=False, loss_type="trip",
-                             learning_rate=5e-4, lr_schedules=[DECAY], decay_rate=0.1, vse_mean_warmup_epochs=0,
-                             batch_size=B, workers=0, size_augment=1, mask_repeat=1,
-                             proto_path=os.path.join(data, "proto"), sk_epsilon=0.05, sinkhorn_iterations=3,
-                             proto_temperature=0.1)
     model = vse.VSEModel(opt)
     model.logger = Logger()
-    tokenizer = BertTokenizer.from_pretrained("./bert-base-uncased")
     loader = ic.get_train_loader(root, tokenizer, B, 0, opt)
     test_loader = ic.get_test_loader(root, "test", tokenizer, B, 0, opt)
     curve = []

@@ -1,7 +1,5 @@
 #include "replay.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 
 #include "../core/check.h"
@@ -15,8 +13,8 @@ namespace vsd {
 
 static const char* kReplayHint = "re-create the fixture with tools/make_trajectory_fixtures.py";
 
-ReplayBatches::ReplayBatches(const std::string& dir, const PrecompDataset& train)
-    : file_(dir + "/batches.safetensors"), st_(safetensors_load(file_)), data_(train) {
+ReplayBatches::ReplayBatches(const std::string& dir, const PrecompDataset& train, bool check_finite)
+    : file_(dir + "/batches.safetensors"), st_(safetensors_load(file_)), data_(train), check_finite_(check_finite) {
     while (st_.find(strfmt("b%lld.tokens", (long long)total_))) total_++;
     ENSURE_HINT(total_ > 0, kReplayHint, "%s: no recorded batch (expected tensors b0.kept, b0.tokens, ...)", file_.c_str());
     auto it = st_.metadata.find("steps_per_epoch");
@@ -65,7 +63,7 @@ bool ReplayBatches::next(Batch& out) {
                     (long long)L);
         s[b].ids.assign(tokens.i64() + b * tokens.size(1), tokens.i64() + b * tokens.size(1) + L);
     }
-    out = assemble_batch(data_, s, true);  // the loader's own last step: padding, embeddings, checks
+    out = assemble_batch(data_, s, check_finite_);  // the loader's own last step: padding, embeddings, checks
     negs_.clear();
     for (int k = 0;; k++) {
         const Tensor* t = st_.find(strfmt("b%lld.neg%d", (long long)step_, k));
@@ -81,44 +79,26 @@ const std::vector<int64_t>* ReplayBatches::negatives(int k) const {
     return k >= 0 && k < (int)negs_.size() ? &negs_[k] : nullptr;
 }
 
-SafeTensors reference_state_as_ours(SafeTensors st) {
-    bool reference = false;
-    for (auto& [n, t] : st.tensors) reference |= n.rfind("model.0.", 0) == 0 || n.rfind("model.1.", 0) == 0;
-    if (reference) {  // {'model': [img_enc, txt_enc(, HREM's relation module)]}, as the reference saves it
-        SafeTensors ours;
-        for (auto& [n, t] : st.tensors) {
-            static const char* part[3] = {"img_enc.", "txt_enc.", "criterion."};
-            int k = 0;
-            while (k < 3 && n.rfind(strfmt("model.%d.", k), 0) != 0) k++;
-            if (k == 3) continue;
-            std::string name = our_name_of_reference(part[k] + n.substr(8));
-            if (!name.empty()) ours.tensors.push_back({name, t});
-        }
-        st = std::move(ours);
-    }
-    return st;
-}
-
 void load_initial_weights(Module& model, const std::string& path) {
-    load_model_weights(model, reference_state_as_ours(load_weights_file(path)), path, {"criterion."});
+    SafeTensors st = load_weights_file(path);
+    bool reference = false;  // {'model': [...]}, as the reference's train.py saves it; else ours
+    for (auto& [n, t] : st.tensors) reference |= n.rfind("model.0.", 0) == 0 || n.rfind("model.1.", 0) == 0;
+    load_model_weights(model, reference ? reference_state_as_ours(st) : st, path, {"criterion."});
 }
 
-StepTrace::StepTrace(const std::string& path) : path_(path) {
-    if (path.empty()) return;
-    tmp_ = path + ".tmp." + std::to_string(::getpid());
-    f_ = std::fopen(tmp_.c_str(), "w");
-    ENSURE(f_, "%s: cannot open for writing", tmp_.c_str());
-}
-
+// The lines are kept and written once, atomically, when the run ends (a failed run's steps too)
 StepTrace::~StepTrace() {
-    if (!f_) return;
-    const bool ok = std::fclose(f_) == 0;
-    if (!ok || std::rename(tmp_.c_str(), path_.c_str()) != 0) std::remove(tmp_.c_str());
+    if (path_.empty()) return;
+    try {
+        write_file_atomic(path_, text_);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "warning: the step trace was not written: %s\n", e.what());
+    }
 }
 
 void StepTrace::write(int64_t step, int epoch, float lr, const std::vector<std::pair<std::string, float>>& losses,
                       float grad_norm, const Module& model) {
-    if (!f_) return;
+    if (path_.empty()) return;
     std::string line = strfmt("{\"step\": %lld, \"epoch\": %d, \"lr\": %.9g, \"grad_norm\": %.9g, \"loss\": {", (long long)step,
                               epoch, lr, grad_norm);
     for (size_t i = 0; i < losses.size(); i++)
@@ -153,7 +133,7 @@ void StepTrace::write(int64_t step, int epoch, float lr, const std::vector<std::
         line += "]";
         first = false;
     }
-    std::fprintf(f_, "%s}}\n", line.c_str());
+    text_ += line + "}}\n";
 }
 
 }  // namespace vsd

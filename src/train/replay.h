@@ -13,8 +13,6 @@
 //                      clipping, sum and sum of squares of every parameter after the update, and
 //                      BatchNorm's running statistics
 #pragma once
-#include <cstdio>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -26,8 +24,9 @@ namespace vsd {
 
 class ReplayBatches {
 public:
-    // dir/batches.safetensors; the regions and embeddings come from `train` (the same files as the run)
-    ReplayBatches(const std::string& dir, const PrecompDataset& train);
+    // dir/batches.safetensors; the regions and embeddings come from `train` (the same files as the run),
+    // checked for finiteness as the loader checks them (--check_inputs)
+    ReplayBatches(const std::string& dir, const PrecompDataset& train, bool check_finite);
     int64_t per_epoch() const { return per_epoch_; }
     int64_t total() const { return total_; }
     void start_epoch(int epoch, int64_t skip);
@@ -39,28 +38,27 @@ private:
     std::string file_;
     SafeTensors st_;
     const PrecompDataset& data_;
+    bool check_finite_;
     int64_t per_epoch_ = 0, total_ = 0, step_ = 0, end_ = 0;
     std::vector<std::vector<int64_t>> negs_;
     const Tensor& get(int64_t step, const std::string& what) const;
 };
 
 // Initial weights: our checkpoint, or a reference {'model': [img_enc, txt_enc(, HREM's relation module)]}
-// with its names mapped (reference_state_as_ours; our own tensors pass through).
+// with its names mapped (reference_state_as_ours, trainer.h).
 void load_initial_weights(Module& model, const std::string& path);
-SafeTensors reference_state_as_ours(SafeTensors st);
 
 // One JSON line per training step (see above).
 class StepTrace {
 public:
-    explicit StepTrace(const std::string& path);  // "" = off
+    explicit StepTrace(const std::string& path) : path_(path) {}  // "" = off
     ~StepTrace();
-    bool on() const { return f_ != nullptr; }
+    bool on() const { return !path_.empty(); }
     void write(int64_t step, int epoch, float lr, const std::vector<std::pair<std::string, float>>& losses, float grad_norm,
                const Module& model);
 
 private:
-    std::string path_, tmp_;
-    std::FILE* f_ = nullptr;
+    std::string path_, text_;
 };
 
 }  // namespace vsd

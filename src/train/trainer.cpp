@@ -486,7 +486,7 @@ TrainResult train(TrainConfig cfg) {
     lo.check_finite = cfg.check_inputs;
     BatchLoader loader(*s.train, *s.text, lo);
     std::unique_ptr<ReplayBatches> replay;  // --replay: the recorded batches of another run instead
-    if (!cfg.replay.empty()) replay = std::make_unique<ReplayBatches>(cfg.replay, *s.train);
+    if (!cfg.replay.empty()) replay = std::make_unique<ReplayBatches>(cfg.replay, *s.train, cfg.check_inputs);
     const int64_t per_epoch = replay ? replay->per_epoch() : loader.batches_per_epoch();
     ENSURE_HINT(per_epoch > 0, "lower --batch_size", "the training split has %lld samples, fewer than one batch of %lld",
                 (long long)s.train->length, (long long)cfg.batch_size);
@@ -785,6 +785,23 @@ std::string our_name_of_reference(const std::string& name) {
     return name.substr(0, 8) + k;
 }
 
+SafeTensors reference_state_as_ours(const SafeTensors& st, std::vector<std::string>* ignored) {
+    static const char* part[3] = {"img_enc.", "txt_enc.", "criterion."};
+    SafeTensors out;
+    out.metadata = st.metadata;
+    for (auto& [n, t] : st.tensors) {
+        int k = 0;
+        while (k < 3 && n.rfind(strfmt("model.%d.", k), 0) != 0) k++;
+        if (k == 3) continue;  // 'opt', 'epoch', ...
+        std::string key = n.substr(8);
+        if (key.rfind("module.", 0) == 0) key = key.substr(7);  // nn.DataParallel
+        const std::string ref = part[k] + key, ours = our_name_of_reference(ref);
+        if (!ours.empty()) out.tensors.push_back({ours, t});
+        else if (ignored) ignored->push_back(ref);
+    }
+    return out;
+}
+
 // A checkpoint written by one of the reference codebases ({'model': [img_enc, txt_enc], 'opt': ...},
 // flattened by torch_load to "model.0.<key>" / "model.1.<key>") renamed to our names, with the
 // model it needs. Five families: vse_infty master (BERT, DataParallel's "module." prefix), vse_infty
@@ -841,16 +858,8 @@ static SafeTensors from_reference_checkpoint(const SafeTensors& st, const EvalCo
     if (const std::string* v = opt("nhead")) c.nhead = std::stoll(*v);
     if (const std::string* v = opt("residual_weight")) c.residual_weight = std::stof(*v);
     // rename to our names; list what is dropped
-    SafeTensors out;
-    out.metadata = st.metadata;
     std::vector<std::string> ignored;
-    for (auto& [n, t] : st.tensors) {
-        const bool img = n.rfind("model.0.", 0) == 0, txt = n.rfind("model.1.", 0) == 0;
-        if (!img && !txt) continue;
-        const std::string ref = (img ? "img_enc." : "txt_enc.") + strip(n.substr(8)), ours = our_name_of_reference(ref);
-        if (ours.empty()) ignored.push_back(ref);
-        else out.tensors.push_back({ours, t});
-    }
+    SafeTensors out = reference_state_as_ours(st, &ignored);
     const Tensor* fc = out.find("img_enc.fc.weight");
     ENSURE(fc && fc->ndim() == 2, "%s: no 2-d img_enc fc.weight", ec.checkpoint.c_str());
     c.img_dim = fc->size(1);

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "../core/flags.h"
+#include "../data/safetensors.h"
 #include "../nn/vse.h"
 #include "metrics.h"
 
@@ -76,9 +77,9 @@ struct TrainConfig {
     bool check_inputs = true;  // every feature and embedding row read must be finite (one error naming file, row, column)
     // run
     std::string logger_name = "runs/demo", resume = "";
-    bool resume_anyway = false;
+    bool resume_anyway = false;       // resume although the flags differ from the checkpoint's (no longer exact)
     std::string init_from = "";       // initial weights (ours, or a reference checkpoint), instead of the random init
-    std::string replay = "", trace = "";  // recorded batches to train on; per-step JSON lines (src/train/replay.h)       // resume although the flags differ from the checkpoint's (no longer exact)
+    std::string replay = "", trace = "";  // recorded batches to train on; per-step JSON lines (src/train/replay.h)
     std::string val_split = "auto";   // split validated each epoch: dev, or test/testall (auto: see above)
     std::string selection = "auto";   // best (best rsum on val_split) or last (the last epoch); auto: see above
     bool save_fold5 = false;          // COCO testall: validate with the 5-fold 1K rsum (the reference's --save_fold5)
@@ -151,5 +152,9 @@ ModelConfig model_config(const TrainConfig& c, int vocab_size);
 // -> "criterion.adj_t2i.*"); "" for tensors the forward never uses (gated_fusion.*,
 // position_ids). Names that are already ours pass through.
 std::string our_name_of_reference(const std::string& name);
+// A reference state {'model': [img_enc, txt_enc(, HREM's relation module)]}, as torch_load flattens it
+// ("model.<i>.<key>", DataParallel's "module." dropped), under our names; the tensors the forward never
+// uses go to `ignored`.
+SafeTensors reference_state_as_ours(const SafeTensors& st, std::vector<std::string>* ignored = nullptr);
 
 }  // namespace vsd
