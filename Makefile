@@ -48,15 +48,14 @@ LIB_SRC := $(filter-out %_main.cpp,$(wildcard src/core/*.cpp src/ops/*.cpp src/d
 KERNEL_CU := $(wildcard kernels/*.cu)
 SIM_OBJ := $(patsubst kernels/%.cu,$(BUILD)/sim/kernels/%.o,$(KERNEL_CU)) $(BUILD)/sim/cuda_sim.o
 ifeq ($(CUDA_TAG),cuda)
-  LIB_SRC := $(filter-out src/core/device.cpp,$(LIB_SRC))
-  CU_SRC := src/core/device.cu $(KERNEL_CU)
+  CU_SRC := $(KERNEL_CU)
   CXXFLAGS += -DUSE_CUDA -I$(CUDA_HOME)/include
   CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
   NVCCFLAGS := -std=c++17 -O3 -DUSE_CUDA $(CUDA_ARCH) -Xcompiler -fopenmp -MMD -MP
   LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudnn -lcudart
 endif
 LIB_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(LIB_SRC)) $(patsubst %.cu,$(BUILD)/%.cu.o,$(CU_SRC)) $(SIM_OBJ)
-TEST_SRC := $(wildcard tests/*.cpp)
+TEST_SRC := $(wildcard tests/*.cpp tests/ops/*.cpp)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRC))
 LIB := $(BUILD)/libvsd.a
 

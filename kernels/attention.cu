@@ -25,7 +25,7 @@ Napkin math
     layer, tiny; what fusion saves is the memory traffic of the (B, A, L, L) tensors and the permutes.
 */
 #include "common.cuh"
-#include "cuda_kernels.h"
+#include "attention.h"
 
 namespace vsd {
 namespace VSD_KNS {

@@ -9,9 +9,18 @@
 #pragma once
 #include <cstdint>
 
+#include "launch.h"
+
 namespace vsd {
 
 void attention_forward_cpu(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B,
                            int64_t L, int64_t A, int64_t d, float scale);
+
+// the CUDA versions
+VSD_LAUNCHERS(
+    // fused, forward only (inference)
+    void attention_forward(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B,
+                           int64_t L, int64_t A, int64_t d, float scale);
+)
 
 }  // namespace vsd

@@ -39,6 +39,12 @@ namespace VSD_KNS {
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// The launch shape of the simple kernels: blocks of 256 threads, at most 4096 blocks, and a
+// grid-stride loop inside, so any n is covered (`for` every i in [0, n) this thread owns).
+inline int64_t grid1d(int64_t n) { return n < 1 ? 1 : (ceil_div(n, 256) < 4096 ? ceil_div(n, 256) : 4096); }
+#define VSD_GRID_STRIDE(i, n) \
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
 // Sum / max of `v` over the 32 lanes of a warp (butterfly: after 5 steps every lane holds the result).
 __device__ inline float warp_reduce_sum(float v) {
     for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);

@@ -37,8 +37,9 @@ void attention_forward(float*, const float*, const AttnParams&, const std::vecto
 #include <algorithm>
 #include <cstdio>
 
-#include "cuda_kernels.h"
+#include "backend.h"  // cuda_available
 #include "elementwise.h"
+#include "memory_pool.h"
 
 // the multi-head attention API is marked deprecated in cuDNN 9 (its successor, the graph API's
 // fused SDPA, runs FP16/BF16 only); it is still the library's FP32 attention
@@ -60,7 +61,6 @@ void attention_forward(float*, const float*, const AttnParams&, const std::vecto
     } while (0)
 
 namespace vsd {
-bool cuda_available();  // src/core/device.cu
 
 namespace cudnn {
 

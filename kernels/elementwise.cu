@@ -11,7 +11,7 @@ Napkin math
     ~4.8 TB/s on an H200 is ~600 G elements/s for the forward.
 */
 #include "common.cuh"
-#include "cuda_kernels.h"
+#include "elementwise.h"
 #include "elementwise_ops.h"
 
 namespace vsd {
@@ -38,6 +38,43 @@ void unary_forward(Unary op, float* y, const float* x, int64_t n, float a, float
 void unary_backward(Unary op, float* dx, const float* dy, const float* x, const float* y, int64_t n, float a, float b) {
     if (n == 0) return;
     VSD_LAUNCH(unary_backward_kernel, grid_for(n), 256, 0, op, dx, dy, x, y, n, a, b);
+}
+
+// ---- binary ops with numpy broadcasting (reference: binary_forward_cpu / binary_backward_cpu) ----
+// The backward adds into da/db with atomicAdd: a broadcast operand receives the gradient of many
+// outputs (the "reduce over broadcast dims" rule).
+
+__global__ void binary_forward_kernel(Binary op, float* out, const float* a, const float* b, Broadcast bc, int64_t n) {
+    VSD_GRID_STRIDE(o, n) {
+        int64_t ia, ib;
+        bcast_offsets(bc, o, &ia, &ib);
+        out[o] = binary_f(op, a[ia], b[ib]);
+    }
+}
+
+__global__ void binary_backward_kernel(Binary op, float* da, float* db, const float* dout, const float* a, const float* b,
+                                       Broadcast bc, int64_t n) {
+    VSD_GRID_STRIDE(o, n) {  // (reference: binary_backward_cpu)
+        int64_t ia, ib;
+        bcast_offsets(bc, o, &ia, &ib);
+        const float g = dout[o];
+        float ga = g, gb = g;
+        if (op == Binary::Sub) gb = -g;
+        else if (op == Binary::Mul) { ga = g * b[ib]; gb = g * a[ia]; }
+        else if (op == Binary::Div) { ga = g / b[ib]; gb = -g * a[ia] / (b[ib] * b[ib]); }
+        if (da) atomicAdd(&da[ia], ga);
+        if (db) atomicAdd(&db[ib], gb);
+    }
+}
+
+void binary_forward(Binary op, float* out, const float* a, const float* b, const Broadcast& bc) {
+    const int64_t n = bc.numel();
+    if (n) VSD_LAUNCH(binary_forward_kernel, grid1d(n), 256, 0, op, out, a, b, bc, n);
+}
+
+void binary_backward(Binary op, float* da, float* db, const float* dout, const float* a, const float* b, const Broadcast& bc) {
+    const int64_t n = bc.numel();
+    if (n) VSD_LAUNCH(binary_backward_kernel, grid1d(n), 256, 0, op, da, db, dout, a, b, bc, n);
 }
 
 }  // namespace VSD_KNS

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "launch.h"
+
 namespace vsd {
 
 enum class Unary {
@@ -37,5 +39,13 @@ void binary_forward_cpu(Binary op, float* out, const float* a, const float* b, c
 // da += d(out)/da * dout, summed over a's broadcast dims; likewise db. Either may be null (no grad).
 void binary_backward_cpu(Binary op, float* da, float* db, const float* dout, const float* a, const float* b,
                          const Broadcast& bc);
+
+VSD_LAUNCHERS(
+    void unary_forward(Unary op, float* y, const float* x, int64_t n, float a, float b);
+    void unary_backward(Unary op, float* dx, const float* dy, const float* x, const float* y, int64_t n, float a, float b);
+    void binary_forward(Binary op, float* out, const float* a, const float* b, const Broadcast& bc);
+    void binary_backward(Binary op, float* da, float* db, const float* dout, const float* a, const float* b,
+                         const Broadcast& bc);
+)
 
 }  // namespace vsd

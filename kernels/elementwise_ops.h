@@ -88,4 +88,14 @@ VSD_HD float dropout_scale(uint64_t seed, int64_t i, float p) {
     return u < p ? 0.0f : 1.0f / (1.0f - p);
 }
 
+// A flat output index o of a 4-D broadcast frame -> the offsets of its two operands (a and b)
+// through their broadcast strides (0 along a broadcast dim). The GPU's per-element form of the CPU
+// references' nested loops (kernels/elementwise.cpp, kernels/select.cpp).
+VSD_HD void bcast_offsets(const Broadcast& bc, int64_t o, int64_t* ia, int64_t* ib) {
+    const int64_t i3 = o % bc.shape[3], i2 = (o / bc.shape[3]) % bc.shape[2];
+    const int64_t i1 = (o / (bc.shape[3] * bc.shape[2])) % bc.shape[1], i0 = o / (bc.shape[3] * bc.shape[2] * bc.shape[1]);
+    *ia = i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2] + i3 * bc.sa[3];
+    *ib = i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2] + i3 * bc.sb[3];
+}
+
 }  // namespace vsd

@@ -1,5 +1,5 @@
 /*
-Embedding lookup and its backward.                       CPU reference: kernels/index.cpp
+Embedding lookup and its backward.                       CPU reference: kernels/embedding.cpp
 
 What it computes
     out[r, :] = table[ids[r], :]                 table (V, D), ids (rows,), out (rows, D)
@@ -13,7 +13,7 @@ Napkin math
     rows*D*4 bytes read and written: bandwidth-bound; BERT-base: 32 x 24 x 768 x 4 = 2.4 MB.
 */
 #include "common.cuh"
-#include "cuda_kernels.h"
+#include "embedding.h"
 
 namespace vsd {
 namespace VSD_KNS {

@@ -33,7 +33,7 @@ Napkin math
 #include <cstring>
 
 #include "common.cuh"
-#include "cuda_kernels.h"
+#include "gemm.h"
 #ifndef VSD_SIM
 #include <cublas_v2.h>
 #endif

@@ -10,6 +10,8 @@
 #pragma once
 #include <cstdint>
 
+#include "launch.h"
+
 namespace vsd {
 
 void gemm_naive_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
@@ -20,5 +22,27 @@ void gemm_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
 
 // The micro-kernel's register tile, for the benchmark's report.
 const char* gemm_cpu_config();
+
+// the CUDA versions
+VSD_LAUNCHERS(
+    // row-major C = alpha op(A) op(B) + beta C; version 1 naive, 2 tiled, 3 cuBLAS (gemm.cu)
+    void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int version);
+    void gemm_set_tf32(bool on);  // version 3 may use TF32 tensor cores (the emulator rounds like them)
+    // batch products: operand t at A + t*strideA, B + t*strideB (0: shared), C + t*strideC
+    void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                      int64_t strideA, const float* B, int64_t ldb, int64_t strideB, float beta, float* C,
+                      int64_t ldc, int64_t strideC, int64_t batch, int version);
+)
+
+namespace sim {
+// the emulator's stand-in for cublasSgemm: column-major, exactly cuBLAS's argument semantics
+void cublas_sgemm_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A, int lda,
+                           const float* B, int ldb, float beta, float* C, int ldc);
+// and for cublasSgemmStridedBatched
+void cublas_sgemm_strided_batched_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A,
+                                           int lda, int64_t strideA, const float* B, int ldb, int64_t strideB,
+                                           float beta, float* C, int ldc, int64_t strideC, int batch);
+}  // namespace sim
 
 }  // namespace vsd

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "launch.h"
+
 namespace vsd {
 
 struct GruCache {          // what the backward pass needs, filled by the forward pass
@@ -30,5 +32,17 @@ void gru_forward_cpu(float* y, GruCache& cache, const float* x, const int64_t* l
 void gru_backward_cpu(float* dx, float* dw_ih, float* dw_hh, float* db_ih, float* db_hh, const float* dy,
                       const GruCache& cache, const float* x, const int64_t* len, const float* w_ih, const float* w_hh,
                       int64_t B, int64_t T, int64_t I, int64_t H, bool reverse);
+
+// the CUDA versions
+VSD_LAUNCHERS(
+    // One time step's pointwise part, for every sample active at it (pos[b] >= 0): given gx (the
+    // input projections of this step's positions, with b_ih) and gh = h W_hh^T, the r, z, n gates
+    // and h' (saved for the backward); and the backward of one step. The GEMMs around them use gemm.
+    void gru_gates_forward(float* y, float* h, float* r, float* z, float* n, float* hn, float* hprev, const float* gx,
+                           const float* gh, const float* b_hh, const int64_t* pos, int64_t B, int64_t T, int64_t H);
+    void gru_gates_backward(float* dgx, float* dgh, float* dh, const float* dy, const float* r, const float* z,
+                            const float* n, const float* hn, const float* hprev, const int64_t* pos, int64_t B,
+                            int64_t T, int64_t H);
+)
 
 }  // namespace vsd

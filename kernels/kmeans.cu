@@ -16,7 +16,8 @@ Napkin math (Flickr30K prototypes: N = 29,000, K = 896, D = 1024)
     ~25 us at 4.8 TB/s; the update moves N*D*4 = 119 MB. An iteration is a few ms on an H200.
 */
 #include "common.cuh"
-#include "cuda_kernels.h"
+#include "gemm.h"
+#include "kmeans.h"
 
 namespace vsd {
 namespace VSD_KNS {

@@ -1,5 +1,5 @@
 /*
-L2 normalisation of rows, forward and backward.          CPU reference: kernels/norm.cpp
+L2 normalisation of rows, forward and backward.          CPU reference: kernels/l2norm.cpp
 
 What it computes (the reference's l2n, SPEC 2: epsilon added to the norm)
     y[r,:] = x[r,:] / (||x[r,:]|| + eps)          x, y: (rows, n)   norm: (rows,) = ||x[r,:]||
@@ -19,7 +19,7 @@ Napkin math
     ~1 us at H200's ~4.8 TB/s. Report GB/s, not FLOP/s.
 */
 #include "common.cuh"
-#include "cuda_kernels.h"
+#include "l2norm.h"
 
 namespace vsd {
 namespace VSD_KNS {

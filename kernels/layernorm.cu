@@ -1,5 +1,5 @@
 /*
-LayerNorm over the last dim, forward and backward.      CPU reference: kernels/norm.cpp
+LayerNorm over the last dim, forward and backward.      CPU reference: kernels/layernorm.cpp
 
 What it computes (BERT, HREM's transformer layers)
     y = (x - mean) * rstd * w + b,  rstd = 1 / sqrt(var + eps), var biased;   x, y: (rows, n)
@@ -17,7 +17,7 @@ Napkin math
     tokens, n = 768: 2.4 MB per LayerNorm, a few microseconds.
 */
 #include "common.cuh"
-#include "cuda_kernels.h"
+#include "layernorm.h"
 
 namespace vsd {
 namespace VSD_KNS {

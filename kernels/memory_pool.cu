@@ -16,7 +16,7 @@ Not thread-safe: one pool per process, used from the training thread.
 #include <vector>
 
 #include "common.cuh"
-#include "cuda_kernels.h"
+#include "memory_pool.h"
 
 namespace vsd {
 namespace VSD_KNS {
@@ -26,6 +26,7 @@ struct Pool {
     std::unordered_map<void*, size_t> live;        // block -> rounded size
     std::map<size_t, std::vector<void*>> cached;   // rounded size -> free blocks
     PoolStats st;
+    bool poison = false;  // fill new blocks with 0xFF (tests)
 };
 Pool& pool() {
     static Pool p;
@@ -73,8 +74,11 @@ void* pool_alloc(size_t bytes) {
     p.live[ptr] = r;
     p.st.in_use_bytes += r;
     if (p.st.in_use_bytes > p.st.peak_bytes) p.st.peak_bytes = p.st.in_use_bytes;
+    if (p.poison) VSD_CUDA_CHECK(cudaMemset(ptr, 0xFF, r));
     return ptr;
 }
+
+void pool_set_poison(bool on) { pool().poison = on; }
 
 void pool_free(void* ptr) {
     if (!ptr) return;

@@ -16,7 +16,8 @@ Napkin math
     reads rows*n*4 bytes: bandwidth-bound; FLOPs are negligible (n adds per row).
 */
 #include "common.cuh"
-#include "cuda_kernels.h"
+#include "elementwise_ops.h"  // nan_greater
+#include "reduce.h"
 
 namespace vsd {
 namespace VSD_KNS {
@@ -67,6 +68,39 @@ void rowsum_forward(float* y, const float* x, int64_t rows, int64_t n, float sca
     if (version == 1) VSD_LAUNCH(rowsum_kernel1, ceil_div(rows, 128), 128, 0, y, x, rows, n, scale);
     else if (version == 2) VSD_LAUNCH(rowsum_kernel2, rows, kReduceThreads, 0, y, x, rows, n, scale);
     else VSD_LAUNCH(rowsum_kernel3, rows, kReduceThreads, 0, y, x, rows, n, scale);
+}
+
+// ---- along one dim of an (outer, n, inner) view: one output per thread (the ops' path) --------
+
+__global__ void sum_dim_kernel(float* y, const float* x, int64_t outer, int64_t n, int64_t inner, float scale) {
+    VSD_GRID_STRIDE(t, outer * inner) {  // (reference: sum_dim_forward_cpu) one output per thread
+        const int64_t o = t / inner, i = t % inner;
+        float s = 0.0f;
+        for (int64_t k = 0; k < n; k++) s += x[(o * n + k) * inner + i];
+        y[t] = s * scale;
+    }
+}
+
+__global__ void max_dim_kernel(float* y, int64_t* idx, const float* x, int64_t outer, int64_t n, int64_t inner) {
+    VSD_GRID_STRIDE(t, outer * inner) {  // (reference: max_dim_forward_cpu) ties: the first index
+        const int64_t o = t / inner, i = t % inner;
+        float best = x[o * n * inner + i];
+        int64_t arg = 0;
+        for (int64_t k = 1; k < n; k++) {
+            const float v = x[(o * n + k) * inner + i];
+            if (nan_greater(v, best)) { best = v; arg = k; }  // NaN wins, as the CPU's
+        }
+        y[t] = best;
+        idx[t] = arg;
+    }
+}
+
+void sum_dim(float* y, const float* x, int64_t outer, int64_t n, int64_t inner, float scale) {
+    if (outer * inner > 0) VSD_LAUNCH(sum_dim_kernel, grid1d(outer * inner), 256, 0, y, x, outer, n, inner, scale);
+}
+
+void max_dim(float* y, int64_t* idx, const float* x, int64_t outer, int64_t n, int64_t inner) {
+    if (outer * inner > 0) VSD_LAUNCH(max_dim_kernel, grid1d(outer * inner), 256, 0, y, idx, x, outer, n, inner);
 }
 
 }  // namespace VSD_KNS

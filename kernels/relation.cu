@@ -33,7 +33,6 @@ Napkin math
     part of an HREM step.
 */
 #include "common.cuh"
-#include "cuda_kernels.h"
 #include "relation.h"
 
 namespace vsd {

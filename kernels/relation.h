@@ -17,6 +17,8 @@
 #pragma once
 #include <cstdint>
 
+#include "launch.h"
+
 namespace vsd {
 
 constexpr int kRelationMaxK = 16;  // largest supported top-k (HREM uses 10)
@@ -26,5 +28,13 @@ constexpr int kRelationMaxK = 16;  // largest supported top-k (HREM uses 10)
 void region_word_stats_cpu(float* mean_t2i, float* topk_t2i, float* mean_i2t, float* topk_i2t, const float* psi_hat,
                            const float* phi_hat, const int64_t* cap_len, int64_t Bt, int64_t L, int64_t Bi, int64_t R,
                            int64_t E, int K, float slope, float eps, const float* dots = nullptr);
+
+// the CUDA versions
+VSD_LAUNCHERS(
+    // fused, forward only
+    void region_word_stats(float* mean_t2i, float* topk_t2i, float* mean_i2t, float* topk_i2t, const float* psi_hat,
+                           const float* phi_hat, const int64_t* cap_len, int64_t Bt, int64_t L, int64_t Bi, int64_t R,
+                           int64_t E, int K, float slope, float eps);
+)
 
 }  // namespace vsd

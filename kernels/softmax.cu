@@ -15,7 +15,7 @@ Napkin math
     reads x (and the mask) twice, writes y once: ~3 rows*n*4 bytes; bandwidth-bound.
 */
 #include "common.cuh"
-#include "cuda_kernels.h"
+#include "softmax.h"
 
 namespace vsd {
 namespace VSD_KNS {

@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 
+#include "launch.h"
+
 namespace vsd {
 
 void softmax_forward_cpu(float* y, const float* x, const float* mask, int64_t rows, int64_t n, bool log);
@@ -12,5 +14,12 @@ void softmax_forward_cpu(float* y, const float* x, const float* mask, int64_t ro
 // log_softmax:  dx += dy - softmax(x) * sum(dy)        (sums over unmasked positions)
 void softmax_backward_cpu(float* dx, const float* dy, const float* y, const float* mask, int64_t rows, int64_t n,
                           bool log);
+
+// the CUDA versions
+VSD_LAUNCHERS(
+    void softmax_forward(float* y, const float* x, const float* mask, int64_t rows, int64_t n, bool log, int version);
+    void softmax_backward(float* dx, const float* dy, const float* y, const float* mask, int64_t rows, int64_t n,
+                          bool log);
+)
 
 }  // namespace vsd

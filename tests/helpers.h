@@ -81,7 +81,7 @@ inline std::string temp_dir(const std::string& tag) {
 }
 
 // ---- small datasets and the CI training configuration ---------------------------------------
-#include "../src/data/demo.h"
+#include "../src/train/demo.h"
 #include "../src/train/trainer.h"
 
 // A small demo dataset in a fresh folder ("data_<tag>"; run folders use other names because

@@ -70,7 +70,7 @@ TEST_CASE("released checkpoints: each of the five families maps onto our model a
             b.cap_emb = load_fixture(d, "in_cap");
         }
         NoGrad ng;
-        auto [V, T] = lm.model->forward(b);
+        auto [V, T] = lm.model->forward(model_input(b));
         check_tensor(V, load_fixture(d, "out_img"), "image embeddings", 1e-5);
         check_tensor(T, load_fixture(d, "out_cap"), "caption embeddings", 1e-5);
     }

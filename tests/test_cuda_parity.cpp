@@ -4,13 +4,23 @@
 #include <cstring>
 #include <type_traits>
 
-#include "../kernels/cuda_kernels.h"
+#include "../kernels/adamw.h"
+#include "../kernels/batchnorm.h"
+#include "../kernels/cdist.h"
+#include "../kernels/dropout.h"
+#include "../kernels/embedding.h"
+#include "../kernels/gather.h"
+#include "../kernels/kmeans.h"
+#include "../kernels/l2norm.h"
+#include "../kernels/layernorm.h"
+#include "../kernels/memory_pool.h"
+#include "../kernels/select.h"
+#include "../kernels/shape.h"
+#include "../kernels/sort.h"
 #include "../kernels/gemm.h"
 #include "../kernels/gru.h"
-#include "../kernels/index.h"
 #include "../src/train/optim.h"
 #include "../kernels/elementwise.h"
-#include "../kernels/norm.h"
 #include "../kernels/relation.h"
 #include "../kernels/attention.h"
 #include "../kernels/reduce.h"
@@ -26,9 +36,7 @@ struct Sim {
     static void free(void* p) { std::free(p); }
     static void up(void* d, const void* h, size_t bytes) { if (bytes) std::memcpy(d, h, bytes); }
     static void down(void* h, const void* d, size_t bytes) { if (bytes) std::memcpy(h, d, bytes); }
-#define VSD_FORWARD(fn) template <class... A> static void fn(A... a) { vsd::sim::fn(a...); }
-    VSD_KERNEL_NAMES(VSD_FORWARD)
-#undef VSD_FORWARD
+    static constexpr bool gpu = false;  // VSD_RUN(Bk{}, name) picks vsd::sim::name
 };
 #ifdef USE_CUDA
 struct Gpu {
@@ -39,9 +47,7 @@ struct Gpu {
         cudaDeviceSynchronize();
         cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost);
     }
-#define VSD_FORWARD(fn) template <class... A> static void fn(A... a) { vsd::cuda::fn(a...); }
-    VSD_KERNEL_NAMES(VSD_FORWARD)
-#undef VSD_FORWARD
+    static constexpr bool gpu = true;  // VSD_RUN(Bk{}, name) picks vsd::cuda::name
 };
 #endif
 
@@ -100,10 +106,10 @@ void parity_l2norm() {
                 l2norm_forward_cpu(y.data(), nr.data(), x.data(), rows, n, 1e-8f);
                 l2norm_backward_cpu(dx.data(), dy.data(), x.data(), nr.data(), rows, n, 1e-8f);
                 Buf<Bk> X(x), Y(rows * n), N(rows), DY(dy), DX(std::vector<float>(rows * n, 0.5f));
-                Bk::l2norm_forward(Y.d, N.d, X.d, rows, n, 1e-8f, v);
+                VSD_RUN(Bk{}, l2norm_forward)(Y.d, N.d, X.d, rows, n, 1e-8f, v);
                 CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
                 CHECK_PARITY(N.get(), nr, 1e-6f, 1e-5f);
-                Bk::l2norm_backward(DX.d, DY.d, X.d, N.d, rows, n, 1e-8f);
+                VSD_RUN(Bk{}, l2norm_backward)(DX.d, DY.d, X.d, N.d, rows, n, 1e-8f);
                 CHECK_PARITY(DX.get(), dx, 1e-5f, 1e-4f);  // accumulates into 0.5, as the CPU does
             }
 }
@@ -121,7 +127,7 @@ void parity_rowsum() {
                 std::vector<float> y(rows);
                 sum_dim_forward_cpu(y.data(), x.data(), rows, n, 1, 1.0f);
                 Buf<Bk> X(x), Y(rows);
-                Bk::rowsum_forward(Y.d, X.d, rows, n, 1.0f, v);
+                VSD_RUN(Bk{}, rowsum_forward)(Y.d, X.d, rows, n, 1.0f, v);
                 CHECK_PARITY(Y.get(), y, 0.0f, 0.0f);  // exact
             }
 }
@@ -140,8 +146,8 @@ void parity_softmax() {
                 softmax_forward_cpu(y.data(), x.data(), m.data(), rows, n, lg);
                 softmax_forward_cpu(y2.data(), x.data(), nullptr, rows, n, lg);
                 Buf<Bk> X(x), M(m), Y(rows * n), Y2(rows * n);
-                Bk::softmax_forward(Y.d, X.d, M.d, rows, n, lg, v);
-                Bk::softmax_forward(Y2.d, X.d, nullptr, rows, n, lg, v);
+                VSD_RUN(Bk{}, softmax_forward)(Y.d, X.d, M.d, rows, n, lg, v);
+                VSD_RUN(Bk{}, softmax_forward)(Y2.d, X.d, nullptr, rows, n, lg, v);
                 CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
                 CHECK_PARITY(Y2.get(), y2, 1e-6f, 1e-5f);
             }
@@ -161,10 +167,10 @@ void parity_unary() {
             unary_forward_cpu(op, y.data(), x.data(), n, a, b);
             unary_backward_cpu(op, dx.data(), dy.data(), x.data(), y.data(), n, a, b);
             Buf<Bk> X(x), Y(n), DY(dy), DX(std::vector<float>(n, 0.25f));
-            Bk::unary_forward(op, Y.d, X.d, n, a, b);
+            VSD_RUN(Bk{}, unary_forward)(op, Y.d, X.d, n, a, b);
             CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
             Buf<Bk> Yc(y);  // the backward reads the forward output: give it the reference's
-            Bk::unary_backward(op, DX.d, DY.d, X.d, Yc.d, n, a, b);
+            VSD_RUN(Bk{}, unary_backward)(op, DX.d, DY.d, X.d, Yc.d, n, a, b);
             CHECK_PARITY(DX.get(), dx, 1e-6f, 1e-5f);
         }
 }
@@ -187,7 +193,7 @@ void parity_gemm() {
                         std::vector<float> C = C0;
                         gemm_naive_cpu(ta, tb, M, N, K, 1.0f, A.data(), ta ? M : K, B.data(), tb ? K : N, beta, C.data(), N);
                         Buf<Bk> dA(A), dB(B), dC(beta == 0.0f ? std::vector<float>(M * N, NAN) : C0);
-                        Bk::gemm((bool)ta, (bool)tb, M, N, K, 1.0f, dA.d, ta ? M : K, dB.d, tb ? K : N, beta, dC.d, N, v);
+                        VSD_RUN(Bk{}, gemm)((bool)ta, (bool)tb, M, N, K, 1.0f, dA.d, ta ? M : K, dB.d, tb ? K : N, beta, dC.d, N, v);
                         CHECK_PARITY(dC.get(), C, 0.0f, 0.0f);  // exact; NaN in C must not leak when beta = 0
                     }
                 }
@@ -220,7 +226,7 @@ void parity_gemm_batched() {
                             if (beta == 0.0f)  // poison what must be overwritten; the gaps keep C0
                                 for (int64_t t = 0; t < T; t++) std::fill(init.begin() + t * sC, init.begin() + t * sC + M * N, NAN);
                             Buf<Bk> dA(A), dB(B), dC(init);
-                            Bk::gemm_batched((bool)ta, (bool)tb, M, N, K, 1.0f, dA.d, ta ? M : K, sA, dB.d, tb ? K : N, sB,
+                            VSD_RUN(Bk{}, gemm_batched)((bool)ta, (bool)tb, M, N, K, 1.0f, dA.d, ta ? M : K, sA, dB.d, tb ? K : N, sB,
                                              beta, dC.d, N, sC, T, v);
                             CHECK_PARITY(dC.get(), want, 0.0f, 0.0f);
                         }
@@ -233,11 +239,11 @@ void parity_gemm_batched() {
 // an FP32 kernel for some shapes, so there only the bound is asserted.
 template <class Bk>
 void parity_tf32(bool exact) {
-    Bk::gemm_set_tf32(true);
+    VSD_RUN(Bk{}, gemm_set_tf32)(true);
     {   // by hand: 1 + 2^-11 is a tie between 1 and 1 + 2^-10 (rounds away); 1 + 2^-12 rounds to 1
         std::vector<float> A = {1.0f + std::ldexp(1.0f, -11), 1.0f + std::ldexp(1.0f, -12)}, B = {1.0f, 1.0f};
         Buf<Bk> dA(A), dB(B), dC(1);
-        Bk::gemm(false, false, 1, 1, 2, 1.0f, dA.d, 2, dB.d, 1, 0.0f, dC.d, 1, 3);
+        VSD_RUN(Bk{}, gemm)(false, false, 1, 1, 2, 1.0f, dA.d, 2, dB.d, 1, 0.0f, dC.d, 1, 3);
         const float tf32 = 2.0f + std::ldexp(1.0f, -10), fp32 = 2.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -12);
         if (exact) CHECK(dC.get()[0] == tf32);
         else CHECK((dC.get()[0] == tf32 || dC.get()[0] == fp32));
@@ -253,7 +259,7 @@ void parity_tf32(bool exact) {
                 for (int64_t k = 0; k < K; k++)
                     bound[i * N + j] += std::fabs((ta ? A[k * M + i] : A[i * K + k]) * B[k * N + j]);
         Buf<Bk> dA(A), dB(B), dC(M * N);
-        Bk::gemm(ta, false, M, N, K, 1.0f, dA.d, ta ? M : K, dB.d, N, 0.0f, dC.d, N, 3);
+        VSD_RUN(Bk{}, gemm)(ta, false, M, N, K, 1.0f, dA.d, ta ? M : K, dB.d, N, 0.0f, dC.d, N, 3);
         std::vector<float> got = dC.get();
         double max_err = 0;
         for (int64_t i = 0; i < M * N; i++) {
@@ -263,7 +269,7 @@ void parity_tf32(bool exact) {
         }
         if (exact) CHECK(max_err > 1e-5);  // the rounding really happened
     }
-    Bk::gemm_set_tf32(false);
+    VSD_RUN(Bk{}, gemm_set_tf32)(false);
 }
 
 template <class Bk>
@@ -279,7 +285,7 @@ void parity_more() {
             softmax_forward_cpu(y.data(), x.data(), m.data(), rows, n, lg);
             softmax_backward_cpu(dx.data(), dy.data(), y.data(), m.data(), rows, n, lg);
             Buf<Bk> Y(y), DY(dy), M(m), DX(std::vector<float>(rows * n, 0.5f));
-            Bk::softmax_backward(DX.d, DY.d, Y.d, M.d, rows, n, lg);
+            VSD_RUN(Bk{}, softmax_backward)(DX.d, DY.d, Y.d, M.d, rows, n, lg);
             CHECK_PARITY(DX.get(), dx, 1e-5f, 1e-4f);
         }
     // layernorm forward and backward
@@ -293,10 +299,10 @@ void parity_more() {
             layernorm_backward_cpu(dx.data(), dw.data(), db.data(), dy.data(), x.data(), mean.data(), rstd.data(), w.data(), rows, n);
             Buf<Bk> X(x), W(w), B(b), Y(rows * n), MEAN(rows), RSTD(rows), DY(dy);
             Buf<Bk> DX(std::vector<float>(rows * n, 0.0f)), DW(std::vector<float>(n, 0.0f)), DB(std::vector<float>(n, 0.0f));
-            Bk::layernorm_forward(Y.d, MEAN.d, RSTD.d, X.d, W.d, B.d, rows, n, 1e-5f);
+            VSD_RUN(Bk{}, layernorm_forward)(Y.d, MEAN.d, RSTD.d, X.d, W.d, B.d, rows, n, 1e-5f);
             CHECK_PARITY(Y.get(), y, 1e-5f, 1e-4f);
             CHECK_PARITY(RSTD.get(), rstd, 1e-5f, 1e-4f);
-            Bk::layernorm_backward(DX.d, DW.d, DB.d, DY.d, X.d, MEAN.d, RSTD.d, W.d, rows, n);
+            VSD_RUN(Bk{}, layernorm_backward)(DX.d, DW.d, DB.d, DY.d, X.d, MEAN.d, RSTD.d, W.d, rows, n);
             CHECK_PARITY(DX.get(), dx, 1e-4f, 1e-3f);
             CHECK_PARITY(DW.get(), dw, 1e-4f, 1e-3f);
             CHECK_PARITY(DB.get(), db, 1e-4f, 1e-3f);
@@ -312,9 +318,9 @@ void parity_more() {
         embedding_backward_cpu(dt.data(), dout.data(), ids.data(), rows, D);
         Buf<Bk> T(table), O(rows * D), DO(dout), DT(std::vector<float>(V * D, 0.25f));
         Buf<Bk, int64_t> I(ids);
-        Bk::embedding_forward(O.d, T.d, I.d, rows, D);
+        VSD_RUN(Bk{}, embedding_forward)(O.d, T.d, I.d, rows, D);
         CHECK_PARITY(O.get(), out, 0.0f, 0.0f);  // a copy: exact
-        Bk::embedding_backward(DT.d, DO.d, I.d, rows, D);
+        VSD_RUN(Bk{}, embedding_backward)(DT.d, DO.d, I.d, rows, D);
         CHECK_PARITY(DT.get(), dt, 1e-6f, 1e-5f);  // atomics: any order
     }
 }
@@ -350,9 +356,9 @@ void parity_tensor_ops() {
             binary_forward_cpu(op, out.data(), a.data(), b.data(), bc);
             binary_backward_cpu(op, da.data(), db.data(), g.data(), a.data(), b.data(), bc);
             Buf<Bk> A(a), B(b), O(n), G(g), DA(std::vector<float>(na, 0.1f)), DB(std::vector<float>(nb, 0.2f));
-            Bk::binary_forward(op, O.d, A.d, B.d, bc);
+            VSD_RUN(Bk{}, binary_forward)(op, O.d, A.d, B.d, bc);
             CHECK_PARITY(O.get(), out, 1e-6f, 1e-5f);
-            Bk::binary_backward(op, DA.d, DB.d, G.d, A.d, B.d, bc);
+            VSD_RUN(Bk{}, binary_backward)(op, DA.d, DB.d, G.d, A.d, B.d, bc);
             CHECK_PARITY(DA.get(), da, 1e-5f, 1e-4f);
             CHECK_PARITY(DB.get(), db, 1e-5f, 1e-4f);
         }
@@ -371,8 +377,8 @@ void parity_tensor_ops() {
         max_dim_forward_cpu(m.data(), idx.data(), x.data(), outer, n, inner);
         Buf<Bk> X(x), Y(outer * inner), M(outer * inner);
         Buf<Bk, int64_t> I(outer * inner);
-        Bk::sum_dim(Y.d, X.d, outer, n, inner, 0.5f);
-        Bk::max_dim(M.d, I.d, X.d, outer, n, inner);
+        VSD_RUN(Bk{}, sum_dim)(Y.d, X.d, outer, n, inner, 0.5f);
+        VSD_RUN(Bk{}, max_dim)(M.d, I.d, X.d, outer, n, inner);
         CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
         CHECK_PARITY(M.get(), m, 0.0f, 0.0f);
         CHECK(I.get() == idx);
@@ -383,14 +389,14 @@ void parity_tensor_ops() {
         std::vector<float> xv = randv(24, 3), mask = {1, 0, 0, 1, 1, 0}, out(24);
         masked_fill_cpu(out.data(), xv.data(), mask.data(), -7.0f, bc);
         Buf<Bk> X(xv), M(mask), O(24);
-        Bk::masked_fill(O.d, X.d, M.d, -7.0f, bc);
+        VSD_RUN(Bk{}, masked_fill)(O.d, X.d, M.d, -7.0f, bc);
         CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
         Broadcast wc = frame({2, 3, 4}, {3, 4});
         std::vector<float> cond = randv(12, 4, 0, 1), bv = randv(24, 5), w(24);
         for (float& c : cond) c = c > 0.5f ? 1.0f : 0.0f;
         where_cpu(w.data(), cond.data(), xv.data(), bv.data(), wc);
         Buf<Bk> C(cond), Bb(bv), W(24);
-        Bk::where(W.d, C.d, X.d, Bb.d, wc);
+        VSD_RUN(Bk{}, where)(W.d, C.d, X.d, Bb.d, wc);
         CHECK_PARITY(W.get(), w, 0.0f, 0.0f);
     }
     // gather along the middle dim, and its scatter-add backward (repeated indices)
@@ -405,9 +411,9 @@ void parity_tensor_ops() {
         gather_backward_cpu(dx.data(), g.data(), index.data(), outer, n, m, inner);
         Buf<Bk> X(xv), O(outer * m * inner), G(g), DX(std::vector<float>(outer * n * inner, 0.0f));
         Buf<Bk, int64_t> I(index);
-        Bk::gather(O.d, X.d, I.d, outer, n, m, inner);
+        VSD_RUN(Bk{}, gather)(O.d, X.d, I.d, outer, n, m, inner);
         CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
-        Bk::gather_backward(DX.d, G.d, I.d, outer, n, m, inner);
+        VSD_RUN(Bk{}, gather_backward)(DX.d, G.d, I.d, outer, n, m, inner);
         CHECK_PARITY(DX.get(), dx, 1e-6f, 1e-5f);
     }
     // permute, slab copy (narrow / concat, with accumulate), dropout, cdist
@@ -417,14 +423,14 @@ void parity_tensor_ops() {
         std::vector<float> xv = randv(120, 10), out(120);
         permute_cpu(out.data(), xv.data(), shape, perm, false);
         Buf<Bk> X(xv), O(120);
-        Bk::permute(O.d, X.d, shape, perm);
+        VSD_RUN(Bk{}, permute)(O.d, X.d, shape, perm);
         CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
         std::vector<float> dst = randv(2 * 6 * 3, 11), src = randv(2 * 4 * 3, 12);
         for (bool acc : {false, true}) {
             std::vector<float> want = dst;
             slab_copy_cpu(want.data(), 6, 2, src.data(), 4, 1, 3, 2, 3, acc);
             Buf<Bk> D(dst), S(src);
-            Bk::slab_copy(D.d, 6, 2, S.d, 4, 1, 3, 2, 3, acc);
+            VSD_RUN(Bk{}, slab_copy)(D.d, 6, 2, S.d, 4, 1, 3, 2, 3, acc);
             CHECK_PARITY(D.get(), want, 1e-6f, 1e-6f);
         }
         // dropout: the same counter-based mask on both sides, forward and backward (exactly)
@@ -432,14 +438,14 @@ void parity_tensor_ops() {
         dropout_forward_cpu(y.data(), xv.data(), 120, 0.3f, 77);
         dropout_backward_cpu(dx.data(), dy.data(), 120, 0.3f, 77);
         Buf<Bk> Y(120), DY(dy), DX(std::vector<float>(120, 0.5f));
-        Bk::dropout_forward(Y.d, X.d, 120, 0.3f, 77);
-        Bk::dropout_backward(DX.d, DY.d, 120, 0.3f, 77);
+        VSD_RUN(Bk{}, dropout_forward)(Y.d, X.d, 120, 0.3f, 77);
+        VSD_RUN(Bk{}, dropout_backward)(DX.d, DY.d, 120, 0.3f, 77);
         CHECK_PARITY(Y.get(), y, 0.0f, 0.0f);
         CHECK_PARITY(DX.get(), dx, 0.0f, 0.0f);
         std::vector<float> a = randv(5 * 7, 13), b = randv(4 * 7, 14), dist(20);
         cdist_forward_cpu(dist.data(), a.data(), b.data(), 5, 4, 7);
         Buf<Bk> A(a), B(b), DD(20);
-        Bk::cdist(DD.d, A.d, B.d, 5, 4, 7);
+        VSD_RUN(Bk{}, cdist)(DD.d, A.d, B.d, 5, 4, 7);
         CHECK_PARITY(DD.get(), dist, 1e-6f, 1e-5f);
         // backward, accumulating into 0.5; a zero distance (b row 0 = a row 2) contributes nothing
         std::copy(a.begin() + 2 * 7, a.begin() + 3 * 7, b.begin());
@@ -447,7 +453,7 @@ void parity_tensor_ops() {
         std::vector<float> g = randv(20, 15), ga(5 * 7, 0.5f), gb(4 * 7, 0.5f);
         cdist_backward_cpu(ga.data(), gb.data(), g.data(), dist.data(), a.data(), b.data(), 5, 4, 7);
         Buf<Bk> A2(a), B2(b), D2(dist), G(g), GA(std::vector<float>(5 * 7, 0.5f)), GB(std::vector<float>(4 * 7, 0.5f));
-        Bk::cdist_backward(GA.d, GB.d, G.d, D2.d, A2.d, B2.d, 5, 4, 7);
+        VSD_RUN(Bk{}, cdist_backward)(GA.d, GB.d, G.d, D2.d, A2.d, B2.d, 5, 4, 7);
         CHECK_PARITY(GA.get(), ga, 1e-5f, 1e-4f);
         CHECK_PARITY(GB.get(), gb, 1e-5f, 1e-4f);
     }
@@ -465,11 +471,11 @@ void parity_nn_ops() {
         batchnorm_backward_cpu(dx.data(), dw.data(), db.data(), dy.data(), x.data(), mean.data(), rstd.data(), w.data(), N, C, training);
         Buf<Bk> X(x), W(w), B(b), Y(N * C), M(C), R(C), RM(rm), RV(rv), DY(dy);
         Buf<Bk> DX(std::vector<float>(N * C, 0.0f)), DW(std::vector<float>(C, 0.0f)), DB(std::vector<float>(C, 0.0f));
-        Bk::batchnorm_forward(Y.d, M.d, R.d, X.d, W.d, B.d, RM.d, RV.d, N, C, training, 0.1f, 1e-5f);
+        VSD_RUN(Bk{}, batchnorm_forward)(Y.d, M.d, R.d, X.d, W.d, B.d, RM.d, RV.d, N, C, training, 0.1f, 1e-5f);
         CHECK_PARITY(Y.get(), y, 1e-5f, 1e-4f);
         CHECK_PARITY(RM.get(), rm2, 1e-6f, 1e-5f);
         CHECK_PARITY(RV.get(), rv2, 1e-6f, 1e-5f);
-        Bk::batchnorm_backward(DX.d, DW.d, DB.d, DY.d, X.d, M.d, R.d, W.d, N, C, training);
+        VSD_RUN(Bk{}, batchnorm_backward)(DX.d, DW.d, DB.d, DY.d, X.d, M.d, R.d, W.d, N, C, training);
         CHECK_PARITY(DX.get(), dx, 1e-5f, 1e-4f);
         CHECK_PARITY(DW.get(), dw, 1e-5f, 1e-4f);
         CHECK_PARITY(DB.get(), db, 1e-5f, 1e-4f);
@@ -491,7 +497,7 @@ void parity_nn_ops() {
             sort_cpu(vals.data(), idx.data(), x.data(), outer, n, inner, k, desc);
             Buf<Bk> X(x), V(outer * k * inner);
             Buf<Bk, int64_t> I(outer * k * inner);
-            Bk::sort_lines(V.d, I.d, X.d, outer, n, inner, k, desc);
+            VSD_RUN(Bk{}, sort_lines)(V.d, I.d, X.d, outer, n, inner, k, desc);
             CHECK_PARITY(V.get(), vals, 0.0f, 0.0f);
             CHECK(I.get() == idx);  // stable: the same order among ties
         }
@@ -514,8 +520,8 @@ void parity_nn_ops() {
         Buf<Bk> X(xv), WIH(wih), WHH(whh), BIH(bih), BHH(bhh), GX(B * T * G), GH(B * G), Hs(std::vector<float>(B * H, 0.0f));
         Buf<Bk> Y(std::vector<float>(B * T * H, 0.0f)), Rg(std::vector<float>(B * T * H, 0.0f)), Zg(std::vector<float>(B * T * H, 0.0f));
         Buf<Bk> Ng(std::vector<float>(B * T * H, 0.0f)), HN(std::vector<float>(B * T * H, 0.0f)), HP(std::vector<float>(B * T * H, 0.0f));
-        Bk::gemm(false, true, B * T, G, I, 1.0f, X.d, I, WIH.d, I, 0.0f, GX.d, G, 2);
-        Bk::binary_forward(Binary::Add, GX.d, GX.d, BIH.d, frame({B * T, G}, {G}));
+        VSD_RUN(Bk{}, gemm)(false, true, B * T, G, I, 1.0f, X.d, I, WIH.d, I, 0.0f, GX.d, G, 2);
+        VSD_RUN(Bk{}, binary_forward)(Binary::Add, GX.d, GX.d, BIH.d, frame({B * T, G}, {G}));
         auto positions = [&](int64_t s) {
             std::vector<int64_t> pos(B);
             for (int64_t b = 0; b < B; b++) pos[b] = s >= len[b] ? -1 : (rev ? len[b] - 1 - s : s);
@@ -523,8 +529,8 @@ void parity_nn_ops() {
         };
         for (int64_t s = 0; s < T; s++) {
             Buf<Bk, int64_t> P(positions(s));
-            Bk::gemm(false, true, B, G, H, 1.0f, Hs.d, H, WHH.d, H, 0.0f, GH.d, G, 2);
-            Bk::gru_gates_forward(Y.d, Hs.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, GX.d, GH.d, BHH.d, P.d, B, T, H);
+            VSD_RUN(Bk{}, gemm)(false, true, B, G, H, 1.0f, Hs.d, H, WHH.d, H, 0.0f, GH.d, G, 2);
+            VSD_RUN(Bk{}, gru_gates_forward)(Y.d, Hs.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, GX.d, GH.d, BHH.d, P.d, B, T, H);
         }
         CHECK_PARITY(Y.get(), y, 1e-5f, 1e-4f);
         CHECK_PARITY(Rg.get(), cache.r, 1e-5f, 1e-4f);
@@ -533,10 +539,10 @@ void parity_nn_ops() {
         Buf<Bk> DX(std::vector<float>(B * T * I, 0.0f));
         for (int64_t s = T - 1; s >= 0; s--) {
             Buf<Bk, int64_t> P(positions(s));
-            Bk::gru_gates_backward(DGX.d, DGH.d, DH.d, DY.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, P.d, B, T, H);
-            Bk::gemm(false, false, B, H, G, 1.0f, DGH.d, G, WHH.d, H, 1.0f, DH.d, H, 2);
+            VSD_RUN(Bk{}, gru_gates_backward)(DGX.d, DGH.d, DH.d, DY.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, P.d, B, T, H);
+            VSD_RUN(Bk{}, gemm)(false, false, B, H, G, 1.0f, DGH.d, G, WHH.d, H, 1.0f, DH.d, H, 2);
         }
-        Bk::gemm(false, false, B * T, I, G, 1.0f, DGX.d, G, WIH.d, I, 1.0f, DX.d, I, 2);
+        VSD_RUN(Bk{}, gemm)(false, false, B * T, I, G, 1.0f, DGX.d, G, WIH.d, I, 1.0f, DX.d, I, 2);
         CHECK_PARITY(DX.get(), dx, 1e-4f, 1e-3f);
     }
     // AdamW against the optimiser class, 3 steps
@@ -551,7 +557,7 @@ void parity_nn_ops() {
             std::copy(g.begin(), g.end(), P.grad());
             opt.step();
             Buf<Bk> DG(g);
-            Bk::adamw_update(DP.d, DG.d, DM.d, DV.d, n, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.01f, 1.0f - std::pow(0.9f, (float)step),
+            VSD_RUN(Bk{}, adamw_update)(DP.d, DG.d, DM.d, DV.d, n, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.01f, 1.0f - std::pow(0.9f, (float)step),
                              std::sqrt(1.0f - std::pow(0.999f, (float)step)));
         }
         CHECK_PARITY(DP.get(), P.to_vector(), 1e-6f, 1e-5f);
@@ -579,7 +585,7 @@ void parity_relation() {
                               c.Bi, c.R, c.E, c.K, 0.1f, 1e-8f);
         Buf<Bk> P(psi), Q(phi), M1(nt), T1(nt * k), M2(nt), T2(nt * k);
         Buf<Bk, int64_t> LEN(c.len);
-        Bk::region_word_stats(M1.d, T1.d, M2.d, T2.d, P.d, Q.d, LEN.d, c.Bt, c.L, c.Bi, c.R, c.E, c.K, 0.1f, 1e-8f);
+        VSD_RUN(Bk{}, region_word_stats)(M1.d, T1.d, M2.d, T2.d, P.d, Q.d, LEN.d, c.Bt, c.L, c.Bi, c.R, c.E, c.K, 0.1f, 1e-8f);
         CHECK_PARITY(M1.get(), m1, 1e-5f, 1e-4f);
         CHECK_PARITY(T1.get(), t1, 1e-5f, 1e-4f);
         CHECK_PARITY(M2.get(), m2, 1e-5f, 1e-4f);
@@ -601,7 +607,7 @@ void parity_attention() {
             attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), masked ? keep.data() : nullptr, c.B, c.L, c.A,
                                   c.d, 0.125f);
             Buf<Bk> Q(q), K(k), V(v), KP(keep), O(n);
-            Bk::attention_forward(O.d, Q.d, K.d, V.d, masked ? KP.d : nullptr, c.B, c.L, c.A, c.d, 0.125f);
+            VSD_RUN(Bk{}, attention_forward)(O.d, Q.d, K.d, V.d, masked ? KP.d : nullptr, c.B, c.L, c.A, c.d, 0.125f);
             CHECK_PARITY(O.get(), out, 1e-5f, 1e-4f);
         }
     }

@@ -2,7 +2,7 @@
 // kernels, which stay the reference. cuDNN runs on a GPU only (the emulator cannot run a closed
 // library), so the parity cases skip with a message where there is none; the flag's error paths
 // run everywhere.
-#include "../src/core/backend.h"
+#include "../kernels/backend.h"
 #include "../kernels/cudnn.h"
 #include "../src/nn/bert.h"
 #include "../src/nn/encoders.h"

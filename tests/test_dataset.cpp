@@ -5,7 +5,7 @@
 
 #include "../src/data/batch.h"
 #include "../src/data/dataset.h"
-#include "../src/data/demo.h"
+#include "../src/train/demo.h"
 #include "helpers.h"
 
 static std::string slurp(const std::string& p) {

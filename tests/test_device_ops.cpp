@@ -3,7 +3,7 @@
 // which runs the same kernel sources as the GPU; on a machine with a GPU the same checks run there.
 #include <functional>
 
-#include "../src/core/backend.h"
+#include "../kernels/backend.h"
 #include "../src/nn/bert.h"
 #include "../src/nn/encoders.h"
 #include "../src/nn/hrem.h"

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <functional>
 
-#include "../src/core/backend.h"
+#include "../kernels/backend.h"
 #include "../src/core/flags.h"
 #include "../src/ops/ops.h"
 #include "../src/data/safetensors.h"

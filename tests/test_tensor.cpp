@@ -1,5 +1,6 @@
 // Tensor: construction, shapes, views, dtypes, gradient buffers, errors.
 #include "helpers.h"
+#include "../kernels/backend.h"  // cuda_available
 
 TEST_CASE("tensor: construction, shape and values") {
     Tensor t = T({2, 3}, {1, 2, 3, 4, 5, 6});

@@ -4,6 +4,7 @@
 #include "../src/data/npy.h"
 #include "../src/nn/prototypes.h"
 #include "../src/nn/vse.h"
+#include "../src/train/trainer.h"  // model_input
 #include "../src/train/kmeans.h"
 #include "helpers.h"
 
@@ -179,11 +180,11 @@ TEST_CASE("VSD fusion: l2n(l2n(v) + e) equals the reference formula; the model a
     VSEModel model(mc, rng);
     model.eval();
     NoGrad ng;
-    auto [V, T] = model.forward(b);
+    auto [V, T] = model.forward(model_input(b));
     Batch plain = b;
     plain.desc_emb = Tensor();
     plain.cap_emb = Tensor();
-    auto [V0, T0] = model.forward(plain);
+    auto [V0, T0] = model.forward(model_input(plain));
     CHECK_CLOSE(V, vsd_fuse(V0, b.desc_emb), 1e-6, 1e-6);
     CHECK_CLOSE(T, vsd_fuse(T0, b.cap_emb), 1e-6, 1e-6);
 }

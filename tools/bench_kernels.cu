@@ -13,7 +13,15 @@
 #include <vector>
 
 #include "../kernels/common.cuh"
-#include "../kernels/cuda_kernels.h"
+#include "../kernels/elementwise.h"
+#include "../kernels/gemm.h"
+#include "../kernels/l2norm.h"
+#include "../kernels/layernorm.h"
+#include "../kernels/memory_pool.h"
+#include "../kernels/reduce.h"
+#include "../kernels/relation.h"
+#include "../kernels/softmax.h"
+#include "../kernels/attention.h"
 #include "../kernels/cudnn.h"
 #include "../src/core/tape.h"
 #include "../src/ops/ops.h"

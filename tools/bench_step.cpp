@@ -12,6 +12,7 @@
 #include "../src/core/check.h"
 #include "../src/nn/losses.h"
 #include "../src/nn/vse.h"
+#include "../src/train/trainer.h"  // model_input
 #include "../src/train/optim.h"
 #include "bench_timing.h"
 
@@ -44,7 +45,7 @@ static int body(int argc, char** argv) {
     for (int64_t i = 0; i < B; i++) b.img_ids.push_back(i), b.cap_ids.push_back(i);
     auto step = [&] {
         opt.zero_grad();
-        auto [v, t] = model.forward(b);
+        auto [v, t] = model.forward(model_input(b));
         backward(contrastive_loss(v, t, b.img_ids, 0.2f, true, true));
         clip_grad_norm(params, 2.0f);
         opt.step();

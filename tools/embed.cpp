@@ -15,7 +15,7 @@
 #include "../src/data/npy.h"
 #include "../src/data/tokenizer.h"
 #include "../src/data/torch_load.h"
-#include "../src/core/backend.h"
+#include "../kernels/backend.h"
 #include "../src/nn/bert.h"
 
 using namespace vsd;

@@ -5,7 +5,7 @@
 
 #include "../src/core/check.h"
 #include "../src/core/flags.h"
-#include "../src/data/demo.h"
+#include "../src/train/demo.h"
 
 using namespace vsd;
 

@@ -1,7 +1,5 @@
 #include "tape.h"
 
-#include "backend.h"
-
 #include <cstring>
 
 namespace vsd {
@@ -55,7 +53,7 @@ void Tape::backward(const Tensor& root_in, const Tensor& seed) {
     const Tensor s = (seed.defined() ? seed : Tensor::full(root.shape(), 1.0f)).to(root.device());
     float* g = root.grad();
     if (root.is_cuda()) {
-        dev_accumulate(root.kernels(), g, s.data(), root.numel());
+        root.backend().accumulate(g, s.data(), root.numel());
     } else {
         for (int64_t i = 0; i < root.numel(); i++) g[i] += s.data()[i];
     }

@@ -1,6 +1,5 @@
 #include "tensor.h"
 
-#include "backend.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -37,27 +36,37 @@ int64_t shape_numel(const Shape& s) {
 
 // ---------------------------------------------------------------------------------------------
 // Storage. CPU memory is 64-byte aligned (one cache line, one AVX-512 vector). Device memory comes
-// from the caching pool of a kernel table (backend.h), which also frees it.
-Storage::Storage(size_t nbytes, Device dev, const KernelTable* t) : bytes(nbytes), device(dev) {
+// from the caching pool of a backend, which also frees it.
+namespace {
+const Backend& (*g_backend_source)() = nullptr;
+}
+void set_backend_source(const Backend& (*source)()) { g_backend_source = source; }
+const Backend& active_backend() {
+    ENSURE(g_backend_source, "a device tensor was requested, but this program has no device backend (kernels/backend.cpp "
+           "is not linked). HINT: keep tensors on the CPU");
+    return g_backend_source();
+}
+
+Storage::Storage(size_t nbytes, Device dev, const Backend* be) : bytes(nbytes), device(dev) {
     if (dev == Device::CPU) {
         size_t rounded = (nbytes + 63) / 64 * 64;
         ptr = rounded ? std::aligned_alloc(64, rounded) : nullptr;
         if (rounded && !ptr) throw std::bad_alloc();
     } else {
-        table = t ? t : &dk();
-        ptr = nbytes ? table->pool_alloc(nbytes) : nullptr;
+        backend = be ? be : &active_backend();
+        ptr = nbytes ? backend->alloc(nbytes) : nullptr;
     }
 }
 
 Storage::~Storage() {
     if (!ptr) return;
     if (device == Device::CPU) std::free(ptr);
-    else table->pool_free(ptr);
+    else backend->free(ptr);
 }
 
-const KernelTable& Tensor::kernels() const {
-    ENSURE(is_cuda(), "kernels(): %s is a CPU tensor", shape_str().c_str());
-    return *impl().storage->table;
+const Backend& Tensor::backend() const {
+    ENSURE(is_cuda(), "backend(): %s is a CPU tensor", shape_str().c_str());
+    return *impl().storage->backend;
 }
 
 Tensor Tensor::to(Device d) const {
@@ -65,11 +74,11 @@ Tensor Tensor::to(Device d) const {
     const size_t nbytes = numel() * dtype_size(dtype());
     if (d == Device::CUDA) {
         Tensor t = empty(shape(), dtype(), Device::CUDA);
-        if (nbytes) t.kernels().copy_to_device(t.raw(), raw(), nbytes);
+        if (nbytes) t.backend().copy_to_device(t.raw(), raw(), nbytes);
         return t;
     }
     Tensor t = empty(shape(), dtype(), Device::CPU);
-    if (nbytes) kernels().copy_to_host(t.raw(), raw(), nbytes);
+    if (nbytes) backend().copy_to_host(t.raw(), raw(), nbytes);
     return t;
 }
 
@@ -92,7 +101,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev) {
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device dev) {
     Tensor t = empty(shape, dtype, dev);
     if (!t.numel()) return t;
-    if (dev == Device::CUDA) t.kernels().device_zero(t.raw(), t.numel() * dtype_size(dtype));
+    if (dev == Device::CUDA) t.backend().zero(t.raw(), t.numel() * dtype_size(dtype));
     else std::memset(t.raw(), 0, t.numel() * dtype_size(dtype));
     return t;
 }
@@ -201,8 +210,8 @@ Tensor& Tensor::requires_grad(bool on) {
 float* Tensor::grad() const {
     TensorImpl& t = impl();
     if (!t.grad) {
-        t.grad = std::make_shared<Storage>(numel() * sizeof(float), device(), t.storage->table);
-        if (numel() && is_cuda()) t.storage->table->device_zero(t.grad->ptr, numel() * sizeof(float));
+        t.grad = std::make_shared<Storage>(numel() * sizeof(float), device(), t.storage->backend);
+        if (numel() && is_cuda()) t.storage->backend->zero(t.grad->ptr, numel() * sizeof(float));
         else if (numel()) std::memset(t.grad->ptr, 0, numel() * sizeof(float));
     }
     return (float*)t.grad->ptr;
@@ -220,7 +229,7 @@ Tensor Tensor::grad_tensor() const {
 
 void Tensor::zero_grad() const {
     if (!has_grad() || !numel()) return;
-    if (is_cuda()) kernels().device_zero(impl().grad->ptr, numel() * sizeof(float));
+    if (is_cuda()) backend().zero(impl().grad->ptr, numel() * sizeof(float));
     else std::memset(impl().grad->ptr, 0, numel() * sizeof(float));
 }
 
@@ -229,7 +238,7 @@ Tensor Tensor::detach() const { return make_view(*this, shape(), impl().offset);
 Tensor Tensor::clone() const {
     Tensor t = empty(shape(), dtype(), device());
     if (!numel()) return t;
-    if (is_cuda()) kernels().copy_on_device(t.raw(), raw(), numel() * dtype_size(dtype()));
+    if (is_cuda()) backend().copy_on_device(t.raw(), raw(), numel() * dtype_size(dtype()));
     else std::memcpy(t.raw(), raw(), numel() * dtype_size(dtype()));
     return t;
 }

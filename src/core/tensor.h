@@ -12,8 +12,9 @@
 // dtypes. F32 for values and gradients; I32 and I64 for indices, lengths and masks (they never
 // carry gradients).
 //
-// Devices. Device::CPU, or Device::CUDA: device memory from the caching pool of the kernel table
-// that allocated it (src/core/backend.h: the GPU, or the CUDA emulator in tests). data() of a
+// Devices. Device::CPU, or Device::CUDA: device memory from the caching pool of the backend that
+// allocated it (struct Backend below; kernels/backend.h makes them: the GPU, or the CUDA emulator
+// in tests). data() of a
 // device tensor is a device pointer for kernels; to_vector() and item() copy to the host, and
 // to(Device) copies between devices. Ops dispatch on is_cuda().
 //
@@ -31,10 +32,28 @@
 
 namespace vsd {
 
-struct KernelTable;  // backend.h
-
 enum class DType : uint8_t { F32, I32, I64 };
 enum class Device : uint8_t { CPU, CUDA };
+
+// A device backend, as the core sees it: where device memory comes from, and the one arithmetic
+// the tape needs (gradient accumulation). The kernels layer makes two (kernels/backend.cpp): the
+// GPU ("cuda", the nvcc build of kernels/*.cu) and the CUDA emulator ("emulator", the same sources
+// run on the CPU). Ops pick the kernels of the right build with VSD_RUN (kernels/launch.h).
+struct Backend {
+    const char* name;  // "cuda" or "emulator"
+    bool gpu;          // true: the vsd::cuda kernels; false: vsd::sim (the emulator)
+    void* (*alloc)(size_t bytes);  // from the caching pool
+    void (*free)(void* p);
+    void (*copy_to_device)(void* dst, const void* src, size_t bytes);
+    void (*copy_to_host)(void* dst, const void* src, size_t bytes);
+    void (*copy_on_device)(void* dst, const void* src, size_t bytes);
+    void (*zero)(void* p, size_t bytes);
+    void (*accumulate)(float* dst, const float* src, int64_t n);  // dst[0:n] += src[0:n]
+};
+// The backend for new device tensors. The kernels layer installs the function that chooses it
+// (kernels/backend.cpp: the emulator when switched on, else the GPU, else an error with a hint).
+void set_backend_source(const Backend& (*source)());
+const Backend& active_backend();
 
 const char* dtype_name(DType t);
 size_t dtype_size(DType t);
@@ -48,9 +67,9 @@ struct Storage {
     void* ptr = nullptr;
     size_t bytes = 0;
     Device device = Device::CPU;
-    const KernelTable* table = nullptr;  // CUDA: the backend that owns the memory
-    // CUDA storage comes from `table` (default: the active one, dk())
-    Storage(size_t bytes, Device device, const KernelTable* table = nullptr);
+    const Backend* backend = nullptr;  // CUDA: the backend that owns the memory
+    // CUDA storage comes from `backend` (default: active_backend())
+    Storage(size_t bytes, Device device, const Backend* backend = nullptr);
     ~Storage();
     Storage(const Storage&) = delete;
     Storage& operator=(const Storage&) = delete;
@@ -91,8 +110,8 @@ public:
     DType dtype() const { return impl().dtype; }
     Device device() const { return impl().storage->device; }
     bool is_cuda() const { return device() == Device::CUDA; }
-    // the kernels of a device tensor (its storage's backend)
-    const KernelTable& kernels() const;
+    // the backend of a device tensor (its storage's)
+    const Backend& backend() const;
     // a copy on `d` (the same tensor when it is already there); values only, no gradient link
     Tensor to(Device d) const;
 
@@ -144,8 +163,5 @@ int norm_dim(int dim, int ndim, const char* op);
 // Are two tensors equal in shape and within atol + rtol*|b| element-wise?
 bool allclose(const Tensor& a, const Tensor& b, double atol = 1e-6, double rtol = 1e-5,
               std::string* why = nullptr);
-
-// Is the CUDA backend built and is there a GPU? (false in CPU-only builds; see src/core/device.*)
-bool cuda_available();
 
 }  // namespace vsd

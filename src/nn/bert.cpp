@@ -4,7 +4,6 @@
 #include <cmath>
 #include <set>
 
-#include "../core/backend.h"
 #include "../data/json.h"
 
 namespace vsd {

@@ -4,9 +4,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "../../kernels/gemm.h"
-#include "../../kernels/relation.h"
-#include "../core/backend.h"
 
 namespace vsd {
 
@@ -145,7 +142,7 @@ RelationOut RelationModule::forward(const Tensor& V, const Tensor& T, const Tens
                                     const Tensor& img_len, const Tensor& cap_len, Rng* drop) {
     ENSURE(V.ndim() == 2 && V.shape() == T.shape(), "relation module: V %s and T %s must both be (B, E)",
            V.shape_str().c_str(), T.shape_str().c_str());
-    const int64_t B = V.size(0), E = V.size(1), R = phi.size(1), L = psi.size(1), K = opt.topk;
+    const int64_t B = V.size(0), E = V.size(1), K = opt.topk;
     ENSURE(phi.size(0) == B && psi.size(0) == B && phi.size(2) == E && psi.size(2) == E,
            "relation module: fragments %s and %s do not match embeddings %s", phi.shape_str().c_str(),
            psi.shape_str().c_str(), V.shape_str().c_str());
@@ -167,30 +164,17 @@ RelationOut RelationModule::forward(const Tensor& V, const Tensor& T, const Tens
     //    region rows are not zero: phi is the image encoder's output on the zero-padded inputs (biases
     //    and BatchNorm's shift), and the reference normalises and uses them like real regions (the
     //    t2i max, both normalisations, the i2t mean and top-k over all R slots); words likewise
-    const Device dev = V.device();
     Tensor phi_hat, psi_hat;
     {
         NoGrad ng;
         phi_hat = l2norm(phi.detach());
         psi_hat = l2norm(psi.detach());
     }
-    o.mean_t2i = Tensor::empty({B, B}, DType::F32, dev);
-    o.topk_t2i = Tensor::empty({B, B, K}, DType::F32, dev);
-    o.mean_i2t = Tensor::empty({B, B}, DType::F32, dev);
-    o.topk_i2t = Tensor::empty({B, B, K}, DType::F32, dev);
-    std::vector<int64_t> cl(B);
-    const Tensor cap_len_h = cap_len.to(Device::CPU);
-    for (int64_t b = 0; b < B; b++) cl[b] = cap_len_h.index_at(b);
-    if (V.is_cuda()) {  // the fused kernel: one block per (caption, image) pair
-        Tensor cl_d = Tensor::from_i64({B}, cl).to(dev);
-        V.kernels().region_word_stats(o.mean_t2i.data(), o.topk_t2i.data(), o.mean_i2t.data(), o.topk_i2t.data(),
-                                      psi_hat.data(), phi_hat.data(), cl_d.i64(), B, L, B, R, E, K, opt.leaky_slope, 1e-8f);
-    } else {  // every word against every region in one GEMM, then the per-pair reductions
-        std::vector<float> dots(B * L * B * R);
-        gemm_cpu(false, true, B * L, B * R, E, 1.0f, psi_hat.data(), E, phi_hat.data(), E, 0.0f, dots.data(), B * R);
-        region_word_stats_cpu(o.mean_t2i.data(), o.topk_t2i.data(), o.mean_i2t.data(), o.topk_i2t.data(), psi_hat.data(),
-                              phi_hat.data(), cl.data(), B, L, B, R, E, K, opt.leaky_slope, 1e-8f, dots.data());
-    }
+    RegionWordStats st = region_word_stats(psi_hat, phi_hat, cap_len, K, opt.leaky_slope);
+    o.mean_t2i = st.mean_t2i;
+    o.topk_t2i = st.topk_t2i;
+    o.mean_i2t = st.mean_i2t;
+    o.topk_i2t = st.topk_i2t;
     auto mlp = [&](Linear& l0, Linear& l3, const Tensor& x) { return reshape(l3.forward(relu(l0.forward(x))), {B, B}); };
     o.rel_t2i = mlp(t2i_0, t2i_3, o.topk_t2i) + o.mean_t2i;  // (B_txt, B_img)
     o.rel_i2t = mlp(i2t_0, i2t_3, o.topk_i2t) + o.mean_i2t;  // (B_img, B_txt)

@@ -1,6 +1,5 @@
 #include "layers.h"
 
-#include "../core/backend.h"
 
 namespace vsd {
 

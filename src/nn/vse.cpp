@@ -35,12 +35,12 @@ VSEModel::VSEModel(const ModelConfig& c, Rng& rng) : cfg(c) {
     }
 }
 
-std::pair<Tensor, Tensor> VSEModel::forward(const Batch& b) {
+std::pair<Tensor, Tensor> VSEModel::forward(const ModelInput& b) {
     Encoded e = encode(b, false);
     return {e.V, e.T};
 }
 
-Encoded VSEModel::encode(const Batch& b, bool fragments) {
+Encoded VSEModel::encode(const ModelInput& b, bool fragments) {
     Encoded e;
     if (img_hrem) {  // HREM: l2n(0.8 maxk + 0.2 transformer mean) on both sides
         e.V = img_hrem->forward(b.images, b.img_lengths, dropout_rng, fragments ? &e.phi : nullptr);

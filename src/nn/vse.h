@@ -3,7 +3,6 @@
 #pragma once
 #include <memory>
 
-#include "../data/batch.h"
 #include "encoders.h"
 #include "hrem.h"
 
@@ -16,6 +15,17 @@ struct ModelConfig {
     BertConfig bert;                    // text_encoder == bert
     HremConfig hrem;                    // model == hrem (its embed is embed_size)
     RelationOptions relation;           // model == hrem: the training-only relation module
+};
+
+// What the model reads of a batch: tensors only. The loader's Batch (src/data/batch.h) carries
+// these and its own bookkeeping; src/train hands them over with model_input(batch).
+struct ModelInput {
+    Tensor images;       // (B, R, F) region features, zero-padded
+    Tensor img_lengths;  // (B,) int: regions kept
+    Tensor tokens;       // (B, L) int token ids, padded with 0
+    Tensor lengths;      // (B,) int: tokens
+    Tensor desc_emb;     // (B, D) VSD description embeddings, or undefined
+    Tensor cap_emb;      // (B, D) VSD caption embeddings, or undefined
 };
 
 // One forward pass: the (fused) embeddings, and for HREM the encoders' fragments.
@@ -33,9 +43,9 @@ class VSEModel : public Module {
 public:
     VSEModel(const ModelConfig& cfg, Rng& rng);
     // (V, T): image and caption embeddings (B, E), unit norm, one row per batch sample
-    std::pair<Tensor, Tensor> forward(const Batch& b);
+    std::pair<Tensor, Tensor> forward(const ModelInput& b);
     // the same, plus HREM's fragments when `fragments` is set (the relation module's inputs)
-    Encoded encode(const Batch& b, bool fragments);
+    Encoded encode(const ModelInput& b, bool fragments);
     // the text encoder's parameters, split into BERT's own and the rest (BERT trains at a lower lr)
     std::vector<Tensor> bert_parameters() const;
     std::vector<Tensor> other_text_parameters() const;

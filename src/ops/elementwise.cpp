@@ -33,18 +33,18 @@ Broadcast make_broadcast(const char* op, const Shape& a, const Shape& b, Shape* 
 
 static Tensor binary(Binary op, const Tensor& a, const Tensor& b) {
     const char* name = binary_name(op);
-    const KernelTable* k = op_device(name, {a, b});
+    const Backend* k = op_device(name, {a, b});
     check_f32(name, a, "a");
     check_f32(name, b, "b");
     Shape os;
     Broadcast bc = make_broadcast(name, a.shape(), b.shape(), &os);
     Tensor out = Tensor::empty(os, DType::F32, device_of(k));
-    if (k) k->binary_forward(op, out.data(), a.data(), b.data(), bc);
+    if (k) VSD_RUN(*k, binary_forward)(op, out.data(), a.data(), b.data(), bc);
     else binary_forward_cpu(op, out.data(), a.data(), b.data(), bc);
     record(name, {a, b}, out, [op, a, b, out, bc, k]() mutable {
         float* da = a.needs_grad() ? a.grad() : nullptr;
         float* db = b.needs_grad() ? b.grad() : nullptr;
-        if (k) k->binary_backward(op, da, db, out.grad(), a.data(), b.data(), bc);
+        if (k) VSD_RUN(*k, binary_backward)(op, da, db, out.grad(), a.data(), b.data(), bc);
         else binary_backward_cpu(op, da, db, out.grad(), a.data(), b.data(), bc);
     });
     return out;
@@ -57,13 +57,13 @@ Tensor div(const Tensor& a, const Tensor& b) { return binary(Binary::Div, a, b);
 
 static Tensor unary(Unary op, const Tensor& x, float pa = 0.0f, float pb = 0.0f) {
     const char* name = unary_name(op);
-    const KernelTable* k = op_device(name, {x});
+    const Backend* k = op_device(name, {x});
     check_f32(name, x, "input");
     Tensor y = Tensor::empty(x.shape(), DType::F32, device_of(k));
-    if (k) k->unary_forward(op, y.data(), x.data(), x.numel(), pa, pb);
+    if (k) VSD_RUN(*k, unary_forward)(op, y.data(), x.data(), x.numel(), pa, pb);
     else unary_forward_cpu(op, y.data(), x.data(), x.numel(), pa, pb);
     record(name, {x}, y, [op, x, y, pa, pb, k]() mutable {
-        if (k) k->unary_backward(op, x.grad(), y.grad(), x.data(), y.data(), x.numel(), pa, pb);
+        if (k) VSD_RUN(*k, unary_backward)(op, x.grad(), y.grad(), x.data(), y.data(), x.numel(), pa, pb);
         else unary_backward_cpu(op, x.grad(), y.grad(), x.data(), y.data(), x.numel(), pa, pb);
     });
     return y;

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../kernels/backend.h"  // cudnn_enabled(): the layers that can hand work to cuDNN ask it
 #include "../core/tape.h"
 #include "../core/tensor.h"
 
@@ -117,6 +118,15 @@ Tensor gru(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Ten
 // tensors (forward, then reverse) for both in one call -> (B, T, dirs*H), the forward direction
 // first. The same maths as gru(); lengths must be >= 1. See kernels/cudnn.h.
 Tensor gru_cudnn(const Tensor& x, const Tensor& lengths, const std::vector<Tensor>& w);
+
+// ---- HREM ---------------------------------------------------------------------------------
+// The region-word statistics of HREM's relation module (the equations: kernels/relation.h), from
+// unit-norm words psi_hat (Bt, L, E), regions phi_hat (Bi, R, E) and caption lengths (Bt,) int:
+// mean_t2i (Bt, Bi), topk_t2i (Bt, Bi, K), mean_i2t (Bi, Bt), topk_i2t (Bi, Bt, K). Forward only.
+struct RegionWordStats {
+    Tensor mean_t2i, topk_t2i, mean_i2t, topk_i2t;
+};
+RegionWordStats region_word_stats(const Tensor& psi_hat, const Tensor& phi_hat, const Tensor& cap_len, int K, float slope);
 
 // ---- helpers --------------------------------------------------------------------------------
 // a float32 copy of any tensor (masks and index tensors become 0/1 or their values); no grad

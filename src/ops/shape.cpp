@@ -1,5 +1,5 @@
-// shape.cpp — reshape, narrow, concat, permute, transpose (kernels/index: slab_copy, permute).
-#include "../../kernels/index.h"
+// shape.cpp — reshape, narrow, concat, permute, transpose (kernels/shape.h: slab_copy, permute).
+#include "../../kernels/shape.h"
 #include "util.h"
 
 namespace vsd {
@@ -27,14 +27,14 @@ Tensor reshape(const Tensor& x, const Shape& shape_in) {
     record("reshape", {x}, y, [x, y]() mutable {
         float* dx = x.grad();
         const float* dy = y.grad();
-        if (x.is_cuda()) return dev_accumulate(x.kernels(), dx, dy, x.numel());
+        if (x.is_cuda()) return x.backend().accumulate(dx, dy, x.numel());
         for (int64_t i = 0; i < x.numel(); i++) dx[i] += dy[i];
     });
     return y;
 }
 
 Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length) {
-    const KernelTable* k = op_device("narrow", {x});
+    const Backend* k = op_device("narrow", {x});
     int d = norm_dim(dim, x.ndim(), "narrow");
     ENSURE(start >= 0 && length >= 0 && start + length <= x.size(d),
           "narrow: [%lld, %lld) is outside dim %d of %s", (long long)start, (long long)(start + length), dim,
@@ -50,12 +50,12 @@ Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length) {
     } else {
         check_f32("narrow", x, "input");
         y = Tensor::empty(os, DType::F32, device_of(k));
-        if (k) k->slab_copy(y.data(), length, 0, x.data(), n, start, length, outer, inner, false);
+        if (k) VSD_RUN(*k, slab_copy)(y.data(), length, 0, x.data(), n, start, length, outer, inner, false);
         else slab_copy_cpu(y.data(), length, 0, x.data(), n, start, length, outer, inner, false);
     }
     if (x.dtype() != DType::F32) return y;
     record("narrow", {x}, y, [x, y, n, start, length, outer, inner, k]() mutable {
-        if (k) k->slab_copy(x.grad(), n, start, y.grad(), length, 0, length, outer, inner, true);
+        if (k) VSD_RUN(*k, slab_copy)(x.grad(), n, start, y.grad(), length, 0, length, outer, inner, true);
         else slab_copy_cpu(x.grad(), n, start, y.grad(), length, 0, length, outer, inner, true);
     });
     return y;
@@ -66,7 +66,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
     const Tensor& first = xs[0];
     int d = norm_dim(dim, first.ndim(), "concat");
     int64_t total = 0;
-    const KernelTable* k = op_device("concat", {first});
+    const Backend* k = op_device("concat", {first});
     for (const Tensor& t : xs) {
         ENSURE(op_device("concat", {first, t}) == k, "concat: inputs on different devices");
         check_f32("concat", t, "input");
@@ -85,7 +85,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
     int64_t at = 0;
     for (const Tensor& t : xs) {
         starts.push_back(at);
-        if (k) k->slab_copy(y.data(), total, at, t.data(), t.size(d), 0, t.size(d), outer, inner, false);
+        if (k) VSD_RUN(*k, slab_copy)(y.data(), total, at, t.data(), t.size(d), 0, t.size(d), outer, inner, false);
         else slab_copy_cpu(y.data(), total, at, t.data(), t.size(d), 0, t.size(d), outer, inner, false);
         at += t.size(d);
     }
@@ -93,7 +93,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
         for (size_t j = 0; j < xs.size(); j++) {
             Tensor t = xs[j];
             if (!t.needs_grad()) continue;
-            if (k) k->slab_copy(t.grad(), t.size(d), 0, y.grad(), total, starts[j], t.size(d), outer, inner, true);
+            if (k) VSD_RUN(*k, slab_copy)(t.grad(), t.size(d), 0, y.grad(), total, starts[j], t.size(d), outer, inner, true);
             else slab_copy_cpu(t.grad(), t.size(d), 0, y.grad(), total, starts[j], t.size(d), outer, inner, true);
         }
     });
@@ -101,7 +101,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
 }
 
 Tensor permute(const Tensor& x, const std::vector<int>& perm_in) {
-    const KernelTable* k = op_device("permute", {x});
+    const Backend* k = op_device("permute", {x});
     check_f32("permute", x, "input");
     const int nd = x.ndim();
     ENSURE((int)perm_in.size() == nd, "permute: %zu axes given for %s", perm_in.size(), x.shape_str().c_str());
@@ -123,7 +123,7 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm_in) {
     int64_t out_shape[4];
     for (int k = 0; k < 4; k++) out_shape[k] = in_shape[perm[k]];
     Tensor y = Tensor::empty(os, DType::F32, device_of(k));
-    if (k) k->permute(y.data(), x.data(), in_shape, perm);
+    if (k) VSD_RUN(*k, permute)(y.data(), x.data(), in_shape, perm);
     else permute_cpu(y.data(), x.data(), in_shape, perm, false);
     std::vector<int64_t> osv(out_shape, out_shape + 4);
     std::vector<int> invv(inv, inv + 4);
@@ -132,8 +132,8 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm_in) {
         // goes to a scratch tensor first and is then accumulated)
         if (!k) return permute_cpu(x.grad(), y.grad(), osv.data(), invv.data(), true);
         Tensor tmp = Tensor::empty(x.shape(), DType::F32, Device::CUDA);
-        k->permute(tmp.data(), y.grad(), osv.data(), invv.data());
-        dev_accumulate(*k, x.grad(), tmp.data(), x.numel());
+        VSD_RUN(*k, permute)(tmp.data(), y.grad(), osv.data(), invv.data());
+        k->accumulate(x.grad(), tmp.data(), x.numel());
     });
     return y;
 }

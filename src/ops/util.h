@@ -1,8 +1,8 @@
 // util.h — small helpers shared by the op implementations (not part of the public API).
 #pragma once
+#include "../../kernels/backend.h"
 #include "../../kernels/elementwise.h"
 #include "../../kernels/gemm.h"
-#include "../core/backend.h"
 #include "ops.h"
 
 namespace vsd {
@@ -25,14 +25,14 @@ inline void check_cpu(const char* op, std::initializer_list<Tensor> ts) {
 
 // The kernels for an op's inputs: null when they are all on the CPU, the device's table when they
 // are all on the device; a mix is an error naming the op.
-inline const KernelTable* op_device(const char* op, std::initializer_list<Tensor> ts) {
-    const KernelTable* k = nullptr;
+inline const Backend* op_device(const char* op, std::initializer_list<Tensor> ts) {
+    const Backend* k = nullptr;
     bool cpu = false;
     for (const Tensor& t : ts) {
         if (!t.defined()) continue;
         if (t.is_cuda()) {
-            ENSURE(!k || k == &t.kernels(), "%s: inputs live on two different device backends", op);
-            k = &t.kernels();
+            ENSURE(!k || k == &t.backend(), "%s: inputs live on two different device backends", op);
+            k = &t.backend();
         } else {
             cpu = true;
         }
@@ -40,13 +40,13 @@ inline const KernelTable* op_device(const char* op, std::initializer_list<Tensor
     ENSURE(!(k && cpu), "%s: some inputs are on the device and some on the CPU. HINT: move them with to(Device)", op);
     return k;
 }
-inline Device device_of(const KernelTable* k) { return k ? Device::CUDA : Device::CPU; }
+inline Device device_of(const Backend* k) { return k ? Device::CUDA : Device::CPU; }
 
 // Row-major C = alpha op(A) op(B) + beta C: gemm_cpu, or cuBLAS (version 3) on the device.
-inline void gemm_on(const KernelTable* k, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+inline void gemm_on(const Backend* k, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
     if (M == 0 || N == 0) return;
-    if (k) k->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 3);
+    if (k) VSD_RUN(*k, gemm)(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, kernel_version(3));
     else gemm_cpu(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 

@@ -1,6 +1,6 @@
 #include "checkpoint.h"
 
-#include "../core/backend.h"
+#include "../../kernels/backend.h"
 
 #include <cerrno>
 #include <cmath>
@@ -55,7 +55,7 @@ void load_model_weights(Module& model, const SafeTensors& st, const std::string&
             for (int64_t i = 0; i < src->numel(); i++)
                 ENSURE_HINT(std::isfinite(w[i]), "the weights are damaged (a diverged run?); use an earlier checkpoint",
                             "%s: tensor %s, element %lld is %g (not finite)", source.c_str(), name.c_str(), (long long)i, w[i]);
-            if (t.numel() && t.is_cuda()) t.kernels().copy_to_device(t.data(), src->data(), t.numel() * 4);
+            if (t.numel() && t.is_cuda()) t.backend().copy_to_device(t.data(), src->data(), t.numel() * 4);
             else if (t.numel()) std::memcpy(t.data(), src->data(), t.numel() * 4);
         } else {
             for (int64_t i = 0; i < t.numel(); i++) t.i64()[i] = src->index_at(i);

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <numeric>
 
-#include "../../kernels/cuda_kernels.h"
+#include "../../kernels/backend.h"  // cuda_available
 #include "../../kernels/kmeans.h"
-#include "../core/tensor.h"  // cuda_available
+#include "../../kernels/memory_pool.h"
 #include "../core/check.h"
 #include "../core/progress.h"
 #include "../core/rng.h"

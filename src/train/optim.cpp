@@ -1,6 +1,9 @@
 #include "optim.h"
 
-#include "../core/backend.h"
+#include "../../kernels/adamw.h"
+#include "../../kernels/backend.h"
+#include "../../kernels/elementwise.h"
+#include "../../kernels/kmeans.h"  // sqnorm_rows
 
 #include <cmath>
 
@@ -47,22 +50,11 @@ void AdamW::step() {
             t++;
             const double bc1 = 1.0 - std::pow((double)b1_, (double)t);
             const double bc2_sqrt = std::sqrt(1.0 - std::pow((double)b2_, (double)t));
-            const float step_size = (float)(lr / bc1);
-            if (p.is_cuda()) {  // the same update, one thread per element (kernels/nn_ops.cu)
-                p.kernels().adamw_update(p.data(), p.grad(), m, v, p.numel(), lr, b1_, b2_, eps_, g.weight_decay,
-                                         (float)bc1, (float)bc2_sqrt);
-                continue;
-            }
-            float* w = p.data();
-            const float* gr = p.grad();
-            const float decay = 1.0f - lr * g.weight_decay;
-            for (int64_t i = 0; i < p.numel(); i++) {
-                w[i] *= decay;
-                m[i] = b1_ * m[i] + (1.0f - b1_) * gr[i];
-                v[i] = b2_ * v[i] + (1.0f - b2_) * gr[i] * gr[i];
-                float denom = (float)(std::sqrt(v[i]) / bc2_sqrt) + eps_;
-                w[i] -= step_size * m[i] / denom;
-            }
+            if (p.is_cuda())  // the same update, one thread per element (kernels/adamw.cu)
+                VSD_RUN(p.backend(), adamw_update)(p.data(), p.grad(), m, v, p.numel(), lr, b1_, b2_, eps_,
+                                                   g.weight_decay, (float)bc1, (float)bc2_sqrt);
+            else
+                adamw_update_cpu(p.data(), p.grad(), m, v, p.numel(), lr, b1_, b2_, eps_, g.weight_decay, bc1, bc2_sqrt);
         }
     }
 }
@@ -80,7 +72,7 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
         if (p.has_grad() && p.is_cuda()) dev.push_back(&p);
     if (!dev.empty()) {
         Tensor sq = Tensor::empty({(int64_t)dev.size()}, DType::F32, Device::CUDA);
-        for (size_t i = 0; i < dev.size(); i++) dev[i]->kernels().sqnorm_rows(sq.data() + i, dev[i]->grad(), 1, dev[i]->numel());
+        for (size_t i = 0; i < dev.size(); i++) VSD_RUN(dev[i]->backend(), sqnorm_rows)(sq.data() + i, dev[i]->grad(), 1, dev[i]->numel());
         for (float v : sq.to_vector()) ss += (double)v;
     }
     for (const Tensor& p : params) {
@@ -94,7 +86,7 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
         for (const Tensor& p : params) {
             if (!p.has_grad()) continue;
             float* g = p.grad();
-            if (p.is_cuda()) p.kernels().unary_forward(Unary::MulScalar, g, g, p.numel(), coef, 0.0f);
+            if (p.is_cuda()) VSD_RUN(p.backend(), unary_forward)(Unary::MulScalar, g, g, p.numel(), coef, 0.0f);
             else
                 for (int64_t i = 0; i < p.numel(); i++) g[i] *= coef;
         }

@@ -13,7 +13,7 @@
 #include <set>
 #include <sstream>
 
-#include "../core/backend.h"
+#include "../../kernels/backend.h"
 #include "../core/progress.h"
 #include "../data/json.h"
 #include "../data/npy.h"
@@ -335,7 +335,7 @@ static Embeddings encode_split(VSEModel& model, const PrecompDataset& d, const T
     const Device dev = model.parameters()[0].device();
     while (loader.next(b)) {
         batch_to(b, dev);
-        auto [Vd, Td] = model.forward(b);
+        auto [Vd, Td] = model.forward(model_input(b));
         const Tensor V = Vd.to(Device::CPU), T = Td.to(Device::CPU);
         for (int64_t r = 0; r < b.size; r++) {
             const int64_t c = b.cap_ids[r];
@@ -467,7 +467,7 @@ TrainResult train(TrainConfig cfg) {
     const Device dev = select_device(cfg.device, cfg.cudnn, cfg.tf32);
     if (dev == Device::CUDA) {
         model.to(dev);  // before the optimiser, which holds the parameters
-        std::printf("device: the model trains on the %s\n", model.parameters()[0].kernels().name);
+        std::printf("device: the model trains on the %s\n", model.parameters()[0].backend().name);
     }
     // parameter groups (SPEC 4.1): the text encoder's own layers and the image encoder at the base lr,
     // BERT at base lr x bert_lr_factor, HREM's relation module at base lr x graph_lr_factor
@@ -613,7 +613,7 @@ TrainResult train(TrainConfig cfg) {
             const bool relation_on = model.criterion && cfg.relation && global_step >= cfg.warmup;
             if (relation_on && global_step == cfg.warmup && cfg.progress)
                 std::printf("\nstep %lld: HREM's relation module switches on\n", (long long)global_step);
-            Encoded enc = model.encode(b, relation_on);
+            Encoded enc = model.encode(model_input(b), relation_on);
             const Tensor &V = enc.V, &T = enc.T;
             // the triplet sampler of call j of this step draws from (seed, step, j)
             int sampler_calls = 0;
@@ -658,7 +658,7 @@ TrainResult train(TrainConfig cfg) {
                     void* dst = f32 ? (void*)live.data() : (void*)live.i64();
                     const void* src = f32 ? (const void*)copy.data() : (const void*)copy.i64();
                     const size_t bytes = (size_t)live.numel() * (f32 ? 4 : 8);
-                    if (live.is_cuda()) live.kernels().copy_on_device(dst, src, bytes);
+                    if (live.is_cuda()) live.backend().copy_on_device(dst, src, bytes);
                     else std::memcpy(dst, src, bytes);
                 }
                 std::string line = strfmt("epoch %d step %lld: non-finite %s; images %s%s: update skipped (%lld in a row, "

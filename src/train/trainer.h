@@ -25,11 +25,17 @@
 #include <string>
 
 #include "../core/flags.h"
+#include "../data/batch.h"
 #include "../data/safetensors.h"
 #include "../nn/vse.h"
 #include "metrics.h"
 
 namespace vsd {
+
+// The tensors of a loader batch that the model reads (models know nothing of the loader's structs)
+inline ModelInput model_input(const Batch& b) {
+    return {b.images, b.img_lengths, b.tokens, b.lengths, b.desc_emb, b.cap_emb};
+}
 
 struct TrainConfig {
     // data

@@ -1,0 +1,127 @@
+// backend.cpp — the kernel tables (see backend.h).
+#include "backend.h"
+
+#include <cstdio>
+
+#include "cudnn.h"
+#include "elementwise.h"
+#include "gemm.h"
+#include "memory_pool.h"
+#ifdef USE_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace vsd {
+
+// cuda_available() asks the driver once. On a machine without a GPU (CI, the development boxes)
+// cudaGetDeviceCount fails or returns 0: we print ONE line saying the CUDA build runs on the CPU.
+// Nothing here crashes without a GPU.
+bool cuda_available() {
+#ifdef USE_CUDA
+    static int state = -1;  // -1 unknown, 0 no GPU, 1 GPU
+    if (state < 0) {
+        int n = 0;
+        cudaError_t err = cudaGetDeviceCount(&n);
+        state = (err == cudaSuccess && n > 0) ? 1 : 0;
+        if (!state) {
+            (void)cudaGetLastError();  // clear the sticky error
+            std::fprintf(stderr, "note: CUDA build, but no usable GPU (%s); running on the CPU\n",
+                         err == cudaSuccess ? "0 devices" : cudaGetErrorString(err));
+        }
+    }
+    return state == 1;
+#else
+    return false;
+#endif
+}
+
+namespace {
+// dst[0:n] += src[0:n] with a backend's own kernels (the tape's gradient accumulation)
+template <bool Gpu>
+void accumulate(float* dst, const float* src, int64_t n) {
+    if (n <= 0) return;
+    const Broadcast flat = {{1, 1, 1, n}, {0, 0, 0, 1}, {0, 0, 0, 1}};
+#ifdef USE_CUDA
+    if (Gpu) return cuda::binary_forward(Binary::Add, dst, dst, src, flat);
+#endif
+    sim::binary_forward(Binary::Add, dst, dst, src, flat);
+}
+// one backend per build of the kernels: its memory functions from namespace `ns`
+#define VSD_MAKE_BACKEND(label, gpu, ns)                                                                \
+    Backend{label, gpu, &ns::pool_alloc, &ns::pool_free, &ns::copy_to_device, &ns::copy_to_host,      \
+            &ns::copy_on_device, &ns::device_zero, &accumulate<gpu>}
+bool g_emulated = false;
+}  // namespace
+
+void use_emulated_device(bool on) { g_emulated = on; }
+bool emulated_device() { return g_emulated; }
+bool device_available() { return g_emulated || cuda_available(); }
+
+void check_device_name(const std::string& name) {
+    ENSURE(name == "cpu" || name == "cuda" || name == "emulator", "--device must be cpu, cuda or emulator, got '%s'",
+           name.c_str());
+}
+
+Device select_device(const std::string& name, int cudnn, int tf32) {
+    check_device_name(name);
+    Device dev = Device::CPU;
+    if (name != "cpu") {
+        if (name == "emulator") use_emulated_device(true);  // every kernel in the CUDA emulator: slow, for learning and tests
+        ENSURE_HINT(device_available(), "use --device cpu, or a CUDA build (nvcc on PATH) on a machine with a GPU",
+                    "--device cuda: no GPU is available");
+        dev = Device::CUDA;
+    }
+    select_cudnn(cudnn, dev);
+    select_tf32(tf32, dev);
+    return dev;
+}
+
+namespace {
+bool g_cudnn = false;
+}
+void use_cudnn(bool on) { g_cudnn = on; }
+bool cudnn_enabled() { return g_cudnn && !g_emulated; }
+
+void select_cudnn(int flag, Device dev) {
+    ENSURE(flag == 0 || flag == 1, "--cudnn must be 0 or 1, got %d", flag);
+    if (flag) {
+        ENSURE_HINT(dev == Device::CUDA && !g_emulated, "cuDNN runs on a GPU only: add --device cuda (the emulator and "
+                    "the CPU use our own kernels), or drop --cudnn", "--cudnn 1 needs --device cuda");
+        std::string why;
+        ENSURE_HINT(cudnn::available(&why), "use --cudnn 0 (our own kernels)", "--cudnn 1: cuDNN cannot run: %s",
+                    why.c_str());
+    }
+    use_cudnn(flag == 1);
+}
+
+void select_tf32(int flag, Device dev) {
+    ENSURE(flag == 0 || flag == 1, "--tf32 must be 0 or 1, got %d", flag);
+    ENSURE_HINT(!flag || dev == Device::CUDA, "TF32 is a GPU tensor-core format: add --device cuda (or emulator), or "
+                "drop --tf32", "--tf32 1 needs a device");
+    if (dev != Device::CUDA) return;
+    VSD_RUN(dk(), gemm_set_tf32)(flag == 1);
+    cudnn::set_tf32(flag == 1);
+}
+
+const Backend& dk() {
+    static const Backend emulator = VSD_MAKE_BACKEND("emulator", false, sim);
+    if (g_emulated) return emulator;
+#ifdef USE_CUDA
+    static const Backend gpu = VSD_MAKE_BACKEND("cuda", true, cuda);
+    if (cuda_available()) return gpu;
+#endif
+    FATAL("a device tensor was requested, but there is no GPU (and the emulator is off). HINT: keep tensors on the "
+          "CPU, or run on a machine with a GPU and a CUDA build");
+}
+
+namespace {
+int g_kernel_version = 0;  // 0: every op runs its default version
+}
+int kernel_version(int default_version) { return g_kernel_version ? g_kernel_version : default_version; }
+UseKernelVersion::UseKernelVersion(int v) : prev(g_kernel_version) { g_kernel_version = v; }
+UseKernelVersion::~UseKernelVersion() { g_kernel_version = prev; }
+
+// tensors ask dk() for the backend of new device tensors (src/core/tensor.h: active_backend)
+static const bool g_installed = (set_backend_source(&dk), true);
+
+}  // namespace vsd

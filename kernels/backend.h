@@ -1,0 +1,64 @@
+// backend.h — which build of kernels/*.cu runs the ops of tensors on Device::CUDA.
+//
+//   the GPU:       vsd::cuda, the nvcc build (a CUDA build on a machine with a GPU)
+//   the emulator:  vsd::sim, the same kernel sources compiled as C++ and run by the CUDA-on-CPU
+//                  emulator (kernels/sim). "Device" memory is then host memory. Tests switch it on
+//                  with use_emulated_device(true), so CI runs every op's device path without a GPU.
+//
+// Ops reach a kernel of their tensors' backend with VSD_RUN (launch.h):
+//     VSD_RUN(x.backend(), softmax_forward)(...)
+// Each Storage remembers the backend that allocated it, so switching never frees into the wrong pool.
+#pragma once
+#include <string>
+
+#include "launch.h"
+
+namespace vsd {
+
+// The backend for new device tensors (src/core/tensor.h: active_backend() asks this): the emulator
+// when switched on, else the GPU; an error (with a hint) when neither is available.
+const Backend& dk();
+// Is the CUDA part built and is there a GPU? (false in CPU-only builds; asks the driver once)
+bool cuda_available();
+// Is there a device for Device::CUDA tensors (a GPU, or the emulator switched on)?
+bool device_available();
+void use_emulated_device(bool on);
+bool emulated_device();
+
+// The --device flag of the programs: "cpu", "cuda" (the GPU) or "emulator" (switches the emulator
+// on). check_device_name only validates; select_device also checks that the device exists, and
+// applies the programs' --cudnn and --tf32 flags to it (select_cudnn, select_tf32 below). All fail
+// with one clear error.
+void check_device_name(const std::string& name);
+Device select_device(const std::string& name, int cudnn = 0, int tf32 = 0);
+
+// --cudnn 1: hand the GRU and BERT's inference attention to cuDNN (kernels/cudnn.h) when their
+// tensors are on a real GPU. Off by default: our kernels are the reference. select_cudnn validates
+// the flag against the device (one clear error: cuDNN needs a CUDA build and a GPU, and the
+// emulator cannot run it) and switches it on; cudnn_enabled() is what the layers ask.
+void select_cudnn(int flag, Device dev);
+void use_cudnn(bool on);
+bool cudnn_enabled();
+
+// --tf32 1: cuBLAS (and cuDNN) may run FP32 GEMMs on TF32 tensor cores (kernels/gemm.cu). Device
+// runs only (the emulator rounds GEMM inputs to TF32 like the hardware); on the CPU an error.
+void select_tf32(int flag, Device dev);
+
+// Kernel versions. A kernel file may keep a ladder of versions (kernels/softmax.cu: 1 a thread per
+// row, 2 a warp per row, ...); ops run their best one, kernel_version(default). The generic op test
+// (tests/ops/op_test.h) and the benches run the others with UseKernelVersion for one scope.
+int kernel_version(int default_version);
+struct UseKernelVersion {
+    explicit UseKernelVersion(int v);
+    ~UseKernelVersion();
+    int prev;
+};
+
+// RAII for tests: the emulated device for one scope
+struct EmulatedDevice {
+    EmulatedDevice() : prev(emulated_device()) { use_emulated_device(true); }
+    ~EmulatedDevice() { use_emulated_device(prev); }
+    bool prev;
+};
+
+}  // namespace vsd

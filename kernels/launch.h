@@ -1,0 +1,39 @@
+// launch.h — how an op reaches the CUDA version of its kernel, with no central list to edit.
+//
+// Every kernels/<op>.cu is compiled twice (kernels/common.cuh): by nvcc into namespace vsd::cuda
+// (CUDA builds, for a real GPU), and by g++ with the emulator header into vsd::sim (every build:
+// the CUDA-on-CPU emulator that CI runs). So each launcher exists under one name in two namespaces.
+//
+//   declare, in the op's kernel header (kernels/softmax.h), once for both builds:
+//       VSD_LAUNCHERS(
+//           void softmax_forward(float* y, const float* x, ..., int version);
+//       )
+//   define, in kernels/softmax.cu, inside `namespace vsd { namespace VSD_KNS {`:
+//       void softmax_forward(float* y, const float* x, ..., int version) { VSD_LAUNCH(...); }
+//   call, from the op (src/ops/softmax.cpp), on the backend of its tensors:
+//       VSD_RUN(x.backend(), softmax_forward)(y.data(), x.data(), ...);
+//
+// VSD_RUN picks vsd::cuda::<name> when the backend is the GPU, vsd::sim::<name> for the emulator.
+// Adding a kernel therefore touches only its own files.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "../src/core/tensor.h"  // struct Backend
+
+#ifdef USE_CUDA
+#define VSD_LAUNCHERS(...)       \
+    namespace sim {              \
+    __VA_ARGS__                  \
+    }                            \
+    namespace cuda {             \
+    __VA_ARGS__                  \
+    }
+#define VSD_RUN(backend, name) ((backend).gpu ? &::vsd::cuda::name : &::vsd::sim::name)
+#else
+#define VSD_LAUNCHERS(...) \
+    namespace sim {        \
+    __VA_ARGS__            \
+    }
+#define VSD_RUN(backend, name) (&::vsd::sim::name)
+#endif

@@ -1,0 +1,57 @@
+// attention.cpp — fused multi-head attention for inference: ours, or cuDNN's (kernels/attention.h, kernels/cudnn.h).
+#include "../../kernels/attention.h"
+#include "../../kernels/cudnn.h"
+#include "util.h"
+
+namespace vsd {
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads) {
+    const Backend* kt = op_device("attention", {q, k, v});
+    ENSURE(q.ndim() == 3 && k.shape() == q.shape() && v.shape() == q.shape(),
+           "attention: q %s, k %s and v %s must be the same (B, L, H)", q.shape_str().c_str(), k.shape_str().c_str(),
+           v.shape_str().c_str());
+    const int64_t B = q.size(0), L = q.size(1), H = q.size(2);
+    ENSURE(heads > 0 && H % heads == 0, "attention: %lld columns do not split into %lld heads", (long long)H, (long long)heads);
+    ENSURE(!(grad_enabled() && (q.needs_grad() || k.needs_grad() || v.needs_grad())),
+           "attention: the fused kernel has no backward. HINT: use it under NoGrad (the unfused ops train)");
+    Tensor kp;
+    if (keep.defined()) {
+        ENSURE(keep.shape() == Shape({B, L}), "attention: keep must be (%lld, %lld), got %s", (long long)B, (long long)L,
+               keep.shape_str().c_str());
+        kp = to_float(keep).to(q.device());
+    }
+    const int64_t d = H / heads;
+    const float scale = 1.0f / std::sqrt((float)d);
+    Tensor out = Tensor::empty(q.shape(), DType::F32, device_of(kt));
+    const float* keep_p = kp.defined() ? kp.data() : nullptr;
+    if (kt) VSD_RUN(*kt, attention_forward)(out.data(), q.data(), k.data(), v.data(), keep_p, B, L, heads, d, scale);
+    else attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), keep_p, B, L, heads, d, scale);
+    return out;
+}
+
+Tensor attention_cudnn(const Tensor& h, const Tensor& wq, const Tensor& bq, const Tensor& wk, const Tensor& bk,
+                       const Tensor& wv, const Tensor& bv, const std::vector<int>& key_len, int64_t heads) {
+    ENSURE(h.ndim() == 3 && h.is_cuda() && !emulated_device(),
+           "attention_cudnn: h must be (B, L, E) on the GPU (cuDNN cannot run in the emulator), got %s on %s",
+           h.shape_str().c_str(), h.is_cuda() ? "the device" : "the CPU");
+    const int64_t B = h.size(0), L = h.size(1), E = h.size(2);
+    for (const Tensor* w : {&wq, &wk, &wv})
+        ENSURE(w->shape() == Shape({E, E}) && w->is_cuda(), "attention_cudnn: projection weights must be (%lld, %lld) "
+               "on the device, got %s", (long long)E, (long long)E, w->shape_str().c_str());
+    for (const Tensor* b : {&bq, &bk, &bv})
+        ENSURE(b->shape() == Shape{E} && b->is_cuda(), "attention_cudnn: projection biases must be (%lld,) on the "
+               "device, got %s", (long long)E, b->shape_str().c_str());
+    ENSURE(heads > 0 && E % heads == 0, "attention_cudnn: %lld columns do not split into %lld heads", (long long)E,
+           (long long)heads);
+    ENSURE((int64_t)key_len.size() == B, "attention_cudnn: %zu key lengths for a batch of %lld", key_len.size(),
+           (long long)B);
+    ENSURE(!(grad_enabled() && (h.needs_grad() || wq.needs_grad() || wk.needs_grad() || wv.needs_grad())),
+           "attention_cudnn: inference only (no backward). HINT: use it under NoGrad (the unfused ops train)");
+    Tensor out = Tensor::empty({B, L, E}, DType::F32, Device::CUDA);
+    cudnn::AttnParams p = {wq.data(), bq.data(), wk.data(), bk.data(), wv.data(), bv.data()};
+    cudnn::attention_forward(out.data(), h.data(), p, key_len, (int)L, (int)E, (int)heads,
+                             1.0f / std::sqrt((float)(E / heads)));
+    return out;
+}
+
+}  // namespace vsd

@@ -1,0 +1,39 @@
+// The elementwise slice: unary maps and broadcasting binary ops (kernels/elementwise.*, src/ops/elementwise.cpp).
+#include "op_test.h"
+
+OP_TEST(unary, "every unary map, forward and backward", {0}) {
+    // inputs away from the kinks of relu, abs, clamp and leaky_relu, and positive where log/sqrt/pow need it
+    Tensor x = distinct({5, 37}, 9), pos = rnd({3, 33}, 10, 0.5f, 2.0f);
+    return {
+        OpCase("exp", {x}, [](Inputs in) { return exp(in[0]); }),
+        OpCase("log", {pos}, [](Inputs in) { return log(in[0]); }),
+        OpCase("sqrt", {pos}, [](Inputs in) { return sqrt(in[0]); }),
+        OpCase("pow 1.5", {pos}, [](Inputs in) { return pow(in[0], 1.5f); }),
+        OpCase("abs", {x}, [](Inputs in) { return abs(in[0]); }),
+        OpCase("clamp", {x}, [](Inputs in) { return clamp(in[0], -0.33f, 0.47f); }),
+        OpCase("relu", {x}, [](Inputs in) { return relu(in[0]); }),
+        OpCase("leaky_relu 0.1", {x}, [](Inputs in) { return leaky_relu(in[0], 0.1f); }),
+        OpCase("gelu", {x}, [](Inputs in) { return gelu(in[0]); }),
+        OpCase("tanh", {x}, [](Inputs in) { return tanh(in[0]); }),
+        OpCase("sigmoid", {x}, [](Inputs in) { return sigmoid(in[0]); }),
+        OpCase("add and mul a scalar", {x}, [](Inputs in) { return in[0] * 0.7f + 0.1f; }),
+        OpCase("one element", {rnd({1}, 11)}, [](Inputs in) { return tanh(in[0]); }),
+        OpCase("no element", {rnd({0, 3}, 12)}, [](Inputs in) { return exp(in[0]); }),
+        OpCase("more than a block of threads (1000)", {rnd({1000}, 13)}, [](Inputs in) { return sigmoid(in[0]); }).no_gradcheck(),
+    };
+}
+
+OP_TEST(binary, "add, sub, mul, div with numpy broadcasting", {0}) {
+    return {
+        OpCase("add (3,1,5) + (4,5)", {rnd({3, 1, 5}, 1), rnd({4, 5}, 2)}, [](Inputs x) { return x[0] + x[1]; }),
+        OpCase("sub, same shapes, 2 x 33", {rnd({2, 33}, 3), rnd({2, 33}, 4)}, [](Inputs x) { return x[0] - x[1]; }),
+        OpCase("mul (2,3,4) * (3,1)", {rnd({2, 3, 4}, 5), rnd({3, 1}, 6)}, [](Inputs x) { return x[0] * x[1]; }),
+        OpCase("div by a broadcast row", {rnd({7, 3}, 7), rnd({3}, 8, 0.5f, 2.0f)}, [](Inputs x) { return x[0] / x[1]; }),
+        OpCase("4-d both ways (2,1,3,1) * (1,4,1,5)", {rnd({2, 1, 3, 1}, 9), rnd({1, 4, 1, 5}, 10)},
+               [](Inputs x) { return x[0] * x[1]; }),
+        OpCase("a scalar tensor broadcast", {rnd({5, 6}, 11), rnd({}, 12)}, [](Inputs x) { return x[0] + x[1]; }),
+        OpCase("no element", {rnd({0, 4}, 13), rnd({4}, 14)}, [](Inputs x) { return x[0] * x[1]; }),
+        OpCase("257 rows broadcast into one: many adds to one address", {rnd({257, 3}, 15), rnd({3}, 16)},
+               [](Inputs x) { return x[0] * x[1]; }).no_gradcheck(),
+    };
+}
