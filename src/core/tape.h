@@ -15,27 +15,27 @@
 //   * Closures capture Tensor handles (reference-counted), which keeps the needed activations alive
 //     until backward() or clear() drops them.
 //
-// Worked example: adding an op  y = x^3
-//   1. kernels/cube.h / kernels/cube.cpp — the CPU reference, plain loops:
-//        void cube_forward_cpu(float* y, const float* x, int64_t n)
-//            { for (int64_t i = 0; i < n; i++) y[i] = x[i] * x[i] * x[i]; }
-//        void cube_backward_cpu(float* dx, const float* dy, const float* x, int64_t n)  // dy/dx = 3x^2
-//            { for (int64_t i = 0; i < n; i++) dx[i] += 3.0f * x[i] * x[i] * dy[i]; }  // note +=
-//   2. src/ops/ — the differentiable op: check shapes, run the kernel, record the backward:
-//        Tensor cube(const Tensor& x) {
-//            ENSURE(x.dtype() == DType::F32, "cube: expected float32, got %s", dtype_name(x.dtype()));
-//            Tensor y = Tensor::empty(x.shape());
-//            cube_forward_cpu(y.data(), x.data(), x.numel());
-//            record("cube", {x}, y, [x, y]() mutable {           // runs during backward()
-//                if (x.needs_grad()) cube_backward_cpu(x.grad(), y.grad(), x.data(), x.numel());
-//            });
-//            return y;
-//        }
-//      record() only stores the closure when some input needs a gradient and grad mode is on, and
-//      then marks y as requiring grad. Inside the closure, y.grad() is the output's gradient.
-//   3. tests/ — a value test against a hand-computed case (cube(2) == 8), and a gradcheck:
-//        CHECK_GRAD(gradcheck([](auto& in) { return cube(in[0]); }, {x}));
-//      (when the CUDA backend exists: a CUDA kernel in kernels/cube.cu and a parity test too).
+// Worked example: adding an op, y = x^3. Its files are in the repository, built and tested by
+// `make test`, and nothing else had to change (the Makefile finds files by wildcard):
+//   1. kernels/cube.h    the CPU reference's declaration, and the CUDA launchers, declared once
+//                        for both builds:  VSD_LAUNCHERS( void cube_forward(float* y, ...); ... )
+//   2. kernels/cube.cpp  the CPU reference, plain loops:
+//                            y[i] = x[i] * x[i] * x[i];          dx[i] += 3 x[i]^2 dy[i];   // note +=
+//   3. kernels/cube.cu   the CUDA kernels and their launchers (compiled by nvcc for a GPU, and as
+//                        C++ for the emulator: kernels/common.cuh)
+//   4. src/ops/cube.cpp  the differentiable op: check the input, run the kernel of the input's
+//                        device, record the backward:
+//                            const Backend* k = op_device("cube", {x});     // null on the CPU
+//                            if (k) VSD_RUN(*k, cube_forward)(y.data(), x.data(), n);
+//                            else cube_forward_cpu(y.data(), x.data(), n);
+//                            record("cube", {x}, y, [x, y, k]() mutable { ... cube_backward ... });
+//                        record() stores the closure only when some input needs a gradient and grad
+//                        mode is on, and then marks y as requiring grad; inside it, y.grad() is the
+//                        output's gradient.
+//   5. tests/ops/cube.cpp  one declaration of cases, OP_TEST(cube, ...) { return {OpCase(...)}; },
+//                        gets the value check against the CPU reference, the gradient check, and
+//                        the CPU-vs-device parity on the emulator and on a GPU (tests/ops/op_test.h)
+//   6. src/ops/ops.h     one line in the list of ops:  Tensor cube(const Tensor& x);
 #pragma once
 #include <functional>
 #include <initializer_list>

@@ -55,6 +55,7 @@ Tensor leaky_relu(const Tensor& x, float negative_slope = 0.01f);
 Tensor gelu(const Tensor& x);                       // 0.5 x (1 + erf(x / sqrt 2)), as BERT
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
+Tensor cube(const Tensor& x);  // x^3: the worked example of adding an op (src/core/tape.h)
 
 // ---- reductions -----------------------------------------------------------------------------
 Tensor sum(const Tensor& x);                                  // all elements -> shape ()
