@@ -160,7 +160,7 @@ SPLIT ?= $(if $(filter coco,$(DATASET)),testall,test)
 eval: $(BUILD)/eval
 	$(BUILD)/eval --logger_name $(RUN) --split $(SPLIT) $(if $(CKPT),--checkpoint $(CKPT)) $(if $(DATA),--data_path $(DATA)) $(ARGS)
 
-# make prototypes DATASET=f30k K=896: k-means of the training descriptions (SPEC 1.4)
+# make prototypes DATASET=f30k K=896: k-means of the training descriptions (paper-notes §1.4)
 K ?= $(if $(filter coco,$(DATASET)),2560,$(if $(filter f30k,$(DATASET)),896,64))
 prototypes: $(BUILD)/prototypes
 	$(BUILD)/prototypes --data_path $(DATA) --dataset $(DATASET) --K $(K) $(ARGS)

@@ -9,7 +9,7 @@
 //              dot-product attention over each sample's real keys and the concatenation of the heads,
 //              in one call. Inference only, like our fused kernel (kernels/attention.cu).
 //
-// Our own kernels stay the reference (the GRU of src/ops/rnn.cpp: GEMMs + the gate kernel of
+// Our own kernels stay the reference (the GRU of src/ops/gru.cpp: GEMMs + the gate kernel of
 // kernels/gru.cu; the attention of kernels/attention.cu), and tests/test_cuda_parity.cpp
 // ("GPU parity: cuDNN ...") compares both paths on a real GPU. cuDNN has no CPU implementation, so
 // the emulator cannot run this file: CI compiles it (CUDA builds) and runs its error paths only.

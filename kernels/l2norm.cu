@@ -1,7 +1,7 @@
 /*
 L2 normalisation of rows, forward and backward.          CPU reference: kernels/l2norm.cpp
 
-What it computes (the reference's l2n, SPEC 2: epsilon added to the norm)
+What it computes (the reference's l2n, paper-notes §2: epsilon added to the norm)
     y[r,:] = x[r,:] / (||x[r,:]|| + eps)          x, y: (rows, n)   norm: (rows,) = ||x[r,:]||
     backward, d = ||x|| + eps:  dx += dy / d - x <dy, x> / (d^2 ||x||)     (0 second term if ||x|| = 0)
     Why: d/dx of x/d(x) with dd/dx = x/||x||; the second term removes the part of dy along x.

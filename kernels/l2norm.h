@@ -6,7 +6,7 @@
 
 namespace vsd {
 
-// l2n along the last dim, with the reference's epsilon placement (SPEC 2, notation):
+// l2n along the last dim, with the reference's epsilon placement (paper-notes §2, notation):
 //   y = x / (||x|| + eps)          x, y: (rows, n); norm: (rows,) = ||x|| saved for backward
 void l2norm_forward_cpu(float* y, float* norm, const float* x, int64_t rows, int64_t n, float eps);
 // d = ||x|| + eps:  dx += dy / d - x * <dy, x> / (d^2 ||x||)      (second term 0 when ||x|| = 0)

@@ -1,7 +1,7 @@
 /*
 HREM's region-word relevance statistics, fused.            CPU reference: kernels/relation.cpp
 
-What it computes (SPEC 2.5 step 3; relation.h has the full definition)
+What it computes (paper-notes §2.5 step 3; relation.h has the full definition)
     For every caption t and image i of a batch: the word-region cosine matrix a = LeakyReLU(psi_t phi_i^T)
     (W_t x R), normalised over words (t2i) and over regions (i2t), reduced to a mean and the top-K of
     the per-word (t2i) and per-region (i2t) maxima. Outputs mean_t2i (Bt, Bi), topk_t2i (Bt, Bi, K),

@@ -1,4 +1,4 @@
-// relation.h — HREM's cross-modal relevance statistics (SPEC 2.5 step 3, "AdjacencyLearning").
+// relation.h — HREM's cross-modal relevance statistics (paper-notes §2.5 step 3, "AdjacencyLearning").
 //
 // For every (caption t, image i) pair of a batch, from unit-norm word features psi_hat (Bt, L, E)
 // and unit-norm region features phi_hat (Bi, R, E) (zero rows for padding):

@@ -32,3 +32,24 @@ TEST_CASE("flags: values, booleans, positional, unknown flags, bad values") {
     const char* bad4[] = {"prog", "--lr"};
     CHECK_THROWS_WITH(fl.parse(2, (char**)bad4), doctest::Contains("--lr needs a value"));
 }
+
+TEST_CASE("flags: one declaration gives the config JSON (recorded flags in order, Local ones left out) and the resume rule") {
+    std::string path = "a\"b", local = "x";
+    int64_t n = 3;
+    bool on = true;
+    double lr = 2.5e-5;
+    Flags fl("prog", "test");
+    fl.add("path", &path, "a path", Flags::Setting);
+    fl.add("n", &n, "a recipe value");
+    fl.add("log", &local, "for this run only", Flags::Local);
+    fl.add("on", &on, "a switch");
+    fl.add("lr", &lr, "a rate");
+    CHECK(fl.to_json({{"row", "\"GPO\""}}) == "{\"path\": \"a\\\"b\", \"n\": 3, \"on\": 1, \"lr\": 2.5e-05, \"row\": \"GPO\"}");
+    const char* argv[] = {"prog", "--n", "7", "--on=0"};
+    CHECK(fl.parse(4, (char**)argv));
+    CHECK(fl.to_json() == "{\"path\": \"a\\\"b\", \"n\": 7, \"on\": 0, \"lr\": 2.5e-05}");  // the current values
+    CHECK(fl.record_of("path") == Flags::Setting);
+    CHECK(fl.record_of("n") == Flags::Recipe);
+    CHECK(fl.record_of("log") == Flags::Local);
+    CHECK(fl.record_of("never_declared") == Flags::Local);
+}

@@ -54,7 +54,7 @@ TEST_CASE("reference parity: BiGRU text encoder") {
     check_grads(enc, "text");
 }
 
-TEST_CASE("GPO: parameter names and counts match the reference (SPEC 7.1)") {
+TEST_CASE("GPO: parameter names and counts match the reference (paper-notes §7.1)") {
     Rng rng(0);
     GPO g(rng);
     CHECK(g.num_parameters() == 12704);

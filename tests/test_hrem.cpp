@@ -112,7 +112,7 @@ TEST_CASE("reference parity: HREM relation module (masks, relevances, regularise
     check_fixture_grads(rel, d, 1e-4);
 }
 
-TEST_CASE("relation module: the two relevance MLPs start identical; parameter counts match SPEC 7.1") {
+TEST_CASE("relation module: the two relevance MLPs start identical; parameter counts match paper-notes §7.1") {
     Rng rng(1);
     HremConfig c;  // the real sizes: E 1024, 16 heads, FFN 1024
     RelationModule rel(c, RelationOptions(), rng);

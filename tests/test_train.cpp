@@ -176,7 +176,7 @@ TEST_CASE("train with the BERT text encoder: learns, resumes exactly with dropou
 
 // The 12 paper rows (6 models x F30K, COCO), each from one command without extra flags, resolve to
 // the reference's recipe. The expected table is written from the run scripts and arguments.py of
-// each reference (SPEC 4.1-4.2): vse_infty train_region.sh (GPO), VSD run_{f30k,coco}.sh (GPO+VSD),
+// each reference (paper-notes §4.1-4.2): vse_infty train_region.sh (GPO), VSD run_{f30k,coco}.sh (GPO+VSD),
 // HREM's README commands (HREM), VSD_HREM run_{f30k,coco}.sh (HREM+VSD).
 TEST_CASE("recipes: the 12 paper rows resolve to the reference's configuration (train --dry_run)") {
     struct Row {

@@ -4,9 +4,9 @@
     /usr/bin/python3 tools/bench_torch_gpo.py [reps]     prints "B R L ms" (median step time)
 
 The model is the reference's GPO with the BiGRU text encoder at F30K's size, built from the
-module definitions that tools/make_gpo_fixtures.py wrote from SPEC 2.1-2.3: 2048-d regions -> 1024,
+module definitions that tools/make_gpo_fixtures.py wrote from paper-notes §2.1-2.3: 2048-d regions -> 1024,
 a 300-d word embedding over an 8,500-word vocabulary, a 1024-d BiGRU. The step is the reference's:
-VSE++ max-violation hinge (SPEC 3.1), backward, gradient clipping at 2, AdamW. Batch: 128 images
+VSE++ max-violation hinge (paper-notes §3.1), backward, gradient clipping at 2, AdamW. Batch: 128 images
 of 36 regions, captions of 8..20 tokens sorted by length (as the reference's collate sorts them).
 """
 import sys

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""HREM's cross-modal relevance statistics the way the PyTorch reference computes them (SPEC 2.5
+"""HREM's cross-modal relevance statistics the way the PyTorch reference computes them (paper-notes §2.5
 step 3: per caption, the (B_img, W, R) LeakyReLU'd cosine tensor, both normalisations, max, mean
 and top-10), timed on the CPU for `make bench` beside tools/bench_relation.cpp. Same shapes.
 Prints "B L R E ms" (median of reps, after a warm-up)."""

@@ -1,5 +1,5 @@
 // build_vocab — a SCAN vocabulary for a new dataset (the BiGRU text encoder's word list), built as
-// vse_infty's bigru branch builds it (lib/vocab.py, SPEC 1.6): NLTK-style tokens of the lower-cased
+// vse_infty's bigru branch builds it (lib/vocab.py, paper-notes §1.6): NLTK-style tokens of the lower-cased
 // train and dev captions, words seen at least --min_count times, ids 0..3 = <pad> <start> <end> <unk>,
 // then words in first-seen order.
 //   build/<cfg>/build_vocab --data_path D --dataset mydata    writes D/vocab/mydata_precomp_vocab.json

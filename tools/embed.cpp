@@ -1,7 +1,7 @@
 // embed — sentence embeddings of a text file with a BERT-family model folder (config.json,
 // vocab.txt, model.safetensors): mean pooling over the real tokens (or [CLS]), L2-normalised,
 // written as a float32 .npy [N, D]. This is how VSD's *_bge.npy files are made from captions and
-// MLLM descriptions, without Python (SPEC 1.2: bge-large-en-v1.5, mean pooling, normalised).
+// MLLM descriptions, without Python (paper-notes §1.2: bge-large-en-v1.5, mean pooling, normalised).
 //   embed --model data/models/bge-large-en-v1.5 --input test_caps.txt --output test_cap_bge.npy
 #include <algorithm>
 #include <chrono>

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference states for GPO, the GPO image encoder and the BiGRU text encoder (SPEC 2.1-2.3).
+"""Reference states for GPO, the GPO image encoder and the BiGRU text encoder (paper-notes §2.1-2.3).
 
 Written from SPEC with PyTorch modules (Debian's python3-torch), at toy sizes, and run once:
     /usr/bin/python3 tools/make_gpo_fixtures.py
@@ -22,7 +22,7 @@ def l2norm(x):  # SPEC notation l2n: x / (sqrt(sum x^2) + 1e-8)
     return x / (x.pow(2).sum(dim=-1, keepdim=True).sqrt() + 1e-8)
 
 
-class GPO(nn.Module):  # SPEC 2.1
+class GPO(nn.Module):  # paper-notes §2.1
     def __init__(self, d_pe=32, d_hidden=32):
         super().__init__()
         self.d_pe = d_pe
@@ -64,7 +64,7 @@ class MLP(nn.Module):  # vse_infty MLP with num_layers = 2
         return self.layers[1](x).view(B, N, -1)
 
 
-class ImageEnc(nn.Module):  # SPEC 2.2
+class ImageEnc(nn.Module):  # paper-notes §2.2
     def __init__(self, img_dim, embed):
         super().__init__()
         self.fc = nn.Linear(img_dim, embed)
@@ -75,7 +75,7 @@ class ImageEnc(nn.Module):  # SPEC 2.2
         return l2norm(self.gpool(self.fc(x) + self.mlp(x), lengths))
 
 
-class TextEnc(nn.Module):  # SPEC 2.3, BiGRU
+class TextEnc(nn.Module):  # paper-notes §2.3, BiGRU
     def __init__(self, vocab, word_dim, embed):
         super().__init__()
         self.embed = nn.Embedding(vocab, word_dim)

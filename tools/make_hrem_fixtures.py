@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference states for HREM (SPEC 2.4, 2.5), computed by the official modules themselves.
+"""Reference states for HREM (paper-notes §2.4, 2.5), computed by the official modules themselves.
 
     git clone <CrossmodalGroup/HREM> /tmp/hrem          (outside this repository; never committed)
     /usr/bin/python3 tools/make_hrem_fixtures.py --official /tmp/hrem

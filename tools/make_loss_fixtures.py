@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Fixtures for the losses and the retrieval metrics (SPEC 3.1, 3.2, 5), written from SPEC with
+"""Fixtures for the losses and the retrieval metrics (paper-notes §3.1, 3.2, 5), written from SPEC with
 torch and numpy (Debian's python3-torch), run once:  /usr/bin/python3 tools/make_loss_fixtures.py
 
 - vse_{sum,max}: VSE++ hinge value and gradients on fixed embeddings with a repeated image.
 - trip_weights: the distance-weighted sampling weights of both directions (the deterministic part).
 - metrics_*: sims matrices with deliberate ties, metrics computed with the reference's loops
-  (np.argsort(d)[::-1]) using a *stable* argsort, which fixes the order of ties (SPEC 5; see
+  (np.argsort(d)[::-1]) using a *stable* argsort, which fixes the order of ties (paper-notes §5; see
   src/train/metrics.h); plus COCO's 5-fold average.
 """
 import json

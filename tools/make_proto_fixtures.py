@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Fixtures for the VSD prototype loss (SPEC 2.7), written from SPEC in torch (float64), run once:
+"""Fixtures for the VSD prototype loss (paper-notes §2.7), written from SPEC in torch (float64), run once:
     /usr/bin/python3 tools/make_proto_fixtures.py ../shared/data
 small/: random V, T, centroids (B=6, K=5, E=4), the codes, the loss and dL/dV, dL/dT.
 real/:  a fixed batch V, T (8 x 1024, unit rows) and the loss against the real Flickr30K centroid
@@ -71,7 +71,7 @@ if os.path.exists(cpath):
     print("real loss", lr.item())
 print("small loss", loss.item())
 
-# the instance-level fusion (SPEC 2.6): v_final = l2n(l2n(v_base) + e_d), l2n(x) = x / (||x|| + 1e-8)
+# the instance-level fusion (paper-notes §2.6): v_final = l2n(l2n(v_base) + e_d), l2n(x) = x / (||x|| + 1e-8)
 def l2n(x):
     return x / (x.norm(dim=1, keepdim=True) + 1e-8)
 

@@ -3,7 +3,7 @@
 // Every precondition in the project goes through ENSURE / ENSURE_HINT. A failed check throws
 // vsd::Error whose message is ONE line:
 //
-//     src/ops/matmul.cpp:42: matmul: inner dimensions differ: a is (3, 4), b is (5, 2). HINT: ...
+//     src/ops/gemm.cpp:42: matmul: inner dimensions differ: a is (3, 4), b is (5, 2). HINT: ...
 //
 // Each program's main() catches vsd::Error, prints what() to stderr and exits 1 (see run_main
 // below), so a user never sees a core dump; tests assert on the text with CHECK_THROWS_WITH.

@@ -38,33 +38,65 @@ static std::function<void(const std::string&)> setter(const std::string& name, T
     };
 }
 
-void Flags::add(const std::string& n, std::string* v, const std::string& h) {
-    flags_.push_back({n, h, "\"" + *v + "\"", false, [v](const std::string& s) { *v = s; }});
+// a JSON string literal
+static std::string quote(const std::string& s) {
+    std::string q = "\"";
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\') q += '\\', q += (char)c;
+        else if (c < 0x20) q += strfmt("\\u%04x", c);
+        else q += (char)c;
+    }
+    return q + "\"";
 }
-void Flags::add(const std::string& n, int64_t* v, const std::string& h) {
+
+void Flags::add(const std::string& n, std::string* v, const std::string& h, Record r) {
+    flags_.push_back({n, h, "\"" + *v + "\"", false, [v](const std::string& s) { *v = s; }, [v] { return quote(*v); }, r});
+}
+void Flags::add(const std::string& n, int64_t* v, const std::string& h, Record r) {
     flags_.push_back({n, h, std::to_string(*v), false,
-                      setter(n, v, [](const char* s, char** e) { return std::strtoll(s, e, 10); }, "an integer")});
+                      setter(n, v, [](const char* s, char** e) { return std::strtoll(s, e, 10); }, "an integer"),
+                      [v] { return std::to_string(*v); }, r});
 }
-void Flags::add(const std::string& n, int* v, const std::string& h) {
+void Flags::add(const std::string& n, int* v, const std::string& h, Record r) {
     flags_.push_back({n, h, std::to_string(*v), false,
-                      setter(n, v, [](const char* s, char** e) { return std::strtol(s, e, 10); }, "an integer")});
+                      setter(n, v, [](const char* s, char** e) { return std::strtol(s, e, 10); }, "an integer"),
+                      [v] { return std::to_string(*v); }, r});
 }
-void Flags::add(const std::string& n, uint64_t* v, const std::string& h) {
+void Flags::add(const std::string& n, uint64_t* v, const std::string& h, Record r) {
     flags_.push_back({n, h, std::to_string(*v), false,
-                      setter(n, v, [](const char* s, char** e) { return std::strtoull(s, e, 10); }, "a non-negative integer")});
+                      setter(n, v, [](const char* s, char** e) { return std::strtoull(s, e, 10); }, "a non-negative integer"),
+                      [v] { return std::to_string(*v); }, r});
 }
-void Flags::add(const std::string& n, float* v, const std::string& h) {
-    flags_.push_back({n, h, fmt_float(*v), false, setter(n, v, [](const char* s, char** e) { return std::strtod(s, e); }, "a number")});
+void Flags::add(const std::string& n, float* v, const std::string& h, Record r) {
+    flags_.push_back({n, h, fmt_float(*v), false, setter(n, v, [](const char* s, char** e) { return std::strtod(s, e); }, "a number"),
+                      [v] { return fmt_float(*v); }, r});
 }
-void Flags::add(const std::string& n, double* v, const std::string& h) {
-    flags_.push_back({n, h, fmt_float(*v), false, setter(n, v, [](const char* s, char** e) { return std::strtod(s, e); }, "a number")});
+void Flags::add(const std::string& n, double* v, const std::string& h, Record r) {
+    flags_.push_back({n, h, fmt_float(*v), false, setter(n, v, [](const char* s, char** e) { return std::strtod(s, e); }, "a number"),
+                      [v] { return fmt_float(*v); }, r});
 }
-void Flags::add(const std::string& n, bool* v, const std::string& h) {
-    flags_.push_back({n, h, *v ? "1" : "0", true, [n, v](const std::string& s) {
+void Flags::add(const std::string& n, bool* v, const std::string& h, Record r) {
+    flags_.push_back({n, h, *v ? "1" : "0", true,
+                      [n, v](const std::string& s) {
                           if (s == "1" || s == "true" || s == "True" || s == "yes") *v = true;
                           else if (s == "0" || s == "false" || s == "False" || s == "no") *v = false;
                           else FATAL("--%s expects 0/1/true/false, got '%s'", n.c_str(), s.c_str());
-                      }});
+                      },
+                      [v] { return std::string(*v ? "1" : "0"); }, r});
+}
+
+std::string Flags::to_json(const std::vector<std::pair<std::string, std::string>>& extra) const {
+    std::string j;
+    for (const Flag& f : flags_)
+        if (f.record != Local) j += (j.empty() ? "" : ", ") + quote(f.name) + ": " + f.json();
+    for (const auto& [k, v] : extra) j += (j.empty() ? "" : ", ") + quote(k) + ": " + v;
+    return "{" + j + "}";
+}
+
+Flags::Record Flags::record_of(const std::string& name) const {
+    for (const Flag& f : flags_)
+        if (f.name == name) return f.record;
+    return Local;
 }
 
 Flags::Flag* Flags::find(const std::string& name) {

@@ -43,7 +43,7 @@ std::vector<int64_t> TextFront::ids(int64_t c, bool train, Rng& rng) const {
         out.push_back(bert_->cls_id);
         for (const std::vector<int>& pieces : words_[c]) {
             float p = train ? rng.uniform() : 1.0f;
-            if (p < 0.2f) {  // SPEC 1.5: the whole word is masked, randomised or deleted
+            if (p < 0.2f) {  // paper-notes §1.5: the whole word is masked, randomised or deleted
                 p /= 0.2f;
                 if (p < 0.5f) for (size_t k = 0; k < pieces.size(); k++) out.push_back(mask_id_);
                 else if (p < 0.6f) for (size_t k = 0; k < pieces.size(); k++) out.push_back((int64_t)rng.randint(V));
@@ -55,7 +55,7 @@ std::vector<int64_t> TextFront::ids(int64_t c, bool train, Rng& rng) const {
         out.push_back(bert_->sep_id);
     } else {
         ENSURE(c >= 0 && c < (int64_t)tokens_.size(), "caption %lld was not prepared", (long long)c);
-        for (int id : tokens_[c]) {  // SPEC 1.6: every token, <start> and <end> included
+        for (int id : tokens_[c]) {  // paper-notes §1.6: every token, <start> and <end> included
             float p = train ? rng.uniform() : 1.0f;
             if (p < 0.2f) {
                 p /= 0.2f;

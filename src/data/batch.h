@@ -1,4 +1,4 @@
-// batch.h — turning dataset samples into training/evaluation batches (SPEC 1.5-1.7).
+// batch.h — turning dataset samples into training/evaluation batches (paper-notes §1.5-1.7).
 //
 // A sample is a caption index c (image c / im_div). Per epoch the train loader shuffles the
 // sample order from (seed, epoch), drops the last incomplete batch, and for each sample

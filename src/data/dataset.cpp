@@ -123,7 +123,7 @@ PrecompDataset PrecompDataset::open(const DatasetOptions& opt) {
     d.length = d.n_cap;
     if (s == "dev" && opt.truncate_dev && d.length > 5000) d.length = 5000;
 
-    // VSD embeddings (caption-indexed): exactly the reference's file names (SPEC 1.2)
+    // VSD embeddings (caption-indexed): exactly the reference's file names (paper-notes §1.2)
     const bool want_caps = opt.caption_embeddings || opt.vsd != VsdSource::None;
     std::vector<std::pair<std::string, std::string>> wanted;  // (file, what)
     if (opt.vsd != VsdSource::None)

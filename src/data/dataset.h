@@ -2,7 +2,7 @@
 //
 //   <data_path>/<dataset>/precomp/<split>_{ims.npy, caps.txt, ids.txt}       VSD / GPO layout
 //   <data_path>/<dataset>_precomp/<split>_...                                 SCAN / HREM layout
-//   VSD embeddings beside them (SPEC 1.2), all caption-indexed [N_cap, D]. Each split reads exactly
+//   VSD embeddings beside them (paper-notes §1.2), all caption-indexed [N_cap, D]. Each split reads exactly
 //   the file the reference's loader reads, never a look-alike (a near miss is an error naming both):
 //     description, MiniCPM-V (†):  train_aux_cap_bge_cpm_full.npy, <test>_aux_cap_bge_cpm_full_1.npy
 //     description, Florence-2 (⋆): <split>_aux_cap_bge_flor_det.npy
@@ -37,7 +37,7 @@ struct DatasetOptions {
     bool verbose = false;             // print one line per file opened
 };
 
-// The file names the reference reads for a split (SPEC 1.2): the description embeddings of `vsd`
+// The file names the reference reads for a split (paper-notes §1.2): the description embeddings of `vsd`
 // and the caption embeddings called cap_emb_name ("cap_bge" or "cap_bge_cpm").
 std::string vsd_description_file(const std::string& split, VsdSource vsd);
 std::string vsd_caption_file(const std::string& split, const std::string& cap_emb_name);

@@ -36,7 +36,7 @@ public:
     std::vector<std::string> basic_tokenize(const std::string& text) const;
     // WordPiece ids of one basic word (a single [UNK] when it cannot be covered)
     std::vector<int> wordpiece(const std::string& word) const;
-    // per-word WordPiece ids (the unit of the BERT masking augmentation, SPEC 1.5)
+    // per-word WordPiece ids (the unit of the BERT masking augmentation, paper-notes §1.5)
     std::vector<std::vector<int>> encode_words(const std::string& text) const;
     // [CLS] + all pieces + [SEP]
     std::vector<int> encode(const std::string& text) const;

@@ -15,7 +15,7 @@ MLP2::MLP2(int64_t in, int64_t hidden, int64_t out, Rng& rng)
 Tensor MLP2::forward(const Tensor& x) {
     const int64_t B = x.size(0), R = x.size(1), F = x.size(2);
     Tensor h = reshape(x, {B * R, F});
-    h = relu(bn0.forward(l0.forward(h)));  // BN statistics over all B*R rows, zero padding included (SPEC 8.5)
+    h = relu(bn0.forward(l0.forward(h)));  // BN statistics over all B*R rows, zero padding included (paper-notes §8.5)
     h = l1.forward(h);                      // no BN or activation after the last layer
     return reshape(h, {B, R, out_dim});
 }

@@ -1,4 +1,4 @@
-// encoders.h — the image and text encoders of GPO (SPEC 2.2, 2.3).
+// encoders.h — the image and text encoders of GPO (paper-notes §2.2, 2.3).
 // B batch, R regions (<= 36), F region feature size (2048), L tokens, E embedding size (1024).
 #pragma once
 #include "bert.h"
@@ -40,7 +40,7 @@ public:
     GPO gpool;
 };
 
-// GPO BERT text encoder (vse_infty EncoderText, SPEC 2.3):
+// GPO BERT text encoder (vse_infty EncoderText, paper-notes §2.3):
 //   H = BERT(ids).last_hidden_state (B, L, hidden);  psi = Linear(hidden -> E)(H);  u = l2n(GPO(psi, L_c))
 // GPO pools over every token, [CLS] and [SEP] included. The pooler is unused.
 class TextEncoderBERT : public Module {

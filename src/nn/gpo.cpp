@@ -1,4 +1,4 @@
-// gpo.cpp — GPO forward, step by step as SPEC 2.1 (and vse_infty's gpo.py) compute it.
+// gpo.cpp — GPO forward, step by step as paper-notes §2.1 (and vse_infty's gpo.py) compute it.
 #include "gpo.h"
 
 #include <cmath>

@@ -4,7 +4,7 @@
 // Turns a variable-size set of features into one vector with learned, rank-based weights:
 //   features (B, N, D), lengths (B,)  ->  pooled (B, D)
 // B batch, N set size (regions or tokens), D feature dim, P pos-enc dim (32), H GRU hidden (32).
-// The weights depend only on each sample's length, never on the feature values (SPEC 2.1).
+// The weights depend only on each sample's length, never on the feature values (paper-notes §2.1).
 #pragma once
 #include "layers.h"
 

@@ -1,4 +1,4 @@
-// hrem.cpp — HREM's encoders and its instance-level relation module, step by step as SPEC 2.4-2.5.
+// hrem.cpp — HREM's encoders and its instance-level relation module, step by step as paper-notes §2.4-2.5.
 #include "hrem.h"
 
 #include <algorithm>

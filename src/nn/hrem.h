@@ -1,6 +1,6 @@
 // hrem.h — HREM (Fu et al., "Learning Semantic Relationship among Instances for Image-Text
-// Matching", CVPR 2023): fragment-level relations in the encoders (SPEC 2.4) and the training-only
-// instance-level relation module (SPEC 2.5).
+// Matching", CVPR 2023): fragment-level relations in the encoders (paper-notes §2.4) and the training-only
+// instance-level relation module (paper-notes §2.5).
 // B batch, R regions, L tokens, E embedding size (1024), K top-k of the relevance MLPs (10).
 #pragma once
 #include <memory>
@@ -35,7 +35,7 @@ public:
     TransformerEncoderLayer layer;  // name: layers.0 (nn.TransformerEncoder's layout)
 };
 
-// Image side (SPEC 2.4): phi = fc(x) + mlp(x); fc and the MLP's Linear layers xavier_uniform with
+// Image side (paper-notes §2.4): phi = fc(x) + mlp(x); fc and the MLP's Linear layers xavier_uniform with
 // bias 0, the Transformer layer PyTorch's default initialisation (as HREM's init_weights).
 class ImageEncoderHREM : public Module {
 public:

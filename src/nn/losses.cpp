@@ -34,7 +34,7 @@ Tensor contrastive_loss(const Tensor& V, const Tensor& T, const std::vector<int6
 
 std::vector<double> triplet_weights(const std::vector<float>& S, int64_t B, const std::vector<int64_t>& ids,
                                     const TripletOptions& opt) {
-    // SPEC 3.2, row by row (a = anchor):
+    // paper-notes §3.2, row by row (a = anchor):
     //   D = sqrt(2 - 2S) clamped to >= 0.5;  log w = (2 - n) ln D - ((n - 3)/2) ln(1 - D^2/4)
     //   log w = 0 at positives and where it is inf/NaN;  w = exp(log w - rowmax(log w))
     //   w *= [negative and D < cutoff];  w /= (sum w + 1e-20)

@@ -1,4 +1,4 @@
-// losses.h — the matching losses of GPO, HREM and VSD (SPEC 3.1, 3.2).
+// losses.h — the matching losses of GPO, HREM and VSD (paper-notes §3.1, 3.2).
 // V (B, E) image embeddings, T (B, E) caption embeddings, both unit-norm; S = V T^T (B x B);
 // img_ids[b] is the image of batch row b (repeated images are positives, never negatives).
 #pragma once
@@ -10,7 +10,7 @@
 
 namespace vsd {
 
-// VSE++ hinge (Faghri et al. 2018), SPEC 3.1:
+// VSE++ hinge (Faghri et al. 2018), paper-notes §3.1:
 //   c_s[i,j] = [m + S[i,j] - S[i,i]]_+ ,  c_im[i,j] = [m + S[i,j] - S[j,j]]_+ , pairs of the same
 //   image zeroed (mask_repeat; only the diagonal when false, as vse_infty)
 //   sum:            L = sum c_s + sum c_im
@@ -18,7 +18,7 @@ namespace vsd {
 Tensor contrastive_loss(const Tensor& V, const Tensor& T, const std::vector<int64_t>& img_ids, float margin,
                         bool max_violation, bool mask_repeat = true);
 
-// Distance-weighted triplet (Wu et al. 2017, as HREM/VSD use it), SPEC 3.2.
+// Distance-weighted triplet (Wu et al. 2017, as HREM/VSD use it), paper-notes §3.2.
 struct TripletOptions {
     float margin = 0.2f;
     float cutoff = 1.7f;          // nonzero_loss_cutoff: 1.7 f30k, 1.9 coco

@@ -1,4 +1,4 @@
-// prototypes.h — VSD's prototype-level alignment (SPEC 2.7), a SwAV-style swapped prediction
+// prototypes.h — VSD's prototype-level alignment (paper-notes §2.7), a SwAV-style swapped prediction
 // against fixed centroids.
 //
 //   P (K, E): k-means centroids of the training descriptions, row-normalised, frozen

@@ -1,5 +1,5 @@
 // transformer.h — PyTorch's nn.TransformerEncoderLayer (post-LN), as HREM uses it three times:
-// over regions, over words, and over the 2B-node graph of a batch (SPEC 2.4, 2.5).
+// over regions, over words, and over the 2B-node graph of a batch (paper-notes §2.4, 2.5).
 //
 // Parameter names are PyTorch's: self_attn.in_proj_weight (3E, E), self_attn.in_proj_bias (3E,),
 // self_attn.out_proj.{weight,bias}, linear1, linear2, norm1, norm2. With x (B, N, E), A heads,

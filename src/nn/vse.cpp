@@ -49,7 +49,7 @@ Encoded VSEModel::encode(const ModelInput& b, bool fragments) {
         e.V = img_enc->forward(b.images, b.img_lengths);
         e.T = txt_enc ? txt_enc->forward(b.tokens, b.lengths) : txt_enc_bert->forward(b.tokens, b.lengths, dropout_rng);
     }
-    // VSD instance-level alignment (SPEC 2.6): add the frozen description / caption embeddings to
+    // VSD instance-level alignment (paper-notes §2.6): add the frozen description / caption embeddings to
     // the normalised embeddings and renormalise. No parameters; present whenever the batch has them.
     if (b.desc_emb.defined()) e.V = vsd_fuse(e.V, b.desc_emb);
     if (b.cap_emb.defined()) e.T = vsd_fuse(e.T, b.cap_emb);

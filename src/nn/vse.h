@@ -34,7 +34,7 @@ struct Encoded {
     Tensor phi, psi;  // HREM only (when asked): region (B, R, E) and word (B, L, E) fragments
 };
 
-// VSD's instance-level alignment (SPEC 2.6): l2n(x + e), where x is an encoder's output (already
+// VSD's instance-level alignment (paper-notes §2.6): l2n(x + e), where x is an encoder's output (already
 // l2n(base)) and e the frozen description (image side) or caption (text side) embedding.
 // No parameters, no projection: it works because the embedding size equals BGE's (1024).
 Tensor vsd_fuse(const Tensor& x, const Tensor& e);
@@ -52,11 +52,11 @@ public:
     std::vector<Tensor> image_parameters() const;
     Bert* bert() const;  // the BERT text backbone, or null
     ModelConfig cfg;
-    // GPO (SPEC 2.2, 2.3)
+    // GPO (paper-notes §2.2, 2.3)
     std::unique_ptr<ImageEncoderGPO> img_enc;
     std::unique_ptr<TextEncoderBiGRU> txt_enc;       // bigru
     std::unique_ptr<TextEncoderBERT> txt_enc_bert;   // bert
-    // HREM (SPEC 2.4, 2.5): encoders, and the relation module under "criterion." (training only;
+    // HREM (paper-notes §2.4, 2.5): encoders, and the relation module under "criterion." (training only;
     // saved with the model so a run resumes exactly)
     std::unique_ptr<ImageEncoderHREM> img_hrem;
     std::unique_ptr<TextEncoderHREM> txt_hrem;

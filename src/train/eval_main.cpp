@@ -1,4 +1,4 @@
-// eval — `make eval`: R@1/5/10 in both directions, medr, meanr and rsum of a checkpoint (SPEC 5).
+// eval — `make eval`: R@1/5/10 in both directions, medr, meanr and rsum of a checkpoint (paper-notes §5).
 //   eval --logger_name runs/demo                      model_best.safetensors on the test split
 //   eval --checkpoint X --dataset coco --split testall   COCO 5K, plus the 5-fold 1K average
 //   eval --ensemble a.npy,b.npy                          average saved similarity matrices

@@ -1,4 +1,4 @@
-// kmeans.h — k-means for the VSD prototypes (SPEC 1.4): k-means++ initialisation, Lloyd iterations
+// kmeans.h — k-means for the VSD prototypes (paper-notes §1.4): k-means++ initialisation, Lloyd iterations
 // until no assignment changes (or max_iter), empty clusters re-seeded from the farthest points,
 // all from a seed. The reference computed its centroids offline with an unknown library; this is
 // ours, checked on Gaussian blobs and against an independent implementation.

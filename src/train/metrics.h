@@ -1,4 +1,4 @@
-// metrics.h — image-text retrieval metrics exactly as the reference's evaluation.py (SPEC 5).
+// metrics.h — image-text retrieval metrics exactly as the reference's evaluation.py (paper-notes §5).
 //
 // sims: (N_img, N_cap) similarity matrix, caption c belongs to image c / per (per = 5).
 //   i2t: for image i, rank_i = min over its captions of their 0-based position in sims[i] sorted

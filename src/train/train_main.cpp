@@ -1,4 +1,4 @@
-// train — `make train`: train a matching model on a precomputed dataset (SPEC 4).
+// train — `make train`: train a matching model on a precomputed dataset (paper-notes §4).
 #include <cstdio>
 
 #include "../core/check.h"

@@ -1,4 +1,4 @@
-// trainer.cpp — the training loop (SPEC 4) and evaluation (SPEC 5).
+// trainer.cpp — the training loop (paper-notes §4) and evaluation (paper-notes §5).
 #include "trainer.h"
 
 #include <sys/stat.h>
@@ -29,15 +29,15 @@ namespace vsd {
 // configuration
 
 void TrainConfig::add_flags(Flags& f) {
-    f.add("data_path", &data_path, "folder holding <dataset>/precomp (or <dataset>_precomp)");
+    f.add("data_path", &data_path, "folder holding <dataset>/precomp (or <dataset>_precomp)", Flags::Setting);
     f.add("dataset", &dataset, "f30k, coco or demo");
-    f.add("vocab_path", &vocab_path, "SCAN vocab folder (default <data_path>/vocab)");
+    f.add("vocab_path", &vocab_path, "SCAN vocab folder (default <data_path>/vocab)", Flags::Setting);
     f.add("vsd", &vsd, "VSD descriptions: none, cpm (†, MiniCPM-V) or flor (⋆, Florence-2)");
     f.add("model", &model, "gpo or hrem");
     f.add("text_encoder", &text_encoder, "bert (the paper's rows) or bigru (vse_infty's bigru branch: GPO, HREM)");
     f.add("cap_emb", &cap_emb, "caption-embedding file <split>_<this>.npy: cap_bge (GPO+VSD's loader) or cap_bge_cpm "
           "(HREM+VSD's); auto: the one the model's reference reads");
-    f.add("bert_path", &bert_path, "BERT model folder (config.json, vocab.txt; weights from model.safetensors when present)");
+    f.add("bert_path", &bert_path, "BERT model folder (config.json, vocab.txt; weights from model.safetensors when present)", Flags::Setting);
     f.add("bert_lr_factor", &bert_lr_factor, "BERT's lr multiplier (-1: 0.05 with --vsd as VSD, 0.1 as GPO)");
     f.add("embed_size", &embed_size, "joint embedding size");
     f.add("word_dim", &word_dim, "word embedding size (BiGRU)");
@@ -56,7 +56,7 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("connections", &connections, "HREM: connection masks by intra-modal similarity (intra: V V^T, T T^T, the official "
           "code since HREM@fb854a9 and VSD_HREM) or cross-modal (cross: V T^T, T V^T, HREM's first upload)");
     f.add("batch_size", &batch_size, "batch size (-1: 128; 256 on coco for VSD and HREM, as their scripts)");
-    f.add("num_epochs", &num_epochs, "epochs (-1: 25; plain HREM 30)");
+    f.add("num_epochs", &num_epochs, "epochs (-1: 25; plain HREM 30)", Flags::Setting);
     f.add("learning_rate", &learning_rate, "base learning rate");
     f.add("lr_update", &lr_update, "epoch at which the lr decays (x decay_rate); -1: 15");
     f.add("lr_schedules", &lr_schedules, "comma-separated decay epochs, overrides --lr_update (e.g. 15,25)");
@@ -70,7 +70,7 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("trip_cutoff", &trip_cutoff, "triplet: distance cutoff (-1: 1.9 coco, 1.7 otherwise)");
     f.add("trip_reference_skip", &trip_reference_skip, "triplet: zero a whole direction when an anchor has no negative (reference)");
     f.add("proto", &proto, "VSD prototype loss: -1 on with --vsd, 0 off, 1 on");
-    f.add("proto_path", &proto_path, "folder with <dataset>_minicpm_kmeans_centroids_<K>.npy (default <data_path>/<dataset>/proto)");
+    f.add("proto_path", &proto_path, "folder with <dataset>_minicpm_kmeans_centroids_<K>.npy (default <data_path>/<dataset>/proto)", Flags::Setting);
     f.add("num_prototypes", &num_prototypes, "K of the centroid file (0: the only one in --proto_path)");
     f.add("proto_weight", &proto_weight, "weight of the prototype loss");
     f.add("sk_epsilon", &sk_epsilon, "Sinkhorn epsilon");
@@ -79,29 +79,29 @@ void TrainConfig::add_flags(Flags& f) {
     f.add("size_augment", &size_augment, "drop regions at train time (keep iff u > 0.2)");
     f.add("token_augment", &token_augment, "mask/replace/delete tokens at train time");
     f.add("check_inputs", &check_inputs, "every region feature and embedding row read must be finite: a NaN/Inf is one error "
-          "naming the file, row and column (0: not checked, as the reference)");
-    f.add("logger_name", &logger_name, "run folder: log, checkpoints, evaluation results");
-    f.add("resume", &resume, "continue exactly from this checkpoint");
-    f.add("init_from", &init_from, "start from these weights (ours, or a reference {'model': [img_enc, txt_enc]} checkpoint)");
+          "naming the file, row and column (0: not checked, as the reference)", Flags::Local);
+    f.add("logger_name", &logger_name, "run folder: log, checkpoints, evaluation results", Flags::Setting);
+    f.add("resume", &resume, "continue exactly from this checkpoint", Flags::Local);
+    f.add("init_from", &init_from, "start from these weights (ours, or a reference {'model': [img_enc, txt_enc]} checkpoint)", Flags::Setting);
     f.add("replay", &replay, "train on the recorded batches of this folder (batches.safetensors; the trajectory tests)");
-    f.add("trace", &trace, "write one JSON line per step: lr, loss terms, gradient norm, parameter sums, BatchNorm statistics");
-    f.add("resume_anyway", &resume_anyway, "resume although flags that shape training differ from the checkpoint's (the run is then no longer exact)");
+    f.add("trace", &trace, "write one JSON line per step: lr, loss terms, gradient norm, parameter sums, BatchNorm statistics", Flags::Local);
+    f.add("resume_anyway", &resume_anyway, "resume although flags that shape training differ from the checkpoint's (the run is then no longer exact)", Flags::Local);
     f.add("val_split", &val_split, "split validated after every epoch: dev, test or testall; auto: dev when it has every file "
-          "the model reads, otherwise the test split (VSD: the release has no dev embeddings)");
+          "the model reads, otherwise the test split (VSD: the release has no dev embeddings)", Flags::Setting);
     f.add("selection", &selection, "model_best: best (best rsum on --val_split) or last (the last epoch, VSD's protocol); "
-          "auto: last for VSD validated on the test split, best otherwise. HREM's protocol: --val_split test --selection best");
-    f.add("save_fold5", &save_fold5, "COCO: validate testall by the 5-fold 1K rsum (the reference's --save_fold5)");
-    f.add("dry_run", &dry_run, "print the resolved configuration and every file it would read, then stop");
-    f.add("log_step", &log_step, "log a line every this many steps");
-    f.add("workers", &workers, "accepted for compatibility; batches are prepared by one background thread");
+          "auto: last for VSD validated on the test split, best otherwise. HREM's protocol: --val_split test --selection best", Flags::Setting);
+    f.add("save_fold5", &save_fold5, "COCO: validate testall by the 5-fold 1K rsum (the reference's --save_fold5)", Flags::Setting);
+    f.add("dry_run", &dry_run, "print the resolved configuration and every file it would read, then stop", Flags::Local);
+    f.add("log_step", &log_step, "log a line every this many steps", Flags::Local);
+    f.add("workers", &workers, "accepted for compatibility; batches are prepared by one background thread", Flags::Local);
     f.add("seed", &seed, "random seed (initialisation, shuffling, augmentation, sampling)");
-    f.add("max_steps", &max_steps, "stop after this many steps in total, with a checkpoint (0: run all epochs)");
-    f.add("validate", &validate, "validate after every epoch");
-    f.add("progress", &progress, "show a progress line with ETA");
+    f.add("max_steps", &max_steps, "stop after this many steps in total, with a checkpoint (0: run all epochs)", Flags::Local);
+    f.add("validate", &validate, "validate after every epoch", Flags::Local);
+    f.add("progress", &progress, "show a progress line with ETA", Flags::Local);
     f.add("device", &device, "cpu; cuda: train on the GPU (model, batches, optimiser; the data loader stays on the host); "
-          "emulator: the same kernels in the CUDA emulator (slow)");
-    f.add("tf32", &tf32, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error); 0: FP32");
-    f.add("cudnn", &cudnn, "1: cuDNN runs the BiGRU (and BERT's attention when validating); needs --device cuda on a GPU. 0: our own kernels, the reference");
+          "emulator: the same kernels in the CUDA emulator (slow)", Flags::Setting);
+    f.add("tf32", &tf32, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error); 0: FP32", Flags::Setting);
+    f.add("cudnn", &cudnn, "1: cuDNN runs the BiGRU (and BERT's attention when validating); needs --device cuda on a GPU. 0: our own kernels, the reference", Flags::Setting);
 }
 
 std::string TrainConfig::test_split() const { return dataset == "coco" ? "testall" : "test"; }
@@ -144,7 +144,7 @@ void TrainConfig::finalize() {
     if (vsd == "star" || vsd == "⋆") vsd = "flor";
     if (vsd.empty()) vsd = "none";
     const bool hrem = model == "hrem", with_vsd = vsd != "none", coco = dataset == "coco";
-    // the recipe of the reference behind each paper row (see trainer.h and SPEC 4.1-4.2)
+    // the recipe of the reference behind each paper row (see trainer.h and paper-notes §4.1-4.2)
     if (loss_type.empty()) loss_type = (with_vsd || hrem) ? "trip" : "vse";
     ENSURE(loss_type == "vse" || loss_type == "trip", "--loss_type must be vse or trip, got '%s'", loss_type.c_str());
     if (num_epochs < 0) num_epochs = hrem && !with_vsd ? 30 : 25;
@@ -210,33 +210,11 @@ void TrainConfig::finalize() {
 }
 
 std::string TrainConfig::to_json() const {
-    auto q = json_quote;
-    return "{\"data_path\": " + q(data_path) + ", \"dataset\": " + q(dataset) + ", \"vocab_path\": " + q(vocab_path) +
-           ", \"bert_path\": " + q(bert_path) + strfmt(", \"bert_lr_factor\": %g", bert_lr_factor) +
-           ", \"vsd\": " + q(vsd) + ", \"model\": " + q(model) + ", \"text_encoder\": " + q(text_encoder) +
-           ", \"row\": " + q(row_name()) + ", \"cap_emb\": " + q(cap_emb) +
-           strfmt(", \"embed_size\": %lld, \"word_dim\": %lld, \"img_dim\": %lld, \"batch_size\": %lld, \"num_epochs\": %d",
-                  (long long)embed_size, (long long)word_dim, (long long)img_dim, (long long)batch_size, num_epochs) +
-           strfmt(", \"learning_rate\": %g, \"lr_update\": %d, \"decay_rate\": %g, \"weight_decay\": %g, \"grad_clip\": %g",
-                  learning_rate, lr_update, decay_rate, weight_decay, grad_clip) +
-           ", \"lr_schedules\": " + q(lr_schedules) + ", \"loss_type\": " + q(loss_type) +
-           strfmt(", \"margin\": %g, \"vse_mean_warmup_epochs\": %d, \"mask_repeat\": %d, \"trip_cutoff\": %g", margin,
-                  vse_mean_warmup_epochs, (int)mask_repeat, trip_cutoff) +
-           strfmt(", \"trip_reference_skip\": %d, \"size_augment\": %d, \"token_augment\": %d, \"seed\": %llu",
-                  (int)trip_reference_skip, (int)size_augment, (int)token_augment, (unsigned long long)seed) +
-           strfmt(", \"proto\": %d, \"num_prototypes\": %lld, \"proto_weight\": %g, \"sk_epsilon\": %g, "
-                  "\"sinkhorn_iterations\": %d, \"proto_temperature\": %g", proto, (long long)num_prototypes, proto_weight,
-                  sk_epsilon, sinkhorn_iterations, proto_temperature) +
-           ", \"proto_path\": " + q(proto_path) +
-           strfmt(", \"nhead\": %lld, \"dropout\": %g, \"residual_weight\": %g, \"maxk_reference\": %d, \"relation\": %d, "
-                  "\"warmup\": %lld, \"mask_weight\": %g, \"threshold\": %g, \"topk\": %d, \"reg_loss_weight\": %g, "
-                  "\"graph_lr_factor\": %g", (long long)nhead, dropout, residual_weight, (int)maxk_reference, (int)relation,
-                  (long long)warmup, mask_weight, threshold, topk, reg_loss_weight, graph_lr_factor) +
-           ", \"connections\": " + q(connections) + ", \"device\": " + q(device) + ", \"cudnn\": " + std::to_string(cudnn) +
-           ", \"tf32\": " + std::to_string(tf32) + ", \"val_split\": " + q(val_split) +
-           ", \"selection\": " + q(selection) + ", \"protocol\": " + q(protocol()) + ", \"save_fold5\": " + std::to_string((int)save_fold5) +
-           ", \"init_from\": " + q(init_from) + ", \"replay\": " + q(replay) +
-           ", \"logger_name\": " + q(logger_name) + "}";
+    // every recorded flag, as declared in add_flags, and two derived values
+    TrainConfig c = *this;
+    Flags f("train", "");
+    c.add_flags(f);
+    return f.to_json({{"row", json_quote(row_name())}, {"protocol", json_quote(protocol())}});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,7 +447,7 @@ TrainResult train(TrainConfig cfg) {
         model.to(dev);  // before the optimiser, which holds the parameters
         std::printf("device: the model trains on the %s\n", model.parameters()[0].backend().name);
     }
-    // parameter groups (SPEC 4.1): the text encoder's own layers and the image encoder at the base lr,
+    // parameter groups (paper-notes §4.1): the text encoder's own layers and the image encoder at the base lr,
     // BERT at base lr x bert_lr_factor, HREM's relation module at base lr x graph_lr_factor
     std::vector<ParamGroup> groups = {ParamGroup{model.other_text_parameters(), 1.0f, cfg.weight_decay}};
     if (model.bert()) groups.push_back(ParamGroup{model.bert_parameters(), cfg.bert_lr_factor, cfg.weight_decay});
@@ -498,12 +476,15 @@ TrainResult train(TrainConfig cfg) {
         // a resumed run is exact only with the same recipe: compare every value that shapes training
         if (auto it = st.metadata.find("config"); it != st.metadata.end()) {
             Json was = Json::parse(it->second, cfg.resume + " (config)"), now = Json::parse(cfg.to_json(), "config");
-            static const std::set<std::string> free_keys = {"logger_name", "max_steps", "num_epochs", "device", "cudnn", "tf32",
-                                                            "data_path", "vocab_path", "bert_path", "proto_path", "val_split",
-                                                            "selection", "protocol", "save_fold5", "init_from"};
+            TrainConfig c = cfg;
+            Flags declared("train", "");
+            c.add_flags(declared);
+            // Setting flags may change on resume (paths, device, epochs, validation); the derived
+            // row follows the recipe flags, and the protocol follows the validation settings
+            auto free_key = [&](const std::string& k) { return k == "protocol" || declared.record_of(k) == Flags::Setting; };
             std::string diffs;
             for (const auto& [k, v] : now.members()) {
-                if (free_keys.count(k)) continue;
+                if (free_key(k)) continue;
                 const Json* w = was.find(k);
                 auto text = [](const Json* j) {
                     return !j ? std::string("(absent)") : j->is_string() ? j->as_string() : strfmt("%g", j->as_double());
@@ -609,7 +590,7 @@ TrainResult train(TrainConfig cfg) {
             // BERT's dropout masks come from (seed, step): a resumed run draws the same ones
             Rng drop(cfg.seed * 0xD6E8FEB86659FD93ull + (uint64_t)global_step * 0x9E3779B97F4A7C15ull + 1);
             model.dropout_rng = &drop;
-            // HREM's relation module joins after `warmup` iterations (SPEC 3.4)
+            // HREM's relation module joins after `warmup` iterations (paper-notes §3.4)
             const bool relation_on = model.criterion && cfg.relation && global_step >= cfg.warmup;
             if (relation_on && global_step == cfg.warmup && cfg.progress)
                 std::printf("\nstep %lld: HREM's relation module switches on\n", (long long)global_step);
@@ -642,7 +623,7 @@ TrainResult train(TrainConfig cfg) {
                 terms.push_back({"relation regulariser", r.reg * cfg.reg_loss_weight});
             }
             model.dropout_rng = nullptr;
-            if (protos) terms.push_back({"prototype", protos->loss(V, T, popt) * cfg.proto_weight});  // SPEC 3.3, from step 1
+            if (protos) terms.push_back({"prototype", protos->loss(V, T, popt) * cfg.proto_weight});  // paper-notes §3.3, from step 1
             Tensor loss = terms[0].second;
             for (size_t k = 1; k < terms.size(); k++) loss = loss + terms[k].second;
             const float lv = loss.item();

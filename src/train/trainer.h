@@ -1,9 +1,9 @@
-// trainer.h — training and evaluation of the matching models (SPEC 4, 5).
+// trainer.h — training and evaluation of the matching models (paper-notes §4, 5).
 //
 // Flags carry the reference's argument names (--batch_size, --num_epochs, --learning_rate,
 // --lr_update, --margin, --embed_size, --data_path, --dataset, --logger_name, --workers, ...).
 // Every "auto" value resolves, from --model, --vsd, --dataset and --text_encoder, to the recipe of
-// the reference that trained that paper row (SPEC 4.1-4.2; `train --dry_run` prints it):
+// the reference that trained that paper row (paper-notes §4.1-4.2; `train --dry_run` prints it):
 //   GPO        vse_infty (master BERT / bigru): VSE++ (sum for 1 epoch, then max-violation, the
 //              diagonal masked), 25 epochs, decay at 15, batch 128 (COCO too), BERT lr x0.1
 //   GPO+VSD    VSD's root scripts: triplet + prototype loss, 25 epochs, decays [15, 25], batch
@@ -46,7 +46,7 @@ struct TrainConfig {
     std::string bert_path = "bert-base-uncased";  // model folder: config.json, vocab.txt[, model.safetensors]
     float bert_lr_factor = -1.0f;                  // -1: 0.05 with --vsd (VSD), 0.1 otherwise (GPO)
     int64_t embed_size = 1024, word_dim = 300, img_dim = 2048;
-    // HREM (SPEC 2.4, 2.5; the reference's extra_parameters names)
+    // HREM (paper-notes §2.4, 2.5; the reference's extra_parameters names)
     int64_t nhead = 16;
     float dropout = 0.1f, residual_weight = 0.8f;
     bool maxk_reference = false;   // the reference's shared-k MaxK quirk (ours: per-sample k)
@@ -56,7 +56,7 @@ struct TrainConfig {
     float threshold = 0.5f, reg_loss_weight = 10.0f, graph_lr_factor = 1.0f;
     int topk = 10;
     std::string connections = "intra";  // intra: V V^T, T T^T (the official code); cross: V T^T, T V^T (HREM's first upload)
-    // optimisation (GPO BiGRU branch defaults, SPEC 4.1)
+    // optimisation (GPO BiGRU branch defaults, paper-notes §4.1)
     int64_t batch_size = -1;       // -1: 128; 256 on coco for VSD and HREM (plain GPO keeps 128, as vse_infty)
     int num_epochs = -1;           // -1: 25 (GPO, VSD, HREM+VSD), 30 (HREM)
     float learning_rate = 5e-4f;
@@ -72,7 +72,7 @@ struct TrainConfig {
     bool mask_repeat = false;         // VSE++: mask every pair of the same image (VSD/HREM); vse_infty: the diagonal only
     float trip_cutoff = -1.0f;     // -1: 1.9 for coco, 1.7 otherwise
     bool trip_reference_skip = false;
-    // VSD prototype-level alignment (SPEC 2.7): on by default whenever --vsd is set
+    // VSD prototype-level alignment (paper-notes §2.7): on by default whenever --vsd is set
     int proto = -1;                 // -1: on with --vsd; 0/1 force
     std::string proto_path = "";    // folder of <dataset>_minicpm_kmeans_centroids_<K>.npy (default <data_path>/<dataset>/proto)
     int64_t num_prototypes = 0;     // K; 0 = the only centroid file in proto_path
