@@ -40,6 +40,8 @@ void attention_forward(float*, const float*, const AttnParams&, const std::vecto
 #include "backend.h"  // cuda_available
 #include "elementwise.h"
 #include "memory_pool.h"
+#include "select.h"  // masked_fill: zero the padded steps' gradients
+#include "shape.h"   // permute: the projections into cuDNN's layout
 
 // the multi-head attention API is marked deprecated in cuDNN 9 (its successor, the graph API's
 // fused SDPA, runs FP16/BF16 only); it is still the library's FP32 attention

@@ -613,42 +613,44 @@ void parity_attention() {
     }
 }
 
-TEST_CASE("emulator parity: fused attention (warp per query row), key masks, a query with no visible key") {
-    parity_attention<Sim>();
-}
-TEST_CASE("emulator parity: HREM region-word statistics (fused, shared-memory tiles)") { parity_relation<Sim>(); }
-TEST_CASE("emulator parity: l2norm forward (v1, v2) and backward") { parity_l2norm<Sim>(); }
-TEST_CASE("emulator parity: batchnorm, stable sort/top-k, a GRU direction from the gate kernels, AdamW") { parity_nn_ops<Sim>(); }
-TEST_CASE("emulator parity: broadcast binary ops, reductions along a dim, masks, gather, permute, copies, dropout, cdist (+ backward)") {
-    parity_tensor_ops<Sim>();
-}
-TEST_CASE("emulator parity: softmax backward, layernorm forward/backward, embedding forward/backward") { parity_more<Sim>(); }
-TEST_CASE("emulator parity: row sums (v1 serial, v2 shared-memory tree, v3 warp shuffles)") { parity_rowsum<Sim>(); }
-TEST_CASE("emulator parity: softmax and log-softmax (v1, v2), masks, fully masked rows") { parity_softmax<Sim>(); }
-TEST_CASE("emulator parity: every unary op, forward and backward") { parity_unary<Sim>(); }
-TEST_CASE("emulator parity: GEMM naive, tiled and cuBLAS (column-major emulation), all transposes") { parity_gemm<Sim>(); }
-TEST_CASE("emulator parity: batched GEMM (strided, shared B, gaps) naive, tiled and cuBLAS strided-batched") { parity_gemm_batched<Sim>(); }
-TEST_CASE("emulator: cuBLAS with TF32 rounds its inputs like tensor cores, within the error bound") { parity_tf32<Sim>(true); }
-
+// Each family is registered once and runs on every backend: the emulator always, the GPU when
+// there is one (then the same kernels compiled by nvcc).
+template <template <class> class Fam>
+static void on_every_backend() {
+    {
+        const char* backend = "emulator";
+        CAPTURE(backend);
+        Fam<Sim>::run();
+    }
 #ifdef USE_CUDA
-static bool no_gpu() {
-    if (cuda_available()) return false;
-    std::fprintf(stderr, "note: no GPU: skipping the GPU parity tests (the emulator ran the same kernels)\n");
-    return true;
-}
-TEST_CASE("GPU parity: l2norm" * doctest::skip(no_gpu())) { parity_l2norm<Gpu>(); }
-TEST_CASE("GPU parity: HREM region-word statistics" * doctest::skip(no_gpu())) { parity_relation<Gpu>(); }
-TEST_CASE("GPU parity: fused attention" * doctest::skip(no_gpu())) { parity_attention<Gpu>(); }
-TEST_CASE("GPU parity: row sums" * doctest::skip(no_gpu())) { parity_rowsum<Gpu>(); }
-TEST_CASE("GPU parity: softmax" * doctest::skip(no_gpu())) { parity_softmax<Gpu>(); }
-TEST_CASE("GPU parity: unary ops" * doctest::skip(no_gpu())) { parity_unary<Gpu>(); }
-TEST_CASE("GPU parity: GEMM" * doctest::skip(no_gpu())) { parity_gemm<Gpu>(); }
-TEST_CASE("GPU parity: batched GEMM" * doctest::skip(no_gpu())) { parity_gemm_batched<Gpu>(); }
-TEST_CASE("GPU parity: GEMM with TF32 within its error bound" * doctest::skip(no_gpu())) { parity_tf32<Gpu>(false); }
-TEST_CASE("GPU parity: softmax backward, layernorm, embedding" * doctest::skip(no_gpu())) { parity_more<Gpu>(); }
-TEST_CASE("GPU parity: tensor ops" * doctest::skip(no_gpu())) { parity_tensor_ops<Gpu>(); }
-TEST_CASE("GPU parity: batchnorm, sort, GRU, AdamW" * doctest::skip(no_gpu())) { parity_nn_ops<Gpu>(); }
+    if (cuda_available()) {
+        const char* backend = "GPU";
+        CAPTURE(backend);
+        Fam<Gpu>::run();
+    }
 #endif
+}
+#define KERNEL_PARITY(FAM, WHAT)                                  \
+    template <class Bk> struct FAM##_family { static void run() { FAM<Bk>(); } }; \
+    TEST_CASE("kernel parity: " WHAT) { on_every_backend<FAM##_family>(); }
+
+KERNEL_PARITY(parity_attention, "fused attention (warp per query row), key masks, a query with no visible key")
+KERNEL_PARITY(parity_relation, "HREM region-word statistics (fused, shared-memory tiles)")
+KERNEL_PARITY(parity_l2norm, "l2norm forward (v1, v2) and backward")
+KERNEL_PARITY(parity_nn_ops, "batchnorm, stable sort/top-k, a GRU direction from the gate kernels, AdamW")
+KERNEL_PARITY(parity_tensor_ops, "broadcast binary ops, reductions along a dim, masks, gather, permute, copies, dropout, cdist (+ backward)")
+KERNEL_PARITY(parity_more, "softmax backward, layernorm forward/backward, embedding forward/backward")
+KERNEL_PARITY(parity_rowsum, "row sums (v1 serial, v2 shared-memory tree, v3 warp shuffles)")
+KERNEL_PARITY(parity_softmax, "softmax and log-softmax (v1, v2), masks, fully masked rows")
+KERNEL_PARITY(parity_unary, "every unary op, forward and backward")
+KERNEL_PARITY(parity_gemm, "GEMM naive, tiled and cuBLAS (column-major emulation), all transposes")
+KERNEL_PARITY(parity_gemm_batched, "batched GEMM (strided, shared B, gaps) naive, tiled and cuBLAS strided-batched")
+TEST_CASE("kernel parity: cuBLAS with TF32 rounds its inputs like tensor cores, within the error bound") {
+    parity_tf32<Sim>(true);
+#ifdef USE_CUDA
+    if (cuda_available()) parity_tf32<Gpu>(false);
+#endif
+}
 
 TEST_CASE("memory pool: blocks are reused by size, statistics add up, the cache empties") {
     using namespace vsd::sim;

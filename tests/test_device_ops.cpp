@@ -1,5 +1,5 @@
-// The ops' device paths: every op dispatched to the CUDA kernels must give what the CPU gives,
-// forward and backward. In CI the "device" is the CUDA emulator (backend.h: use_emulated_device),
+// The modules' device paths: BERT, the encoders and whole training steps must give on the device
+// what they give on the CPU, forward and backward. In CI the "device" is the CUDA emulator (backend.h: use_emulated_device),
 // which runs the same kernel sources as the GPU; on a machine with a GPU the same checks run there.
 #include <functional>
 
@@ -8,42 +8,6 @@
 #include "../src/nn/encoders.h"
 #include "../src/nn/hrem.h"
 #include "helpers.h"
-
-using OpFn = std::function<Tensor(std::vector<Tensor>&)>;
-
-// Run f on CPU inputs and on device copies of them; compare the outputs and the gradients of every
-// float input (seeded with the same random output gradient).
-static void check_device_op(const char* what, const OpFn& f, const std::vector<Tensor>& inputs, double atol = 2e-5,
-                            double rtol = 2e-4) {
-    const std::string op = what;
-    CAPTURE(op);
-    auto prepare = [&](Device d) {
-        std::vector<Tensor> in;
-        for (const Tensor& t : inputs) {
-            Tensor c = t.clone().to(d);
-            if (c.dtype() == DType::F32) c.requires_grad();
-            in.push_back(c);
-        }
-        return in;
-    };
-    std::vector<Tensor> cin = prepare(Device::CPU), din = prepare(Device::CUDA);
-    tape().clear();
-    Tensor y = f(cin);
-    Tensor seed = rnd(y.shape(), 99);
-    if (y.needs_grad()) tape().backward(y, seed);
-    tape().clear();
-    Tensor yd = f(din);
-    REQUIRE_MESSAGE(yd.is_cuda(), op << ": the output left the device");
-    if (yd.needs_grad()) tape().backward(yd, seed);
-    tape().clear();
-    CHECK_CLOSE(yd.to(Device::CPU), y, atol, rtol);
-    for (size_t i = 0; i < cin.size(); i++) {
-        if (cin[i].dtype() != DType::F32) continue;
-        CAPTURE(i);
-        CHECK_CLOSE(din[i].grad_tensor().to(Device::CPU), cin[i].grad_tensor(), atol, rtol);
-    }
-}
-
 
 // a 2-layer, 16-wide BERT for the device tests
 static BertConfig tiny_bert() {
@@ -69,110 +33,8 @@ static void check_same_module(const Module& cpu, const Module& dev, const Tensor
     }
 }
 
-TEST_CASE("device ops (emulated): elementwise, broadcasting, reductions, products") {
-    EmulatedDevice emu;
-    check_device_op("add broadcast", [](std::vector<Tensor>& x) { return x[0] + x[1]; }, {rnd({3, 1, 5}, 1), rnd({4, 5}, 2)});
-    check_device_op("sub", [](std::vector<Tensor>& x) { return x[0] - x[1]; }, {rnd({2, 33}, 3), rnd({2, 33}, 4)});
-    check_device_op("mul broadcast", [](std::vector<Tensor>& x) { return x[0] * x[1]; }, {rnd({2, 3, 4}, 5), rnd({3, 1}, 6)});
-    check_device_op("div", [](std::vector<Tensor>& x) { return x[0] / x[1]; }, {rnd({7}, 7), rnd({7}, 8, 0.5f, 2.0f)});
-    check_device_op("scalars and unary chain",
-                    [](std::vector<Tensor>& x) {
-                        Tensor a = x[0] * 0.7f + 0.1f;
-                        return sigmoid(a) + tanh(a) + gelu(a) + relu(a) + leaky_relu(a, 0.1f) + exp(a) + abs(a) +
-                               clamp(a, -0.3f, 0.4f) + pow(abs(a) + 0.5f, 1.5f) + log(abs(a) + 0.5f) + sqrt(abs(a) + 0.5f);
-                    },
-                    {rnd({5, 37}, 9)});
-    check_device_op("sum dim", [](std::vector<Tensor>& x) { return sum(x[0], 1); }, {rnd({3, 4, 5}, 10)});
-    check_device_op("mean keepdim", [](std::vector<Tensor>& x) { return mean(x[0], -1, true); }, {rnd({3, 4, 5}, 11)});
-    check_device_op("sum all", [](std::vector<Tensor>& x) { return sum(x[0] * x[0]); }, {rnd({6, 7}, 12)});
-    check_device_op("max", [](std::vector<Tensor>& x) { return max(x[0], 1).first; }, {distinct({3, 6, 2}, 13)});
-    check_device_op("matmul", [](std::vector<Tensor>& x) { return matmul(x[0], x[1]); }, {rnd({5, 3}, 14), rnd({3, 4}, 15)});
-    check_device_op("matmul batched, transposed",
-                    [](std::vector<Tensor>& x) { return matmul(x[0], x[1], true, true); },
-                    {rnd({2, 3, 5}, 16), rnd({2, 4, 3}, 17)});
-    check_device_op("matmul shared b", [](std::vector<Tensor>& x) { return matmul(x[0], x[1], false, true); },
-                    {rnd({2, 3, 5}, 18), rnd({4, 5}, 19)});
-    // the device runs a batch as one strided-batched GEMM (and a shared b's gradient as one GEMM
-    // over the stacked rows, or per product when a is transposed): every transpose, 4-D batches
-    for (bool ta : {false, true})
-        for (bool tb : {false, true})
-            for (bool shared : {false, true}) {
-                const int64_t M = 3, K = 5, N = 4;
-                Shape sa = ta ? Shape{2, 3, K, M} : Shape{2, 3, M, K};
-                Shape sb = tb ? Shape{N, K} : Shape{K, N};
-                if (!shared) sb.insert(sb.begin(), {2, 3});
-                CAPTURE(ta);
-                CAPTURE(tb);
-                CAPTURE(shared);
-                check_device_op("matmul 4-D batch", [=](std::vector<Tensor>& x) { return matmul(x[0], x[1], ta, tb); },
-                                {rnd(sa, 40), rnd(sb, 41)});
-            }
-    check_device_op("linear", [](std::vector<Tensor>& x) { return linear(x[0], x[1], x[2]); },
-                    {rnd({2, 3, 6}, 20), rnd({5, 6}, 21), rnd({5}, 22)});
-    check_device_op("cdist (with a zero distance)", [](std::vector<Tensor>& x) { return sum(cdist(x[0], x[0])) + cdist(x[0], x[1]); },
-                    {rnd({4, 3}, 23), rnd({5, 3}, 24)});
-}
-
-TEST_CASE("device ops (emulated): layers, shapes, indexing") {
-    EmulatedDevice emu;
-    Tensor keep = T({2, 4}, {1, 1, 0, 1, 0, 0, 0, 0});  // the second row fully masked
-    check_device_op("softmax masked", [&](std::vector<Tensor>& x) { return softmax(x[0], keep); }, {rnd({2, 4}, 30)});
-    check_device_op("log_softmax", [](std::vector<Tensor>& x) { return log_softmax(x[0]); }, {rnd({3, 40}, 31)});
-    check_device_op("layernorm", [](std::vector<Tensor>& x) { return layernorm(x[0], x[1], x[2]); },
-                    {rnd({3, 2, 33}, 32), rnd({33}, 33), rnd({33}, 34)});
-    check_device_op("l2norm", [](std::vector<Tensor>& x) { return l2norm(x[0]); }, {rnd({4, 9}, 35)});
-    check_device_op("batchnorm1d (train)",
-                    [](std::vector<Tensor>& x) {
-                        Tensor rm = Tensor::zeros({5}, DType::F32, x[0].device()), rv = Tensor::ones({5}).to(x[0].device());
-                        return batchnorm1d(x[0], x[1], x[2], rm, rv, true);
-                    },
-                    {rnd({7, 5}, 36), rnd({5}, 37), rnd({5}, 38)});
-    check_device_op("dropout (same seed, same mask)",
-                    [](std::vector<Tensor>& x) {
-                        Rng r(5);
-                        return dropout(x[0], 0.3f, true, r);
-                    },
-                    {rnd({6, 11}, 39)});
-    check_device_op("embedding (host ids, repeated)",
-                    [](std::vector<Tensor>& x) { return embedding(Tensor::from_i64({2, 3}, {1, 0, 4, 4, 2, 1}), x[0]); },
-                    {rnd({5, 7}, 40)});
-    check_device_op("reshape + narrow (view and copy) + concat",
-                    [](std::vector<Tensor>& x) {
-                        Tensor r = reshape(x[0], {4, 6});
-                        return concat({narrow(r, 0, 1, 2), reshape(narrow(x[0], 2, 1, 3), {2, 6})}, 0);
-                    },
-                    {rnd({2, 2, 6}, 41)});
-    check_device_op("permute and transpose",
-                    [](std::vector<Tensor>& x) { return permute(x[0], {2, 0, 3, 1}) * 2.0f + transpose(permute(x[0], {2, 0, 3, 1}), 1, 1); },
-                    {rnd({2, 3, 4, 5}, 42)});
-    Tensor mask = T({3, 1}, {1, 0, 1});
-    check_device_op("masked_fill and where",
-                    [&](std::vector<Tensor>& x) { return masked_fill(x[0], mask, -2.0f) + where(mask, x[0], x[1]); },
-                    {rnd({3, 4}, 43), rnd({3, 4}, 44)});
-    Tensor idx = Tensor::from_i64({2, 2}, {2, 0, 1, 1});
-    check_device_op("gather and index_select",
-                    [&](std::vector<Tensor>& x) {
-                        return gather(x[0], 1, idx) + index_select(x[0], 1, Tensor::from_i64({2}, {0, 2}));
-                    },
-                    {rnd({2, 3}, 45)});
-    check_device_op("sort and topk", [](std::vector<Tensor>& x) {
-        return sort(x[0], 1, true).first + topk(x[0], 3, 1).first * 2.0f + topk(x[0], 3, 1, false).first;
-    }, {distinct({4, 3, 2}, 46)});
-}
-
-TEST_CASE("device ops (emulated): the GRU (both directions, ragged lengths, garbage in the padding)") {
-    EmulatedDevice emu;
-    Tensor lengths = Tensor::from_i64({3}, {5, 2, 4});
-    Tensor x = rnd({3, 5, 4}, 50);
-    for (int64_t t = 2; t < 5; t++)
-        for (int64_t i = 0; i < 4; i++) x.data()[(1 * 5 + t) * 4 + i] = 99.0f;
-    for (bool rev : {false, true}) {
-        CAPTURE(rev);
-        check_device_op("gru",
-                        [&](std::vector<Tensor>& in) { return gru(in[0], lengths, in[1], in[2], in[3], in[4], rev); },
-                        {x, rnd({18, 4}, 51), rnd({18, 6}, 52), rnd({18}, 53), rnd({18}, 54)}, 5e-5, 5e-4);
-    }
-}
+// The single ops' device paths are tested op by op in tests/ops/ (the generic op test); here the
+// modules built from them.
 
 TEST_CASE("device ops (emulated): mixing devices is a clear error") {
     EmulatedDevice emu;

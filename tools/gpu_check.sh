@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || { echo "no GPU"; exit 1; }
 make -j"$(nproc)" all > /tmp/gpu_build.log 2>&1 || { tail -30 /tmp/gpu_build.log; exit 1; }
 echo "== GPU parity tests"
-build/release-cuda/run_tests -tc="GPU parity*,device ops*" 2>&1 | tail -3
+build/release-cuda/run_tests -tc="kernel parity*,op *,device ops*" 2>&1 | tail -3
 echo "== kernel bench"
 build/release-cuda/bench_kernels
 echo "== demo training: 20 steps on the CPU, the GPU, and the GPU with cuDNN's BiGRU (the loss columns should agree to ~3 digits)"

@@ -64,7 +64,10 @@ EOF
             elif timeout 600 build/release-cpu/run_tests -tc="$filter" > run.log 2>&1; then
                 verdict="MISSED"
             else
-                verdict="caught"
+                # the first failing test names the catch (none: a crash or a timeout)
+                rc=$?
+                by=$(grep -m1 '^TEST CASE:' run.log | sed 's/^TEST CASE: *//' | cut -c1-70)
+                verdict="caught by: ${by:-exit $rc, $(tail -1 run.log | cut -c1-60)}"
                 caught=$((caught + 1))
             fi
             printf '%-24s %-7s %-5s %s\n' "$f" "$kind" "$k" "$verdict"

@@ -48,13 +48,6 @@ BertConfig BertConfig::from_json_file(const std::string& path) {
     return c;
 }
 
-LayerNorm::LayerNorm(int64_t n, float e) : eps(e) {
-    weight = Tensor::ones({n});
-    bias = Tensor::zeros({n});
-    register_parameter("weight", weight);
-    register_parameter("bias", bias);
-}
-
 BertLayer::BertLayer(const BertConfig& c, Rng& rng)
     : cfg(c), query(c.hidden, c.hidden, true, rng), key(c.hidden, c.hidden, true, rng), value(c.hidden, c.hidden, true, rng),
       attn_out(c.hidden, c.hidden, true, rng), attn_ln(c.hidden, c.ln_eps), inter(c.hidden, c.intermediate, true, rng),
@@ -69,18 +62,15 @@ BertLayer::BertLayer(const BertConfig& c, Rng& rng)
     register_module("output.LayerNorm", out_ln);
 }
 
-static Tensor maybe_dropout(const Tensor& x, float p, Rng* drop) { return drop ? dropout(x, p, true, *drop) : x; }
-
 Tensor BertLayer::forward(const Tensor& h, const Tensor& key_mask, Rng* drop) {
-    const int64_t B = h.size(0), L = h.size(1), A = cfg.heads, d = cfg.hidden / cfg.heads;
+    const int64_t A = cfg.heads;
     // 1. queries, keys, values, split into heads                      (B, A, L, d)
-    auto heads = [&](const Tensor& t) { return permute(reshape(t, {B, L, A, d}), {0, 2, 1, 3}); };
-    Tensor q = heads(query.forward(h)), k = heads(key.forward(h)), v = heads(value.forward(h));
-    // 2. scaled dot-product attention over the real keys              (B, A, L, L)
-    Tensor scores = matmul(q, k, false, true) * (1.0f / std::sqrt((float)d));
-    Tensor probs = maybe_dropout(softmax(scores, key_mask), cfg.dropout, drop);
-    // 3. mix the values, merge the heads, project, residual + LayerNorm (B, L, H)
-    Tensor ctx = reshape(permute(matmul(probs, v), {0, 2, 1, 3}), {B, L, cfg.hidden});
+    // 1-2. multi-head attention over the real keys (dropout on its probabilities)   (B, L, H)
+    Tensor q = query.forward(h);  // in this order (see multi_head_attention)
+    Tensor k = key.forward(h);
+    Tensor v = value.forward(h);
+    Tensor ctx = multi_head_attention(q, k, v, A, key_mask, Tensor(), cfg.dropout, drop);
+    // 3. project, residual + LayerNorm
     Tensor a = attn_ln.forward(h + maybe_dropout(attn_out.forward(ctx), cfg.dropout, drop));
     // 4. feed-forward with GELU, residual + LayerNorm
     Tensor f = out.forward(gelu(inter.forward(a)));

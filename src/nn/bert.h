@@ -26,14 +26,6 @@ struct BertConfig {
     static BertConfig from_json_file(const std::string& path);  // a Hugging Face config.json
 };
 
-class LayerNorm : public Module {
-public:
-    LayerNorm(int64_t n, float eps);
-    Tensor forward(const Tensor& x) const { return layernorm(x, weight, bias, eps); }
-    Tensor weight, bias;
-    float eps;
-};
-
 class BertLayer : public Module {
 public:
     BertLayer(const BertConfig& c, Rng& rng);

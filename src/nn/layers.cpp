@@ -1,5 +1,7 @@
 #include "layers.h"
 
+#include <cmath>
+
 
 namespace vsd {
 
@@ -71,6 +73,33 @@ Tensor GRU::forward_mean(const Tensor& x, const Tensor& lengths) const {
     if (!bidirectional) return f;
     Tensor b = gru(x, lengths, w_ih_r, w_hh_r, b_ih_r, b_hh_r, true);
     return (f + b) * 0.5f;
+}
+
+LayerNorm::LayerNorm(int64_t n, float e) : eps(e) {
+    weight = Tensor::ones({n});
+    bias = Tensor::zeros({n});
+    register_parameter("weight", weight);
+    register_parameter("bias", bias);
+}
+
+Tensor maybe_dropout(const Tensor& x, float p, Rng* drop) { return drop && p > 0 ? dropout(x, p, true, *drop) : x; }
+
+Tensor multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t heads, const Tensor& mask,
+                            const Tensor& bias, float p, Rng* drop) {
+    const int64_t B = q.size(0), L = q.size(1), E = q.size(2), d = E / heads;
+    // 1. split into heads                                            (B, A, L, d)
+    auto split = [&](const Tensor& t) { return permute(reshape(t, {B, L, heads, d}), {0, 2, 1, 3}); };
+    // (one statement each: the tape records them in this order, and the gradients that meet in
+    // a shared input are added in the reverse one, so the order is part of the result's bits)
+    Tensor qh = split(q);
+    Tensor kh = split(k);
+    Tensor vh = split(v);
+    // 2. scores, plus the bias, softmax over the visible keys        (B, A, L, L)
+    Tensor scores = matmul(qh, kh, false, true) * (1.0f / std::sqrt((float)d));
+    if (bias.defined()) scores = scores + bias;  // broadcast over batch and heads
+    Tensor probs = maybe_dropout(softmax(scores, mask), p, drop);
+    // 3. mix the values, merge the heads                             (B, L, E)
+    return reshape(permute(matmul(probs, vh), {0, 2, 1, 3}), {B, L, E});
 }
 
 Embedding::Embedding(int64_t V, int64_t D) {

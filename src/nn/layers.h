@@ -5,6 +5,28 @@
 
 namespace vsd {
 
+// LayerNorm over the last dim: weight 1, bias 0 (PyTorch's names and init).
+class LayerNorm : public Module {
+public:
+    LayerNorm(int64_t n, float eps);
+    Tensor forward(const Tensor& x) const { return layernorm(x, weight, bias, eps); }
+    Tensor weight, bias;
+    float eps;
+};
+
+// Dropout in training (drop: the step's mask generator) and the identity otherwise (drop null,
+// or p = 0). Every layer that drops goes through this one helper.
+Tensor maybe_dropout(const Tensor& x, float p, Rng* drop);
+
+// Multi-head scaled dot-product attention, the one that BERT's and HREM's Transformer layers
+// share (Vaswani et al. 2017, eq. 1): q, k, v (B, L, E) are split into `heads` heads of
+// d = E / heads; per head softmax(q k^T / sqrt(d) + bias) over the keys that `mask` keeps
+// (B, heads, L, L), nonzero = visible; undefined: all), with dropout p on the probabilities; the
+// values are mixed and the heads merged back -> (B, L, E). bias (L, L) is added to every head's
+// scores (HREM's graph attention); undefined: none.
+Tensor multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t heads, const Tensor& mask,
+                            const Tensor& bias, float p, Rng* drop);
+
 // y = x W^T + b.   weight (out, in), bias (out,).   Init: U(+-1/sqrt(in)) for both (PyTorch).
 class Linear : public Module {
 public:

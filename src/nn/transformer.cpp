@@ -29,13 +29,11 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerConfig& c, Rng
     register_module("norm2", norm2);
 }
 
-static Tensor maybe_dropout(const Tensor& x, float p, Rng* drop) { return drop && p > 0 ? dropout(x, p, true, *drop) : x; }
-
 Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_lengths, const Tensor& keep, const Tensor& bias,
                                         Rng* drop) {
     ENSURE(x.ndim() == 3 && x.size(2) == cfg.d_model, "transformer: expects (B, N, %lld), got %s", (long long)cfg.d_model,
            x.shape_str().c_str());
-    const int64_t B = x.size(0), N = x.size(1), E = cfg.d_model, A = cfg.heads, d = E / A;
+    const int64_t B = x.size(0), N = x.size(1), E = cfg.d_model, A = cfg.heads;
     if (key_lengths.defined())
         ENSURE(key_lengths.numel() == B, "transformer: %lld key lengths for a batch of %lld", (long long)key_lengths.numel(),
                (long long)B);
@@ -43,29 +41,21 @@ Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_lengt
                                keep.shape_str().c_str(), (long long)N, (long long)N);
     if (bias.defined()) ENSURE(bias.shape() == Shape({N, N}), "transformer: attention bias %s, expected (%lld, %lld)",
                                bias.shape_str().c_str(), (long long)N, (long long)N);
-    // 1. one projection gives queries, keys and values; split into heads       (B, A, N, d) each
-    Tensor qkv = linear(x, self_attn.in_proj_weight, self_attn.in_proj_bias);  // (B, N, 3E)
-    auto heads = [&](int part) { return permute(reshape(narrow(qkv, 2, part * E, E), {B, N, A, d}), {0, 2, 1, 3}); };
-    Tensor q = heads(0), k = heads(1), v = heads(2);
-    // 2. scores, plus the additive bias, softmax over the visible keys, dropout (B, A, N, N)
-    Tensor scores = matmul(q, k, false, true) * (1.0f / std::sqrt((float)d));
-    if (bias.defined()) scores = scores + bias;  // broadcast over batch and heads
+    // 1. the visible keys, spread over heads and queries where x lives          (B, A, N, N)
+    //    (only the lengths, B numbers, and keep cross from the host)
     Tensor mask;
-    const Tensor keep_h = keep.defined() ? keep.to(Device::CPU) : Tensor();  // the mask is built on the host
     if (key_lengths.defined() || keep.defined()) {
-        mask = Tensor::empty({B, A, N, N});
-        float* m = mask.data();
-        for (int64_t b = 0; b < B; b++) {
-            const int64_t len = key_lengths.defined() ? key_lengths.index_at(b) : N;
-            for (int64_t a = 0; a < A; a++)
-                for (int64_t i = 0; i < N; i++)
-                    for (int64_t j = 0; j < N; j++)
-                        m[((b * A + a) * N + i) * N + j] = (j < len && (!keep_h.defined() || keep_h.data()[i * N + j] != 0)) ? 1.0f : 0.0f;
-        }
+        mask = Tensor::zeros({B, A, N, N}, DType::F32, x.device()) + 1.0f;
+        if (key_lengths.defined()) mask = mask * reshape(length_mask(key_lengths, N).to(x.device()), {B, 1, 1, N});
+        if (keep.defined()) mask = mask * reshape(to_float(keep).to(x.device()), {1, 1, N, N});
     }
-    Tensor probs = maybe_dropout(softmax(scores, mask), cfg.dropout, drop);
-    // 3. mix values, merge heads, project; residual + norm1                       (B, N, E)
-    Tensor ctx = reshape(permute(matmul(probs, v), {0, 2, 1, 3}), {B, N, E});
+    // 2. one projection gives queries, keys and values; attention over the visible keys
+    Tensor qkv = linear(x, self_attn.in_proj_weight, self_attn.in_proj_bias);  // (B, N, 3E)
+    Tensor q = narrow(qkv, 2, 0, E);
+    Tensor k = narrow(qkv, 2, E, E);
+    Tensor v = narrow(qkv, 2, 2 * E, E);
+    Tensor ctx = multi_head_attention(q, k, v, A, mask, bias, cfg.dropout, drop);
+    // 3. project; residual + norm1                                              (B, N, E)
     Tensor h = norm1.forward(x + maybe_dropout(self_attn.out_proj.forward(ctx), cfg.dropout, drop));
     // 4. feed-forward with ReLU; residual + norm2
     Tensor f = linear2.forward(maybe_dropout(relu(linear1.forward(h)), cfg.dropout, drop));

@@ -390,6 +390,37 @@ static void print_dry_run(const TrainConfig& c) {
     std::printf("%s\n", protocol_line(c).c_str());
 }
 
+// One batch's loss, term by term (a non-finite total names the culprit), as paper-notes §3.3-3.4:
+//
+//   L = L_m(V, T)                                                     the matching loss
+//     + [relation on] ( L_m(V, T_g) + L_m(V_g, T) + L_m(V_g, T_g) + w_reg L_reg )    HREM
+//     + [VSD] w_proto L_proto(V, T)                                     from the first step
+//
+// V, T are the (VSD-fused) embeddings; V_g, T_g the relation module's graph outputs.
+struct LossTerms {
+    std::vector<std::pair<const char*, Tensor>> terms;
+    Tensor total;
+};
+template <class MatchingLoss>
+static LossTerms batch_loss(VSEModel& model, const Batch& b, const TrainConfig& cfg, bool relation_on, MatchingLoss& L_m,
+                            const Prototypes* protos, const ProtoOptions& popt, Rng& drop) {
+    Encoded enc = model.encode(model_input(b), relation_on);
+    const Tensor &V = enc.V, &T = enc.T;
+    LossTerms L;
+    L.terms.push_back({"matching", L_m(V, T)});
+    if (relation_on) {
+        RelationOut r = model.criterion->forward(V, T, enc.phi, enc.psi, b.img_lengths, b.lengths, &drop);
+        L.terms.push_back({"graph(V,Tg)", L_m(V, r.Tg)});
+        L.terms.push_back({"graph(Vg,T)", L_m(r.Vg, T)});
+        L.terms.push_back({"graph(Vg,Tg)", L_m(r.Vg, r.Tg)});
+        L.terms.push_back({"relation regulariser", r.reg * cfg.reg_loss_weight});
+    }
+    if (protos) L.terms.push_back({"prototype", protos->loss(V, T, popt) * cfg.proto_weight});
+    L.total = L.terms[0].second;
+    for (size_t k = 1; k < L.terms.size(); k++) L.total = L.total + L.terms[k].second;
+    return L;
+}
+
 TrainResult train(TrainConfig cfg) {
     cfg.finalize();
     TrainResult res;
@@ -594,8 +625,6 @@ TrainResult train(TrainConfig cfg) {
             const bool relation_on = model.criterion && cfg.relation && global_step >= cfg.warmup;
             if (relation_on && global_step == cfg.warmup && cfg.progress)
                 std::printf("\nstep %lld: HREM's relation module switches on\n", (long long)global_step);
-            Encoded enc = model.encode(model_input(b), relation_on);
-            const Tensor &V = enc.V, &T = enc.T;
             // the triplet sampler of call j of this step draws from (seed, step, j)
             int sampler_calls = 0;
             auto trip = [&](const Tensor& v, const Tensor& t) {
@@ -609,23 +638,14 @@ TrainResult train(TrainConfig cfg) {
                 sampler_calls++;
                 return triplet_loss(v, t, b.img_ids, o, sampler);
             };
-            auto pair_loss = [&](const Tensor& v, const Tensor& t) {
+            // L_m: the matching loss of the recipe, VSE++ (GPO) or the triplet (VSD, HREM)
+            auto L_m = [&](const Tensor& v, const Tensor& t) {
                 return cfg.loss_type == "vse" ? contrastive_loss(v, t, b.img_ids, cfg.margin, max_violation, cfg.mask_repeat)
                                               : trip(v, t);
             };
-            // the loss terms, named (a non-finite total names the culprit)
-            std::vector<std::pair<const char*, Tensor>> terms = {{"matching", pair_loss(V, T)}};
-            if (relation_on) {  // L_gnn (HREM's gnn_loss is the base loss, trip by default) + reg_weight L_reg
-                RelationOut r = model.criterion->forward(V, T, enc.phi, enc.psi, b.img_lengths, b.lengths, &drop);
-                terms.push_back({"graph(V,Tg)", pair_loss(V, r.Tg)});
-                terms.push_back({"graph(Vg,T)", pair_loss(r.Vg, T)});
-                terms.push_back({"graph(Vg,Tg)", pair_loss(r.Vg, r.Tg)});
-                terms.push_back({"relation regulariser", r.reg * cfg.reg_loss_weight});
-            }
+            const LossTerms terms = batch_loss(model, b, cfg, relation_on, L_m, protos.get(), popt, drop);
             model.dropout_rng = nullptr;
-            if (protos) terms.push_back({"prototype", protos->loss(V, T, popt) * cfg.proto_weight});  // paper-notes §3.3, from step 1
-            Tensor loss = terms[0].second;
-            for (size_t k = 1; k < terms.size(); k++) loss = loss + terms[k].second;
+            const Tensor& loss = terms.total;
             const float lv = loss.item();
             // A non-finite loss or gradient skips the update (the reference: `if torch.isnan(loss): return`);
             // we also say where, keep BatchNorm's statistics clean, and stop after 10 in a row
@@ -655,7 +675,7 @@ TrainResult train(TrainConfig cfg) {
             };
             if (!std::isfinite(lv)) {
                 std::string which;
-                for (auto& [name, t] : terms) {
+                for (auto& [name, t] : terms.terms) {
                     const float x = t.item();
                     if (!std::isfinite(x)) which += strfmt("%s%s = %g", which.empty() ? "" : ", ", name, x);
                 }
@@ -680,7 +700,7 @@ TrainResult train(TrainConfig cfg) {
             opt.step();
             if (trace.on()) {
                 std::vector<std::pair<std::string, float>> values;
-                for (auto& [name, t] : terms) values.push_back({name, t.item()});
+                for (auto& [name, t] : terms.terms) values.push_back({name, t.item()});
                 trace.write(global_step, epoch, lr, values, gnorm, model);
             }
             step++;
