@@ -40,7 +40,11 @@ namespace VSD_KNS {
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The launch shape of the simple kernels: blocks of 256 threads, at most 4096 blocks, and a
-// grid-stride loop inside, so any n is covered (`for` every i in [0, n) this thread owns).
+// grid-stride loop inside, so any n is covered (`for` every i in [0, n) this thread owns). It is
+// the first version of every data-movement kernel (select, gather, shape, dropout, ...): they do
+// almost no arithmetic, memory bandwidth bounds them (the bench reports GB/s), and consecutive
+// threads touch consecutive outputs, so the writes coalesce. A faster version 2 (vector loads,
+// shared-memory transposes) is added when the bench says it pays.
 inline int64_t grid1d(int64_t n) { return n < 1 ? 1 : (ceil_div(n, 256) < 4096 ? ceil_div(n, 256) : 4096); }
 #define VSD_GRID_STRIDE(i, n) \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)

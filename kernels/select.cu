@@ -7,9 +7,7 @@ What they compute
 The backwards are the same kernels with zeros for the other side (src/ops/select.cpp).
 
 Version
-    1  one thread per output element, a grid-stride loop over the flattened output: simple and
-       coalesced for the output. These kernels move data and do almost no arithmetic, so memory
-       bandwidth bounds them (report GB/s); a faster version 2 is added when the bench says it pays.
+    1  the grid-stride loop of common.cuh, one thread per output element (a data-movement kernel).
 */
 #include "common.cuh"
 #include "elementwise_ops.h"

@@ -7,9 +7,7 @@ What they compute
     permute     out dim k = in dim perm[k]
 
 Version
-    1  one thread per output element, a grid-stride loop over the flattened output: simple and
-       coalesced for the output. These kernels move data and do almost no arithmetic, so memory
-       bandwidth bounds them (report GB/s); a faster version 2 is added when the bench says it pays.
+    1  the grid-stride loop of common.cuh, one thread per output element (a data-movement kernel).
 */
 #include "common.cuh"
 #include "shape.h"

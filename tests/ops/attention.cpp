@@ -1,4 +1,6 @@
 // The attention slice: fused multi-head attention for inference (kernels/attention.*, src/ops/attention.cpp).
+#include "../../kernels/attention.h"
+#include "kernel_parity.h"
 #include "op_test.h"
 
 OP_TEST(attention, "fused attention, key masks, a query row with no visible key (forward only)", {0}) {
@@ -18,3 +20,26 @@ OP_TEST(attention, "fused attention, key masks, a query row with no visible key 
                            [](Inputs x) { return attention(x[0], x[1], x[2], Tensor(), 2); }).forward_only());
     return cases;
 }
+
+// ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
+
+template <class Bk>
+void parity_attention() {
+    struct Case { int64_t B, L, A, d; };
+    for (Case c : {Case{1, 1, 1, 1}, Case{2, 5, 3, 4}, Case{2, 31, 2, 33}, Case{1, 33, 4, 32}, Case{3, 40, 12, 64}}) {
+        CAPTURE(c.B); CAPTURE(c.L); CAPTURE(c.A); CAPTURE(c.d);
+        const int64_t H = c.A * c.d, n = c.B * c.L * H;
+        std::vector<float> q = randv(n, 60 + c.L), k = randv(n, 61 + c.L), v = randv(n, 62 + c.L), keep(c.B * c.L, 1.0f);
+        for (int64_t t = c.L / 2 + 1; t < c.L; t++) keep[t] = 0.0f;                   // batch 0: padding at the end
+        if (c.B > 2) std::fill(keep.begin() + 2 * c.L, keep.begin() + 3 * c.L, 0.0f);  // batch 2: nothing visible
+        for (bool masked : {false, true}) {
+            std::vector<float> out(n);
+            attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), masked ? keep.data() : nullptr, c.B, c.L, c.A,
+                                  c.d, 0.125f);
+            Buf<Bk> Q(q), K(k), V(v), KP(keep), O(n);
+            VSD_RUN(Bk{}, attention_forward)(O.d, Q.d, K.d, V.d, masked ? KP.d : nullptr, c.B, c.L, c.A, c.d, 0.125f);
+            CHECK_PARITY(O.get(), out, 1e-5f, 1e-4f);
+        }
+    }
+}
+KERNEL_PARITY(parity_attention, "fused attention (warp per query row), key masks, a query with no visible key")

@@ -1,4 +1,6 @@
 // The elementwise slice: unary maps and broadcasting binary ops (kernels/elementwise.*, src/ops/elementwise.cpp).
+#include "../../kernels/elementwise.h"
+#include "kernel_parity.h"
 #include "op_test.h"
 
 OP_TEST(unary, "every unary map, forward and backward", {0}) {
@@ -37,3 +39,28 @@ OP_TEST(binary, "add, sub, mul, div with numpy broadcasting", {0}) {
                [](Inputs x) { return x[0] * x[1]; }).no_gradcheck(),
     };
 }
+
+// ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
+
+template <class Bk>
+void parity_unary() {
+    const Unary ops[] = {Unary::Exp, Unary::Log, Unary::Sqrt, Unary::Abs, Unary::Relu, Unary::LeakyRelu, Unary::Gelu,
+                         Unary::Tanh, Unary::Sigmoid, Unary::Pow, Unary::Clamp, Unary::AddScalar, Unary::MulScalar};
+    for (Unary op : ops)
+        for (int64_t n : {1, 255, 256, 257, 3000}) {
+            CAPTURE(unary_name(op)); CAPTURE(n);
+            bool positive = op == Unary::Log || op == Unary::Sqrt || op == Unary::Pow;
+            std::vector<float> x = randv(n, n, positive ? 0.1f : -3.0f, 3.0f), dy = randv(n, n + 1);
+            const float a = op == Unary::Clamp ? -0.5f : 0.3f, b = 0.7f;
+            std::vector<float> y(n), dx(n, 0.25f);
+            unary_forward_cpu(op, y.data(), x.data(), n, a, b);
+            unary_backward_cpu(op, dx.data(), dy.data(), x.data(), y.data(), n, a, b);
+            Buf<Bk> X(x), Y(n), DY(dy), DX(std::vector<float>(n, 0.25f));
+            VSD_RUN(Bk{}, unary_forward)(op, Y.d, X.d, n, a, b);
+            CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
+            Buf<Bk> Yc(y);  // the backward reads the forward output: give it the reference's
+            VSD_RUN(Bk{}, unary_backward)(op, DX.d, DY.d, X.d, Yc.d, n, a, b);
+            CHECK_PARITY(DX.get(), dx, 1e-6f, 1e-5f);
+        }
+}
+KERNEL_PARITY(parity_unary, "every unary op, forward and backward")

@@ -1,4 +1,6 @@
 // The reduce slice: sums, means and maxima along a dim (kernels/reduce.*, src/ops/reduce.cpp).
+#include "../../kernels/reduce.h"
+#include "kernel_parity.h"
 #include "op_test.h"
 
 OP_TEST(reduce, "sum, mean and max along a dim, and whole-tensor sums", {0}) {
@@ -14,3 +16,24 @@ OP_TEST(reduce, "sum, mean and max along a dim, and whole-tensor sums", {0}) {
                [](Inputs x) { return max(x[0], 1); }).no_gradcheck(),
     };
 }
+
+// ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
+
+template <class Bk>
+void parity_rowsum() {
+    for (int v : {1, 2, 3})
+        for (int64_t rows : {1, 3, 40})
+            for (int64_t n : {0, 1, 31, 32, 33, 127, 128, 129, 1000}) {
+                CAPTURE(v); CAPTURE(rows); CAPTURE(n);
+                // small integers: every summation order gives the same exact result
+                std::vector<float> x(rows * n);
+                Rng r(n + rows);
+                for (float& e : x) e = (float)((int)r.randint(9) - 4);
+                std::vector<float> y(rows);
+                sum_dim_forward_cpu(y.data(), x.data(), rows, n, 1, 1.0f);
+                Buf<Bk> X(x), Y(rows);
+                VSD_RUN(Bk{}, rowsum_forward)(Y.d, X.d, rows, n, 1.0f, v);
+                CHECK_PARITY(Y.get(), y, 0.0f, 0.0f);  // exact
+            }
+}
+KERNEL_PARITY(parity_rowsum, "row sums (v1 serial, v2 shared-memory tree, v3 warp shuffles)")

@@ -1,4 +1,6 @@
 // The softmax slice (kernels/softmax.*, src/ops/softmax.cpp).
+#include "../../kernels/softmax.h"
+#include "kernel_parity.h"
 #include "op_test.h"
 
 OP_TEST(softmax, "softmax and log_softmax over the last dim, masks, fully masked rows", {1, 2}) {
@@ -19,3 +21,27 @@ OP_TEST(softmax, "softmax and log_softmax over the last dim, masks, fully masked
     cases.push_back(OpCase("no row", {rnd({0, 5}, 32)}, [](Inputs x) { return softmax(x[0]); }));
     return cases;
 }
+
+// ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
+
+template <class Bk>
+void parity_softmax() {
+    for (int v : {1, 2})
+        for (bool lg : {false, true})
+            for (int64_t n : {1, 31, 32, 33, 100}) {
+                CAPTURE(v); CAPTURE(lg); CAPTURE(n);
+                const int64_t rows = 6;
+                std::vector<float> x = randv(rows * n, n, -4, 4), m(rows * n, 1.0f);
+                for (int64_t k = 0; k < n; k += 3) m[2 * n + k] = 0.0f;  // a partly masked row
+                for (int64_t k = 0; k < n; k++) m[4 * n + k] = 0.0f;     // a fully masked row
+                std::vector<float> y(rows * n), y2(rows * n);
+                softmax_forward_cpu(y.data(), x.data(), m.data(), rows, n, lg);
+                softmax_forward_cpu(y2.data(), x.data(), nullptr, rows, n, lg);
+                Buf<Bk> X(x), M(m), Y(rows * n), Y2(rows * n);
+                VSD_RUN(Bk{}, softmax_forward)(Y.d, X.d, M.d, rows, n, lg, v);
+                VSD_RUN(Bk{}, softmax_forward)(Y2.d, X.d, nullptr, rows, n, lg, v);
+                CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
+                CHECK_PARITY(Y2.get(), y2, 1e-6f, 1e-5f);
+            }
+}
+KERNEL_PARITY(parity_softmax, "softmax and log-softmax (v1, v2), masks, fully masked rows")
