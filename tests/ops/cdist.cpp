@@ -1,4 +1,6 @@
 // The cdist slice: pairwise Euclidean distances (kernels/cdist.*, src/ops/cdist.cpp).
+#include "../../kernels/cdist.h"
+#include "kernel_parity.h"
 #include "op_test.h"
 
 OP_TEST(cdist, "pairwise distances; a zero distance has a zero gradient", {0}) {
@@ -9,3 +11,27 @@ OP_TEST(cdist, "pairwise distances; a zero distance has a zero gradient", {0}) {
         OpCase("17 x 33 against 9 x 33", {rnd({17, 33}, 28), rnd({9, 33}, 29)}, [](Inputs x) { return cdist(x[0], x[1]); }).no_gradcheck(),
     };
 }
+
+// ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
+
+template <class Bk>
+void parity_cdist() {
+    // cdist forward, and backward accumulating into 0.5 (a zero distance contributes nothing)
+    {
+        std::vector<float> a = randv(5 * 7, 13), b = randv(4 * 7, 14), dist(20);
+        cdist_forward_cpu(dist.data(), a.data(), b.data(), 5, 4, 7);
+        Buf<Bk> A(a), B(b), DD(20);
+        VSD_RUN(Bk{}, cdist)(DD.d, A.d, B.d, 5, 4, 7);
+        CHECK_PARITY(DD.get(), dist, 1e-6f, 1e-5f);
+        // backward, accumulating into 0.5; a zero distance (b row 0 = a row 2) contributes nothing
+        std::copy(a.begin() + 2 * 7, a.begin() + 3 * 7, b.begin());
+        cdist_forward_cpu(dist.data(), a.data(), b.data(), 5, 4, 7);
+        std::vector<float> g = randv(20, 15), ga(5 * 7, 0.5f), gb(4 * 7, 0.5f);
+        cdist_backward_cpu(ga.data(), gb.data(), g.data(), dist.data(), a.data(), b.data(), 5, 4, 7);
+        Buf<Bk> A2(a), B2(b), D2(dist), G(g), GA(std::vector<float>(5 * 7, 0.5f)), GB(std::vector<float>(4 * 7, 0.5f));
+        VSD_RUN(Bk{}, cdist_backward)(GA.d, GB.d, G.d, D2.d, A2.d, B2.d, 5, 4, 7);
+        CHECK_PARITY(GA.get(), ga, 1e-5f, 1e-4f);
+        CHECK_PARITY(GB.get(), gb, 1e-5f, 1e-4f);
+    }
+}
+KERNEL_PARITY(parity_cdist, "cdist forward and backward, a zero distance")

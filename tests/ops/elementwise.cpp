@@ -64,3 +64,27 @@ void parity_unary() {
         }
 }
 KERNEL_PARITY(parity_unary, "every unary op, forward and backward")
+
+template <class Bk>
+void parity_binary() {
+    // broadcasting binary ops, forward and backward (the backward reduces over broadcast dims)
+    const std::pair<Shape, Shape> shapes[] = {{{2, 3, 4}, {3, 1}}, {{5}, {5}}, {{1, 33}, {7, 1}}, {{2, 1, 3, 1}, {4, 1, 1}}};
+    for (auto [sa, sb] : shapes)
+        for (Binary op : {Binary::Add, Binary::Sub, Binary::Mul, Binary::Div}) {
+            std::string opname = binary_name(op);
+            CAPTURE(opname);
+            Broadcast bc = frame(sa, sb);
+            const int64_t na = shape_numel(sa), nb = shape_numel(sb), n = bc.numel();
+            std::vector<float> a = randv(na, na), b = randv(nb, nb + 1, 0.5f, 2.0f), g = randv(n, n + 2);
+            std::vector<float> out(n), da(na, 0.1f), db(nb, 0.2f);
+            binary_forward_cpu(op, out.data(), a.data(), b.data(), bc);
+            binary_backward_cpu(op, da.data(), db.data(), g.data(), a.data(), b.data(), bc);
+            Buf<Bk> A(a), B(b), O(n), G(g), DA(std::vector<float>(na, 0.1f)), DB(std::vector<float>(nb, 0.2f));
+            VSD_RUN(Bk{}, binary_forward)(op, O.d, A.d, B.d, bc);
+            CHECK_PARITY(O.get(), out, 1e-6f, 1e-5f);
+            VSD_RUN(Bk{}, binary_backward)(op, DA.d, DB.d, G.d, A.d, B.d, bc);
+            CHECK_PARITY(DA.get(), da, 1e-5f, 1e-4f);
+            CHECK_PARITY(DB.get(), db, 1e-5f, 1e-4f);
+        }
+}
+KERNEL_PARITY(parity_binary, "broadcast binary ops, forward and backward (atomics over broadcast dims)")

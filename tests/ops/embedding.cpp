@@ -1,4 +1,6 @@
 // The embedding slice (kernels/embedding.*, src/ops/embedding.cpp).
+#include "../../kernels/embedding.h"
+#include "kernel_parity.h"
 #include "op_test.h"
 
 OP_TEST(embedding, "rows of a table by id; a repeated id collects both gradients", {0}) {
@@ -11,3 +13,26 @@ OP_TEST(embedding, "rows of a table by id; a repeated id collects both gradients
             .no_gradcheck(),
     };
 }
+
+// ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
+
+template <class Bk>
+void parity_embedding() {
+    // embedding: forward gather, backward scatter-add with a repeated id
+    for (int64_t D : {1, 31, 128, 300}) {
+        CAPTURE(D);
+        const int64_t V = 9, rows = 6;
+        std::vector<float> table = randv(V * D, D), dout = randv(rows * D, D + 1);
+        std::vector<int64_t> ids = {3, 0, 8, 3, 5, 3};  // id 3 three times
+        std::vector<float> out(rows * D), dt(V * D, 0.25f);
+        embedding_forward_cpu(out.data(), table.data(), ids.data(), rows, D);
+        embedding_backward_cpu(dt.data(), dout.data(), ids.data(), rows, D);
+        Buf<Bk> T(table), O(rows * D), DO(dout), DT(std::vector<float>(V * D, 0.25f));
+        Buf<Bk, int64_t> I(ids);
+        VSD_RUN(Bk{}, embedding_forward)(O.d, T.d, I.d, rows, D);
+        CHECK_PARITY(O.get(), out, 0.0f, 0.0f);  // a copy: exact
+        VSD_RUN(Bk{}, embedding_backward)(DT.d, DO.d, I.d, rows, D);
+        CHECK_PARITY(DT.get(), dt, 1e-6f, 1e-5f);  // atomics: any order
+    }
+}
+KERNEL_PARITY(parity_embedding, "embedding forward, and the scatter-add backward with a repeated id")

@@ -1,4 +1,6 @@
 // The gather slice: gather and index_select (kernels/gather.*, src/ops/gather.cpp).
+#include "../../kernels/gather.h"
+#include "kernel_parity.h"
 #include "op_test.h"
 
 OP_TEST(gather, "gather along a dim and index_select; repeated indices scatter-add", {0}) {
@@ -15,3 +17,27 @@ OP_TEST(gather, "gather along a dim and index_select; repeated indices scatter-a
                [](Inputs x) { return gather(x[0], 0, x[1]); }).no_gradcheck(),
     };
 }
+
+// ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
+
+template <class Bk>
+void parity_gather() {
+    // gather along the middle dim, and its scatter-add backward (repeated indices)
+    {
+        const int64_t outer = 2, n = 5, m = 4, inner = 3;
+        std::vector<float> xv = randv(outer * n * inner, 6), g = randv(outer * m * inner, 7), out(outer * m * inner);
+        std::vector<int64_t> index(outer * m * inner);
+        Rng r(8);
+        for (int64_t& v : index) v = (int64_t)r.randint(n);
+        std::vector<float> dx(outer * n * inner, 0.0f);
+        gather_cpu(out.data(), xv.data(), index.data(), outer, n, m, inner);
+        gather_backward_cpu(dx.data(), g.data(), index.data(), outer, n, m, inner);
+        Buf<Bk> X(xv), O(outer * m * inner), G(g), DX(std::vector<float>(outer * n * inner, 0.0f));
+        Buf<Bk, int64_t> I(index);
+        VSD_RUN(Bk{}, gather)(O.d, X.d, I.d, outer, n, m, inner);
+        CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
+        VSD_RUN(Bk{}, gather_backward)(DX.d, G.d, I.d, outer, n, m, inner);
+        CHECK_PARITY(DX.get(), dx, 1e-6f, 1e-5f);
+    }
+}
+KERNEL_PARITY(parity_gather, "gather and its scatter-add backward, repeated indices")

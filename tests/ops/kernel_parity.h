@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "../../kernels/backend.h"
+#include "../../kernels/elementwise.h"  // Broadcast
 #ifdef USE_CUDA
 #include <cuda_runtime.h>
 #endif
@@ -81,6 +82,22 @@ inline bool close(const std::vector<float>& got, const std::vector<float>& want,
     } while (0)
 
 // ---- the tests, one template per kernel file ----------------------------------------------------
+
+// the 4-d broadcast frame of two shapes (as make_broadcast in src/ops builds it)
+inline Broadcast frame(Shape a, Shape b) {
+    Broadcast bc;
+    int64_t sa = 1, sb = 1;
+    for (int k = 0; k < 4; k++) {
+        int fd = 3 - k;
+        int64_t da = k < (int)a.size() ? a[a.size() - 1 - k] : 1, db = k < (int)b.size() ? b[b.size() - 1 - k] : 1;
+        bc.shape[fd] = std::max(da, db);
+        bc.sa[fd] = da == 1 ? 0 : sa;
+        bc.sb[fd] = db == 1 ? 0 : sb;
+        sa *= da;
+        sb *= db;
+    }
+    return bc;
+}
 
 // Each family is registered once and runs on every backend: the emulator always, the GPU when
 // there is one (then the same kernels compiled by nvcc).

@@ -1,4 +1,6 @@
 // The layernorm slice (kernels/layernorm.*, src/ops/layernorm.cpp).
+#include "../../kernels/layernorm.h"
+#include "kernel_parity.h"
 #include "op_test.h"
 
 OP_TEST(layernorm, "LayerNorm over the last dim", {0}) {
@@ -11,3 +13,29 @@ OP_TEST(layernorm, "LayerNorm over the last dim", {0}) {
                            [](Inputs x) { return layernorm(x[0], x[1], x[2]); }));
     return cases;
 }
+
+// ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
+
+template <class Bk>
+void parity_layernorm() {
+    // layernorm forward and backward
+    for (int64_t rows : {1, 7})
+        for (int64_t n : {1, 32, 33, 768}) {
+            CAPTURE(rows); CAPTURE(n);
+            std::vector<float> x = randv(rows * n, n, -2, 2), w = randv(n, n + 1, 0.5f, 1.5f), b = randv(n, n + 2);
+            std::vector<float> dy = randv(rows * n, n + 3);
+            std::vector<float> y(rows * n), mean(rows), rstd(rows), dx(rows * n, 0.0f), dw(n, 0.0f), db(n, 0.0f);
+            layernorm_forward_cpu(y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), rows, n, 1e-5f);
+            layernorm_backward_cpu(dx.data(), dw.data(), db.data(), dy.data(), x.data(), mean.data(), rstd.data(), w.data(), rows, n);
+            Buf<Bk> X(x), W(w), B(b), Y(rows * n), MEAN(rows), RSTD(rows), DY(dy);
+            Buf<Bk> DX(std::vector<float>(rows * n, 0.0f)), DW(std::vector<float>(n, 0.0f)), DB(std::vector<float>(n, 0.0f));
+            VSD_RUN(Bk{}, layernorm_forward)(Y.d, MEAN.d, RSTD.d, X.d, W.d, B.d, rows, n, 1e-5f);
+            CHECK_PARITY(Y.get(), y, 1e-5f, 1e-4f);
+            CHECK_PARITY(RSTD.get(), rstd, 1e-5f, 1e-4f);
+            VSD_RUN(Bk{}, layernorm_backward)(DX.d, DW.d, DB.d, DY.d, X.d, MEAN.d, RSTD.d, W.d, rows, n);
+            CHECK_PARITY(DX.get(), dx, 1e-4f, 1e-3f);
+            CHECK_PARITY(DW.get(), dw, 1e-4f, 1e-3f);
+            CHECK_PARITY(DB.get(), db, 1e-4f, 1e-3f);
+        }
+}
+KERNEL_PARITY(parity_layernorm, "layernorm forward and backward")

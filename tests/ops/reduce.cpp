@@ -37,3 +37,29 @@ void parity_rowsum() {
             }
 }
 KERNEL_PARITY(parity_rowsum, "row sums (v1 serial, v2 shared-memory tree, v3 warp shuffles)")
+
+template <class Bk>
+void parity_reduce_dim() {
+    // sums and maxima along each dim of (3, 5, 7)
+    const int64_t dims[3] = {3, 5, 7};
+    std::vector<float> x = randv(105, 9);
+    for (int d = 0; d < 3; d++) {
+        CAPTURE(d);
+        int64_t outer = 1, inner = 1;
+        for (int k = 0; k < d; k++) outer *= dims[k];
+        for (int k = d + 1; k < 3; k++) inner *= dims[k];
+        const int64_t n = dims[d];
+        std::vector<float> y(outer * inner), m(outer * inner);
+        std::vector<int64_t> idx(outer * inner);
+        sum_dim_forward_cpu(y.data(), x.data(), outer, n, inner, 0.5f);
+        max_dim_forward_cpu(m.data(), idx.data(), x.data(), outer, n, inner);
+        Buf<Bk> X(x), Y(outer * inner), M(outer * inner);
+        Buf<Bk, int64_t> I(outer * inner);
+        VSD_RUN(Bk{}, sum_dim)(Y.d, X.d, outer, n, inner, 0.5f);
+        VSD_RUN(Bk{}, max_dim)(M.d, I.d, X.d, outer, n, inner);
+        CHECK_PARITY(Y.get(), y, 1e-6f, 1e-5f);
+        CHECK_PARITY(M.get(), m, 0.0f, 0.0f);
+        CHECK(I.get() == idx);
+    }
+}
+KERNEL_PARITY(parity_reduce_dim, "sums and maxima along each dim")

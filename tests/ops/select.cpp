@@ -1,4 +1,6 @@
 // The select slice: masked_fill and where (kernels/select.*, src/ops/select.cpp).
+#include "../../kernels/select.h"
+#include "kernel_parity.h"
 #include "op_test.h"
 
 OP_TEST(select, "masked_fill and where with broadcast masks", {0}) {
@@ -15,3 +17,26 @@ OP_TEST(select, "masked_fill and where with broadcast masks", {0}) {
                [](Inputs x) { return masked_fill(x[0], x[1], 3.0f); }).constant({1}),
     };
 }
+
+// ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
+
+template <class Bk>
+void parity_select() {
+    // masked_fill and where with broadcast masks
+    {
+        Broadcast bc = frame({2, 3, 4}, {2, 3, 1});
+        std::vector<float> xv = randv(24, 3), mask = {1, 0, 0, 1, 1, 0}, out(24);
+        masked_fill_cpu(out.data(), xv.data(), mask.data(), -7.0f, bc);
+        Buf<Bk> X(xv), M(mask), O(24);
+        VSD_RUN(Bk{}, masked_fill)(O.d, X.d, M.d, -7.0f, bc);
+        CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
+        Broadcast wc = frame({2, 3, 4}, {3, 4});
+        std::vector<float> cond = randv(12, 4, 0, 1), bv = randv(24, 5), w(24);
+        for (float& c : cond) c = c > 0.5f ? 1.0f : 0.0f;
+        where_cpu(w.data(), cond.data(), xv.data(), bv.data(), wc);
+        Buf<Bk> C(cond), Bb(bv), W(24);
+        VSD_RUN(Bk{}, where)(W.d, C.d, X.d, Bb.d, wc);
+        CHECK_PARITY(W.get(), w, 0.0f, 0.0f);
+    }
+}
+KERNEL_PARITY(parity_select, "masked_fill and where with broadcast masks")

@@ -45,3 +45,22 @@ void parity_softmax() {
             }
 }
 KERNEL_PARITY(parity_softmax, "softmax and log-softmax (v1, v2), masks, fully masked rows")
+
+template <class Bk>
+void parity_softmax_backward() {
+    // softmax backward, both forms, with a partly masked row
+    for (bool lg : {false, true})
+        for (int64_t n : {1, 31, 33, 100}) {
+            CAPTURE(lg); CAPTURE(n);
+            const int64_t rows = 5;
+            std::vector<float> x = randv(rows * n, n, -3, 3), dy = randv(rows * n, n + 7), m(rows * n, 1.0f);
+            for (int64_t k = 0; k < n; k += 2) m[n + k] = 0.0f;
+            std::vector<float> y(rows * n), dx(rows * n, 0.5f);
+            softmax_forward_cpu(y.data(), x.data(), m.data(), rows, n, lg);
+            softmax_backward_cpu(dx.data(), dy.data(), y.data(), m.data(), rows, n, lg);
+            Buf<Bk> Y(y), DY(dy), M(m), DX(std::vector<float>(rows * n, 0.5f));
+            VSD_RUN(Bk{}, softmax_backward)(DX.d, DY.d, Y.d, M.d, rows, n, lg);
+            CHECK_PARITY(DX.get(), dx, 1e-5f, 1e-4f);
+        }
+}
+KERNEL_PARITY(parity_softmax_backward, "softmax backward, both forms, a partly masked row")
