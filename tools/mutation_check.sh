@@ -11,6 +11,8 @@
 #     FILE         kernels/*.cu to mutate (default: all but memory_pool.cu)
 # Works on a copy of the tree in a temporary folder (the checkout is never touched), with a
 # CPU-only build; about 10-20 s per mutant on 2 cores.
+# (the body is one function, read whole before it runs: editing this file mid-run is safe)
+main() {
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 filter=${1:-"op *,kernel parity*,memory pool*"}
@@ -78,3 +80,6 @@ done
 make_tests
 echo "mutants caught: $caught of $total"
 [ "$caught" -eq "$total" ]
+}
+main "$@"
+exit

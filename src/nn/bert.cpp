@@ -133,11 +133,9 @@ Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
     //    (0): the reference's attention_mask = (ids != 0), which also hides a [PAD] that the token
     //    augmentation happened to draw as a random word. keep (B, L); the unfused path spreads it
     //    to (B, A, L, L) for the masked softmax.
-    Tensor keep = Tensor::empty({B, L});
-    for (int64_t b = 0; b < B; b++) {
-        const int64_t n = lengths.index_at(b);
-        for (int64_t t = 0; t < L; t++) keep.data()[b * L + t] = (t < n && ids.index_at(b * L + t) != 0) ? 1.0f : 0.0f;
-    }
+    //    Made on the host (ids >= 0, so clamp(ids, 0, 1) is 0 for [PAD] and 1 otherwise).
+    const Tensor ids_h = ids.to(Device::CPU);
+    Tensor keep = length_mask(lengths.to(Device::CPU), L) * clamp(to_float(ids_h), 0.0f, 1.0f);
     // inference on the device: the fused attention kernel (kernels/attention.cu) needs only keep
     const bool fused = fused_attention && !drop && !grad_enabled() && word.weight.is_cuda();
     // The unfused path's (B, A, L, L) mask is keep broadcast over heads and queries, made where the

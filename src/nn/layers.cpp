@@ -107,14 +107,4 @@ Embedding::Embedding(int64_t V, int64_t D) {
     register_parameter("weight", weight);
 }
 
-Tensor length_mask(const Tensor& lengths, int64_t N) {
-    const int64_t B = lengths.numel();
-    Tensor m = Tensor::empty({B, N});
-    for (int64_t b = 0; b < B; b++) {
-        int64_t L = lengths.index_at(b);
-        for (int64_t k = 0; k < N; k++) m.data()[b * N + k] = k < L ? 1.0f : 0.0f;
-    }
-    return m;
-}
-
 }  // namespace vsd

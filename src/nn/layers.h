@@ -65,7 +65,4 @@ public:
     Tensor weight;
 };
 
-// Padding mask (B, N) float: 1 where position < lengths[b], else 0.
-Tensor length_mask(const Tensor& lengths, int64_t N);
-
 }  // namespace vsd

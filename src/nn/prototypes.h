@@ -1,5 +1,6 @@
-// prototypes.h — VSD's prototype-level alignment (paper-notes §2.7), a SwAV-style swapped prediction
-// against fixed centroids.
+// prototypes.h — VSD's prototype-level alignment ("Visual Semantic Description Generation with
+// MLLMs for Image-Text Matching", ICME 2025; paper-notes §2.7): a SwAV-style swapped prediction
+// against fixed centroids of the descriptions' embeddings.
 //
 //   P (K, E): k-means centroids of the training descriptions, row-normalised, frozen
 //   S_v = V P^T,  S_t = T P^T                                   (B, K) prototype scores

@@ -34,7 +34,8 @@ struct Encoded {
     Tensor phi, psi;  // HREM only (when asked): region (B, R, E) and word (B, L, E) fragments
 };
 
-// VSD's instance-level alignment (paper-notes §2.6): l2n(x + e), where x is an encoder's output (already
+// VSD's instance-level alignment ("Visual Semantic Description Generation with MLLMs for
+// Image-Text Matching", ICME 2025; paper-notes §2.6): l2n(x + e), where x is an encoder's output (already
 // l2n(base)) and e the frozen description (image side) or caption (text side) embedding.
 // No parameters, no projection: it works because the embedding size equals BGE's (1024).
 Tensor vsd_fuse(const Tensor& x, const Tensor& e);

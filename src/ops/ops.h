@@ -129,6 +129,11 @@ struct RegionWordStats {
 };
 RegionWordStats region_word_stats(const Tensor& psi_hat, const Tensor& phi_hat, const Tensor& cap_len, int K, float slope);
 
+// ---- masks ---------------------------------------------------------------------------------
+// The padding mask of a batch: (B, N) float, 1 where position k < lengths[b] (lengths (B,) int),
+// made on the lengths' device; no gradient.
+Tensor length_mask(const Tensor& lengths, int64_t N);
+
 // ---- helpers --------------------------------------------------------------------------------
 // a float32 copy of any tensor (masks and index tensors become 0/1 or their values); no grad
 Tensor to_float(const Tensor& x);
