@@ -76,6 +76,7 @@ EOF
         done
     done
     mv "$f.orig" "$f"
+    touch "$f"  # newer than the last mutant's object, so the next build restores the original
 done
 make_tests
 echo "mutants caught: $caught of $total"

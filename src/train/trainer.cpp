@@ -390,6 +390,97 @@ static void print_dry_run(const TrainConfig& c) {
     std::printf("%s\n", protocol_line(c).c_str());
 }
 
+// BERT's pretrained weights from --bert_path, when the folder has them (else a random init)
+static void load_bert_weights(VSEModel& model, const TrainConfig& cfg) {
+    if (!model.bert()) return;
+    const std::string w = find_model_weights(cfg.bert_path);
+    if (!w.empty()) {
+        model.bert()->load(load_weights_file(w), w);
+        std::printf("BERT: pretrained weights from %s\n", w.c_str());
+    } else {
+        std::printf("BERT: no model.safetensors or pytorch_model.bin in %s: randomly initialised (%lld layers, "
+                    "hidden %lld)\n", cfg.bert_path.c_str(), (long long)model.cfg.bert.layers,
+                    (long long)model.cfg.bert.hidden);
+    }
+}
+
+// parameter groups (paper-notes §4.1): the text encoder's own layers and the image encoder at the base lr,
+// BERT at base lr x bert_lr_factor, HREM's relation module at base lr x graph_lr_factor
+static std::vector<ParamGroup> param_groups(VSEModel& model, const TrainConfig& cfg) {
+    std::vector<ParamGroup> groups = {ParamGroup{model.other_text_parameters(), 1.0f, cfg.weight_decay}};
+    if (model.bert()) groups.push_back(ParamGroup{model.bert_parameters(), cfg.bert_lr_factor, cfg.weight_decay});
+    groups.push_back(ParamGroup{model.image_parameters(), 1.0f, cfg.weight_decay});
+    if (model.criterion) groups.push_back(ParamGroup{model.criterion->parameters(), cfg.graph_lr_factor, cfg.weight_decay});
+    return groups;
+}
+
+// A resumed run is exact only with the same recipe: every recorded Recipe flag (flags.h) must have
+// the checkpoint's value, unless --resume_anyway
+static void check_resume_settings(const TrainConfig& cfg, const SafeTensors& st) {
+    if (auto it = st.metadata.find("config"); it != st.metadata.end()) {
+        Json was = Json::parse(it->second, cfg.resume + " (config)"), now = Json::parse(cfg.to_json(), "config");
+        TrainConfig c = cfg;
+        Flags declared("train", "");
+        c.add_flags(declared);
+        // Setting flags may change on resume (paths, device, epochs, validation); the derived
+        // row follows the recipe flags, and the protocol follows the validation settings
+        auto free_key = [&](const std::string& k) { return k == "protocol" || declared.record_of(k) == Flags::Setting; };
+        std::string diffs;
+        for (const auto& [k, v] : now.members()) {
+            if (free_key(k)) continue;
+            const Json* w = was.find(k);
+            auto text = [](const Json* j) {
+                return !j ? std::string("(absent)") : j->is_string() ? j->as_string() : strfmt("%g", j->as_double());
+            };
+            if (text(w) != text(&v)) diffs += strfmt("%s--%s %s (checkpoint: %s)", diffs.empty() ? "" : ", ", k.c_str(),
+                                                     text(&v).c_str(), text(w).c_str());
+        }
+        if (!diffs.empty() && cfg.resume_anyway)
+            std::printf("resuming with other settings than the checkpoint's (no longer exact): %s\n", diffs.c_str());
+        ENSURE_HINT(diffs.empty() || cfg.resume_anyway, "pass the checkpoint's values, or --resume_anyway to continue inexactly",
+                    "%s: resuming with settings that differ from the checkpoint's: %s", cfg.resume.c_str(), diffs.c_str());
+    }
+}
+
+// The run folder, made only once the data, the weights and any resume checkpoint have all been
+// accepted: its configuration and protocol (run.json), and the vocabulary it was trained with
+static void write_run_folder(const TrainConfig& cfg) {
+    make_dirs(cfg.logger_name);
+    write_file_atomic(cfg.logger_name + "/run.json",
+                      "{\"config\": " + cfg.to_json() + ", \"protocol_note\": " + json_quote(protocol_line(cfg)) + "}\n");
+    if (cfg.text_encoder == "bigru") {  // so that eval needs no dataset vocabulary (e.g. COCO-trained, F30K-tested)
+        std::ifstream in(vocab_file(cfg), std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        write_file_atomic(cfg.logger_name + "/vocab.json", ss.str());
+    }
+}
+
+// Validation after an epoch: the recall table (printed and logged) on --val_split. Returns whether
+// model_best is to be saved: the best rsum so far, or every epoch with --selection last (VSD's
+// train.py overwrites it each epoch).
+static bool validate_epoch(VSEModel& model, const PrecompDataset& val, const TextFront& text, const TrainConfig& cfg,
+                           int epoch, std::FILE* log, TrainResult& res, double& best_rsum) {
+    Embeddings e = encode_split(model, val, text, cfg.batch_size, false);
+    const std::vector<double> sims = similarities(e);
+    RetrievalMetrics m = retrieval_metrics(sims, e.n_img, e.n_cap, (int)val.im_div);
+    std::string title = strfmt("epoch %d %s", epoch + 1, cfg.val_split.c_str());
+    if (cfg.save_fold5 && cfg.val_split == "testall") {  // the reference then selects by the 5-fold 1K mean
+        m = retrieval_metrics_5fold(sims, e.n_img, e.n_cap, (int)val.im_div);
+        title += " 5-fold 1K";
+    }
+    if (cfg.selection == "last") title += " (monitoring only)";
+    res.last_val = m;
+    std::string t = metrics_table(title, m);
+    std::printf("%s", t.c_str());
+    std::fflush(stdout);  // visible at once in logs, not at exit
+    std::fprintf(log, "%s", t.c_str());
+    if (cfg.selection != "last" && m.rsum <= best_rsum) return false;
+    best_rsum = std::max(best_rsum, m.rsum);
+    res.best_val = m;
+    return true;
+}
+
 // One batch's loss, term by term (a non-finite total names the culprit), as paper-notes §3.3-3.4:
 //
 //   L = L_m(V, T)                                                     the matching loss
@@ -419,6 +510,41 @@ static LossTerms batch_loss(VSEModel& model, const Batch& b, const TrainConfig& 
     L.total = L.terms[0].second;
     for (size_t k = 1; k < L.terms.size(); k++) L.total = L.total + L.terms[k].second;
     return L;
+}
+
+// ---- a step whose loss or gradient is not finite: say where, and undo what the forward changed ----
+
+// the loss terms that are not finite: "prototype = nan, ..."
+static std::string nonfinite_terms(const LossTerms& terms) {
+    std::string which;
+    for (auto& [name, t] : terms.terms) {
+        const float x = t.item();
+        if (!std::isfinite(x)) which += strfmt("%s%s = %g", which.empty() ? "" : ", ", name, x);
+    }
+    return which;
+}
+
+// ", first in <parameter>": the first parameter whose gradient holds a NaN or an Inf
+static std::string first_nonfinite_gradient(VSEModel& model) {
+    for (auto& [name, p] : model.named_parameters())
+        if (p.has_grad()) {
+            bool bad = false;
+            for (float g : p.grad_tensor().to_vector()) bad |= !std::isfinite(g);
+            if (bad) return ", first in " + name;
+        }
+    return "";
+}
+
+// BatchNorm's running statistics move in the forward pass: put back the copies taken before it
+static void restore_buffers(std::vector<std::pair<Tensor, Tensor>>& saved) {
+    for (auto& [live, copy] : saved) {
+        const bool f32 = live.dtype() == DType::F32;
+        void* dst = f32 ? (void*)live.data() : (void*)live.i64();
+        const void* src = f32 ? (const void*)copy.data() : (const void*)copy.i64();
+        const size_t bytes = (size_t)live.numel() * (f32 ? 4 : 8);
+        if (live.is_cuda()) live.backend().copy_on_device(dst, src, bytes);
+        else std::memcpy(dst, src, bytes);
+    }
 }
 
 TrainResult train(TrainConfig cfg) {
@@ -458,17 +584,7 @@ TrainResult train(TrainConfig cfg) {
     Rng init_rng(cfg.seed * 0x2545F4914F6CDD1Dull + 7);
     s.model = std::make_unique<VSEModel>(model_config(cfg, s.text->vocab_size()), init_rng);
     VSEModel& model = *s.model;
-    if (model.bert()) {
-        const std::string w = find_model_weights(cfg.bert_path);
-        if (!w.empty()) {
-            model.bert()->load(load_weights_file(w), w);
-            std::printf("BERT: pretrained weights from %s\n", w.c_str());
-        } else {
-            std::printf("BERT: no model.safetensors or pytorch_model.bin in %s: randomly initialised (%lld layers, "
-                        "hidden %lld)\n", cfg.bert_path.c_str(), (long long)model.cfg.bert.layers,
-                        (long long)model.cfg.bert.hidden);
-        }
-    }
+    load_bert_weights(model, cfg);
     if (!cfg.init_from.empty()) {
         load_initial_weights(model, cfg.init_from);
         std::printf("initial weights: %s\n", cfg.init_from.c_str());
@@ -478,13 +594,7 @@ TrainResult train(TrainConfig cfg) {
         model.to(dev);  // before the optimiser, which holds the parameters
         std::printf("device: the model trains on the %s\n", model.parameters()[0].backend().name);
     }
-    // parameter groups (paper-notes §4.1): the text encoder's own layers and the image encoder at the base lr,
-    // BERT at base lr x bert_lr_factor, HREM's relation module at base lr x graph_lr_factor
-    std::vector<ParamGroup> groups = {ParamGroup{model.other_text_parameters(), 1.0f, cfg.weight_decay}};
-    if (model.bert()) groups.push_back(ParamGroup{model.bert_parameters(), cfg.bert_lr_factor, cfg.weight_decay});
-    groups.push_back(ParamGroup{model.image_parameters(), 1.0f, cfg.weight_decay});
-    if (model.criterion) groups.push_back(ParamGroup{model.criterion->parameters(), cfg.graph_lr_factor, cfg.weight_decay});
-    AdamW opt(groups, cfg.learning_rate);
+    AdamW opt(param_groups(model, cfg), cfg.learning_rate);
     std::vector<Tensor> all_params = model.parameters();
     LoaderOptions lo;
     lo.batch_size = cfg.batch_size;
@@ -504,30 +614,7 @@ TrainResult train(TrainConfig cfg) {
     double best_rsum = -1;
     if (!cfg.resume.empty()) {
         SafeTensors st = safetensors_load(cfg.resume);
-        // a resumed run is exact only with the same recipe: compare every value that shapes training
-        if (auto it = st.metadata.find("config"); it != st.metadata.end()) {
-            Json was = Json::parse(it->second, cfg.resume + " (config)"), now = Json::parse(cfg.to_json(), "config");
-            TrainConfig c = cfg;
-            Flags declared("train", "");
-            c.add_flags(declared);
-            // Setting flags may change on resume (paths, device, epochs, validation); the derived
-            // row follows the recipe flags, and the protocol follows the validation settings
-            auto free_key = [&](const std::string& k) { return k == "protocol" || declared.record_of(k) == Flags::Setting; };
-            std::string diffs;
-            for (const auto& [k, v] : now.members()) {
-                if (free_key(k)) continue;
-                const Json* w = was.find(k);
-                auto text = [](const Json* j) {
-                    return !j ? std::string("(absent)") : j->is_string() ? j->as_string() : strfmt("%g", j->as_double());
-                };
-                if (text(w) != text(&v)) diffs += strfmt("%s--%s %s (checkpoint: %s)", diffs.empty() ? "" : ", ", k.c_str(),
-                                                         text(&v).c_str(), text(w).c_str());
-            }
-            if (!diffs.empty() && cfg.resume_anyway)
-                std::printf("resuming with other settings than the checkpoint's (no longer exact): %s\n", diffs.c_str());
-            ENSURE_HINT(diffs.empty() || cfg.resume_anyway, "pass the checkpoint's values, or --resume_anyway to continue inexactly",
-                        "%s: resuming with settings that differ from the checkpoint's: %s", cfg.resume.c_str(), diffs.c_str());
-        }
+        check_resume_settings(cfg, st);
         load_model_weights(model, st, cfg.resume);
         load_optimizer_state(opt, model, st, cfg.resume);
         start_epoch = (int)checkpoint_meta_int(st, "epoch", cfg.resume);
@@ -545,17 +632,7 @@ TrainResult train(TrainConfig cfg) {
                 cfg.loss_type.c_str(), cfg.proto ? " + prototypes" : "", (long long)per_epoch, (unsigned long long)cfg.seed);
     if (cfg.validate) std::printf("%s\n", protocol_line(cfg).c_str());
     std::fflush(stdout);
-    // the run folder, made only now that the data, the weights and any resume checkpoint have all been accepted:
-    // its configuration and protocol (run.json), and the vocabulary it was trained with
-    make_dirs(cfg.logger_name);
-    write_file_atomic(cfg.logger_name + "/run.json",
-                      "{\"config\": " + cfg.to_json() + ", \"protocol_note\": " + json_quote(protocol_line(cfg)) + "}\n");
-    if (cfg.text_encoder == "bigru") {  // so that eval needs no dataset vocabulary (e.g. COCO-trained, F30K-tested)
-        std::ifstream in(vocab_file(cfg), std::ios::binary);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        write_file_atomic(cfg.logger_name + "/vocab.json", ss.str());
-    }
+    write_run_folder(cfg);
     std::FILE* log = std::fopen((cfg.logger_name + "/train.log").c_str(), cfg.resume.empty() ? "w" : "a");
     ENSURE(log, "%s/train.log: cannot open for writing", cfg.logger_name.c_str());
     std::setvbuf(log, nullptr, _IOLBF, 0);  // line by line: `tail -f train.log` follows the run
@@ -654,14 +731,7 @@ TrainResult train(TrainConfig cfg) {
                 for (int64_t r = 0; r < b.size && r < 16; r++) ids += strfmt("%s%lld", r ? " " : "", (long long)b.img_ids[r]);
                 skipped_total++;
                 skipped_run++;
-                for (auto& [live, copy] : bn_stats) {
-                    const bool f32 = live.dtype() == DType::F32;
-                    void* dst = f32 ? (void*)live.data() : (void*)live.i64();
-                    const void* src = f32 ? (const void*)copy.data() : (const void*)copy.i64();
-                    const size_t bytes = (size_t)live.numel() * (f32 ? 4 : 8);
-                    if (live.is_cuda()) live.backend().copy_on_device(dst, src, bytes);
-                    else std::memcpy(dst, src, bytes);
-                }
+                restore_buffers(bn_stats);
                 std::string line = strfmt("epoch %d step %lld: non-finite %s; images %s%s: update skipped (%lld in a row, "
                                           "%lld in all)", epoch + 1, (long long)step + 1, which.c_str(), ids.c_str(),
                                           b.size > 16 ? " ..." : "", (long long)skipped_run, (long long)skipped_total);
@@ -674,26 +744,14 @@ TrainResult train(TrainConfig cfg) {
                 global_step++;
             };
             if (!std::isfinite(lv)) {
-                std::string which;
-                for (auto& [name, t] : terms.terms) {
-                    const float x = t.item();
-                    if (!std::isfinite(x)) which += strfmt("%s%s = %g", which.empty() ? "" : ", ", name, x);
-                }
-                skip_step("loss (" + which + ")");
+                skip_step("loss (" + nonfinite_terms(terms) + ")");
                 continue;
             }
             backward(loss);
             // the global gradient norm (clipped to --grad_clip); infinite max: measured, not clipped
             const float gnorm = clip_grad_norm(all_params, cfg.grad_clip > 0 ? cfg.grad_clip : INFINITY);
             if (!std::isfinite(gnorm)) {
-                std::string which = strfmt("gradient (norm %g)", gnorm);
-                for (auto& [name, p] : model.named_parameters())
-                    if (p.has_grad()) {
-                        bool bad = false;
-                        for (float g : p.grad_tensor().to_vector()) bad |= !std::isfinite(g);
-                        if (bad) { which += ", first in " + name; break; }
-                    }
-                skip_step(which);
+                skip_step(strfmt("gradient (norm %g)", gnorm) + first_nonfinite_gradient(model));
                 continue;
             }
             skipped_run = 0;
@@ -726,27 +784,8 @@ TrainResult train(TrainConfig cfg) {
         }
         if (interactive && !stopped) prog.finish(strfmt("loss %.4f", loss_avg));
         // ---- validation (and, with --max_steps, after the last step too, so a short run is evaluated) ----
-        if (s.val) {
-            Embeddings e = encode_split(model, *s.val, *val_text, cfg.batch_size, false);
-            const std::vector<double> sims = similarities(e);
-            RetrievalMetrics m = retrieval_metrics(sims, e.n_img, e.n_cap, (int)s.val->im_div);
-            std::string title = strfmt("epoch %d %s", epoch + 1, cfg.val_split.c_str());
-            if (cfg.save_fold5 && cfg.val_split == "testall") {  // the reference then selects by the 5-fold 1K mean
-                m = retrieval_metrics_5fold(sims, e.n_img, e.n_cap, (int)s.val->im_div);
-                title += " 5-fold 1K";
-            }
-            if (cfg.selection == "last") title += " (monitoring only)";
-            res.last_val = m;
-            std::string t = metrics_table(title, m);
-            std::printf("%s", t.c_str());
-            std::fflush(stdout);  // visible at once in logs, not at exit
-            std::fprintf(log, "%s", t.c_str());
-            if (cfg.selection == "last" || m.rsum > best_rsum) {  // "last": overwritten every epoch, as VSD's train.py
-                best_rsum = std::max(best_rsum, m.rsum);
-                res.best_val = m;
-                save_checkpoint(res.best_checkpoint, model, nullptr, meta(stopped ? epoch : epoch + 1, 0));
-            }
-        }
+        if (s.val && validate_epoch(model, *s.val, *val_text, cfg, epoch, log, res, best_rsum))
+            save_checkpoint(res.best_checkpoint, model, nullptr, meta(stopped ? epoch : epoch + 1, 0));
         if (stopped) break;
         save_checkpoint(res.checkpoint, model, &opt, meta(epoch + 1, 0));
     }
