@@ -1,13 +1,13 @@
 #!/bin/bash
 # gpu_check.sh — the one script to run on a machine with a GPU (e.g. the device tool's H200):
-# builds the CUDA configuration, runs the GPU parity tests, the kernel bench, and a short demo
+# builds the CUDA configuration, runs the op and kernel parity tests on the GPU (cuDNN's too), the kernel bench, and a short demo
 # training run on the GPU against the same run on the CPU. Prints a short table; about 5 minutes.
 set -u
 cd "$(dirname "$0")/.."
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || { echo "no GPU"; exit 1; }
 make -j"$(nproc)" all > /tmp/gpu_build.log 2>&1 || { tail -30 /tmp/gpu_build.log; exit 1; }
 echo "== GPU parity tests"
-build/release-cuda/run_tests -tc="kernel parity*,op *,device ops*" 2>&1 | tail -3
+build/release-cuda/run_tests -tc="kernel parity*,op *,GPU parity*,device ops*" 2>&1 | tail -3
 echo "== kernel bench"
 build/release-cuda/bench_kernels
 echo "== demo training: 20 steps on the CPU, the GPU, and the GPU with cuDNN's BiGRU (the loss columns should agree to ~3 digits)"

@@ -25,6 +25,29 @@ OP_TEST(batchnorm, "BatchNorm1d in training (batch statistics, running update) a
     return cases;
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+TEST_CASE("batchnorm1d: training statistics, running update, eval mode; gradcheck") {
+    // channel 0 = [1, 3] (mean 2, var 1; unbiased 2); channel 1 = [2, -2] (mean 0, var 4; unbiased 8)
+    Tensor x = T({2, 2}, {1, 2, 3, -2}), w = T({2}, {1, 1}), b = T({2}, {0, 10});
+    Tensor rm = T({2}, {0, 0}), rv = T({2}, {1, 1});
+    Tensor y = batchnorm1d(x, w, b, rm, rv, true, 0.1f, 0.0f);
+    CHECK(y.to_vector() == std::vector<float>{-1, 11, 1, 9});
+    CHECK(rm.to_vector()[0] == doctest::Approx(0.2));            // 0.9*0 + 0.1*2
+    CHECK(rv.to_vector()[0] == doctest::Approx(0.9 + 0.1 * 2));  // unbiased var 2
+    CHECK(rv.to_vector()[1] == doctest::Approx(0.9 + 0.1 * 8));
+    // eval: uses running stats (x - 0.2) / sqrt(1.1)
+    Tensor ye = batchnorm1d(T({1, 2}, {1.2f, 0}), w, b, rm, rv, false, 0.1f, 0.0f);
+    CHECK(ye.to_vector()[0] == doctest::Approx(1.0 / std::sqrt(1.1)).epsilon(1e-6));
+    CHECK(rm.to_vector()[0] == doctest::Approx(0.2));  // eval does not move the statistics
+    Tensor rm2 = Tensor::zeros({3}), rv2 = Tensor::ones({3});
+    CHECK_GRAD([&](std::vector<Tensor>& in) { return batchnorm1d(in[0], in[1], in[2], rm2, rv2, true); },
+               {rnd({5, 3}, 1, -2, 2), rnd({3}, 2, 0.5f, 1.5f), rnd({3}, 3)});
+    CHECK_GRAD([&](std::vector<Tensor>& in) { return batchnorm1d(in[0], in[1], in[2], rm2, rv2, false); },
+               {rnd({4, 3}, 4), rnd({3}, 5, 0.5f, 1.5f), rnd({3}, 6)});
+    CHECK_THROWS_WITH(batchnorm1d(T({1, 2}, {1, 2}), w, b, rm, rv, true), doctest::Contains("more than 1 row"));
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>

@@ -12,6 +12,23 @@ OP_TEST(cdist, "pairwise distances; a zero distance has a zero gradient", {0}) {
     };
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+TEST_CASE("cdist: values; gradient finite at zero distance; gradcheck") {
+    Tensor a = T({2, 2}, {0, 0, 1, 1}), b = T({3, 2}, {3, 4, 0, 0, 1, 0});
+    std::vector<float> d = cdist(a, b).to_vector();
+    CHECK(d[0] == 5.0f);
+    CHECK(d[1] == 0.0f);
+    CHECK(d[2] == 1.0f);
+    CHECK(d[3] == doctest::Approx(std::sqrt(13.0)));
+    CHECK(d[5] == 1.0f);
+    CHECK_THROWS_WITH(cdist(a, T({1, 3}, {1, 2, 3})), doctest::Contains("expects a (N, D) and b (M, D)"));
+    a.requires_grad();
+    backward(sum(cdist(a, b)));
+    for (float g : a.grad_tensor().to_vector()) CHECK(std::isfinite(g));
+    CHECK_GRAD([](std::vector<Tensor>& in) { return cdist(in[0], in[1]); }, {rnd({3, 4}, 1), rnd({2, 4}, 2)});
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>

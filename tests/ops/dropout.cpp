@@ -18,6 +18,33 @@ OP_TEST(dropout, "inverted dropout: the same seed drops the same elements on eve
     };
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+TEST_CASE("dropout: seeded, scaled, identity in eval; gradcheck") {
+    Tensor x = Tensor::ones({10000});
+    Rng r1(7), r2(7);
+    std::vector<float> a = dropout(x, 0.25f, true, r1).to_vector(), b = dropout(x, 0.25f, true, r2).to_vector();
+    CHECK(a == b);  // same seed, same mask
+    int zeros = 0;
+    for (float v : a) {
+        CHECK((v == 0.0f || v == doctest::Approx(1.0f / 0.75f)));
+        zeros += v == 0.0f;
+    }
+    CHECK(std::abs(zeros - 2500) < 4 * 43);  // binomial(10000, 0.25): sd 43
+    // the counter-based draws of neighbours are independent: both of a pair dropped p^2 of the
+    // time (625 of 9999 pairs, sd ~23), and a second call (the next seed) gives another mask
+    int both = 0;
+    for (size_t i = 0; i + 1 < a.size(); i++) both += a[i] == 0.0f && a[i + 1] == 0.0f;
+    CHECK(std::abs(both - 625) < 4 * 25);
+    std::vector<float> c = dropout(x, 0.25f, true, r1).to_vector();
+    int same = 0;
+    for (size_t i = 0; i < a.size(); i++) same += (a[i] == 0.0f) == (c[i] == 0.0f);
+    CHECK(std::abs(same - 6250) < 4 * 49);  // agree with probability 0.25^2 + 0.75^2 = 0.625
+    Rng r3(7);
+    CHECK(dropout(x, 0.25f, false, r3).to_vector() == x.to_vector());
+    CHECK_GRAD([](std::vector<Tensor>& in) { Rng r(3); return dropout(in[0], 0.5f, true, r); }, {rnd({4, 5}, 1)});
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>

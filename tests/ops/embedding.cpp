@@ -14,6 +14,22 @@ OP_TEST(embedding, "rows of a table by id; a repeated id collects both gradients
     };
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+TEST_CASE("embedding: rows by id, repeated ids accumulate gradient") {
+    Tensor table = T({3, 2}, {0, 1, 10, 11, 20, 21});
+    Tensor ids = Tensor::from_i64({2, 2}, {2, 0, 2, 1});
+    Tensor y = embedding(ids, table);
+    CHECK(y.shape() == Shape{2, 2, 2});
+    CHECK(y.to_vector() == std::vector<float>{20, 21, 0, 1, 20, 21, 10, 11});
+    table.requires_grad();
+    backward(sum(embedding(ids, table)));
+    CHECK(table.grad_tensor().to_vector() == std::vector<float>{1, 1, 1, 1, 2, 2});
+    CHECK_THROWS_WITH(embedding(Tensor::from_i64({1}, {3}), table), doctest::Contains("index 3 at position 0 is outside [0, 3)"));
+    Tensor ids32 = Tensor::from_i32({3}, {1, 1, 0});
+    CHECK_GRAD([ids32](std::vector<Tensor>& in) { return embedding(ids32, in[0]); }, {rnd({4, 3}, 1)});
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>

@@ -18,6 +18,25 @@ OP_TEST(gather, "gather along a dim and index_select; repeated indices scatter-a
     };
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+TEST_CASE("gather and index_select: values; repeated indices accumulate; gradcheck") {
+    Tensor x = T({2, 3}, {1, 2, 3, 4, 5, 6});
+    Tensor gi = Tensor::from_i64({2, 2}, {2, 0, 1, 1});
+    CHECK(gather(x, 1, gi).to_vector() == std::vector<float>{3, 1, 5, 5});
+    Tensor gi0 = Tensor::from_i64({1, 3}, {1, 0, 1});
+    CHECK(gather(x, 0, gi0).to_vector() == std::vector<float>{4, 2, 6});
+    Tensor si = Tensor::from_i64({3}, {1, 1, 0});
+    CHECK(index_select(x, 0, si).to_vector() == std::vector<float>{4, 5, 6, 4, 5, 6, 1, 2, 3});
+    CHECK(index_select(x, 1, Tensor::from_i32({1}, {2})).to_vector() == std::vector<float>{3, 6});
+    CHECK_THROWS_WITH(index_select(x, 0, Tensor::from_i64({1}, {2})), doctest::Contains("index 2 at position 0 is outside [0, 2)"));
+    x.requires_grad();
+    backward(sum(gather(x, 1, gi)));
+    CHECK(x.grad_tensor().to_vector() == std::vector<float>{1, 0, 1, 0, 2, 0});
+    CHECK_GRAD([gi](std::vector<Tensor>& in) { return gather(in[0], 1, gi); }, {rnd({2, 3}, 1)});
+    CHECK_GRAD([si](std::vector<Tensor>& in) { return index_select(in[0], 0, si); }, {rnd({2, 4}, 2)});
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>

@@ -16,6 +16,24 @@ OP_TEST(l2norm, "x / (||x|| + eps) along the last dim, a zero row included", {1,
     return cases;
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+TEST_CASE("l2norm: the reference's epsilon placement, zero rows, gradcheck") {
+    Tensor y = l2norm(T({2, 2}, {3, 4, 0, 0}));
+    CHECK(y.to_vector()[0] == doctest::Approx(3.0 / (5.0 + 1e-8)).epsilon(1e-7));
+    CHECK(y.to_vector()[1] == doctest::Approx(0.8).epsilon(1e-7));
+    CHECK(y.to_vector()[2] == 0.0f);  // zero row stays zero, no NaN
+    // eps is added to the norm (x / (|x| + eps)), not inside the sqrt: visible with a big eps
+    Tensor e = l2norm(T({1, 2}, {3, 4}), 1.0f);
+    CHECK(e.to_vector()[0] == doctest::Approx(0.5).epsilon(1e-7));
+    CHECK_GRAD([](std::vector<Tensor>& in) { return l2norm(in[0]); }, {rnd({3, 7}, 1)});
+    CHECK_GRAD([](std::vector<Tensor>& in) { return l2norm(in[0], 0.5f); }, {rnd({2, 1, 5}, 2)});
+    // gradient at a zero row is finite
+    Tensor z = T({1, 3}, {0, 0, 0}).requires_grad();
+    backward(sum(l2norm(z)));
+    for (float g : z.grad_tensor().to_vector()) CHECK(std::isfinite(g));
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>

@@ -14,6 +14,19 @@ OP_TEST(layernorm, "LayerNorm over the last dim", {0}) {
     return cases;
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+TEST_CASE("layernorm: values and gradcheck") {
+    // row [1, 2, 3]: mean 2, biased var 2/3, xhat = [-1, 0, 1] * sqrt(3/2) (eps 0 for the check)
+    Tensor y = layernorm(T({1, 3}, {1, 2, 3}), T({3}, {1, 1, 2}), T({3}, {0, 0.5f, 0}), 0.0f);
+    double s = std::sqrt(1.5);
+    CHECK(y.to_vector()[0] == doctest::Approx(-s).epsilon(1e-6));
+    CHECK(y.to_vector()[1] == doctest::Approx(0.5).epsilon(1e-6));
+    CHECK(y.to_vector()[2] == doctest::Approx(2 * s).epsilon(1e-6));
+    CHECK_GRAD([](std::vector<Tensor>& in) { return layernorm(in[0], in[1], in[2]); },
+               {rnd({2, 3, 6}, 1), rnd({6}, 2, 0.5f, 1.5f), rnd({6}, 3)});
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>

@@ -17,6 +17,40 @@ OP_TEST(reduce, "sum, mean and max along a dim, and whole-tensor sums", {0}) {
     };
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+TEST_CASE("sum / mean / max along a dim: values, keepdim, edge shapes") {
+    Tensor a = T({2, 3}, {1, 5, 3, 4, 2, 6});
+    CHECK(sum(a, 0).to_vector() == std::vector<float>{5, 7, 9});
+    CHECK(sum(a, 1).to_vector() == std::vector<float>{9, 12});
+    CHECK(sum(a, -1, true).shape() == Shape{2, 1});
+    CHECK(mean(a, 1).to_vector() == std::vector<float>{3, 4});
+    CHECK(sum(a).item() == 21.0f);
+    CHECK(sum(a).shape() == Shape{});
+    CHECK(mean(a).item() == 3.5f);
+    auto [mv, mi] = max(a, 1);
+    CHECK(mv.to_vector() == std::vector<float>{5, 6});
+    CHECK(mi.to_vector() == std::vector<float>{1, 2});
+    auto [cv, ci] = max(a, 0, true);
+    CHECK(cv.shape() == Shape{1, 3});
+    CHECK(cv.to_vector() == std::vector<float>{4, 5, 6});
+    CHECK(ci.to_vector() == std::vector<float>{1, 0, 1});
+    CHECK(max(T({1, 3}, {2, 2, 1}), 1).second.to_vector()[0] == 0);  // ties: the first index
+    CHECK(sum(T({0, 4}, {}), 0).to_vector() == std::vector<float>{0, 0, 0, 0});  // empty batch sums to 0
+    CHECK(sum(T({3, 1, 2}, {1, 2, 3, 4, 5, 6}), 1).shape() == Shape{3, 2});   // size-1 dim
+    CHECK_THROWS_WITH(max(T({2, 0}, {}), 1), doctest::Contains("empty dim"));
+}
+
+TEST_CASE("sum / mean / max: gradcheck") {
+    for (int d = 0; d < 3; d++) {
+        CAPTURE(d);
+        CHECK_GRAD([d](std::vector<Tensor>& in) { return sum(in[0], d); }, {rnd({2, 3, 4}, 1)});
+        CHECK_GRAD([d](std::vector<Tensor>& in) { return mean(in[0], d, true); }, {rnd({2, 3, 4}, 2)});
+        CHECK_GRAD([d](std::vector<Tensor>& in) { return max(in[0], d).first; }, {distinct({2, 3, 4}, 3)});
+    }
+    CHECK_GRAD([](std::vector<Tensor>& in) { return mean(in[0]); }, {rnd({3, 5}, 4)});
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>

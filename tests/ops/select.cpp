@@ -18,6 +18,22 @@ OP_TEST(select, "masked_fill and where with broadcast masks", {0}) {
     };
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+TEST_CASE("masked_fill and where: values with broadcast masks; gradcheck") {
+    Tensor x = T({2, 3}, {1, 2, 3, 4, 5, 6});
+    Tensor rowmask = T({2, 1}, {0, 1});
+    CHECK(masked_fill(x, rowmask, -1).to_vector() == std::vector<float>{1, 2, 3, -1, -1, -1});
+    Tensor m = Tensor::from_i32({2, 3}, {1, 0, 0, 0, 0, 1});
+    CHECK(masked_fill(x, m, 9).to_vector() == std::vector<float>{9, 2, 3, 4, 5, 9});
+    Tensor y = T({2, 3}, {10, 20, 30, 40, 50, 60});
+    CHECK(where(m, x, y).to_vector() == std::vector<float>{1, 20, 30, 40, 50, 6});
+    CHECK(where(T({3}, {1, 0, 1}), x, y).to_vector() == std::vector<float>{1, 20, 3, 4, 50, 6});
+    CHECK_THROWS_WITH(masked_fill(x, T({3, 1}, {1, 1, 1}), 0), doctest::Contains("do not broadcast"));
+    CHECK_GRAD([rowmask](std::vector<Tensor>& in) { return masked_fill(in[0], rowmask, -3.0f); }, {rnd({2, 3}, 1)});
+    CHECK_GRAD([m](std::vector<Tensor>& in) { return where(m, in[0], in[1]); }, {rnd({2, 3}, 2), rnd({2, 3}, 3)});
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>

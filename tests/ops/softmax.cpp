@@ -22,6 +22,56 @@ OP_TEST(softmax, "softmax and log_softmax over the last dim, masks, fully masked
     return cases;
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+// softmax in double from the definition
+static std::vector<double> softmax_ref(const std::vector<float>& x, const std::vector<float>& keep) {
+    double m = -1e300, z = 0;
+    for (size_t i = 0; i < x.size(); i++) if (keep[i]) m = std::max(m, (double)x[i]);
+    for (size_t i = 0; i < x.size(); i++) if (keep[i]) z += std::exp(x[i] - m);
+    std::vector<double> p(x.size());
+    for (size_t i = 0; i < x.size(); i++) p[i] = keep[i] ? std::exp(x[i] - m) / z : 0.0;
+    return p;
+}
+
+TEST_CASE("softmax / log_softmax: values, mask, large inputs, fully masked row") {
+    // softmax([0, ln 2, ln 5]) = [1, 2, 5] / 8
+    Tensor s = softmax(T({1, 3}, {0.0f, std::log(2.0f), std::log(5.0f)}));
+    CHECK(s.to_vector()[0] == doctest::Approx(0.125).epsilon(1e-6));
+    CHECK(s.to_vector()[2] == doctest::Approx(0.625).epsilon(1e-6));
+    // stability: huge logits do not overflow
+    Tensor big = softmax(T({1, 2}, {1000.0f, 1000.0f}));
+    CHECK(big.to_vector() == std::vector<float>{0.5f, 0.5f});
+    std::vector<float> x = {0.3f, -1.2f, 2.0f, 0.7f, 1.1f}, keep = {1, 0, 1, 1, 0};
+    Tensor xm = T({1, 5}, x), mask = T({1, 5}, keep);
+    std::vector<double> ref = softmax_ref(x, keep);
+    std::vector<float> got = softmax(xm, mask).to_vector(), lgot = log_softmax(xm, mask).to_vector();
+    for (int i = 0; i < 5; i++) {
+        CHECK(got[i] == doctest::Approx(ref[i]).epsilon(1e-6));
+        if (keep[i]) CHECK(lgot[i] == doctest::Approx(std::log(ref[i])).epsilon(1e-6));
+        else CHECK(std::isinf(lgot[i]));
+    }
+    // an integer mask works the same
+    CHECK(softmax(xm, Tensor::from_i64({1, 5}, {1, 0, 1, 1, 0})).to_vector() == got);
+    // a fully masked row gives zeros, not NaN
+    std::vector<float> z = softmax(T({2, 2}, {1, 2, 3, 4}), T({2, 2}, {0, 0, 1, 1})).to_vector();
+    CHECK(z[0] == 0.0f);
+    CHECK(z[1] == 0.0f);
+    CHECK(z[2] + z[3] == doctest::Approx(1.0));
+    CHECK(softmax(T({1, 1}, {7})).to_vector()[0] == 1.0f);  // length 1
+}
+
+TEST_CASE("softmax / log_softmax: gradcheck with and without mask") {
+    Tensor mask = T({3, 4}, {1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1});
+    CHECK_GRAD([](std::vector<Tensor>& in) { return softmax(in[0]); }, {rnd({3, 4}, 1, -2, 2)});
+    CHECK_GRAD([](std::vector<Tensor>& in) { return log_softmax(in[0]); }, {rnd({2, 3, 4}, 2, -2, 2)});
+    CHECK_GRAD([mask](std::vector<Tensor>& in) { return softmax(in[0], mask); }, {rnd({3, 4}, 3, -2, 2)});
+    // masked positions are -inf by design; zero them so the weighted sum of outputs is finite
+    Tensor unmasked = 1.0f - mask;
+    CHECK_GRAD([mask, unmasked](std::vector<Tensor>& in) { return masked_fill(log_softmax(in[0], mask), unmasked, 0.0f); },
+               {rnd({3, 4}, 4, -2, 2)});
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>

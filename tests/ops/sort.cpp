@@ -20,6 +20,42 @@ OP_TEST(sort, "stable sort and top-k along a dim, both orders", {0}) {
     return cases;
 }
 
+// ---- values by hand or from independent formulas, and gradient checks ---------------------------
+
+TEST_CASE("sort: values and indices along each dim, stable ties, descending; gradient scatters back") {
+    Tensor x = T({2, 3}, {3, 1, 2, 0, 5, 4});
+    auto [v, i] = sort(x, 1);
+    CHECK(v.to_vector() == std::vector<float>{1, 2, 3, 0, 4, 5});
+    CHECK(i.to_vector() == std::vector<float>{1, 2, 0, 0, 2, 1});
+    auto [vd, id] = sort(x, 0, true);
+    CHECK(vd.to_vector() == std::vector<float>{3, 5, 4, 0, 1, 2});
+    CHECK(id.to_vector() == std::vector<float>{0, 1, 1, 1, 0, 0});
+    auto [vt, it] = sort(T({4}, {2, 1, 2, 1}), 0, true);  // ties keep original order
+    CHECK(it.to_vector() == std::vector<float>{0, 2, 1, 3});
+    // backward: d(sorted[k]) goes to x[index[k]]
+    Tensor xs = T({3}, {3, 1, 2}).requires_grad();
+    tape().backward(sort(xs).first, T({3}, {10, 20, 30}));  // sorted = [1, 2, 3] from x[1], x[2], x[0]
+    CHECK(xs.grad_tensor().to_vector() == std::vector<float>{30, 10, 20});
+    for (int d = 0; d < 3; d++) {
+        CAPTURE(d);
+        CHECK_GRAD([d](std::vector<Tensor>& in) { return sort(in[0], d, true).first; }, {distinct({2, 3, 4}, d)});
+    }
+}
+
+TEST_CASE("topk: largest and smallest, k edges; gradcheck") {
+    Tensor x = T({2, 4}, {5, 1, 7, 3, 2, 8, 6, 4});
+    auto [v, i] = topk(x, 2);
+    CHECK(v.to_vector() == std::vector<float>{7, 5, 8, 6});
+    CHECK(i.to_vector() == std::vector<float>{2, 0, 1, 2});
+    auto [vs, is] = topk(x, 1, 1, false);
+    CHECK(vs.to_vector() == std::vector<float>{1, 2});
+    CHECK(topk(x, 0).first.numel() == 0);
+    CHECK(topk(x, 4).first.to_vector() == std::vector<float>{7, 5, 3, 1, 8, 6, 4, 2});
+    CHECK_THROWS_WITH(topk(x, 5), doctest::Contains("k = 5 but dim -1 of (2, 4) has 4 elements"));
+    CHECK_GRAD([](std::vector<Tensor>& in) { return topk(in[0], 2, 1).first; }, {distinct({3, 5}, 1)});
+    CHECK_GRAD([](std::vector<Tensor>& in) { return topk(in[0], 2, 0, false).first; }, {distinct({4, 3}, 2)});
+}
+
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>
