@@ -29,79 +29,9 @@ namespace vsd {
 // configuration
 
 void TrainConfig::add_flags(Flags& f) {
-    f.add("data_path", &data_path, "folder holding <dataset>/precomp (or <dataset>_precomp)", Flags::Setting);
-    f.add("dataset", &dataset, "f30k, coco or demo");
-    f.add("vocab_path", &vocab_path, "SCAN vocab folder (default <data_path>/vocab)", Flags::Setting);
-    f.add("vsd", &vsd, "VSD descriptions: none, cpm (†, MiniCPM-V) or flor (⋆, Florence-2)");
-    f.add("model", &model, "gpo or hrem");
-    f.add("text_encoder", &text_encoder, "bert (the paper's rows) or bigru (vse_infty's bigru branch: GPO, HREM)");
-    f.add("cap_emb", &cap_emb, "caption-embedding file <split>_<this>.npy: cap_bge (GPO+VSD's loader) or cap_bge_cpm "
-          "(HREM+VSD's); auto: the one the model's reference reads");
-    f.add("bert_path", &bert_path, "BERT model folder (config.json, vocab.txt; weights from model.safetensors when present)", Flags::Setting);
-    f.add("bert_lr_factor", &bert_lr_factor, "BERT's lr multiplier (-1: 0.05 with --vsd as VSD, 0.1 as GPO)");
-    f.add("embed_size", &embed_size, "joint embedding size");
-    f.add("word_dim", &word_dim, "word embedding size (BiGRU)");
-    f.add("img_dim", &img_dim, "region feature size");
-    f.add("nhead", &nhead, "HREM: attention heads of its Transformer layers");
-    f.add("dropout", &dropout, "HREM: dropout of its Transformer layers");
-    f.add("residual_weight", &residual_weight, "HREM: weight of the MaxK path (v = l2n(w maxk + (1-w) attention))");
-    f.add("maxk_reference", &maxk_reference, "HREM: the reference's MaxK quirk (k shared across the batch once a sample is short)");
-    f.add("relation", &relation, "HREM: train with the instance-level relation module (0: encoders only)");
-    f.add("warmup", &warmup, "HREM: iterations before the relation module switches on");
-    f.add("mask_weight", &mask_weight, "HREM: relevance scale in the graph attention mask (-1: 1.5 coco, 1.0 otherwise)");
-    f.add("threshold", &threshold, "HREM: connections = the top int(threshold * B) of each row");
-    f.add("topk", &topk, "HREM: K of the cross-modal relevance statistics");
-    f.add("reg_loss_weight", &reg_loss_weight, "HREM: weight of the relevance regulariser");
-    f.add("graph_lr_factor", &graph_lr_factor, "HREM: lr multiplier of the relation module's parameters");
-    f.add("connections", &connections, "HREM: connection masks by intra-modal similarity (intra: V V^T, T T^T, the official "
-          "code since HREM@fb854a9 and VSD_HREM) or cross-modal (cross: V T^T, T V^T, HREM's first upload)");
-    f.add("batch_size", &batch_size, "batch size (-1: 128; 256 on coco for VSD and HREM, as their scripts)");
-    f.add("num_epochs", &num_epochs, "epochs (-1: 25; plain HREM 30)", Flags::Setting);
-    f.add("learning_rate", &learning_rate, "base learning rate");
-    f.add("lr_update", &lr_update, "epoch at which the lr decays (x decay_rate); -1: 15");
-    f.add("lr_schedules", &lr_schedules, "comma-separated decay epochs, overrides --lr_update (e.g. 15,25)");
-    f.add("decay_rate", &decay_rate, "lr decay factor");
-    f.add("weight_decay", &weight_decay, "AdamW weight decay (-1: 0.01 for BiGRU as the reference, else 1e-4)");
-    f.add("grad_clip", &grad_clip, "clip the global gradient norm to this (0: off)");
-    f.add("loss_type", &loss_type, "vse (VSE++ hinge) or trip (distance-weighted triplet); default: vse for GPO, trip with VSD");
-    f.add("margin", &margin, "margin of both losses");
-    f.add("vse_mean_warmup_epochs", &vse_mean_warmup_epochs, "VSE++: epochs with the summed hinge before max-violation (-1: 1; GPO+VSD 0)");
-    f.add("mask_repeat", &mask_repeat, "VSE++: 1 masks every pair of the same image (VSD/HREM's option); 0: the diagonal only, as vse_infty");
-    f.add("trip_cutoff", &trip_cutoff, "triplet: distance cutoff (-1: 1.9 coco, 1.7 otherwise)");
-    f.add("trip_reference_skip", &trip_reference_skip, "triplet: zero a whole direction when an anchor has no negative (reference)");
-    f.add("proto", &proto, "VSD prototype loss: -1 on with --vsd, 0 off, 1 on");
-    f.add("proto_path", &proto_path, "folder with <dataset>_minicpm_kmeans_centroids_<K>.npy (default <data_path>/<dataset>/proto)", Flags::Setting);
-    f.add("num_prototypes", &num_prototypes, "K of the centroid file (0: the only one in --proto_path)");
-    f.add("proto_weight", &proto_weight, "weight of the prototype loss");
-    f.add("sk_epsilon", &sk_epsilon, "Sinkhorn epsilon");
-    f.add("sinkhorn_iterations", &sinkhorn_iterations, "Sinkhorn iterations");
-    f.add("proto_temperature", &proto_temperature, "softmax temperature of the swapped prediction");
-    f.add("size_augment", &size_augment, "drop regions at train time (keep iff u > 0.2)");
-    f.add("token_augment", &token_augment, "mask/replace/delete tokens at train time");
-    f.add("check_inputs", &check_inputs, "every region feature and embedding row read must be finite: a NaN/Inf is one error "
-          "naming the file, row and column (0: not checked, as the reference)", Flags::Local);
-    f.add("logger_name", &logger_name, "run folder: log, checkpoints, evaluation results", Flags::Setting);
-    f.add("resume", &resume, "continue exactly from this checkpoint", Flags::Local);
-    f.add("init_from", &init_from, "start from these weights (ours, or a reference {'model': [img_enc, txt_enc]} checkpoint)", Flags::Setting);
-    f.add("replay", &replay, "train on the recorded batches of this folder (batches.safetensors; the trajectory tests)");
-    f.add("trace", &trace, "write one JSON line per step: lr, loss terms, gradient norm, parameter sums, BatchNorm statistics", Flags::Local);
-    f.add("resume_anyway", &resume_anyway, "resume although flags that shape training differ from the checkpoint's (the run is then no longer exact)", Flags::Local);
-    f.add("val_split", &val_split, "split validated after every epoch: dev, test or testall; auto: dev when it has every file "
-          "the model reads, otherwise the test split (VSD: the release has no dev embeddings)", Flags::Setting);
-    f.add("selection", &selection, "model_best: best (best rsum on --val_split) or last (the last epoch, VSD's protocol); "
-          "auto: last for VSD validated on the test split, best otherwise. HREM's protocol: --val_split test --selection best", Flags::Setting);
-    f.add("save_fold5", &save_fold5, "COCO: validate testall by the 5-fold 1K rsum (the reference's --save_fold5)", Flags::Setting);
-    f.add("dry_run", &dry_run, "print the resolved configuration and every file it would read, then stop", Flags::Local);
-    f.add("log_step", &log_step, "log a line every this many steps", Flags::Local);
-    f.add("workers", &workers, "accepted for compatibility; batches are prepared by one background thread", Flags::Local);
-    f.add("seed", &seed, "random seed (initialisation, shuffling, augmentation, sampling)");
-    f.add("max_steps", &max_steps, "stop after this many steps in total, with a checkpoint (0: run all epochs)", Flags::Local);
-    f.add("validate", &validate, "validate after every epoch", Flags::Local);
-    f.add("progress", &progress, "show a progress line with ETA", Flags::Local);
-    f.add("device", &device, "cpu; cuda: train on the GPU (model, batches, optimiser; the data loader stays on the host); "
-          "emulator: the same kernels in the CUDA emulator (slow)", Flags::Setting);
-    f.add("tf32", &tf32, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error); 0: FP32", Flags::Setting);
-    f.add("cudnn", &cudnn, "1: cuDNN runs the BiGRU (and BERT's attention when validating); needs --device cuda on a GPU. 0: our own kernels, the reference", Flags::Setting);
+#define VSD_TRAIN_ADD(type, name, def, role, help) f.add(#name, &name, help, Flags::role);
+    VSD_TRAIN_FLAGS(VSD_TRAIN_ADD)
+#undef VSD_TRAIN_ADD
 }
 
 std::string TrainConfig::test_split() const { return dataset == "coco" ? "testall" : "test"; }

@@ -37,67 +37,84 @@ inline ModelInput model_input(const Batch& b) {
     return {b.images, b.img_lengths, b.tokens, b.lengths, b.desc_emb, b.cap_emb};
 }
 
+// Every training flag, declared once: X(type, name, default, role, help). The members of
+// TrainConfig, `train --help`, the config JSON (run.json, checkpoint metadata, --dry_run) and the
+// resume check all come from this list. Roles (core/flags.h): Recipe flags shape training and must
+// match the checkpoint on --resume; Setting flags are recorded but free to change; Local flags
+// concern this invocation only. Defaults of -1 / "auto" are resolved by finalize() per recipe.
+#define VSD_TRAIN_FLAGS(X) \
+    X(std::string, data_path, "data", Setting, "folder holding <dataset>/precomp (or <dataset>_precomp)") \
+    X(std::string, dataset, "demo", Recipe, "f30k, coco or demo") \
+    X(std::string, vocab_path, "", Setting, "SCAN vocab folder (default <data_path>/vocab)") \
+    X(std::string, vsd, "none", Recipe, "VSD descriptions: none, cpm (†, MiniCPM-V) or flor (⋆, Florence-2)") \
+    X(std::string, model, "gpo", Recipe, "gpo or hrem") \
+    X(std::string, text_encoder, "bert", Recipe, "bert (the paper's rows) or bigru (vse_infty's bigru branch: GPO, HREM)") \
+    X(std::string, cap_emb, "auto", Recipe, "caption-embedding file <split>_<this>.npy: cap_bge (GPO+VSD's loader) or cap_bge_cpm " "(HREM+VSD's); auto: the one the model's reference reads") \
+    X(std::string, bert_path, "bert-base-uncased", Setting, "BERT model folder (config.json, vocab.txt; weights from model.safetensors when present)") \
+    X(float, bert_lr_factor, -1.0f, Recipe, "BERT's lr multiplier (-1: 0.05 with --vsd as VSD, 0.1 as GPO)") \
+    X(int64_t, embed_size, 1024, Recipe, "joint embedding size") \
+    X(int64_t, word_dim, 300, Recipe, "word embedding size (BiGRU)") \
+    X(int64_t, img_dim, 2048, Recipe, "region feature size") \
+    X(int64_t, nhead, 16, Recipe, "HREM: attention heads of its Transformer layers") \
+    X(float, dropout, 0.1f, Recipe, "HREM: dropout of its Transformer layers") \
+    X(float, residual_weight, 0.8f, Recipe, "HREM: weight of the MaxK path (v = l2n(w maxk + (1-w) attention))") \
+    X(bool, maxk_reference, false, Recipe, "HREM: the reference's MaxK quirk (k shared across the batch once a sample is short)") \
+    X(bool, relation, true, Recipe, "HREM: train with the instance-level relation module (0: encoders only)") \
+    X(int64_t, warmup, 8000, Recipe, "HREM: iterations before the relation module switches on") \
+    X(float, mask_weight, -1.0f, Recipe, "HREM: relevance scale in the graph attention mask (-1: 1.5 coco, 1.0 otherwise)") \
+    X(float, threshold, 0.5f, Recipe, "HREM: connections = the top int(threshold * B) of each row") \
+    X(int, topk, 10, Recipe, "HREM: K of the cross-modal relevance statistics") \
+    X(float, reg_loss_weight, 10.0f, Recipe, "HREM: weight of the relevance regulariser") \
+    X(float, graph_lr_factor, 1.0f, Recipe, "HREM: lr multiplier of the relation module's parameters") \
+    X(std::string, connections, "intra", Recipe, "HREM: connection masks by intra-modal similarity (intra: V V^T, T T^T, the official " "code since HREM@fb854a9 and VSD_HREM) or cross-modal (cross: V T^T, T V^T, HREM's first upload)") \
+    X(int64_t, batch_size, -1, Recipe, "batch size (-1: 128; 256 on coco for VSD and HREM, as their scripts)") \
+    X(int, num_epochs, -1, Setting, "epochs (-1: 25; plain HREM 30)") \
+    X(float, learning_rate, 5e-4f, Recipe, "base learning rate") \
+    X(int, lr_update, -1, Recipe, "epoch at which the lr decays (x decay_rate); -1: 15") \
+    X(std::string, lr_schedules, "", Recipe, "comma-separated decay epochs, overrides --lr_update (e.g. 15,25)") \
+    X(float, decay_rate, 0.1f, Recipe, "lr decay factor") \
+    X(float, weight_decay, -1.0f, Recipe, "AdamW weight decay (-1: 0.01 for BiGRU as the reference, else 1e-4)") \
+    X(float, grad_clip, 2.0f, Recipe, "clip the global gradient norm to this (0: off)") \
+    X(std::string, loss_type, "", Recipe, "vse (VSE++ hinge) or trip (distance-weighted triplet); default: vse for GPO, trip with VSD") \
+    X(float, margin, 0.2f, Recipe, "margin of both losses") \
+    X(int, vse_mean_warmup_epochs, -1, Recipe, "VSE++: epochs with the summed hinge before max-violation (-1: 1; GPO+VSD 0)") \
+    X(bool, mask_repeat, false, Recipe, "VSE++: 1 masks every pair of the same image (VSD/HREM's option); 0: the diagonal only, as vse_infty") \
+    X(float, trip_cutoff, -1.0f, Recipe, "triplet: distance cutoff (-1: 1.9 coco, 1.7 otherwise)") \
+    X(bool, trip_reference_skip, false, Recipe, "triplet: zero a whole direction when an anchor has no negative (reference)") \
+    X(int, proto, -1, Recipe, "VSD prototype loss: -1 on with --vsd, 0 off, 1 on") \
+    X(std::string, proto_path, "", Setting, "folder with <dataset>_minicpm_kmeans_centroids_<K>.npy (default <data_path>/<dataset>/proto)") \
+    X(int64_t, num_prototypes, 0, Recipe, "K of the centroid file (0: the only one in --proto_path)") \
+    X(float, proto_weight, 1.0f, Recipe, "weight of the prototype loss") \
+    X(float, sk_epsilon, 0.05f, Recipe, "Sinkhorn epsilon") \
+    X(int, sinkhorn_iterations, 3, Recipe, "Sinkhorn iterations") \
+    X(float, proto_temperature, 0.1f, Recipe, "softmax temperature of the swapped prediction") \
+    X(bool, size_augment, true, Recipe, "drop regions at train time (keep iff u > 0.2)") \
+    X(bool, token_augment, true, Recipe, "mask/replace/delete tokens at train time") \
+    X(bool, check_inputs, true, Local, "every region feature and embedding row read must be finite: a NaN/Inf is one error " "naming the file, row and column (0: not checked, as the reference)") \
+    X(std::string, logger_name, "runs/demo", Setting, "run folder: log, checkpoints, evaluation results") \
+    X(std::string, resume, "", Local, "continue exactly from this checkpoint") \
+    X(std::string, init_from, "", Setting, "start from these weights (ours, or a reference {'model': [img_enc, txt_enc]} checkpoint)") \
+    X(std::string, replay, "", Recipe, "train on the recorded batches of this folder (batches.safetensors; the trajectory tests)") \
+    X(std::string, trace, "", Local, "write one JSON line per step: lr, loss terms, gradient norm, parameter sums, BatchNorm statistics") \
+    X(bool, resume_anyway, false, Local, "resume although flags that shape training differ from the checkpoint's (the run is then no longer exact)") \
+    X(std::string, val_split, "auto", Setting, "split validated after every epoch: dev, test or testall; auto: dev when it has every file " "the model reads, otherwise the test split (VSD: the release has no dev embeddings)") \
+    X(std::string, selection, "auto", Setting, "model_best: best (best rsum on --val_split) or last (the last epoch, VSD's protocol); " "auto: last for VSD validated on the test split, best otherwise. HREM's protocol: --val_split test --selection best") \
+    X(bool, save_fold5, false, Setting, "COCO: validate testall by the 5-fold 1K rsum (the reference's --save_fold5)") \
+    X(bool, dry_run, false, Local, "print the resolved configuration and every file it would read, then stop") \
+    X(int, log_step, 10, Local, "log a line every this many steps") \
+    X(int, workers, 1, Local, "accepted for compatibility; batches are prepared by one background thread") \
+    X(uint64_t, seed, 0, Recipe, "random seed (initialisation, shuffling, augmentation, sampling)") \
+    X(int64_t, max_steps, 0, Local, "stop after this many steps in total, with a checkpoint (0: run all epochs)") \
+    X(bool, validate, true, Local, "validate after every epoch") \
+    X(bool, progress, true, Local, "show a progress line with ETA") \
+    X(std::string, device, "cpu", Setting, "cpu; cuda: train on the GPU (model, batches, optimiser; the data loader stays on the host); " "emulator: the same kernels in the CUDA emulator (slow)") \
+    X(int, tf32, 0, Setting, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error); 0: FP32") \
+    X(int, cudnn, 0, Setting, "1: cuDNN runs the BiGRU (and BERT's attention when validating); needs --device cuda on a GPU. 0: our own kernels, the reference")
+
 struct TrainConfig {
-    // data
-    std::string data_path = "data", dataset = "demo", vocab_path = "", vsd = "none";
-    // model
-    std::string model = "gpo", text_encoder = "bert";  // bert (every paper row) or bigru (vse_infty's bigru branch)
-    std::string cap_emb = "auto";  // caption-embedding file: cap_bge (GPO+VSD), cap_bge_cpm (HREM+VSD)
-    std::string bert_path = "bert-base-uncased";  // model folder: config.json, vocab.txt[, model.safetensors]
-    float bert_lr_factor = -1.0f;                  // -1: 0.05 with --vsd (VSD), 0.1 otherwise (GPO)
-    int64_t embed_size = 1024, word_dim = 300, img_dim = 2048;
-    // HREM (paper-notes §2.4, 2.5; the reference's extra_parameters names)
-    int64_t nhead = 16;
-    float dropout = 0.1f, residual_weight = 0.8f;
-    bool maxk_reference = false;   // the reference's shared-k MaxK quirk (ours: per-sample k)
-    bool relation = true;          // the instance-level relation module (off: HREM's encoders alone)
-    int64_t warmup = 8000;         // iterations before the relation module switches on
-    float mask_weight = -1.0f;     // -1: 1.5 for coco, 1.0 otherwise
-    float threshold = 0.5f, reg_loss_weight = 10.0f, graph_lr_factor = 1.0f;
-    int topk = 10;
-    std::string connections = "intra";  // intra: V V^T, T T^T (the official code); cross: V T^T, T V^T (HREM's first upload)
-    // optimisation (GPO BiGRU branch defaults, paper-notes §4.1)
-    int64_t batch_size = -1;       // -1: 128; 256 on coco for VSD and HREM (plain GPO keeps 128, as vse_infty)
-    int num_epochs = -1;           // -1: 25 (GPO, VSD, HREM+VSD), 30 (HREM)
-    float learning_rate = 5e-4f;
-    int lr_update = -1;            // decay x decay_rate at this epoch (-1: 15) ...
-    std::string lr_schedules = ""; // ... or at each of these ("15,25"); overrides lr_update (VSD, HREM: 15,25)
-    float decay_rate = 0.1f;
-    float weight_decay = -1.0f;    // -1: 0.01 for BiGRU (PyTorch's AdamW default), 1e-4 otherwise
-    float grad_clip = 2.0f;
-    // loss
-    std::string loss_type = "";    // vse or trip; "" = vse for GPO, trip with VSD (as the reference)
-    float margin = 0.2f;
-    int vse_mean_warmup_epochs = -1;  // -1: 1 (GPO's scripts, HREM), 0 (GPO+VSD); only the VSE++ loss reads it
-    bool mask_repeat = false;         // VSE++: mask every pair of the same image (VSD/HREM); vse_infty: the diagonal only
-    float trip_cutoff = -1.0f;     // -1: 1.9 for coco, 1.7 otherwise
-    bool trip_reference_skip = false;
-    // VSD prototype-level alignment (paper-notes §2.7): on by default whenever --vsd is set
-    int proto = -1;                 // -1: on with --vsd; 0/1 force
-    std::string proto_path = "";    // folder of <dataset>_minicpm_kmeans_centroids_<K>.npy (default <data_path>/<dataset>/proto)
-    int64_t num_prototypes = 0;     // K; 0 = the only centroid file in proto_path
-    float proto_weight = 1.0f, sk_epsilon = 0.05f, proto_temperature = 0.1f;
-    int sinkhorn_iterations = 3;
-    // augmentation
-    bool size_augment = true, token_augment = true;
-    bool check_inputs = true;  // every feature and embedding row read must be finite (one error naming file, row, column)
-    // run
-    std::string logger_name = "runs/demo", resume = "";
-    bool resume_anyway = false;       // resume although the flags differ from the checkpoint's (no longer exact)
-    std::string init_from = "";       // initial weights (ours, or a reference checkpoint), instead of the random init
-    std::string replay = "", trace = "";  // recorded batches to train on; per-step JSON lines (src/train/replay.h)
-    std::string val_split = "auto";   // split validated each epoch: dev, or test/testall (auto: see above)
-    std::string selection = "auto";   // best (best rsum on val_split) or last (the last epoch); auto: see above
-    bool save_fold5 = false;          // COCO testall: validate with the 5-fold 1K rsum (the reference's --save_fold5)
-    bool dry_run = false;             // print the resolved configuration and the files it reads, then stop
-    int log_step = 10, workers = 1;
-    uint64_t seed = 0;
-    int64_t max_steps = 0;  // stop (and checkpoint) after this many steps in total; 0 = no limit
-    std::string device = "cpu";  // cpu, or cuda: the model, the batches and the optimiser on the device
-    int cudnn = 0;               // 1: cuDNN's GRU on the GPU (kernels/cudnn.h); 0: our kernels
-    int tf32 = 0;                // 1: cuBLAS/cuDNN may use TF32 tensor cores on the device
-    bool validate = true;
-    bool progress = true;
+#define VSD_TRAIN_MEMBER(type, name, def, role, help) type name = def;
+    VSD_TRAIN_FLAGS(VSD_TRAIN_MEMBER)
+#undef VSD_TRAIN_MEMBER
 
     void add_flags(Flags& f);
     void finalize();  // resolve the "auto" values above (selection reads which dev files exist)
