@@ -1,5 +1,9 @@
 // Command-line flags.
+#include <fstream>
+#include <sstream>
+
 #include "../src/core/flags.h"
+#include "../src/train/trainer.h"
 #include "helpers.h"
 
 TEST_CASE("flags: values, booleans, positional, unknown flags, bad values") {
@@ -52,4 +56,30 @@ TEST_CASE("flags: one declaration gives the config JSON (recorded flags in order
     CHECK(fl.record_of("n") == Flags::Recipe);
     CHECK(fl.record_of("log") == Flags::Local);
     CHECK(fl.record_of("never_declared") == Flags::Local);
+}
+
+TEST_CASE("flags: every training flag that docs/usage.md documents exists (the docs cannot drift from the declarations)") {
+    std::ifstream in(std::string(VSD_SOURCE_DIR) + "/docs/usage.md");
+    REQUIRE(in.good());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string doc = ss.str();
+    TrainConfig cfg;
+    Flags f("train", "");
+    cfg.add_flags(f);
+    const std::string help = f.help();
+    int documented = 0;
+    // the flags table: rows starting with | `--name`
+    for (size_t at = doc.find("| `--"); at != std::string::npos; at = doc.find("| `--", at + 1)) {
+        const size_t end = doc.find('|', at + 1);
+        const std::string cell = doc.substr(at, end - at);
+        for (size_t p = cell.find("`--"); p != std::string::npos; p = cell.find("`--", p + 1)) {
+            const std::string name = cell.substr(p + 3, cell.find('`', p + 3) - p - 3);
+            CAPTURE(name);
+            const bool exists = help.find("--" + name + " ") != std::string::npos;
+            CHECK_MESSAGE(exists, "docs/usage.md documents --" << name << ", which train does not have");
+            documented++;
+        }
+    }
+    CHECK(documented > 40);
 }
