@@ -1,29 +1,11 @@
 // gpo.cpp — GPO forward, step by step as paper-notes §2.1 (and vse_infty's gpo.py) compute it.
 #include "gpo.h"
 
-#include <cmath>
-
 namespace vsd {
 
 GPO::GPO(Rng& rng, GPOConfig c) : cfg(c), gru(c.d_pe, c.d_hidden, true, rng), linear(c.d_hidden, 1, false, rng) {
     register_module("gru", gru);
     register_module("linear", linear);
-}
-
-Tensor positional_encoding(const Tensor& lengths, int64_t N, int64_t P) {
-    const int64_t B = lengths.numel();
-    Tensor pe = Tensor::zeros({B, N, P});
-    for (int64_t b = 0; b < B; b++) {
-        const int64_t L = lengths.index_at(b);
-        for (int64_t k = 0; k < N && k < L; k++)
-            for (int64_t j = 0; j < P / 2; j++) {
-                // computed in float as torch does: exp(2j * -(ln 10000 / P)), then k * w
-                float w = std::exp((float)(2 * j) * -(std::log(10000.0f) / (float)P));
-                pe.data()[(b * N + k) * P + 2 * j] = std::sin((float)k * w);
-                pe.data()[(b * N + k) * P + 2 * j + 1] = std::cos((float)k * w);
-            }
-    }
-    return pe;
 }
 
 Tensor GPO::forward(const Tensor& features, const Tensor& lengths) {
@@ -36,7 +18,7 @@ Tensor GPO::forward(const Tensor& features, const Tensor& lengths) {
     Tensor keep = length_mask(lengths, N);  // (B, N) 1 = real position
     Tensor pad = 1.0f - keep;                // 1 = padding (no grad: a constant)
     // 1. rank positions k = 0..N-1 -> sinusoidal encoding                 pe: (B, N, P)
-    Tensor pe = positional_encoding(lengths, N, cfg.d_pe).to(features.device());
+    Tensor pe = positional_encoding(lengths.to(features.device()), N, cfg.d_pe);  // made where the model lives
     // 2. BiGRU over the ranks; average the two directions                 h: (B, N, H)
     Tensor h = gru.forward_mean(pe, lengths);
     // 3. score each rank, mask padding with -10000, softmax at T = 0.1   w: (B, N)

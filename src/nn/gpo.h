@@ -27,8 +27,4 @@ public:
     Linear linear;  // linear.weight (1, 32), no bias
 };
 
-// Sinusoidal encoding of positions 0..N-1 (N, P): PE[k, 2j] = sin(k w_j), PE[k, 2j+1] = cos(k w_j),
-// w_j = exp(-2j ln(10000) / P). (B, N, P) with the rows k >= lengths[b] zeroed.
-Tensor positional_encoding(const Tensor& lengths, int64_t N, int64_t P);
-
 }  // namespace vsd

@@ -133,6 +133,9 @@ RegionWordStats region_word_stats(const Tensor& psi_hat, const Tensor& phi_hat, 
 // The padding mask of a batch: (B, N) float, 1 where position k < lengths[b] (lengths (B,) int),
 // made on the lengths' device; no gradient.
 Tensor length_mask(const Tensor& lengths, int64_t N);
+// GPO's position codes (B, N, P): sin/cos of k w_j for the positions k < lengths[b], 0 beyond
+// (w_j = exp(-2j ln(10000) / P)); made on the lengths' device; no gradient.
+Tensor positional_encoding(const Tensor& lengths, int64_t N, int64_t P);
 
 // ---- helpers --------------------------------------------------------------------------------
 // a float32 copy of any tensor (masks and index tensors become 0/1 or their values); no grad
