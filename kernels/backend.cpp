@@ -1,4 +1,4 @@
-// backend.cpp — the kernel tables (see backend.h).
+// backend.cpp — the device backends: the GPU and the emulator, and which one runs (see backend.h).
 #include "backend.h"
 
 #include <cstdio>

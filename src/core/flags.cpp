@@ -49,40 +49,44 @@ static std::string quote(const std::string& s) {
     return q + "\"";
 }
 
+// Every add() ends here: the default shown by --help is the value's JSON text at declaration.
+void Flags::push(const std::string& n, const std::string& h, bool is_bool, std::function<void(const std::string&)> set,
+                 std::function<std::string()> json, Record r) {
+    const std::string def = json();
+    flags_.push_back({n, h, def, is_bool, std::move(set), std::move(json), r});
+}
+
 void Flags::add(const std::string& n, std::string* v, const std::string& h, Record r) {
-    flags_.push_back({n, h, "\"" + *v + "\"", false, [v](const std::string& s) { *v = s; }, [v] { return quote(*v); }, r});
+    push(n, h, false, [v](const std::string& s) { *v = s; }, [v] { return quote(*v); }, r);
 }
 void Flags::add(const std::string& n, int64_t* v, const std::string& h, Record r) {
-    flags_.push_back({n, h, std::to_string(*v), false,
-                      setter(n, v, [](const char* s, char** e) { return std::strtoll(s, e, 10); }, "an integer"),
-                      [v] { return std::to_string(*v); }, r});
+    push(n, h, false, setter(n, v, [](const char* s, char** e) { return std::strtoll(s, e, 10); }, "an integer"),
+         [v] { return std::to_string(*v); }, r);
 }
 void Flags::add(const std::string& n, int* v, const std::string& h, Record r) {
-    flags_.push_back({n, h, std::to_string(*v), false,
-                      setter(n, v, [](const char* s, char** e) { return std::strtol(s, e, 10); }, "an integer"),
-                      [v] { return std::to_string(*v); }, r});
+    push(n, h, false, setter(n, v, [](const char* s, char** e) { return std::strtol(s, e, 10); }, "an integer"),
+         [v] { return std::to_string(*v); }, r);
 }
 void Flags::add(const std::string& n, uint64_t* v, const std::string& h, Record r) {
-    flags_.push_back({n, h, std::to_string(*v), false,
-                      setter(n, v, [](const char* s, char** e) { return std::strtoull(s, e, 10); }, "a non-negative integer"),
-                      [v] { return std::to_string(*v); }, r});
+    push(n, h, false, setter(n, v, [](const char* s, char** e) { return std::strtoull(s, e, 10); }, "a non-negative integer"),
+         [v] { return std::to_string(*v); }, r);
 }
 void Flags::add(const std::string& n, float* v, const std::string& h, Record r) {
-    flags_.push_back({n, h, fmt_float(*v), false, setter(n, v, [](const char* s, char** e) { return std::strtod(s, e); }, "a number"),
-                      [v] { return fmt_float(*v); }, r});
+    push(n, h, false, setter(n, v, [](const char* s, char** e) { return std::strtod(s, e); }, "a number"),
+         [v] { return fmt_float(*v); }, r);
 }
 void Flags::add(const std::string& n, double* v, const std::string& h, Record r) {
-    flags_.push_back({n, h, fmt_float(*v), false, setter(n, v, [](const char* s, char** e) { return std::strtod(s, e); }, "a number"),
-                      [v] { return fmt_float(*v); }, r});
+    push(n, h, false, setter(n, v, [](const char* s, char** e) { return std::strtod(s, e); }, "a number"),
+         [v] { return fmt_float(*v); }, r);
 }
 void Flags::add(const std::string& n, bool* v, const std::string& h, Record r) {
-    flags_.push_back({n, h, *v ? "1" : "0", true,
-                      [n, v](const std::string& s) {
-                          if (s == "1" || s == "true" || s == "True" || s == "yes") *v = true;
-                          else if (s == "0" || s == "false" || s == "False" || s == "no") *v = false;
-                          else FATAL("--%s expects 0/1/true/false, got '%s'", n.c_str(), s.c_str());
-                      },
-                      [v] { return std::string(*v ? "1" : "0"); }, r});
+    push(n, h, true,
+         [n, v](const std::string& s) {
+             if (s == "1" || s == "true" || s == "True" || s == "yes") *v = true;
+             else if (s == "0" || s == "false" || s == "False" || s == "no") *v = false;
+             else FATAL("--%s expects 0/1/true/false, got '%s'", n.c_str(), s.c_str());
+         },
+         [v] { return std::string(*v ? "1" : "0"); }, r);
 }
 
 std::string Flags::to_json(const std::vector<std::pair<std::string, std::string>>& extra) const {

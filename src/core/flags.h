@@ -50,6 +50,8 @@ private:
     std::vector<Flag> flags_;
     std::vector<std::string> positional_;
     Flag* find(const std::string& name);
+    void push(const std::string& name, const std::string& help, bool is_bool, std::function<void(const std::string&)> set,
+              std::function<std::string()> json, Record r);
 };
 
 }  // namespace vsd

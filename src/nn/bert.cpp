@@ -142,7 +142,7 @@ Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
     // model lives: only keep (B*L values) crosses to the device, not the full mask.
     const Device dev = word.weight.device();
     Tensor km = keep.to(dev);
-    if (!fused) km = Tensor::zeros({B, cfg.heads, L, L}, DType::F32, dev) + reshape(km, {B, 1, 1, L});
+    if (!fused) km = attention_mask(reshape(km, {B, 1, 1, L}), B, cfg.heads, L);
     // cuDNN's attention (--cudnn 1) takes key lengths, so each sample's kept keys must be a prefix
     // (always, at inference: the token masking that can hide a key mid-caption only trains)
     std::vector<int> key_len;

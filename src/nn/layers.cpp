@@ -84,6 +84,10 @@ LayerNorm::LayerNorm(int64_t n, float e) : eps(e) {
 
 Tensor maybe_dropout(const Tensor& x, float p, Rng* drop) { return drop && p > 0 ? dropout(x, p, true, *drop) : x; }
 
+Tensor attention_mask(const Tensor& visible, int64_t B, int64_t heads, int64_t L) {
+    return Tensor::zeros({B, heads, L, L}, DType::F32, visible.device()) + visible;
+}
+
 Tensor multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t heads, const Tensor& mask,
                             const Tensor& bias, float p, Rng* drop) {
     const int64_t B = q.size(0), L = q.size(1), E = q.size(2), d = E / heads;

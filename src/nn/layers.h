@@ -18,6 +18,11 @@ public:
 // or p = 0). Every layer that drops goes through this one helper.
 Tensor maybe_dropout(const Tensor& x, float p, Rng* drop);
 
+// The (B, heads, L, L) mask multi_head_attention takes, spread from `visible` (any shape that
+// broadcasts to it: (B, 1, 1, L) key masks, (1, 1, L, L) pair masks, their product), nonzero =
+// visible. Made on visible's device; callers build it once and share it across layers.
+Tensor attention_mask(const Tensor& visible, int64_t B, int64_t heads, int64_t L);
+
 // Multi-head scaled dot-product attention, the one that BERT's and HREM's Transformer layers
 // share (Vaswani et al. 2017, eq. 1): q, k, v (B, L, E) are split into `heads` heads of
 // d = E / heads; per head softmax(q k^T / sqrt(d) + bias) over the keys that `mask` keeps

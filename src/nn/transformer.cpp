@@ -43,12 +43,13 @@ Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_lengt
                                bias.shape_str().c_str(), (long long)N, (long long)N);
     // 1. the visible keys, spread over heads and queries where x lives          (B, A, N, N)
     //    (only the lengths, B numbers, and keep cross from the host)
-    Tensor mask;
-    if (key_lengths.defined() || keep.defined()) {
-        mask = Tensor::zeros({B, A, N, N}, DType::F32, x.device()) + 1.0f;
-        if (key_lengths.defined()) mask = mask * reshape(length_mask(key_lengths, N).to(x.device()), {B, 1, 1, N});
-        if (keep.defined()) mask = mask * reshape(to_float(keep).to(x.device()), {1, 1, N, N});
+    Tensor visible;  // (B, 1, 1, N) keys, times (1, 1, N, N) pairs
+    if (key_lengths.defined()) visible = reshape(length_mask(key_lengths, N).to(x.device()), {B, 1, 1, N});
+    if (keep.defined()) {
+        const Tensor pairs = reshape(to_float(keep).to(x.device()), {1, 1, N, N});
+        visible = visible.defined() ? visible * pairs : pairs;
     }
+    const Tensor mask = visible.defined() ? attention_mask(visible, B, A, N) : Tensor();
     // 2. one projection gives queries, keys and values; attention over the visible keys
     Tensor qkv = linear(x, self_attn.in_proj_weight, self_attn.in_proj_bias);  // (B, N, 3E)
     Tensor q = narrow(qkv, 2, 0, E);

@@ -12,10 +12,7 @@ Tensor length_mask(const Tensor& lengths, int64_t N) {
     const int64_t B = lengths.numel();
     Tensor m = Tensor::empty({B, N}, DType::F32, device_of(k));
     if (k) {
-        Tensor len = lengths;
-        if (len.dtype() != DType::I64)  // the kernel reads int64
-            len = Tensor::from_i64({B}, index_values("length_mask", lengths.to(Device::CPU), INT64_MAX)).to(Device::CUDA);
-        VSD_RUN(*k, length_mask)(m.data(), len.i64(), B, N);
+        VSD_RUN(*k, length_mask)(m.data(), device_i64("length_mask", lengths, INT64_MAX).i64(), B, N);
     } else {
         const std::vector<int64_t> len = index_values("length_mask", lengths, INT64_MAX);
         length_mask_cpu(m.data(), len.data(), B, N);

@@ -13,10 +13,7 @@ Tensor positional_encoding(const Tensor& lengths, int64_t N, int64_t P) {
     const int64_t B = lengths.numel();
     Tensor pe = Tensor::empty({B, N, P}, DType::F32, device_of(k));
     if (k) {
-        Tensor len = lengths;
-        if (len.dtype() != DType::I64)  // the kernel reads int64
-            len = Tensor::from_i64({B}, index_values("positional_encoding", lengths.to(Device::CPU), INT64_MAX)).to(Device::CUDA);
-        VSD_RUN(*k, positional_encoding)(pe.data(), len.i64(), B, N, P);
+        VSD_RUN(*k, positional_encoding)(pe.data(), device_i64("positional_encoding", lengths, INT64_MAX).i64(), B, N, P);
     } else {
         const std::vector<int64_t> len = index_values("positional_encoding", lengths, INT64_MAX);
         positional_encoding_cpu(pe.data(), len.data(), B, N, P);

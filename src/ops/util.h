@@ -61,4 +61,11 @@ Broadcast make_broadcast(const char* op, const Shape& a, const Shape& b, Shape* 
 // int64 copy of an index tensor (I32 or I64), range-checked against [0, limit).
 std::vector<int64_t> index_values(const char* op, const Tensor& idx, int64_t limit);
 
+// A device index tensor as the kernels read it, int64: itself when it already is (no host round
+// trip), else an int64 copy made through index_values (range-checked against [0, limit)).
+inline Tensor device_i64(const char* op, const Tensor& idx, int64_t limit) {
+    if (idx.dtype() == DType::I64) return idx;
+    return Tensor::from_i64({idx.numel()}, index_values(op, idx.to(Device::CPU), limit)).to(Device::CUDA);
+}
+
 }  // namespace vsd

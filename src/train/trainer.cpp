@@ -34,6 +34,14 @@ void TrainConfig::add_flags(Flags& f) {
 #undef VSD_TRAIN_ADD
 }
 
+Flags::Record TrainConfig::role_of(const std::string& flag) {
+#define VSD_TRAIN_ROLE(type, name, def, role, help) \
+    if (flag == #name) return Flags::role;
+    VSD_TRAIN_FLAGS(VSD_TRAIN_ROLE)
+#undef VSD_TRAIN_ROLE
+    return Flags::Local;
+}
+
 std::string TrainConfig::test_split() const { return dataset == "coco" ? "testall" : "test"; }
 
 std::string TrainConfig::row_name() const {
@@ -349,12 +357,9 @@ static std::vector<ParamGroup> param_groups(VSEModel& model, const TrainConfig& 
 static void check_resume_settings(const TrainConfig& cfg, const SafeTensors& st) {
     if (auto it = st.metadata.find("config"); it != st.metadata.end()) {
         Json was = Json::parse(it->second, cfg.resume + " (config)"), now = Json::parse(cfg.to_json(), "config");
-        TrainConfig c = cfg;
-        Flags declared("train", "");
-        c.add_flags(declared);
         // Setting flags may change on resume (paths, device, epochs, validation); the derived
         // row follows the recipe flags, and the protocol follows the validation settings
-        auto free_key = [&](const std::string& k) { return k == "protocol" || declared.record_of(k) == Flags::Setting; };
+        auto free_key = [](const std::string& k) { return k == "protocol" || TrainConfig::role_of(k) == Flags::Setting; };
         std::string diffs;
         for (const auto& [k, v] : now.members()) {
             if (free_key(k)) continue;

@@ -117,6 +117,7 @@ struct TrainConfig {
 #undef VSD_TRAIN_MEMBER
 
     void add_flags(Flags& f);
+    static Flags::Record role_of(const std::string& flag);  // as declared (Local for an unknown name)
     void finalize();  // resolve the "auto" values above (selection reads which dev files exist)
     std::string to_json() const;
     std::string row_name() const;     // "GPO+VSD†", "HREM", ...

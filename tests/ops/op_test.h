@@ -72,10 +72,11 @@ struct OpSpec {
 };
 
 // Runs every check above for one op; failures name the op, the case, the version and the device.
-void run_op_test(const OpSpec& spec);
+// Returns how many (case, version, device) runs were compared with the CPU's.
+int run_op_test(const OpSpec& spec);
 
 // OP_TEST(name, "what it covers", {versions}) { return {cases...}; }  registers one doctest case.
 #define OP_TEST(NAME, WHAT, ...)                                                              \
     static std::vector<OpCase> op_cases_##NAME();                                             \
-    TEST_CASE("op " #NAME ": " WHAT) { run_op_test({#NAME, std::vector<int> __VA_ARGS__, &op_cases_##NAME}); } \
+    TEST_CASE("op " #NAME ": " WHAT) { CHECK(run_op_test({#NAME, std::vector<int> __VA_ARGS__, &op_cases_##NAME}) > 0); } \
     static std::vector<OpCase> op_cases_##NAME()
