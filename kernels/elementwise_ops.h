@@ -6,12 +6,6 @@
 
 #include "elementwise.h"
 
-#if defined(__CUDACC__)
-#define VSD_HD __host__ __device__ inline
-#else
-#define VSD_HD inline
-#endif
-
 namespace vsd {
 
 // The order of max, sort and top-k, as PyTorch's: NaN is above every number, so max returns NaN

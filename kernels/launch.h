@@ -21,6 +21,13 @@
 
 #include "../src/core/tensor.h"  // struct Backend
 
+// A formula written once for the CPU reference and the kernels (e.g. kernels/elementwise_ops.h)
+#if defined(__CUDACC__)
+#define VSD_HD __host__ __device__ inline
+#else
+#define VSD_HD inline
+#endif
+
 #ifdef USE_CUDA
 #define VSD_LAUNCHERS(...)       \
     namespace sim {              \

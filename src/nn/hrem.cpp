@@ -17,27 +17,15 @@ Tensor maxk_pool(const Tensor& x, const Tensor& lengths, int64_t k, bool referen
     // 1. hide the padded items behind a huge negative value (finite, so 0 * it stays 0 below)
     Tensor pad = reshape(1.0f - length_mask(lengths, N), {B, N, 1});
     Tensor top = topk(masked_fill(x, pad, -1e30f), kk, 1).first;  // (B, kk, D), descending
-    // 2. each sample averages its first k_b of them
-    Tensor w = Tensor::zeros({B, kk, 1});
-    int64_t shared_k = k;
-    for (int64_t b = 0; b < B; b++) {
-        const int64_t len = std::max<int64_t>(lengths.index_at(b), 1);
-        int64_t kb = std::min(k, len);
-        if (reference_quirk) kb = shared_k = std::min(shared_k, len);
-        kb = std::min(kb, kk);
-        for (int64_t j = 0; j < kb; j++) w.data()[b * kk + j] = 1.0f / (float)kb;
-    }
-    return sum(top * w.to(x.device()), 1);
+    // 2. each sample averages its first k_b = min(k, len_b) of them (the reference's quirk: k_b is
+    //    also the smallest of the batch so far)
+    Tensor w = reshape(length_weights(lengths.to(x.device()), kk, kk, reference_quirk), {B, kk, 1});
+    return sum(top * w, 1);
 }
 
 Tensor masked_mean(const Tensor& x, const Tensor& lengths) {
     const int64_t B = x.size(0), N = x.size(1);
-    Tensor w = Tensor::zeros({B, N, 1});
-    for (int64_t b = 0; b < B; b++) {
-        const int64_t len = std::min<int64_t>(std::max<int64_t>(lengths.index_at(b), 1), N);
-        for (int64_t n = 0; n < len; n++) w.data()[b * N + n] = 1.0f / (float)len;
-    }
-    return sum(x * w.to(x.device()), 1);
+    return sum(x * reshape(length_weights(lengths.to(x.device()), N, N), {B, N, 1}), 1);
 }
 
 HremPool::HremPool(const HremConfig& c, Rng& rng)
@@ -104,21 +92,6 @@ Tensor TextEncoderHREM::forward(const Tensor& tokens, const Tensor& lengths, Rng
 
 // ---- the relation module ------------------------------------------------------------------------
 
-Tensor topk_connections(const Tensor& s_in, int64_t k) {
-    const Tensor s = s_in.to(Device::CPU);  // a selection per row: on the host; the 0/1 result stays there
-    const int64_t N = s.size(0), M = s.size(1);
-    k = std::min(std::max<int64_t>(k, 1), M);
-    Tensor c = Tensor::empty({N, M});
-    std::vector<float> row(M);
-    for (int64_t i = 0; i < N; i++) {
-        std::copy(s.data() + i * M, s.data() + (i + 1) * M, row.begin());
-        std::nth_element(row.begin(), row.begin() + (k - 1), row.end(), [](float a, float b) { return a > b; });
-        const float kth = row[k - 1];
-        for (int64_t j = 0; j < M; j++) c.data()[i * M + j] = s.data()[i * M + j] >= kth ? 1.0f : 0.0f;
-    }
-    return c;
-}
-
 Tensor kl_batchmean(const Tensor& a, const Tensor& b) {
     Tensor lb = log_softmax(b);
     return sum(exp(lb) * (lb - log_softmax(a))) * (1.0f / (float)a.size(0));
@@ -154,8 +127,8 @@ RelationOut RelationModule::forward(const Tensor& V, const Tensor& T, const Tens
     Tensor Cii, Ctt;
     {
         NoGrad ng;
-        Cii = topk_connections(matmul(V, opt.cross_connections ? T : V, false, true), k);
-        Ctt = topk_connections(matmul(T, opt.cross_connections ? V : T, false, true), k);
+        Cii = topk_mask(matmul(V, opt.cross_connections ? T : V, false, true), k);
+        Ctt = topk_mask(matmul(T, opt.cross_connections ? V : T, false, true), k);
     }
     // 2. intra-modal relevance exp(-||.||/sigma), with gradient
     Tensor Rii = exp(cdist(V, V) * (-1.0f / opt.sigma));
@@ -178,7 +151,7 @@ RelationOut RelationModule::forward(const Tensor& V, const Tensor& T, const Tens
     auto mlp = [&](Linear& l0, Linear& l3, const Tensor& x) { return reshape(l3.forward(relu(l0.forward(x))), {B, B}); };
     o.rel_t2i = mlp(t2i_0, t2i_3, o.topk_t2i) + o.mean_t2i;  // (B_txt, B_img)
     o.rel_i2t = mlp(i2t_0, i2t_3, o.topk_i2t) + o.mean_i2t;  // (B_img, B_txt)
-    Tensor Ct2i = topk_connections(o.mean_t2i, k), Ci2t = topk_connections(o.mean_i2t, k);
+    Tensor Ct2i = topk_mask(o.mean_t2i, k), Ci2t = topk_mask(o.mean_i2t, k);
     // 4. the regulariser: the learned relevance should rank like the (detached) embedding distances
     Tensor S;
     {

@@ -92,8 +92,6 @@ public:
     Linear t2i_0, t2i_3, i2t_0, i2t_3;  // the two relevance MLPs, Linear(K, K) ReLU Dropout(0) Linear(K, 1)
 };
 
-// The 0/1 connection matrix: c[i, j] = 1 iff s[i, j] >= the k-th largest value of row i. s (N, M).
-Tensor topk_connections(const Tensor& s, int64_t k);
 // PyTorch's kl_div(log_softmax(a), softmax(b), reduction='batchmean'): sum softmax(b) (log softmax(b)
 // - log softmax(a)) / rows, over the last dim.
 Tensor kl_batchmean(const Tensor& a, const Tensor& b);

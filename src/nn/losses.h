@@ -38,8 +38,4 @@ struct TripletStats {
 Tensor triplet_loss(const Tensor& V, const Tensor& T, const std::vector<int64_t>& img_ids, const TripletOptions& opt,
                     Rng& rng, TripletStats* stats = nullptr);
 
-// The sampling weights of one direction, rows = anchors (exposed for tests): w (B x B), row-normalised.
-std::vector<double> triplet_weights(const std::vector<float>& S, int64_t B, const std::vector<int64_t>& img_ids,
-                                    const TripletOptions& opt);
-
 }  // namespace vsd

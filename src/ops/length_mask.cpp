@@ -20,4 +20,21 @@ Tensor length_mask(const Tensor& lengths, int64_t N) {
     return m;
 }
 
+Tensor length_weights(const Tensor& lengths, int64_t N, int64_t cap, bool running_min) {
+    const Backend* k = op_device("length_weights", {lengths});
+    ENSURE(lengths.ndim() <= 1, "length_weights: lengths must be (B,), got %s", lengths.shape_str().c_str());
+    ENSURE(N >= 0 && cap >= 0, "length_weights: width %lld and cap %lld (want both >= 0)", (long long)N,
+           (long long)cap);
+    const int64_t B = lengths.numel();
+    Tensor w = Tensor::empty({B, N}, DType::F32, device_of(k));
+    if (k) {
+        VSD_RUN(*k, length_weights)(w.data(), device_i64("length_weights", lengths, INT64_MAX).i64(), B, N, cap,
+                                    running_min);
+    } else {
+        const std::vector<int64_t> len = index_values("length_weights", lengths, INT64_MAX);
+        length_weights_cpu(w.data(), len.data(), B, N, cap, running_min);
+    }
+    return w;
+}
+
 }  // namespace vsd

@@ -133,9 +133,37 @@ RegionWordStats region_word_stats(const Tensor& psi_hat, const Tensor& phi_hat, 
 // The padding mask of a batch: (B, N) float, 1 where position k < lengths[b] (lengths (B,) int),
 // made on the lengths' device; no gradient.
 Tensor length_mask(const Tensor& lengths, int64_t N);
+// Averaging weights (B, N): 1/k[b] over the first k[b] = min(cap, max(lengths[b], 1)) positions,
+// 0 beyond; running_min also caps k[b] by the k of every earlier sample (HREM's MaxK quirk,
+// kernels/length_mask.h). Made on the lengths' device; no gradient.
+Tensor length_weights(const Tensor& lengths, int64_t N, int64_t cap, bool running_min = false);
 // GPO's position codes (B, N, P): sin/cos of k w_j for the positions k < lengths[b], 0 beyond
 // (w_j = exp(-2j ln(10000) / P)); made on the lengths' device; no gradient.
 Tensor positional_encoding(const Tensor& lengths, int64_t N, int64_t P);
+
+// HREM's sparse connections (N, M): 1 at each row's k largest scores, ties with the k-th kept
+// (k clamped to [1, M]); made on the scores' device; no gradient.
+Tensor topk_mask(const Tensor& s, int64_t k);
+// Pairs of a batch that share an id (B, B): 1 where i == j, or (with repeats) ids[i] == ids[j].
+// ids (B,) int; made on the ids' device; no gradient. same_id_mask(ids, false) is the identity.
+Tensor same_id_mask(const Tensor& ids, bool repeats);
+
+// ---- sampling -------------------------------------------------------------------------------
+// Distance-weighted negatives for one direction of the triplet loss (kernels/triplet_sampler.h,
+// paper-notes §3.2): the rows of S (B, B) are anchors, ids (B) their images. Every positive pair
+// (a, p) of an anchor that has a negative gets one negative n ~ Categorical(w[a]); the uniforms
+// come from rng on the host, one per pair in (a, p) order, so a seed draws the same on every device.
+struct TripletSampling {
+    double dim = 512, min_dist = 0.5, cutoff = 1.7;
+    bool all_or_nothing = false;                  // an anchor without a negative: draw nothing at all
+    const std::vector<int64_t>* recorded = nullptr;  // use these negatives (one per pair) instead of drawing
+};
+struct TripletDraw {
+    Tensor pos, neg;       // (P,) int64 flat indices a*B + p and a*B + n into S, on S's device
+    int64_t skipped = 0;   // anchors without a negative (they own no pair)
+    bool zeroed = false;   // all_or_nothing, and some anchor had no negative: nothing was drawn
+};
+TripletDraw triplet_negatives(const Tensor& S, const std::vector<int64_t>& ids, const TripletSampling& o, Rng& rng);
 
 // ---- helpers --------------------------------------------------------------------------------
 // a float32 copy of any tensor (masks and index tensors become 0/1 or their values); no grad

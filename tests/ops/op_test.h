@@ -40,6 +40,14 @@ inline Tensor mask01(const Shape& s, uint64_t seed) {
     return m;
 }
 
+// B seeded lengths in [0, max_len]
+inline Tensor rnd_lengths(int64_t B, int64_t max_len, uint64_t seed) {
+    Rng r(seed);
+    std::vector<int64_t> v(B);
+    for (int64_t& x : v) x = (int64_t)r.uniform(0.0f, (float)max_len + 0.999f);
+    return Tensor::from_i64({B}, v);
+}
+
 struct OpCase {
     std::string label;
     std::vector<Tensor> inputs;  // CPU tensors; float inputs are differentiable unless constant()
