@@ -39,4 +39,15 @@ void attention_forward_cpu(float* out, const float* q, const float* k, const flo
             }
 }
 
+void key_prefix_lengths_cpu(int32_t* len, const float* keep, int64_t B, int64_t L) {
+    for (int64_t b = 0; b < B; b++) {
+        const float* kb = keep + b * L;
+        int64_t n = 0;
+        while (n < L && kb[n] != 0.0f) n++;  // the run of visible keys from the start
+        bool prefix = n >= 1;
+        for (int64_t t = n; t < L; t++) prefix = prefix && kb[t] == 0.0f;  // and nothing visible after it
+        len[b] = prefix ? (int32_t)n : -1;
+    }
+}
+
 }  // namespace vsd

@@ -87,5 +87,21 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
                scale);
 }
 
+// one thread per sample, scanning its row of keep as the CPU reference does (L is a caption)
+__global__ void key_prefix_lengths_kernel(int32_t* len, const float* keep, int64_t B, int64_t L) {
+    VSD_GRID_STRIDE(b, B) {
+        const float* kb = keep + b * L;
+        int64_t n = 0;
+        while (n < L && kb[n] != 0.0f) n++;
+        bool prefix = n >= 1;
+        for (int64_t t = n; t < L; t++) prefix = prefix && kb[t] == 0.0f;
+        len[b] = prefix ? (int32_t)n : -1;
+    }
+}
+
+void key_prefix_lengths(int32_t* len, const float* keep, int64_t B, int64_t L) {
+    if (B > 0) VSD_LAUNCH(key_prefix_lengths_kernel, grid1d(B), 256, 0, len, keep, B, L);
+}
+
 }  // namespace VSD_KNS
 }  // namespace vsd

@@ -16,11 +16,16 @@ namespace vsd {
 void attention_forward_cpu(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B,
                            int64_t L, int64_t A, int64_t d, float scale);
 
+// The key lengths cuDNN's attention takes, when the visible keys are a prefix:
+//   len[b] = n >= 1 if keep[b, t] != 0 exactly for t < n, else -1          keep (B, L), len (B,)
+void key_prefix_lengths_cpu(int32_t* len, const float* keep, int64_t B, int64_t L);
+
 // the CUDA versions
 VSD_LAUNCHERS(
     // fused, forward only (inference)
     void attention_forward(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B,
                            int64_t L, int64_t A, int64_t d, float scale);
+    void key_prefix_lengths(int32_t* len, const float* keep, int64_t B, int64_t L);
 )
 
 }  // namespace vsd

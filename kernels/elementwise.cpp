@@ -109,4 +109,11 @@ void binary_backward_cpu(Binary op, float* da, float* db, const float* dout, con
     }
 }
 
+void to_float_cpu(float* y, const int64_t* x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = (float)x[i];
+}
+void to_float_cpu(float* y, const int32_t* x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = (float)x[i];
+}
+
 }  // namespace vsd

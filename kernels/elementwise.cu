@@ -77,5 +77,17 @@ void binary_backward(Binary op, float* da, float* db, const float* dout, const f
     if (n) VSD_LAUNCH(binary_backward_kernel, grid1d(n), 256, 0, op, da, db, dout, a, b, bc, n);
 }
 
+// an index tensor as floats, one thread per element
+template <class I>
+__global__ void to_float_kernel(float* y, const I* x, int64_t n) {
+    VSD_GRID_STRIDE(i, n) y[i] = (float)x[i];
+}
+void i64_to_float(float* y, const int64_t* x, int64_t n) {
+    if (n > 0) VSD_LAUNCH(to_float_kernel<int64_t>, grid1d(n), 256, 0, y, x, n);
+}
+void i32_to_float(float* y, const int32_t* x, int64_t n) {
+    if (n > 0) VSD_LAUNCH(to_float_kernel<int32_t>, grid1d(n), 256, 0, y, x, n);
+}
+
 }  // namespace VSD_KNS
 }  // namespace vsd

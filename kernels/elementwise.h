@@ -40,12 +40,19 @@ void binary_forward_cpu(Binary op, float* out, const float* a, const float* b, c
 void binary_backward_cpu(Binary op, float* da, float* db, const float* dout, const float* a, const float* b,
                          const Broadcast& bc);
 
+// y = (float)x: an index tensor (masks, ids, lengths) as floats           x (n,) int64 or int32
+void to_float_cpu(float* y, const int64_t* x, int64_t n);
+void to_float_cpu(float* y, const int32_t* x, int64_t n);
+
+// the CUDA versions (kernels/elementwise.cu)
 VSD_LAUNCHERS(
     void unary_forward(Unary op, float* y, const float* x, int64_t n, float a, float b);
     void unary_backward(Unary op, float* dx, const float* dy, const float* x, const float* y, int64_t n, float a, float b);
     void binary_forward(Binary op, float* out, const float* a, const float* b, const Broadcast& bc);
     void binary_backward(Binary op, float* da, float* db, const float* dout, const float* a, const float* b,
                          const Broadcast& bc);
+    void i64_to_float(float* y, const int64_t* x, int64_t n);
+    void i32_to_float(float* y, const int32_t* x, int64_t n);
 )
 
 }  // namespace vsd

@@ -1,6 +1,7 @@
 // l2norm.cpp — L2 normalisation of rows as plain loops.
 #include "l2norm.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace vsd {
@@ -28,6 +29,15 @@ void l2norm_backward_cpu(float* dx, const float* dy, const float* x, const float
         // y = x / d(x), d = ||x|| + eps, dd/dx = x / ||x||
         float c = norm[r] > 0.0f ? (float)(dot / ((double)d * d * norm[r])) : 0.0f;
         for (int64_t k = 0; k < n; k++) dx[r * n + k] += dyr[k] / d - xr[k] * c;
+    }
+}
+
+void unit_rows_cpu(float* y, const float* x, int64_t rows, int64_t n, double eps) {
+    for (int64_t r = 0; r < rows; r++) {
+        double ss = 0;
+        for (int64_t k = 0; k < n; k++) ss += (double)x[r * n + k] * x[r * n + k];
+        const float inv = (float)(1.0 / std::max(std::sqrt(ss), eps));
+        for (int64_t k = 0; k < n; k++) y[r * n + k] = x[r * n + k] * inv;
     }
 }
 

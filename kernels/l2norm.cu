@@ -71,5 +71,21 @@ void l2norm_backward(float* dx, const float* dy, const float* x, const float* no
     VSD_LAUNCH(l2norm_backward_kernel, ceil_div(rows, 4), 128, 0, dx, dy, x, norm, rows, n, eps);
 }
 
+// F.normalize in double, one thread per row (the CPU reference's order, so the same bits): it runs
+// once, as constants load, and is not worth a reduction
+__global__ void unit_rows_kernel(float* y, const float* x, int64_t rows, int64_t n, double eps) {
+    VSD_GRID_STRIDE(r, rows) {
+        double ss = 0;
+        for (int64_t k = 0; k < n; k++) ss += (double)x[r * n + k] * x[r * n + k];
+        const double norm = sqrt(ss);
+        const float inv = (float)(1.0 / (norm > eps ? norm : eps));
+        for (int64_t k = 0; k < n; k++) y[r * n + k] = x[r * n + k] * inv;
+    }
+}
+
+void unit_rows(float* y, const float* x, int64_t rows, int64_t n, double eps) {
+    if (rows > 0) VSD_LAUNCH(unit_rows_kernel, grid1d(rows), 256, 0, y, x, rows, n, eps);
+}
+
 }  // namespace VSD_KNS
 }  // namespace vsd

@@ -13,11 +13,17 @@ void l2norm_forward_cpu(float* y, float* norm, const float* x, int64_t rows, int
 void l2norm_backward_cpu(float* dx, const float* dy, const float* x, const float* norm, int64_t rows, int64_t n,
                          float eps);
 
+// PyTorch's F.normalize, forward only, accumulated in double (for constants such as VSD's
+// prototype centroids, normalised once as they load):
+//   y = x * (1 / max(||x||, eps))          x, y: (rows, n)
+void unit_rows_cpu(float* y, const float* x, int64_t rows, int64_t n, double eps);
+
 // the CUDA versions (kernels/l2norm.cu)
 VSD_LAUNCHERS(
     void l2norm_forward(float* y, float* norm, const float* x, int64_t rows, int64_t n, float eps, int version);
     void l2norm_backward(float* dx, const float* dy, const float* x, const float* norm, int64_t rows, int64_t n,
                          float eps);
+    void unit_rows(float* y, const float* x, int64_t rows, int64_t n, double eps);
 )
 
 }  // namespace vsd

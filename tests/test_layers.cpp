@@ -139,3 +139,48 @@ TEST_CASE("layers: the checker itself rejects a wrong arrow") {
     CHECK(layer_of("kernels/sim/cuda_sim.h") == "kernels");
     CHECK(normalise("src/ops/../../kernels/gemm.h") == "kernels/gemm.h");
 }
+
+namespace {
+
+// Does a line of a model file touch tensor elements by hand? Element access (data()[..],
+// i64()[..], index_at) and loops over an index are what ops are for; loops over layers,
+// modules and parameters (range-for) are structure and stay.
+std::string element_work(std::string line) {
+    const size_t comment = line.find("//");
+    if (comment != std::string::npos) line = line.substr(0, comment);
+    for (const char* bad : {"data()[", "i64()[", "i32()[", "index_at(", "for (int64_t", "for (int ", "while ("})
+        if (line.find(bad) != std::string::npos) return bad;
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("layers: the model files compute with ops only (no element loops, no host-built masks in src/nn)") {
+    const std::string root = VSD_SOURCE_DIR;
+    std::vector<std::string> files;
+    list_sources(root, "src/nn", files);
+    REQUIRE(files.size() > 10);
+    // the allowed exceptions, each with its reason: bookkeeping on host integers, not tensor maths
+    const std::set<std::string> allowed_lines = {
+        "src/nn/layers.cpp:    if (training_) num_batches_tracked.i64()[0]++;",  // BatchNorm's step counter (a host buffer)
+        "src/nn/bert.cpp:    for (int64_t i = 0; i < c.layers; i++) {",                // building the layers
+    };
+    int lines = 0;
+    for (const std::string& f : files) {
+        std::ifstream in(root + "/" + f);
+        std::string line;
+        int lineno = 0;
+        while (std::getline(in, line)) {
+            lineno++;
+            lines++;
+            const std::string bad = element_work(line);
+            if (bad.empty() || allowed_lines.count(f + ":" + line)) continue;
+            CHECK_MESSAGE(false, f << ":" << lineno << ": `" << bad << "` in a model file: make it an op (src/ops, kernels/)");
+        }
+    }
+    CHECK(lines > 500);
+    // the checker itself
+    CHECK(element_work("    for (int64_t b = 0; b < B; b++) w.data()[b] = 1;") == "data()[");
+    CHECK(element_work("    x = sum(y);  // data()[0] in a comment") == "");
+    CHECK(element_work("    for (auto& l : layer) h = l->forward(h);") == "");
+}

@@ -111,3 +111,32 @@ TEST_CASE("check: run_main prints one line and returns 1") {
         CHECK(s.find('\n') == std::string::npos);  // one line
     }
 }
+
+TEST_CASE("tensor: fills, copies, and the first bad element for error messages") {
+    Tensor t = Tensor::zeros({2, 3});
+    fill(t, 2.5f);
+    CHECK(t.to_vector() == std::vector<float>(6, 2.5f));
+    fill(t.view_rows(1, 1), 0.0f);
+    CHECK(t.to_vector() == std::vector<float>{2.5f, 2.5f, 2.5f, 0, 0, 0});
+    Rng a(4), b(4);
+    Tensor n = Tensor::empty({5});
+    fill_normal(n, 0.5f, a);
+    for (float v : n.to_vector()) CHECK(v == 0.5f * b.normal());  // one draw per element, in order
+    Tensor u = Tensor::empty({100});
+    fill_uniform(u, -2.0f, -1.0f, a);
+    for (float v : u.to_vector()) CHECK((v >= -2.0f && v < -1.0f));
+    Tensor d = Tensor::empty({2, 3});
+    copy_values(d, t);
+    CHECK(d.to_vector() == t.to_vector());
+    CHECK_THROWS_WITH(copy_values(d, Tensor::zeros({5})), doctest::Contains("copy_values: needs two CPU float tensors"));
+    CHECK(first_nonfinite(t) == -1);
+    CHECK(describe_nonfinite(t) == "");
+    t.data()[4] = INFINITY;
+    CHECK(first_nonfinite(t) == 4);
+    CHECK(describe_nonfinite(t) == "element 4 (row 1, column 1) is inf");
+    Tensor len = Tensor::from_i64({4}, {3, 1, 0, 9});
+    CHECK(first_outside(len, 1, 9) == 2);
+    CHECK(describe_outside(len, 1, 9) == "element 2 is 0");
+    CHECK(describe_outside(len, 0, 9) == "");
+    CHECK(first_outside(Tensor::from_i32({2}, {5, 11}), 0, 10) == 1);
+}

@@ -207,6 +207,11 @@ TEST_CASE("prototype files: found by name, or a clear error") {
     npy_save(d + "/f30k_minicpm_kmeans_centroids_4.npy", Tensor::ones({4, 3}));
     CHECK(find_prototype_file(d, "f30k", 0).find("_4.npy") != std::string::npos);
     CHECK(find_prototype_file(d, "f30k", 4).find("_4.npy") != std::string::npos);
+    // a centroid that is not finite: named by file, row (the centroid) and column
+    Tensor c = Tensor::ones({4, 3});
+    c.data()[7] = NAN;
+    npy_save(d + "/bad.npy", c);
+    CHECK_THROWS_WITH(Prototypes(d + "/bad.npy"), doctest::Contains("bad.npy: a centroid is not finite: element 7 (row 2, column 1) is nan"));
 }
 
 TEST_CASE("VSD on a tiny demo: GPO+VSD† and GPO+VSD⋆ beat plain GPO, † beats ⋆ (same seed and epochs)") {

@@ -108,8 +108,7 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device dev) {
 
 Tensor Tensor::full(const Shape& shape, float value) {
     Tensor t = empty(shape);
-    float* p = t.data();
-    for (int64_t i = 0; i < t.numel(); i++) p[i] = value;
+    fill(t, value);
     return t;
 }
 
@@ -139,16 +138,66 @@ Tensor Tensor::from_i32(const Shape& shape, const std::vector<int32_t>& values) 
 
 Tensor Tensor::randn(const Shape& shape, Rng& rng, float stddev) {
     Tensor t = empty(shape);
-    float* p = t.data();
-    for (int64_t i = 0; i < t.numel(); i++) p[i] = stddev * rng.normal();
+    fill_normal(t, stddev, rng);
     return t;
 }
 
 Tensor Tensor::rand(const Shape& shape, Rng& rng, float lo, float hi) {
     Tensor t = empty(shape);
+    fill_uniform(t, lo, hi, rng);
+    return t;
+}
+
+void copy_values(const Tensor& dst, const Tensor& src) {
+    ENSURE(dst.numel() == src.numel() && dst.dtype() == DType::F32 && src.dtype() == DType::F32 && !dst.is_cuda() &&
+               !src.is_cuda(), "copy_values: needs two CPU float tensors of one size, got %s and %s", dst.shape_str().c_str(),
+           src.shape_str().c_str());
+    if (src.numel()) std::memcpy(dst.data(), src.data(), src.numel() * sizeof(float));
+}
+
+void fill(const Tensor& t, float value) {
+    float* p = t.data();
+    for (int64_t i = 0; i < t.numel(); i++) p[i] = value;
+}
+
+void fill_uniform(const Tensor& t, float lo, float hi, Rng& rng) {
     float* p = t.data();
     for (int64_t i = 0; i < t.numel(); i++) p[i] = rng.uniform(lo, hi);
-    return t;
+}
+
+void fill_normal(const Tensor& t, float stddev, Rng& rng) {
+    float* p = t.data();
+    for (int64_t i = 0; i < t.numel(); i++) p[i] = stddev * rng.normal();
+}
+
+int64_t first_outside(const Tensor& t, int64_t lo, int64_t hi) {
+    if (t.is_cuda()) return first_outside(t.to(Device::CPU), lo, hi);
+    for (int64_t i = 0; i < t.numel(); i++)
+        if (t.index_at(i) < lo || t.index_at(i) > hi) return i;
+    return -1;
+}
+
+static std::string element_name(const Tensor& t, int64_t i) {
+    if (t.ndim() != 2) return strfmt("element %lld", (long long)i);
+    return strfmt("element %lld (row %lld, column %lld)", (long long)i, (long long)(i / t.size(1)), (long long)(i % t.size(1)));
+}
+
+std::string describe_nonfinite(const Tensor& t) {
+    const int64_t i = first_nonfinite(t);
+    return i < 0 ? "" : element_name(t, i) + strfmt(" is %g", t.to(Device::CPU).data()[i]);
+}
+
+std::string describe_outside(const Tensor& t, int64_t lo, int64_t hi) {
+    const int64_t i = first_outside(t, lo, hi);
+    return i < 0 ? "" : element_name(t, i) + strfmt(" is %lld", (long long)t.to(Device::CPU).index_at(i));
+}
+
+int64_t first_nonfinite(const Tensor& t) {
+    if (t.is_cuda()) return first_nonfinite(t.to(Device::CPU));
+    const float* p = t.data();
+    for (int64_t i = 0; i < t.numel(); i++)
+        if (!std::isfinite(p[i])) return i;
+    return -1;
 }
 
 int norm_dim(int dim, int ndim, const char* op) {

@@ -154,6 +154,21 @@ private:
     friend Tensor make_view(const Tensor& base, const Shape& shape, size_t offset);
 };
 
+// dst's values := src's (CPU float tensors of the same number of elements; no gradient link)
+void copy_values(const Tensor& dst, const Tensor& src);
+// In-place fills of a CPU float tensor (initialisers; the values in flat order, one draw each)
+void fill(const Tensor& t, float value);
+void fill_uniform(const Tensor& t, float lo, float hi, Rng& rng);  // U(lo, hi)
+void fill_normal(const Tensor& t, float stddev, Rng& rng);         // N(0, stddev^2)
+// The flat index of the first NaN or infinity of a float tensor, -1 when all are finite.
+int64_t first_nonfinite(const Tensor& t);
+// The flat index of the first value of an index tensor outside [lo, hi], -1 when none is.
+int64_t first_outside(const Tensor& t, int64_t lo, int64_t hi);
+// For error messages: "" when all is well, else which element is wrong and its value, e.g.
+// "element 7 (row 1, column 3) is nan" / "element 2 is 0" (rows and columns for 2-D tensors).
+std::string describe_nonfinite(const Tensor& t);
+std::string describe_outside(const Tensor& t, int64_t lo, int64_t hi);
+
 // A tensor sharing base's storage with another shape/offset (no autograd link).
 Tensor make_view(const Tensor& base, const Shape& shape, size_t offset);
 

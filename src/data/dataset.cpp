@@ -1,5 +1,7 @@
 #include "dataset.h"
 
+#include <dirent.h>
+
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -197,6 +199,35 @@ std::string PrecompDataset::summary() const {
     if (desc_emb) s += strfmt("\n  descriptions: %s %s", desc_file.c_str(), desc_emb->shape_str().c_str());
     if (cap_emb) s += strfmt("\n  caption embeddings: %s %s", cap_emb_file.c_str(), cap_emb->shape_str().c_str());
     return s;
+}
+
+std::string find_prototype_file(const std::string& proto_path, const std::string& dataset, int64_t K) {
+    const std::string prefix = dataset + "_minicpm_kmeans_centroids_";
+    // K = 0: the release's file when it is there (f30k 896, coco 2560: the sizes the reference hard-codes)
+    if (K == 0 && (dataset == "f30k" || dataset == "coco")) {
+        std::string p = proto_path + "/" + prefix + (dataset == "f30k" ? "896" : "2560") + ".npy";
+        if (FILE* f = std::fopen(p.c_str(), "rb")) { std::fclose(f); return p; }
+    }
+    if (K > 0) {
+        std::string p = proto_path + "/" + prefix + std::to_string(K) + ".npy";
+        if (FILE* f = std::fopen(p.c_str(), "rb")) { std::fclose(f); return p; }
+        FATAL("%s: missing prototype centroids. HINT: `make prototypes DATASET=%s K=%lld` computes them, or copy the "
+              "release's proto_data/ files there (or pass --proto_path)", p.c_str(), dataset.c_str(), (long long)K);
+    }
+    std::vector<std::string> found;
+    if (DIR* d = opendir(proto_path.c_str())) {
+        while (dirent* e = readdir(d)) {
+            std::string n = e->d_name;
+            // <prefix><digits>.npy only: the release's proto_data/ also holds *_896_pca512.npy (for CLIP)
+            if (n.rfind(prefix, 0) != 0 || n.size() <= prefix.size() + 4 || n.substr(n.size() - 4) != ".npy") continue;
+            const std::string k = n.substr(prefix.size(), n.size() - prefix.size() - 4);
+            if (k.find_first_not_of("0123456789") == std::string::npos) found.push_back(n);
+        }
+        closedir(d);
+    }
+    ENSURE_HINT(found.size() == 1, "pass --num_prototypes K, or make them with `make prototypes`",
+                "%s: expected exactly one %s<K>.npy, found %zu", proto_path.c_str(), prefix.c_str(), found.size());
+    return proto_path + "/" + found[0];
 }
 
 }  // namespace vsd

@@ -63,6 +63,11 @@ public:
 };
 
 // Locate the precomp folder for a dataset; the error lists every place that was tried.
+// Find <proto_path>/<dataset>_minicpm_kmeans_centroids_<K>.npy (K > 0). K == 0: the release's file
+// for f30k/coco (K 896/2560) when present, otherwise the only <dataset>_..._<digits>.npy there
+// (the release's *_pca512.npy variant is not a candidate). The error says what was looked for.
+std::string find_prototype_file(const std::string& proto_path, const std::string& dataset, int64_t K);
+
 std::string find_precomp_dir(const std::string& data_path, const std::string& dataset, const std::string& split);
 
 // Read a caption file: one caption per line, UTF-8, no empty lines (a final newline is fine).

@@ -105,16 +105,12 @@ Bert::Bert(const BertConfig& c, Rng& rng)
     std::vector<Linear*> linears = {&pooler};
     for (auto& l : layer)
         for (Linear* m : {&l->query, &l->key, &l->value, &l->attn_out, &l->inter, &l->out}) linears.push_back(m);
-    auto normal = [&](Tensor& t) {
-        for (int64_t i = 0; i < t.numel(); i++) t.data()[i] = cfg.init_range * rng.normal();
-    };
-    for (Tensor* t : {&word.weight, &position.weight, &token_type.weight}) normal(*t);
+    for (Tensor* t : {&word.weight, &position.weight, &token_type.weight}) fill_normal(*t, cfg.init_range, rng);
     for (Linear* m : linears) {
-        normal(m->weight);
-        for (int64_t i = 0; i < m->bias.numel(); i++) m->bias.data()[i] = 0.0f;
+        fill_normal(m->weight, cfg.init_range, rng);
+        fill(m->bias, 0.0f);
     }
-    if (cfg.pad_id >= 0 && cfg.pad_id < cfg.vocab_size)
-        for (int64_t i = 0; i < cfg.hidden; i++) word.weight.data()[cfg.pad_id * cfg.hidden + i] = 0.0f;
+    if (cfg.pad_id >= 0 && cfg.pad_id < cfg.vocab_size) fill(word.weight.view_rows(cfg.pad_id, 1), 0.0f);
 }
 
 Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
@@ -123,39 +119,27 @@ Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
     ENSURE(L <= cfg.max_positions, "BERT: %lld tokens exceed max_position_embeddings %lld. HINT: truncate the text",
            (long long)L, (long long)cfg.max_positions);
     // 1. embeddings: word + position + token type 0, LayerNorm, dropout    (B, L, H)
-    std::vector<int64_t> pos(B * L), zeros(B * L, 0);
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t t = 0; t < L; t++) pos[b * L + t] = t;
-    Tensor e = word.forward(ids) + position.forward(Tensor::from_i64({B, L}, pos)) +
-               token_type.forward(Tensor::from_i64({B, L}, zeros));
+    //    Position t's embedding is row t of its table, and every token is of type 0, so those two
+    //    are the tables' first L rows and first row, broadcast over the batch.
+    const int64_t H = cfg.hidden;
+    Tensor e = word.forward(ids) + reshape(narrow(position.weight, 0, 0, L), {1, L, H}) +
+               reshape(narrow(token_type.weight, 0, 0, 1), {1, 1, H});
     Tensor h = maybe_dropout(emb_ln.forward(e), cfg.dropout, drop);
     // 2. the key mask, shared by every layer: 1 where key t < lengths[b] and its id is not [PAD]
     //    (0): the reference's attention_mask = (ids != 0), which also hides a [PAD] that the token
     //    augmentation happened to draw as a random word. keep (B, L); the unfused path spreads it
     //    to (B, A, L, L) for the masked softmax.
-    //    Made on the host (ids >= 0, so clamp(ids, 0, 1) is 0 for [PAD] and 1 otherwise).
-    const Tensor ids_h = ids.to(Device::CPU);
-    Tensor keep = length_mask(lengths.to(Device::CPU), L) * clamp(to_float(ids_h), 0.0f, 1.0f);
+    //    Made where the model lives: ids >= 0, so clamp(ids, 0, 1) is 0 for [PAD] and 1 otherwise.
+    const Device dev = word.weight.device();
+    Tensor keep = length_mask(lengths.to(dev), L) * clamp(to_float(ids.to(dev)), 0.0f, 1.0f);
     // inference on the device: the fused attention kernel (kernels/attention.cu) needs only keep
     const bool fused = fused_attention && !drop && !grad_enabled() && word.weight.is_cuda();
-    // The unfused path's (B, A, L, L) mask is keep broadcast over heads and queries, made where the
-    // model lives: only keep (B*L values) crosses to the device, not the full mask.
-    const Device dev = word.weight.device();
-    Tensor km = keep.to(dev);
-    if (!fused) km = attention_mask(reshape(km, {B, 1, 1, L}), B, cfg.heads, L);
+    // the unfused path's (B, A, L, L) mask: keep broadcast over heads and queries
+    Tensor km = fused ? keep : attention_mask(reshape(keep, {B, 1, 1, L}), B, cfg.heads, L);
     // cuDNN's attention (--cudnn 1) takes key lengths, so each sample's kept keys must be a prefix
-    // (always, at inference: the token masking that can hide a key mid-caption only trains)
-    std::vector<int> key_len;
-    if (fused && cudnn_enabled()) {
-        for (int64_t b = 0; b < B; b++) {
-            int n = 0;
-            while (n < L && keep.data()[b * L + n] != 0.0f) n++;
-            bool prefix = n >= 1;
-            for (int64_t t = n; t < L; t++) prefix = prefix && keep.data()[b * L + t] == 0.0f;
-            if (!prefix) { key_len.clear(); break; }  // not expressible: our fused kernel for this batch
-            key_len.push_back(n);
-        }
-    }
+    // (always, at inference: the token masking that can hide a key mid-caption only trains);
+    // otherwise (empty) our fused kernel takes the batch
+    const std::vector<int> key_len = fused && cudnn_enabled() ? key_prefix_lengths(keep) : std::vector<int>{};
     // 3. the layers
     for (auto& l : layer) h = fused ? l->forward_fused(h, km, key_len) : l->forward(h, km, drop);
     return h;
@@ -176,12 +160,9 @@ void Bert::load(const SafeTensors& st, const std::string& source) {
             problems.push_back("mis-shaped " + name + ": expected " + p.shape_str() + ", found " + src->shape_str());
             continue;
         }
-        for (int64_t i = 0; i < src->numel(); i++)
-            if (!std::isfinite(src->data()[i])) {
-                problems.push_back(strfmt("non-finite %s: element %lld is %g", name.c_str(), (long long)i, src->data()[i]));
-                break;
-            }
-        std::copy(src->data(), src->data() + src->numel(), p.data());
+        const std::string bad = describe_nonfinite(*src);
+        if (!bad.empty()) problems.push_back("non-finite " + name + ": " + bad);
+        copy_values(p, *src);
     }
     for (auto& [name, t] : st.tensors) {
         if (used.count(name) || name.find("position_ids") != std::string::npos) continue;
@@ -204,9 +185,8 @@ Tensor sentence_embedding(const Tensor& hidden, const Tensor& lengths, bool cls)
         pooled = reshape(narrow(hidden, 1, 0, 1), {B, H});
     } else {
         Tensor m = reshape(length_mask(lengths, L), {B, L, 1});  // mean over the real tokens
-        Tensor cnt = Tensor::empty({B, 1});
-        for (int64_t b = 0; b < B; b++) cnt.data()[b] = (float)std::max<int64_t>(1, lengths.index_at(b));
-        pooled = sum(hidden * m.to(hidden.device()), 1) / cnt.to(hidden.device());
+        Tensor cnt = clamp(reshape(to_float(lengths.to(hidden.device())), {B, 1}), 1.0f, 3.0e38f);  // max(len, 1)
+        pooled = sum(hidden * m.to(hidden.device()), 1) / cnt;
     }
     // F.normalize: x / max(||x||, 1e-12)
     Tensor n = sqrt(sum(pooled * pooled, 1, true));

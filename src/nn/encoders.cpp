@@ -24,7 +24,7 @@ ImageEncoderGPO::ImageEncoderGPO(int64_t img_dim, int64_t embed, Rng& rng)
     : fc(img_dim, embed, true, rng), mlp(img_dim, embed / 2, embed, rng), gpool(rng) {
     // fc: U(+-r), r = sqrt(6) / sqrt(in + out); bias 0 (vse_infty init_weights)
     uniform_(fc.weight, std::sqrt(6.0f) / std::sqrt((float)(img_dim + embed)), rng);
-    for (int64_t i = 0; i < embed; i++) fc.bias.data()[i] = 0.0f;
+    fill(fc.bias, 0.0f);
     register_module("fc", fc);
     register_module("mlp", mlp);
     register_module("gpool", gpool);

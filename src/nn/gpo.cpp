@@ -12,9 +12,8 @@ Tensor GPO::forward(const Tensor& features, const Tensor& lengths) {
     ENSURE(features.ndim() == 3, "GPO expects features (B, N, D), got %s", features.shape_str().c_str());
     const int64_t B = features.size(0), N = features.size(1);
     ENSURE(lengths.numel() == B, "GPO: %lld lengths for a batch of %lld", (long long)lengths.numel(), (long long)B);
-    for (int64_t b = 0; b < B; b++)
-        ENSURE(lengths.index_at(b) >= 1 && lengths.index_at(b) <= N, "GPO: length %lld of sample %lld is outside [1, %lld]",
-               (long long)lengths.index_at(b), (long long)b, (long long)N);
+    const std::string bad = describe_outside(lengths, 1, N);
+    ENSURE(bad.empty(), "GPO: the lengths must be in [1, %lld]: %s", (long long)N, bad.c_str());
     Tensor keep = length_mask(lengths, N);  // (B, N) 1 = real position
     Tensor pad = 1.0f - keep;                // 1 = padding (no grad: a constant)
     // 1. rank positions k = 0..N-1 -> sinusoidal encoding                 pe: (B, N, P)

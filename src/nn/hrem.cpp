@@ -51,7 +51,7 @@ ImageEncoderHREM::ImageEncoderHREM(int64_t img_dim, const HremConfig& c, Rng& rn
     // FC_MLP only (fc, mlp.layers.0, mlp.layers.1); the Transformer layer keeps PyTorch's default
     for (Linear* l : {&fc, &mlp.l0, &mlp.l1}) {
         xavier_uniform_(l->weight, rng);
-        for (int64_t i = 0; i < l->bias.numel(); i++) l->bias.data()[i] = 0.0f;
+        fill(l->bias, 0.0f);
     }
     register_module("fc", fc);
     register_module("mlp", mlp);
@@ -103,7 +103,7 @@ RelationModule::RelationModule(const HremConfig& c, const RelationOptions& o, Rn
     // the i2t MLP is a deepcopy of the t2i one in the reference: identical initial weights
     for (auto [dst, src] : {std::make_pair(&i2t_0.weight, &t2i_0.weight), std::make_pair(&i2t_0.bias, &t2i_0.bias),
                             std::make_pair(&i2t_3.weight, &t2i_3.weight), std::make_pair(&i2t_3.bias, &t2i_3.bias)})
-        std::copy(src->data(), src->data() + src->numel(), dst->data());
+        copy_values(*dst, *src);
     register_module("gnn.layers.0", gnn);
     register_module("adj_t2i.0", t2i_0);
     register_module("adj_t2i.3", t2i_3);

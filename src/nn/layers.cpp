@@ -53,16 +53,10 @@ GRU::GRU(int64_t input, int64_t h, bool bi, Rng& rng) : hidden(h), bidirectional
     }
 }
 
-// cuDNN takes sequence lengths >= 1: a batch holding an empty sequence stays with our kernels
-static bool all_nonempty(const Tensor& lengths) {
-    const Tensor lh = lengths.to(Device::CPU);
-    for (int64_t b = 0; b < lh.numel(); b++)
-        if (lh.index_at(b) < 1) return false;
-    return true;
-}
-
 Tensor GRU::forward_mean(const Tensor& x, const Tensor& lengths) const {
-    if (cudnn_enabled() && x.is_cuda() && all_nonempty(lengths)) {  // --cudnn 1: both directions in one cuDNN call
+    // --cudnn 1: both directions in one cuDNN call, which takes sequence lengths >= 1 (a batch
+    // holding an empty sequence stays with our kernels)
+    if (cudnn_enabled() && x.is_cuda() && first_outside(lengths, 1, INT64_MAX) < 0) {
         std::vector<Tensor> w = {w_ih, w_hh, b_ih, b_hh};
         if (bidirectional) w.insert(w.end(), {w_ih_r, w_hh_r, b_ih_r, b_hh_r});
         Tensor y = gru_cudnn(x, lengths, w);

@@ -49,10 +49,7 @@ void Module::train(bool on) {
     for (auto& c : children_) c.second->train(on);
 }
 
-void uniform_(Tensor& t, float bound, Rng& rng) {
-    float* p = t.data();
-    for (int64_t i = 0; i < t.numel(); i++) p[i] = rng.uniform(-bound, bound);
-}
+void uniform_(Tensor& t, float bound, Rng& rng) { fill_uniform(t, -bound, bound, rng); }
 
 float default_bound(int64_t fan_in) { return 1.0f / std::sqrt((float)fan_in); }
 

@@ -35,12 +35,4 @@ Tensor swapped_prediction(const Tensor& V, const Tensor& T, const Tensor& P, con
 // The same from precomputed scores sv = V P^T, st = T P^T (what Prototypes::loss already has).
 Tensor swapped_prediction_from_scores(const Tensor& sv, const Tensor& st, const Tensor& qv, const Tensor& qt, float tau);
 
-// Sinkhorn-Knopp codes of a (B, K) score matrix, computed in double; no gradient.
-Tensor sinkhorn_codes(const Tensor& scores, float eps, int iterations);
-
-// Find <proto_path>/<dataset>_minicpm_kmeans_centroids_<K>.npy (K > 0). K == 0: the release's file
-// for f30k/coco (K 896/2560) when present, otherwise the only <dataset>_..._<digits>.npy there
-// (the release's *_pca512.npy variant is not a candidate). The error says what was looked for.
-std::string find_prototype_file(const std::string& proto_path, const std::string& dataset, int64_t K);
-
 }  // namespace vsd

@@ -11,7 +11,7 @@ MultiheadAttention::MultiheadAttention(int64_t E, Rng& rng) : out_proj(E, E, tru
     in_proj_weight = Tensor::empty({3 * E, E});
     xavier_uniform_(in_proj_weight, rng);
     in_proj_bias = Tensor::zeros({3 * E});
-    for (int64_t i = 0; i < E; i++) out_proj.bias.data()[i] = 0.0f;
+    fill(out_proj.bias, 0.0f);
     register_parameter("in_proj_weight", in_proj_weight);
     register_parameter("in_proj_bias", in_proj_bias);
     register_module("out_proj", out_proj);

@@ -3,6 +3,8 @@
 #include "../../kernels/cudnn.h"
 #include "util.h"
 
+#include <algorithm>
+
 namespace vsd {
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads) {
@@ -51,6 +53,20 @@ Tensor attention_cudnn(const Tensor& h, const Tensor& wq, const Tensor& bq, cons
     cudnn::AttnParams p = {wq.data(), bq.data(), wk.data(), bk.data(), wv.data(), bv.data()};
     cudnn::attention_forward(out.data(), h.data(), p, key_len, (int)L, (int)E, (int)heads,
                              1.0f / std::sqrt((float)(E / heads)));
+    return out;
+}
+
+std::vector<int> key_prefix_lengths(const Tensor& keep) {
+    const Backend* k = op_device("key_prefix_lengths", {keep});
+    ENSURE(keep.ndim() == 2, "key_prefix_lengths: keep must be (B, L), got %s", keep.shape_str().c_str());
+    check_f32("key_prefix_lengths", keep, "keep");
+    const int64_t B = keep.size(0), L = keep.size(1);
+    Tensor len = Tensor::empty({B}, DType::I32, device_of(k));
+    if (k) VSD_RUN(*k, key_prefix_lengths)(len.i32(), keep.data(), B, L);
+    else key_prefix_lengths_cpu(len.i32(), keep.data(), B, L);
+    const Tensor h = len.to(Device::CPU);  // B values cross, not the mask
+    std::vector<int> out(h.i32(), h.i32() + B);
+    if (std::find(out.begin(), out.end(), -1) != out.end()) out.clear();
     return out;
 }
 

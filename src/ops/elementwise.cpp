@@ -88,10 +88,16 @@ Tensor sigmoid(const Tensor& x) { return unary(Unary::Sigmoid, x); }
 
 Tensor to_float(const Tensor& x) {
     if (x.dtype() == DType::F32) return x.detach().clone();
-    if (x.is_cuda()) return to_float(x.to(Device::CPU)).to(Device::CUDA);  // masks and ids: small, rare
-    Tensor y = Tensor::empty(x.shape());
-    float* p = y.data();
-    for (int64_t i = 0; i < x.numel(); i++) p[i] = (float)x.index_at(i);
+    const Backend* k = op_device("to_float", {x});
+    Tensor y = Tensor::empty(x.shape(), DType::F32, device_of(k));
+    const int64_t n = x.numel();
+    if (x.dtype() == DType::I64) {
+        if (k) VSD_RUN(*k, i64_to_float)(y.data(), x.i64(), n);
+        else to_float_cpu(y.data(), x.i64(), n);
+    } else {
+        if (k) VSD_RUN(*k, i32_to_float)(y.data(), x.i32(), n);
+        else to_float_cpu(y.data(), x.i32(), n);
+    }
     return y;
 }
 

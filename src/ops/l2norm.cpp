@@ -19,4 +19,15 @@ Tensor l2norm(const Tensor& x, float eps) {
     return y;
 }
 
+Tensor unit_rows(const Tensor& x, double eps) {
+    const Backend* k = op_device("unit_rows", {x});
+    check_f32("unit_rows", x, "input");
+    ENSURE(x.ndim() >= 1, "unit_rows: needs at least 1 dim, got %s", x.shape_str().c_str());
+    const int64_t n = x.size(-1), rows = n ? x.numel() / n : 0;
+    Tensor y = Tensor::empty(x.shape(), DType::F32, device_of(k));
+    if (k) VSD_RUN(*k, unit_rows)(y.data(), x.data(), rows, n, eps);
+    else unit_rows_cpu(y.data(), x.data(), rows, n, eps);
+    return y;
+}
+
 }  // namespace vsd

@@ -77,9 +77,13 @@ Tensor batchnorm1d(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& ru
 Tensor dropout(const Tensor& x, float p, bool training, Rng& rng);  // inverted dropout: kept * 1/(1-p)
 Tensor embedding(const Tensor& ids, const Tensor& table);           // ids (...) int -> (..., D)
 Tensor l2norm(const Tensor& x, float eps = 1e-8f);                  // x / (||x|| + eps), last dim
+Tensor unit_rows(const Tensor& x, double eps = 1e-12);  // F.normalize: x / max(||x||, eps), last dim, in double; no grad
 // Fused multi-head attention, inference only (no backward: an error when a gradient is needed).
 // q, k, v (B, L, A*d), keep (B, L) 0/1 or undefined -> (B, L, A*d); see kernels/attention.h
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads);
+// The key lengths (B) for cuDNN's attention when every row of keep (B, L) shows a prefix of >= 1
+// keys, else empty (kernels/attention.h). Only the B lengths cross to the host.
+std::vector<int> key_prefix_lengths(const Tensor& keep);
 // The same through cuDNN (--cudnn 1; a GPU only), with the projections inside the call:
 // attention(linear(h, wq, bq), linear(h, wk, bk), linear(h, wv, bv)) over the keys t < key_len[b].
 // h (B, L, E); key_len (B,) in [1, L]. Inference only. See kernels/cudnn.h.
@@ -147,6 +151,11 @@ Tensor topk_mask(const Tensor& s, int64_t k);
 // Pairs of a batch that share an id (B, B): 1 where i == j, or (with repeats) ids[i] == ids[j].
 // ids (B,) int; made on the ids' device; no gradient. same_id_mask(ids, false) is the identity.
 Tensor same_id_mask(const Tensor& ids, bool repeats);
+
+// VSD's Sinkhorn-Knopp codes (B, K) of prototype scores (B, K): each sample's codes sum to 1 and
+// each prototype gets an equal share (kernels/sinkhorn.h, paper-notes §3.4); in double, on the
+// scores' device; no gradient.
+Tensor sinkhorn_codes(const Tensor& scores, float eps, int iterations);
 
 // ---- sampling -------------------------------------------------------------------------------
 // Distance-weighted negatives for one direction of the triplet loss (kernels/triplet_sampler.h,

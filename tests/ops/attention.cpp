@@ -43,3 +43,29 @@ void parity_attention() {
     }
 }
 KERNEL_PARITY(parity_attention, "fused attention (warp per query row), key masks, a query with no visible key")
+
+// cuDNN's key lengths: the prefix test, on every device against the CPU reference
+template <class Bk>
+void parity_key_prefix_lengths() {
+    // rows: a prefix of 3; all visible; none visible; a gap; a key after the zeros; 300 wide, 299 kept
+    const int64_t L = 300;
+    std::vector<float> keep(6 * L, 0.0f);
+    for (int64_t t = 0; t < 3; t++) keep[0 * L + t] = 1;
+    for (int64_t t = 0; t < L; t++) keep[1 * L + t] = 1;
+    for (int64_t t : {0, 2}) keep[3 * L + t] = 1;
+    for (int64_t t : {0, 1, 250}) keep[4 * L + t] = 1;
+    for (int64_t t = 0; t < L - 1; t++) keep[5 * L + t] = 1;
+    std::vector<int32_t> want(6);
+    key_prefix_lengths_cpu(want.data(), keep.data(), 6, L);
+    CHECK(want == std::vector<int32_t>{3, 300, -1, -1, -1, 299});
+    Buf<Bk> k(keep);
+    Buf<Bk, int32_t> len(6);
+    VSD_RUN(Bk{}, key_prefix_lengths)(len.d, k.d, 6, L);
+    CHECK(len.get() == want);
+}
+KERNEL_PARITY(parity_key_prefix_lengths, "cuDNN's key lengths: prefixes, gaps, empty rows")
+
+TEST_CASE("op key_prefix_lengths: the lengths, or nothing when one row is not a prefix") {
+    CHECK(key_prefix_lengths(T({2, 3}, {1, 1, 0, 1, 0, 0})) == std::vector<int>{2, 1});
+    CHECK(key_prefix_lengths(T({2, 3}, {1, 1, 0, 0, 1, 0})).empty());
+}

@@ -177,3 +177,17 @@ void parity_binary() {
         }
 }
 KERNEL_PARITY(parity_binary, "broadcast binary ops, forward and backward (atomics over broadcast dims)")
+
+OP_TEST(to_float, "index tensors (int64, int32) as floats, made on their device; no gradient", {0}) {
+    return {
+        OpCase("int64, 300", {rnd_lengths(300, 1000, 5)}, [](Inputs x) { return to_float(x[0]); }),
+        OpCase("int32 with negatives", {Tensor::from_i32({2, 3}, {-4, 0, 7, 2147483647, -1, 3})},
+               [](Inputs x) { return to_float(x[0]); }),
+        OpCase("none", {Tensor::from_i64({0}, {})}, [](Inputs x) { return to_float(x[0]); }),
+    };
+}
+
+TEST_CASE("op to_float: hand values") {
+    CHECK(to_float(Tensor::from_i64({3}, {0, -2, 5})).to_vector() == std::vector<float>{0, -2, 5});
+    CHECK(to_float(Tensor::from_i32({2}, {16777217, 1})).to_vector() == std::vector<float>{16777216.0f, 1});  // float rounding
+}

@@ -56,3 +56,19 @@ void parity_l2norm() {
             }
 }
 KERNEL_PARITY(parity_l2norm, "l2norm forward (v1, v2) and backward")
+
+OP_TEST(unit_rows, "F.normalize in double: x / max(||x||, eps), a zero row included; no gradient", {0}) {
+    Tensor z = rnd({3, 33}, 41);
+    for (int64_t k = 0; k < 33; k++) z.data()[33 + k] = 0.0f;
+    return {
+        OpCase("3 x 33, a zero row", {z}, [](Inputs x) { return unit_rows(x[0]); }).forward_only(),
+        OpCase("300 x 5", {rnd({300, 5}, 42)}, [](Inputs x) { return unit_rows(x[0]); }).forward_only(),
+        OpCase("1 x 1", {T({1, 1}, {-2})}, [](Inputs x) { return unit_rows(x[0]); }).forward_only(),
+        OpCase("no row", {rnd({0, 4}, 43)}, [](Inputs x) { return unit_rows(x[0]); }).forward_only(),
+    };
+}
+
+TEST_CASE("op unit_rows: hand-computed, eps clamps the norm instead of adding to it") {
+    CHECK(unit_rows(T({2, 2}, {3, 4, 0, 0})).to_vector() == std::vector<float>{0.6f, 0.8f, 0, 0});
+    CHECK(unit_rows(T({1, 2}, {0.3f, 0.4f}), 1.0).to_vector() == std::vector<float>{0.3f, 0.4f});  // ||x|| = 0.5 < 1
+}
