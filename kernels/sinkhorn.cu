@@ -20,7 +20,7 @@ namespace VSD_KNS {
 constexpr int kSinkhornThreads = 256;
 
 __global__ void sinkhorn_kernel(float* q, double* Q, const float* S, int64_t B, int64_t K, double eps, int iterations) {
-    __shared__ double part[kSinkhornThreads];
+    VSD_DYNAMIC_SHARED(double, part);  // kSinkhornThreads partial totals (fresh each launch)
     const int t = threadIdx.x;
     // 1. Q = exp(S^T / eps) and its total (each thread's strided part, then a tree over the block)
     double mine = 0;
@@ -61,7 +61,7 @@ __global__ void sinkhorn_kernel(float* q, double* Q, const float* S, int64_t B, 
 }
 
 void sinkhorn(float* q, double* Q, const float* S, int64_t B, int64_t K, double eps, int iterations) {
-    if (B * K > 0) VSD_LAUNCH(sinkhorn_kernel, 1, kSinkhornThreads, 0, q, Q, S, B, K, eps, iterations);
+    if (B * K > 0) VSD_LAUNCH(sinkhorn_kernel, 1, kSinkhornThreads, kSinkhornThreads * sizeof(double), q, Q, S, B, K, eps, iterations);
 }
 
 }  // namespace VSD_KNS

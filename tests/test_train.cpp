@@ -1,4 +1,6 @@
 // Training end to end on a tiny demo: exact resume, determinism, learning, evaluation, errors.
+#include <dirent.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -332,6 +334,40 @@ TEST_CASE("run folder: train.log line by line, run.json with the protocol, the v
     CHECK(run["config"]["protocol"].as_string() == "best_on_test");
     CHECK(run["protocol_note"].as_string().find("HREM's protocol") != std::string::npos);
     CHECK(file_exists(c.logger_name + "/vocab.json"));
+    // the curves: one epoch row (mean loss, validation rsum) and its picture
+    std::ifstream tsv(c.logger_name + "/curves.tsv");
+    std::vector<std::string> rows;
+    for (std::string line; std::getline(tsv, line);) rows.push_back(line);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0] == "epoch\tloss\trsum");
+    CHECK(rows[1].rfind("1\t", 0) == 0);
+    CHECK(rows[1].find("\t-") == std::string::npos);  // validated: an rsum, not "-"
+    std::ifstream svg(c.logger_name + "/curves.svg");
+    std::string pic((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+    CHECK(pic.find("validation rsum") != std::string::npos);
+    CHECK(pic.find("<polyline") != std::string::npos);
+    // TensorBoard: one event file holding the reference's tags, 5 steps of them
+    std::string events;
+    if (DIR* d = opendir(c.logger_name.c_str())) {
+        while (dirent* e = readdir(d))
+            if (std::string(e->d_name).rfind("events.out.tfevents.", 0) == 0) events = c.logger_name + "/" + e->d_name;
+        closedir(d);
+    }
+    REQUIRE(!events.empty());
+    std::ifstream ev(events, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(ev)), std::istreambuf_iterator<char>());
+    auto count = [&](const std::string& tag) {  // a Summary.Value's tag field: 0x0a, its length, the bytes
+        const std::string key = std::string(1, '\x0a') + std::string(1, (char)tag.size()) + tag;
+        size_t n = 0;
+        for (size_t at = bytes.find(key); at != std::string::npos; at = bytes.find(key, at + 1)) n++;
+        return n;
+    };
+    CHECK(count("Le") == 5);
+    CHECK(count("lr") == 5);
+    CHECK(count("Eit") == 5);
+    CHECK(count("rsum") == 1);
+    CHECK(count("meanr") == 2);  // i2t, then t2i (as the reference)
+    CHECK(count("r10i") == 1);
     // evaluated elsewhere (another dataset folder without that vocabulary): the run's own is used
     std::string other = small_demo_dataset("runfolder_other", 20, 10, 128, 32);
     CHECK(std::remove((other + "/vocab/demo_precomp_vocab.json").c_str()) == 0);

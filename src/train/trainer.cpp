@@ -22,6 +22,7 @@
 #include "../nn/prototypes.h"
 #include "checkpoint.h"
 #include "replay.h"
+#include "run_log.h"
 
 namespace vsd {
 
@@ -572,6 +573,7 @@ TrainResult train(TrainConfig cfg) {
     ENSURE(log, "%s/train.log: cannot open for writing", cfg.logger_name.c_str());
     std::setvbuf(log, nullptr, _IOLBF, 0);  // line by line: `tail -f train.log` follows the run
     StepTrace trace(cfg.trace);
+    RunLog runlog(cfg.logger_name, cfg.tensorboard, !cfg.resume.empty());
     std::fprintf(log, "config %s\n%s\n", cfg.to_json().c_str(), protocol_line(cfg).c_str());
     const bool interactive = cfg.progress && isatty(fileno(stderr));
     auto meta = [&](int epoch, int64_t step_in_epoch) {
@@ -624,9 +626,10 @@ TrainResult train(TrainConfig cfg) {
         int64_t step = epoch == start_epoch ? skip : 0;
         const int64_t first_step = step;
         double loss_avg = 0;
-        auto t_epoch = std::chrono::steady_clock::now();
+        auto t_epoch = std::chrono::steady_clock::now(), t_end = t_epoch;
         while (replay ? replay->next(b) : loader.next(b)) {
             auto t0 = std::chrono::steady_clock::now();
+            const double data_s = std::chrono::duration<double>(t0 - t_end).count();  // waiting for the batch
             batch_to(b, dev);
             opt.zero_grad();
             for (auto& [live, copy] : bn_stats) copy = live.clone();
@@ -691,14 +694,14 @@ TrainResult train(TrainConfig cfg) {
             }
             skipped_run = 0;
             opt.step();
-            if (trace.on()) {
-                std::vector<std::pair<std::string, float>> values;
-                for (auto& [name, t] : terms.terms) values.push_back({name, t.item()});
-                trace.write(global_step, epoch, lr, values, gnorm, model);
-            }
+            std::vector<std::pair<std::string, float>> values;
+            for (auto& [name, t] : terms.terms) values.push_back({name, t.item()});
+            if (trace.on()) trace.write(global_step, epoch, lr, values, gnorm, model);
             step++;
             global_step++;
-            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            t_end = std::chrono::steady_clock::now();
+            const double ms = std::chrono::duration<double, std::milli>(t_end - t0).count();
+            runlog.step(global_step, epoch, step - 1, lr, lv, values, gnorm, ms / 1000, data_s);
             loss_avg = step == first_step + 1 ? lv : 0.9 * loss_avg + 0.1 * lv;
             const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count() /
                                     (double)(step - first_step);
@@ -719,8 +722,10 @@ TrainResult train(TrainConfig cfg) {
         }
         if (interactive && !stopped) prog.finish(strfmt("loss %.4f", loss_avg));
         // ---- validation (and, with --max_steps, after the last step too, so a short run is evaluated) ----
-        if (s.val && validate_epoch(model, *s.val, *val_text, cfg, epoch, log, res, best_rsum))
-            save_checkpoint(res.best_checkpoint, model, nullptr, meta(stopped ? epoch : epoch + 1, 0));
+        const bool best = s.val && validate_epoch(model, *s.val, *val_text, cfg, epoch, log, res, best_rsum);
+        if (s.val) runlog.validation(global_step, res.last_val);
+        runlog.epoch_end(epoch);
+        if (best) save_checkpoint(res.best_checkpoint, model, nullptr, meta(stopped ? epoch : epoch + 1, 0));
         if (stopped) break;
         save_checkpoint(res.checkpoint, model, &opt, meta(epoch + 1, 0));
     }

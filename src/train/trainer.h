@@ -107,6 +107,7 @@ inline ModelInput model_input(const Batch& b) {
     X(int64_t, max_steps, 0, Local, "stop after this many steps in total, with a checkpoint (0: run all epochs)") \
     X(bool, validate, true, Local, "validate after every epoch") \
     X(bool, progress, true, Local, "show a progress line with ETA") \
+    X(bool, tensorboard, true, Local, "write TensorBoard event files into the run folder (the reference's tags; tensorboard --logdir runs)") \
     X(std::string, device, "cpu", Setting, "cpu; cuda: train on the GPU (model, batches, optimiser; the data loader stays on the host); " "emulator: the same kernels in the CUDA emulator (slow)") \
     X(int, tf32, 0, Setting, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error); 0: FP32") \
     X(int, cudnn, 0, Setting, "1: cuDNN runs the BiGRU (and BERT's attention when validating); needs --device cuda on a GPU. 0: our own kernels, the reference")
