@@ -129,7 +129,7 @@ $(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 
 # ---- run ---------------------------------------------------------------------------------
 # Exit code is the verdict; the last line is "N passed, N failed, N skipped".
-test: $(BUILD)/run_tests $(BUILD)/build_vocab $(BUILD)/embed
+test: $(BUILD)/run_tests $(BUILD)/build_vocab $(BUILD)/embed $(BUILD)/eval
 	$(BUILD)/run_tests $(TEST_ARGS)
 
 bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels)

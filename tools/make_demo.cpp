@@ -22,6 +22,7 @@ static int body(int argc, char** argv) {
     f.add("feat_dim", &o.feat_dim, "region feature size");
     f.add("emb_dim", &o.emb_dim, "VSD embedding size");
     f.add("seed", &o.seed, "random seed");
+    f.add("pictures", &o.pictures, "also draw every scene as <name>/images/demo_<id>.png (for reports and search)");
     if (!f.parse(argc, argv)) return 0;
     std::printf("make_demo: writing %s/%s (seed %llu)\n", o.data_path.c_str(), o.name.c_str(), (unsigned long long)o.seed);
     make_demo_dataset(o);

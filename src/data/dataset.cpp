@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "json.h"
 #include "tokenizer.h"  // utf8_valid
 
 namespace vsd {
@@ -228,6 +229,33 @@ std::string find_prototype_file(const std::string& proto_path, const std::string
     ENSURE_HINT(found.size() == 1, "pass --num_prototypes K, or make them with `make prototypes`",
                 "%s: expected exactly one %s<K>.npy, found %zu", proto_path.c_str(), prefix.c_str(), found.size());
     return proto_path + "/" + found[0];
+}
+
+std::vector<std::string> image_files(const PrecompDataset& d) {
+    std::vector<std::string> out(d.n_img);
+    // the dataset folder: the precomp folder's parent (<dataset>/precomp) or its sibling name (<dataset>_precomp)
+    std::string root = d.dir;
+    if (root.size() > 8 && root.compare(root.size() - 8, 8, "/precomp") == 0) root.resize(root.size() - 8);
+    else if (root.size() > 8 && root.compare(root.size() - 8, 8, "_precomp") == 0) root.resize(root.size() - 8);
+    std::ifstream ids_in(d.dir + "/" + d.split + "_ids.txt");
+    std::vector<std::string> ids;
+    for (std::string line; std::getline(ids_in, line);)
+        if (!line.empty()) ids.push_back(line.back() == '\r' ? line.substr(0, line.size() - 1) : line);
+    const int64_t step = (int64_t)ids.size() == d.n_img ? 1 : (int64_t)ids.size() == d.n_cap ? d.im_div : 0;
+    struct stat st;
+    if (step == 0 || stat((root + "/id_mapping.json").c_str(), &st) != 0) return out;
+    const Json mapping = Json::parse_file(root + "/id_mapping.json");
+    std::string dir;
+    for (const char* sub : {"/images", "/flickr30k-images"})
+        if (dir.empty() && stat((root + sub).c_str(), &st) == 0) dir = root + sub;
+    if (dir.empty()) return out;
+    for (int64_t i = 0; i < d.n_img; i++) {
+        const std::string& id = ids[i * step];
+        if (!mapping.has(id)) continue;
+        const std::string path = dir + "/" + mapping[id].as_string();
+        if (stat(path.c_str(), &st) == 0) out[i] = path;
+    }
+    return out;
 }
 
 }  // namespace vsd

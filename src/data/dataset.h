@@ -62,13 +62,20 @@ public:
     std::string summary() const;  // one table line per file
 };
 
-// Locate the precomp folder for a dataset; the error lists every place that was tried.
 // Find <proto_path>/<dataset>_minicpm_kmeans_centroids_<K>.npy (K > 0). K == 0: the release's file
 // for f30k/coco (K 896/2560) when present, otherwise the only <dataset>_..._<digits>.npy there
 // (the release's *_pca512.npy variant is not a candidate). The error says what was looked for.
 std::string find_prototype_file(const std::string& proto_path, const std::string& dataset, int64_t K);
 
+// Locate the precomp folder for a dataset; the error lists every place that was tried.
 std::string find_precomp_dir(const std::string& data_path, const std::string& dataset, const std::string& split);
+
+// The raw image files of a split, when the dataset folder has them (only pictures in reports use
+// them; the model reads the precomputed features): image i is <split>_ids.txt's line i (one line per
+// image, or per caption), looked up in <dataset>/id_mapping.json, in <dataset>/images/ (the VSD
+// release's layout) or <dataset>/flickr30k-images/ (vse_infty's). "" for an image whose file is
+// absent; all "" when ids.txt or the mapping is.
+std::vector<std::string> image_files(const PrecompDataset& d);
 
 // Read a caption file: one caption per line, UTF-8, no empty lines (a final newline is fine).
 std::vector<std::string> read_captions(const std::string& path);

@@ -39,6 +39,7 @@
 #include "../data/dataset.h"
 #include "../data/json.h"
 #include "../data/npy.h"
+#include "../data/png.h"
 #include "../data/tokenizer.h"
 #include "kmeans.h"
 
@@ -106,6 +107,85 @@ struct Image {
     int rel;        // relation of obj[0] -> obj[1]
     bool near2;     // obj[2] (if any) stands near the subject
 };
+
+// ---- pictures ----------------------------------------------------------------------------------
+// Each image is also drawn, so reports and searches have something to show: the scene as sky and
+// ground colours, the named objects as simple figures in their colours (a person: head and body; an
+// animal: body, head and legs; a thing: a box, disc, triangle or bar), the subject on the left,
+// riding or sitting on its object when the relation says so. The features do not come from the
+// pictures (they come from the concepts, above); a picture is the same scene drawn for people.
+struct Canvas {
+    static constexpr int W = 128, H = 96;
+    std::vector<uint8_t> px = std::vector<uint8_t>(W * H * 3);
+    void rect(int x0, int y0, int x1, int y1, const uint8_t* c) {
+        for (int y = std::max(0, y0); y < std::min(H, y1); y++)
+            for (int x = std::max(0, x0); x < std::min(W, x1); x++) std::copy(c, c + 3, &px[(y * W + x) * 3]);
+    }
+    void disc(int cx, int cy, int r, const uint8_t* c) {
+        for (int y = cy - r; y <= cy + r; y++)
+            for (int x = cx - r; x <= cx + r; x++)
+                if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r) rect(x, y, x + 1, y + 1, c);
+    }
+    void triangle(int cx, int top, int half, int height, const uint8_t* c) {  // apex up
+        for (int y = 0; y < height; y++) rect(cx - half * y / height, top + y, cx + half * y / height + 1, top + y + 1, c);
+    }
+};
+
+const uint8_t kColourRgb[10][3] = {{220, 40, 40},  {40, 80, 220},  {40, 170, 60},  {240, 215, 40}, {25, 25, 25},
+                                   {250, 250, 250}, {140, 90, 40}, {250, 140, 20}, {250, 150, 200}, {130, 130, 130}};
+const uint8_t kSceneRgb[kNumScenes][2][3] = {
+    {{150, 200, 240}, {90, 170, 80}},   {{140, 200, 250}, {235, 215, 160}}, {{180, 190, 200}, {100, 100, 105}},
+    {{215, 225, 235}, {245, 248, 250}}, {{150, 200, 240}, {60, 110, 190}},  {{235, 225, 200}, {170, 120, 80}},
+    {{170, 185, 205}, {160, 155, 150}}, {{70, 120, 70}, {120, 90, 60}},     {{40, 30, 50}, {150, 40, 40}},
+    {{150, 200, 240}, {220, 170, 110}}};
+
+// object o of the image, standing with its feet at (x, ground); scale 1 or smaller
+void draw_object(Canvas& cv, const Image& im, size_t o, int x, int ground, float scale) {
+    const uint8_t* c = kColourRgb[im.colour[o]];
+    const uint8_t skin[3] = {235, 195, 160}, dark[3] = {60, 50, 45};
+    auto S = [&](int v) { return std::max(1, (int)std::lround(v * scale)); };
+    const int which = im.obj[o];
+    switch (kObjects[which].kind) {
+        case Person:  // legs, body (the colour: their clothes), head
+            cv.rect(x - S(5), ground - S(12), x - S(1), ground, dark);
+            cv.rect(x + S(1), ground - S(12), x + S(5), ground, dark);
+            cv.rect(x - S(7), ground - S(32), x + S(7), ground - S(12), c);
+            cv.disc(x, ground - S(38), S(6), skin);
+            break;
+        case Animal:  // legs, body, head
+            cv.rect(x - S(11), ground - S(8), x - S(8), ground, dark);
+            cv.rect(x + S(7), ground - S(8), x + S(10), ground, dark);
+            cv.rect(x - S(13), ground - S(18), x + S(12), ground - S(7), c);
+            cv.disc(x + S(14), ground - S(20), S(6), c);
+            break;
+        case Thing:
+            switch (which % 4) {
+                case 0: cv.rect(x - S(15), ground - S(14), x + S(15), ground, c); break;             // a box
+                case 1: cv.disc(x, ground - S(8), S(8), c); break;                                    // a disc
+                case 2: cv.triangle(x, ground - S(22), S(13), S(22), c); break;                       // a triangle
+                default: cv.rect(x - S(4), ground - S(26), x + S(4), ground, c); break;              // a bar
+            }
+            break;
+    }
+}
+
+std::string draw_scene(const Image& im, const std::vector<Relation>& rels) {
+    Canvas cv;
+    const int horizon = 50, ground = 84;
+    cv.rect(0, 0, Canvas::W, horizon, kSceneRgb[im.scene][0]);
+    cv.rect(0, horizon, Canvas::W, Canvas::H, kSceneRgb[im.scene][1]);
+    if (im.obj.size() > 2) draw_object(cv, im, 2, 108, horizon + 22, 0.6f);  // the third, further away
+    const std::string rel = rels[im.rel].s;
+    const bool on_top = rel == "rides" || rel == "sits on" || rel == "jumps over";
+    if (on_top) {  // the object below, the subject on it
+        draw_object(cv, im, 1, 56, ground, 1.0f);
+        draw_object(cv, im, 0, 52, ground - (rel == "jumps over" ? 30 : 12), 0.9f);
+    } else {
+        draw_object(cv, im, 1, 82, ground, 1.0f);
+        draw_object(cv, im, 0, 40, ground, 1.0f);
+    }
+    return png_encode(cv.px.data(), Canvas::W, Canvas::H);
+}
 
 const char* article(const std::string& next) {
     return (next[0] == 'a' || next[0] == 'e' || next[0] == 'i' || next[0] == 'o' || next[0] == 'u') ? "an" : "a";
@@ -242,6 +322,7 @@ std::string make_demo_dataset(const DemoOptions& opt) {
     std::remove(marker.c_str());
     make_dirs(opt.data_path + "/vocab");
     make_dirs(root + "/proto");
+    if (opt.pictures) make_dirs(root + "/images");
     const std::vector<Relation> rels = relations();
     Concepts C;
     const int F = opt.feat_dim, E = opt.emb_dim, R = opt.regions;
@@ -327,10 +408,12 @@ std::string make_demo_dataset(const DemoOptions& opt) {
                 std::copy(d_flor.begin(), d_flor.end(), flor.begin() + row);
                 if (std::string(sp.split) != "test") vocab_caps.push_back(cap);
             }
+            // ids.txt's id is the key of id_mapping.json, as the reference's raw-image loader reads them
             int64_t id = 100000 + id_base + i;
             ids_txt += std::to_string(id) + "\n";
-            mapping += (id_base + i ? ", " : "") + json_quote(std::to_string(id_base + i)) + ": " +
-                       json_quote("demo_" + std::to_string(id) + ".jpg");
+            const std::string picture = "demo_" + std::to_string(id) + ".png";
+            mapping += (id_base + i ? ", " : "") + json_quote(std::to_string(id)) + ": " + json_quote(picture);
+            if (opt.pictures) write_file_atomic(root + "/images/" + picture, draw_scene(im, rels));
         }
         id_base += N;
         const std::string s = sp.split, p = dir + "/" + s;

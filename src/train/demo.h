@@ -17,6 +17,7 @@ struct DemoOptions {
     int regions = 36, feat_dim = 2048, emb_dim = 1024;
     uint64_t seed = 1;
     bool verbose = true;
+    bool pictures = true;  // <name>/images/demo_<id>.png: each scene drawn (for reports and search)
 };
 
 // Generate every file, and <data_path>/<name>/.complete last; returns the precomp folder.

@@ -9,10 +9,13 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "../core/check.h"
 #include "../data/json.h"
 #include "../data/npy.h"
+#include "report.h"
 #include "trainer.h"
 
 using namespace vsd;
@@ -37,6 +40,8 @@ static int body(int argc, char** argv) {
     f.add("vsd", &ec.vsd, "for a reference model_best.pth: the VSD descriptions it was trained with (none, cpm, flor)");
     f.add("bert_path", &ec.bert_path, "for a reference model_best.pth: the BERT folder (config.json, vocab.txt)");
     f.add("model", &ec.model, "for a reference model_best.pth: gpo or hrem (default: recognised from its tensor names)");
+    bool report = true;
+    f.add("report", &report, "write the HTML report (recall table, R@K curves, rank histogram, sampled queries, failures) beside the JSON");
     f.add("bge_only", &ec.bge_only, "no model: rank by the description and caption embeddings alone (VSD's eval_bge.py)");
     if (!f.parse(argc, argv)) return 0;
     if (ec.checkpoint.empty() && ec.ensemble.empty() && !ec.bge_only) ec.checkpoint = logger_name + "/model_best.safetensors";
@@ -74,6 +79,28 @@ static int body(int argc, char** argv) {
                        metrics_json(r.full) + (r.has_fold5 ? ", \"fold5\": " + metrics_json(r.fold5) : "") + "}\n";
     write_file_atomic(out, json);
     std::printf("metrics written to %s\n", out.c_str());
+    if (report) {  // the HTML report beside the JSON
+        ReportData rd;
+        rd.title = "Evaluation: " + title;
+        rd.split = ec.split;
+        rd.model = r.what + (selected.empty() ? "" : " (" + selected + ")");
+        rd.full = r.full, rd.fold5 = r.fold5, rd.has_fold5 = r.has_fold5;
+        rd.sims = std::move(r.sims);
+        rd.n_img = r.n_img, rd.n_cap = r.n_cap, rd.per = r.per;
+        rd.captions = std::move(r.captions);
+        for (const std::string& f : r.image_files) {
+            rd.image_names.push_back(f.substr(f.rfind('/') + 1));
+            rd.image_uris.push_back(f.empty() ? "" : data_uri(f));
+        }
+        const std::string run_dir = out.substr(0, out.rfind('/') + 1);
+        std::ifstream curves(run_dir + "curves.svg");
+        std::stringstream ss;
+        ss << curves.rdbuf();
+        rd.curves_svg = ss.str();
+        const std::string html = out.substr(0, out.size() - 5) + ".html";  // eval_<split>.json -> .html
+        write_file_atomic(html, html_report(rd));
+        std::printf("report written to %s\n", html.c_str());
+    }
     return 0;
 }
 

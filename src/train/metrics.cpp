@@ -39,7 +39,7 @@ static DirectionMetrics summarise(std::vector<int64_t> ranks) {
     return d;
 }
 
-RetrievalMetrics retrieval_metrics(const std::vector<double>& sims, int64_t n_img, int64_t n_cap, int per) {
+QueryRanks query_ranks(const std::vector<double>& sims, int64_t n_img, int64_t n_cap, int per) {
     ENSURE((int64_t)sims.size() == n_img * n_cap && n_cap == per * n_img && n_img > 0,
            "retrieval_metrics: expected an (N, %d N) matrix, got %zu values for N_img %lld and N_cap %lld", per, sims.size(),
            (long long)n_img, (long long)n_cap);
@@ -48,16 +48,36 @@ RetrievalMetrics retrieval_metrics(const std::vector<double>& sims, int64_t n_im
         ENSURE_HINT(std::isfinite(sims[k]), "the model or its inputs produced NaN/Inf; check them with tools/npy_inspect",
                     "retrieval_metrics: similarity of image %lld and caption %lld is %g (not finite)",
                     (long long)(k / n_cap), (long long)(k % n_cap), sims[k]);
-    std::vector<int64_t> ri(n_img), rt(n_cap);
+    QueryRanks q;
+    q.i2t.resize(n_img);
+    q.t2i.resize(n_cap);
     for (int64_t i = 0; i < n_img; i++) {  // i2t: best rank of the image's captions
         int64_t best = INT64_MAX;
         for (int64_t c = per * i; c < per * (i + 1); c++) best = std::min(best, rank_of(&sims[i * n_cap], 1, n_cap, c));
-        ri[i] = best;
+        q.i2t[i] = best;
     }
-    for (int64_t c = 0; c < n_cap; c++) rt[c] = rank_of(&sims[c], n_cap, n_img, c / per);  // t2i: column c
+    for (int64_t c = 0; c < n_cap; c++) q.t2i[c] = rank_of(&sims[c], n_cap, n_img, c / per);  // t2i: column c
+    return q;
+}
+
+std::vector<int64_t> top_k(const double* scores, int64_t stride, int64_t n, int64_t k) {
+    std::vector<int64_t> idx(n);
+    for (int64_t j = 0; j < n; j++) idx[j] = j;
+    k = std::min(k, n);
+    // the order of rank_of: higher score first, and among equal scores the higher index
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int64_t a, int64_t b) {
+        const double va = scores[a * stride], vb = scores[b * stride];
+        return va > vb || (va == vb && a > b);
+    });
+    idx.resize(k);
+    return idx;
+}
+
+RetrievalMetrics retrieval_metrics(const std::vector<double>& sims, int64_t n_img, int64_t n_cap, int per) {
+    const QueryRanks q = query_ranks(sims, n_img, n_cap, per);
     RetrievalMetrics m;
-    m.i2t = summarise(ri);
-    m.t2i = summarise(rt);
+    m.i2t = summarise(q.i2t);
+    m.t2i = summarise(q.t2i);
     m.rsum = m.i2t.r1 + m.i2t.r5 + m.i2t.r10 + m.t2i.r1 + m.t2i.r5 + m.t2i.r10;
     return m;
 }

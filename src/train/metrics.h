@@ -24,6 +24,14 @@ struct RetrievalMetrics {
 };
 
 RetrievalMetrics retrieval_metrics(const std::vector<double>& sims, int64_t n_img, int64_t n_cap, int per = 5);
+
+// The ranks behind the metrics (0-based): i2t per image (its best caption), t2i per caption.
+struct QueryRanks {
+    std::vector<int64_t> i2t, t2i;
+};
+QueryRanks query_ranks(const std::vector<double>& sims, int64_t n_img, int64_t n_cap, int per = 5);
+// The k best of n scores (scores[j * stride]), best first, in the ranks' order (ties: higher index first).
+std::vector<int64_t> top_k(const double* scores, int64_t stride, int64_t n, int64_t k);
 // COCO 1K protocol: 5 folds of 1000 images (5000 captions); every metric averaged over the folds.
 RetrievalMetrics retrieval_metrics_5fold(const std::vector<double>& sims, int64_t n_img, int64_t n_cap, int per = 5);
 

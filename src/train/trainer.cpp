@@ -937,6 +937,9 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         PrecompDataset d = open_split(c, ec.split, true);
         sims = bge_only_sims(d, &r.n_img, &r.n_cap);
         per = (int)d.im_div;
+        r.captions = d.caps;
+        r.captions.resize(r.n_cap);
+        r.image_files = image_files(d);
         r.what = strfmt("BGE only (VSD's eval_bge.py): %s descriptions . caption embeddings, no model", c.vsd.c_str());
         r.protocol = "none";
     } else if (!ec.ensemble.empty()) {
@@ -978,6 +981,9 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         r.n_img = e.n_img;
         r.n_cap = e.n_cap;
         per = (int)d.im_div;
+        r.captions = d.caps;
+        r.captions.resize(r.n_cap);
+        r.image_files = image_files(d);
         if (!ec.save_sims.empty()) {
             npy_save_raw(ec.save_sims, "<f8", {r.n_img, r.n_cap}, sims.data(), sims.size() * 8);
             std::printf("saved the %lld x %lld similarity matrix to %s\n", (long long)r.n_img, (long long)r.n_cap,
@@ -989,6 +995,8 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         r.fold5 = retrieval_metrics_5fold(sims, r.n_img, r.n_cap, per);
         r.has_fold5 = true;
     }
+    r.sims = std::move(sims);
+    r.per = per;
     return r;
 }
 

@@ -155,6 +155,10 @@ struct EvalResult {
     int64_t n_img = 0, n_cap = 0;
     std::string protocol;  // how the checkpoint was selected while training (best_on_dev, ...), when known
     std::string what;      // one line: the model and where it came from
+    // what the report shows (report.h): the matrix, and the split's captions and image files when known
+    std::vector<double> sims;
+    int per = 5;
+    std::vector<std::string> captions, image_files;
 };
 EvalResult evaluate_checkpoint(const EvalConfig& ec);
 

@@ -1,0 +1,104 @@
+// The evaluation report (src/train/report.*), the per-query ranks behind it (metrics.h), and eval
+// writing it beside its JSON with the demo's pictures.
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "../src/train/report.h"
+#include "helpers.h"
+
+static size_t count_of(const std::string& s, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) n++;
+    return n;
+}
+
+// 3 images x 2 captions each, by hand: image 0 finds its caption 0 first; caption 5 (image 2)
+// ranks image 2 last
+static ReportData small_report() {
+    ReportData d;
+    d.title = "a <test> & report";
+    d.split = "test";
+    d.n_img = 3, d.n_cap = 6, d.per = 2;
+    d.sims = {0.9, 0.1, 0.2, 0.3, 0.8, 0.0,   // image 0: captions 0 (0.9), 4, 3, 2, 1, 5
+              0.1, 0.2, 0.7, 0.6, 0.1, 0.9,   // image 1: captions 5 (0.9, image 2's), 2, 3, ...
+              0.2, 0.1, 0.3, 0.1, 0.6, 0.05};  // image 2: caption 4 first (its own), caption 5 last
+    d.full = retrieval_metrics(d.sims, 3, 6, 2);
+    for (int c = 0; c < 6; c++) d.captions.push_back("caption number " + std::to_string(c));
+    d.image_names = {"a.png", "b.png", "c.png"};
+    d.image_uris = {"data:image/png;base64,AAAA", "", ""};
+    return d;
+}
+
+TEST_CASE("report: ranks and top-k in the metrics' order, by hand") {
+    const ReportData d = small_report();
+    const QueryRanks q = query_ranks(d.sims, 3, 6, 2);
+    CHECK(q.i2t == std::vector<int64_t>{0, 1, 0});  // image 1: caption 5 (not its own) comes first
+    // caption 5: column 5 = 0.0, 0.9, 0.05 -> image 1, image 2, image 0: its image 2 at rank 1 (0-based)
+    CHECK(q.t2i[5] == 1);
+    CHECK(q.t2i[0] == 0);
+    CHECK(top_k(&d.sims[0], 1, 6, 3) == std::vector<int64_t>{0, 4, 3});
+    CHECK(top_k(&d.sims[5], 6, 3, 3) == std::vector<int64_t>{1, 2, 0});
+    const double ties[] = {1, 2, 2, 1};
+    CHECK(top_k(ties, 1, 4, 4) == std::vector<int64_t>{2, 1, 3, 0});  // equal scores: the higher index first
+}
+
+TEST_CASE("report: one self-contained HTML page with the table, curves, histogram, gallery and failures") {
+    const ReportData d = small_report();
+    const std::string h = html_report(d);
+    CHECK(h.rfind("<!DOCTYPE html>", 0) == 0);
+    CHECK(h.find("a &lt;test&gt; &amp; report") != std::string::npos);  // escaped
+    // self-contained: no script, no external reference (only the SVG namespace names a URL)
+    CHECK(h.find("<script") == std::string::npos);
+    CHECK(count_of(h, "http") == count_of(h, "xmlns=\"http://www.w3.org/2000/svg\""));
+    CHECK(count_of(h, "src=\"") == count_of(h, "src=\"data:"));
+    // the table: rsum of these ranks
+    CHECK(h.find(strfmt("<b>%.1f</b>", d.full.rsum)) != std::string::npos);
+    CHECK(h.find("R@K curves") != std::string::npos);
+    CHECK(count_of(h, "<polyline") == 2);
+    CHECK(h.find("Where the correct item ranks") != std::string::npos);
+    // the gallery and the failures: the thumbnail where there is one, cards elsewhere
+    CHECK(h.find("<img src=\"data:image/png;base64,AAAA\"") != std::string::npos);
+    CHECK(h.find("<div class=\"ph\">image 1</div>") != std::string::npos);
+    CHECK(h.find("Worst failures") != std::string::npos);
+    // the worst caption is 5 (rank 2, image 2): it is shown with its rank
+    CHECK(h.find("caption 5 of image 2: correct at rank 2") != std::string::npos);
+    CHECK(h.find("caption number 5") != std::string::npos);
+    CHECK(h.find("card hit") != std::string::npos);  // a correct image is framed
+    // image 1's own captions are 2 and 3; 5 is first but not its own
+    CHECK(h.find("image 1: correct at rank 2") != std::string::npos);
+    // the same seed gives the same page
+    CHECK(html_report(d) == h);
+}
+
+TEST_CASE("eval writes eval_<split>.html beside its JSON, with the demo's pictures") {
+    const std::string data = small_demo_dataset("report", 40, 10, 64, 32);
+    CHECK(file_exists(data + "/demo/images/demo_100040.png"));  // ids.txt's id -> id_mapping.json -> the file
+    // every test image has its picture
+    PrecompDataset d = open_demo(data, "test");
+    const std::vector<std::string> files = image_files(d);
+    REQUIRE(files.size() == 10);
+    for (const std::string& f : files) CHECK(file_exists(f));
+    TrainConfig c;
+    c.data_path = data;
+    c.dataset = "demo";
+    c.text_encoder = "bigru";
+    c.logger_name = temp_dir("report_run");
+    c.img_dim = 64, c.embed_size = 16, c.word_dim = 8, c.batch_size = 16, c.num_epochs = 1, c.max_steps = 3;
+    c.progress = false;
+    c.val_split = "test";
+    train(c);
+    const std::string eval = std::string(VSD_SOURCE_DIR) + "/" + VSD_BUILD_DIR + "/eval";  // `make test` builds it
+    const std::string log = c.logger_name + "/eval.out";
+    const int rc = std::system((eval + " --logger_name " + c.logger_name + " --data_path " + data + " > " + log + " 2>&1").c_str());
+    std::ifstream lin(log);
+    const std::string out((std::istreambuf_iterator<char>(lin)), std::istreambuf_iterator<char>());
+    CHECK_MESSAGE(rc == 0, out);
+    std::ifstream in(c.logger_name + "/eval_test.html");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string h = ss.str();
+    CHECK(h.find("<img src=\"data:image/png;base64,iVBORw0KGgo") != std::string::npos);  // PNG bytes, inline
+    CHECK(h.find("validation rsum") != std::string::npos);  // the run's curves.svg, inlined
+    CHECK(out.find("report written to " + c.logger_name + "/eval_test.html") != std::string::npos);
+}
