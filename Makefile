@@ -59,9 +59,9 @@ TEST_SRC := $(wildcard tests/*.cpp tests/ops/*.cpp)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRC))
 LIB := $(BUILD)/libvsd.a
 
-.PHONY: all test bench train eval clean help doctest demo prototypes vocab fuzz
+.PHONY: search all test bench train eval clean help doctest demo prototypes vocab fuzz
 TOOLS := make_demo npy_inspect check_dataset prototypes embed build_vocab
-PROGRAMS := train eval
+PROGRAMS := train eval search
 all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels) $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
 
 help:
@@ -159,6 +159,12 @@ train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DEMO_FILES))
 SPLIT ?= $(if $(filter coco,$(DATASET)),testall,test)
 eval: $(BUILD)/eval
 	$(BUILD)/eval --logger_name $(RUN) --split $(SPLIT) $(if $(CKPT),--checkpoint $(CKPT)) $(if $(DATA),--data_path $(DATA)) $(ARGS)
+
+# make search QUERY='a man riding a bike' [RUN=...] [TOPK=5] | IMAGE=12 | CAPTION=40 [ARGS=--json]
+TOPK ?= 5
+search: $(BUILD)/search
+	$(BUILD)/search --logger_name $(RUN) --split $(SPLIT) $(if $(DATA),--data_path $(DATA)) --k $(TOPK) \
+	  $(if $(QUERY),--query "$(QUERY)") $(if $(IMAGE),--image $(IMAGE)) $(if $(CAPTION),--caption $(CAPTION)) $(ARGS)
 
 # make prototypes DATASET=f30k K=896: k-means of the training descriptions (paper-notes §1.4)
 K ?= $(if $(filter coco,$(DATASET)),2560,$(if $(filter f30k,$(DATASET)),896,64))

@@ -56,6 +56,13 @@ Encoded VSEModel::encode(const ModelInput& b, bool fragments) {
     return e;
 }
 
+Tensor VSEModel::encode_text(const ModelInput& b) {
+    Tensor T = txt_hrem  ? txt_hrem->forward(b.tokens, b.lengths, dropout_rng, nullptr)
+               : txt_enc ? txt_enc->forward(b.tokens, b.lengths)
+                         : txt_enc_bert->forward(b.tokens, b.lengths, dropout_rng);
+    return b.cap_emb.defined() ? vsd_fuse(T, b.cap_emb) : T;
+}
+
 std::vector<Tensor> VSEModel::bert_parameters() const {
     if (txt_hrem) return txt_hrem->bert ? txt_hrem->bert->parameters() : std::vector<Tensor>{};
     return txt_enc_bert ? txt_enc_bert->bert.parameters() : std::vector<Tensor>{};

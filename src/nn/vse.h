@@ -47,6 +47,8 @@ public:
     std::pair<Tensor, Tensor> forward(const ModelInput& b);
     // the same, plus HREM's fragments when `fragments` is set (the relation module's inputs)
     Encoded encode(const ModelInput& b, bool fragments);
+    // the caption side alone (tokens, lengths and, for VSD, cap_emb): T (B, E), as encode's
+    Tensor encode_text(const ModelInput& b);
     // the text encoder's parameters, split into BERT's own and the rest (BERT trains at a lower lr)
     std::vector<Tensor> bert_parameters() const;
     std::vector<Tensor> other_text_parameters() const;

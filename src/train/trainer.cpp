@@ -179,7 +179,7 @@ static std::shared_ptr<Vocab> load_vocab(const TrainConfig& c) {
     return std::make_shared<Vocab>(Vocab::load_json(p));
 }
 
-static PrecompDataset open_split(const TrainConfig& c, const std::string& split, bool verbose = false) {
+PrecompDataset open_split(const TrainConfig& c, const std::string& split, bool verbose) {
     DatasetOptions o;
     o.data_path = c.data_path;
     o.dataset = c.dataset;
@@ -213,7 +213,7 @@ ModelConfig model_config(const TrainConfig& c, int vocab_size) {
 }
 
 // The text front of a config: WordPiece for BERT, the SCAN vocabulary for the BiGRU.
-static std::unique_ptr<TextFront> make_text_front(const TrainConfig& c) {
+std::unique_ptr<TextFront> make_text_front(const TrainConfig& c) {
     if (c.text_encoder == "bert")
         return std::make_unique<TextFront>(TextFront::bert(std::make_shared<const BertTokenizer>(c.bert_path + "/vocab.txt")));
     return std::make_unique<TextFront>(TextFront::vocab(load_vocab(c)));
@@ -228,13 +228,7 @@ static void batch_to(Batch& b, Device d) {
     if (b.cap_emb.defined()) b.cap_emb = b.cap_emb.to(d);
 }
 
-// Embeddings of a whole split, in dataset order: images (N_img, E) from rows im_div*i, captions (length, E).
-struct Embeddings {
-    std::vector<float> img, cap;
-    int64_t n_img = 0, n_cap = 0, E = 0;
-};
-
-static Embeddings encode_split(VSEModel& model, const PrecompDataset& d, const TextFront& text, int64_t batch, bool progress) {
+Embeddings encode_split(VSEModel& model, const PrecompDataset& d, const TextFront& text, int64_t batch, bool progress) {
     NoGrad ng;
     model.eval();
     LoaderOptions lo;
@@ -268,7 +262,7 @@ static Embeddings encode_split(VSEModel& model, const PrecompDataset& d, const T
 }
 
 // sims = img (N x E) . cap (5N x E)^T, in double as the reference's numpy
-static std::vector<double> similarities(const Embeddings& e) {
+std::vector<double> similarities(const Embeddings& e) {
     std::vector<double> s(e.n_img * e.n_cap);
 #pragma omp parallel for
     for (int64_t i = 0; i < e.n_img; i++)

@@ -173,6 +173,20 @@ struct LoadedModel {
 };
 LoadedModel load_checkpoint_model(const EvalConfig& ec);
 
+// A split of the configuration's dataset (its VSD files as the model reads them), and the text
+// front (tokenizer or vocabulary) the configuration's text encoder takes.
+PrecompDataset open_split(const TrainConfig& c, const std::string& split, bool verbose = false);
+std::unique_ptr<TextFront> make_text_front(const TrainConfig& c);
+
+// Embeddings of a whole split, in dataset order: images (N_img, E) from rows im_div*i, captions (length, E).
+struct Embeddings {
+    std::vector<float> img, cap;
+    int64_t n_img = 0, n_cap = 0, E = 0;
+};
+Embeddings encode_split(VSEModel& model, const PrecompDataset& d, const TextFront& text, int64_t batch, bool progress);
+// sims = img (N x E) . cap (5N x E)^T, in double as the reference's numpy
+std::vector<double> similarities(const Embeddings& e);
+
 // The model configuration a training configuration builds (after finalize()).
 ModelConfig model_config(const TrainConfig& c, int vocab_size);
 

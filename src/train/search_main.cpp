@@ -1,0 +1,63 @@
+// search — `make search QUERY='a man riding a bike'`: what a trained model retrieves.
+//   search --logger_name runs/demo --query "a dog on the beach"     text -> top-K images
+//   search --image 12                                                 image 12 of the split -> top-K captions
+//   search --caption 40                                               caption 40 -> top-K images, and its image's rank
+//   search --interactive                                              one query a line on stdin, the model loaded once
+//                                                                     (":image N" and ":caption N" as above)
+// The first run encodes the split into <run>/index_<split>/ (with progress); later runs reuse it
+// until the checkpoint changes. --json prints one JSON object per answer.
+#include <iostream>
+
+#include "../core/check.h"
+#include "search.h"
+
+using namespace vsd;
+
+static int body(int argc, char** argv) {
+    SearchOptions o;
+    std::string query;
+    int64_t image = -1, caption = -1, k = 5;
+    bool json = false, interactive = false;
+    Flags f("search", "retrieve with a trained model: text or an image/caption of the split as the query");
+    f.add("logger_name", &o.run, "run folder (its model_best.safetensors; the index is kept in it)");
+    f.add("checkpoint", &o.checkpoint, "checkpoint (default <logger_name>/model_best.safetensors)");
+    f.add("data_path", &o.data_path, "dataset folder (default: the one the model was trained on)");
+    f.add("split", &o.split, "the split to search: test, dev or testall");
+    f.add("query", &query, "free text: the top-K images for it");
+    f.add("image", &image, "an image of the split (0-based): its top-K captions");
+    f.add("caption", &caption, "a caption of the split (0-based): its top-K images, and where its own image ranks");
+    f.add("k", &k, "how many results");
+    f.add("json", &json, "print one JSON object per answer instead of a table");
+    f.add("interactive", &interactive, "read queries from stdin, one a line (text, ':image N' or ':caption N'); the model stays loaded");
+    f.add("bge_path", &o.bge_path, "VSD models: a BGE folder (config.json, vocab.txt, weights) to embed free-text queries");
+    f.add("device", &o.device, "cpu, cuda (the GPU), or emulator");
+    f.add("batch_size", &o.batch_size, "batch size for building the index");
+    if (!f.parse(argc, argv)) return 0;
+    ENSURE_HINT(k >= 1, "see --help", "--k must be at least 1, got %lld", (long long)k);
+    ENSURE_HINT(interactive || !query.empty() || image >= 0 || caption >= 0, "e.g. --query 'a man riding a bike'",
+                "search needs a query: --query, --image, --caption or --interactive");
+    Searcher s(o);
+    if (s.index_was_built()) std::fprintf(stderr, "index of %lld images and %lld captions written to %s/index_%s\n",
+                                          (long long)s.n_img(), (long long)s.n_cap(), o.run.c_str(), o.split.c_str());
+    auto answer = [&](const SearchAnswer& a) {
+        std::printf("%s\n", json ? s.json(a).c_str() : s.table(a).c_str());
+        std::fflush(stdout);
+    };
+    if (!query.empty()) answer(s.text(query, k));
+    if (image >= 0) answer(s.image(image, k));
+    if (caption >= 0) answer(s.caption(caption, k));
+    if (interactive) {
+        for (std::string line; std::getline(std::cin, line);) {
+            try {  // a bad query is reported and the session goes on
+                if (line.rfind(":image ", 0) == 0) answer(s.image(std::stoll(line.substr(7)), k));
+                else if (line.rfind(":caption ", 0) == 0) answer(s.caption(std::stoll(line.substr(9)), k));
+                else answer(s.text(line, k));
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "error: %s\n", e.what());
+            }
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char** argv) { return run_main(body, argc, argv); }
