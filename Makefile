@@ -155,10 +155,13 @@ train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DEMO_FILES))
 	  --text_encoder $(TEXT) $(if $(filter bert,$(TEXT)),--bert_path $(BERT)) \
 	  $(if $(filter demo,$(DATASET)),$(DEMO_PRESET)) $(ARGS)
 
-# make eval [DATASET=...] [CKPT=path] [SPLIT=test|testall] [ARGS=...]
+# make eval [DATASET=...] [CKPT=path] [SPLIT=test|testall] [ENSEMBLE='runs/a runs/b' (run folders or saved .npy)] [ARGS=...]
+space := $(subst ,, )
+comma := ,
 SPLIT ?= $(if $(filter coco,$(DATASET)),testall,test)
 eval: $(BUILD)/eval
-	$(BUILD)/eval --logger_name $(RUN) --split $(SPLIT) $(if $(CKPT),--checkpoint $(CKPT)) $(if $(DATA),--data_path $(DATA)) $(ARGS)
+	$(BUILD)/eval --logger_name $(RUN) --split $(SPLIT) $(if $(CKPT),--checkpoint $(CKPT)) $(if $(DATA),--data_path $(DATA)) \
+	  $(if $(ENSEMBLE),--ensemble $(subst $(space),$(comma),$(strip $(ENSEMBLE)))) $(ARGS)
 
 # make search QUERY='a man riding a bike' [RUN=...] [TOPK=5] | IMAGE=12 | CAPTION=40 [ARGS=--json]
 TOPK ?= 5

@@ -102,3 +102,42 @@ TEST_CASE("eval writes eval_<split>.html beside its JSON, with the demo's pictur
     CHECK(h.find("validation rsum") != std::string::npos);  // the run's curves.svg, inlined
     CHECK(out.find("report written to " + c.logger_name + "/eval_test.html") != std::string::npos);
 }
+
+TEST_CASE("eval --ensemble: run folders (each model evaluated here) and saved matrices, averaged as the papers' ensembles") {
+    const std::string data = small_demo_dataset("ensemble", 40, 10, 64, 32);
+    std::vector<std::string> runs;
+    for (uint64_t seed : {1, 2}) {
+        TrainConfig c;
+        c.data_path = data, c.dataset = "demo", c.text_encoder = "bigru", c.seed = seed;
+        c.logger_name = temp_dir("ensemble_run" + std::to_string(seed));
+        c.img_dim = 64, c.embed_size = 16, c.word_dim = 8, c.batch_size = 16, c.num_epochs = 1;
+        c.progress = false, c.validate = false, c.tensorboard = false;
+        train(c);
+        runs.push_back(c.logger_name);
+    }
+    // each model's own similarities, saved, and their mean by hand
+    std::vector<std::vector<double>> sims;
+    for (const std::string& r : runs) {
+        EvalConfig ec;
+        ec.checkpoint = r + "/model_best.safetensors", ec.data_path = data, ec.progress = false, ec.save_sims = r + "/sims.npy";
+        sims.push_back(evaluate_checkpoint(ec).sims);
+    }
+    std::vector<double> mean(sims[0].size());
+    for (size_t i = 0; i < mean.size(); i++) mean[i] = (sims[0][i] + sims[1][i]) / 2;
+    const RetrievalMetrics want = retrieval_metrics(mean, 10, 50, 5);
+    // two run folders; a run folder and a saved matrix: the same numbers
+    for (const std::string& list : {runs[0] + "," + runs[1], runs[0] + "," + runs[1] + "/sims.npy"}) {
+        CAPTURE(list);
+        EvalConfig ec;
+        ec.ensemble = list, ec.data_path = data, ec.progress = false;
+        const EvalResult r = evaluate_checkpoint(ec);
+        CHECK(r.full.rsum == doctest::Approx(want.rsum).epsilon(1e-12));
+        CHECK(r.full.t2i.meanr == doctest::Approx(want.t2i.meanr).epsilon(1e-12));
+        CHECK(r.what.find("ensemble of 2") != std::string::npos);
+        CHECK(r.captions.size() == 50);  // a run folder was among them: the report has the captions
+    }
+    EvalConfig bad;
+    bad.ensemble = runs[0] + "," + temp_dir("ensemble_none") + "/missing.npy";
+    bad.data_path = data, bad.progress = false;
+    CHECK_THROWS_WITH(evaluate_checkpoint(bad), doctest::Contains("missing.npy"));
+}

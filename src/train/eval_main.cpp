@@ -66,7 +66,7 @@ static int body(int argc, char** argv) {
         if (ec.bge_only) base = logger_name;
         if (base.empty()) base = ".";
         if (base.back() != '/') base += '/';
-        out = base + "eval_" + ec.split + ".json";
+        out = base + "eval_" + ec.split + (ec.ensemble.empty() ? "" : "_ensemble") + ".json";
     }
     if (ec.bge_only) {
         struct stat st;

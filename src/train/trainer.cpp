@@ -937,22 +937,44 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         r.what = strfmt("BGE only (VSD's eval_bge.py): %s descriptions . caption embeddings, no model", c.vsd.c_str());
         r.protocol = "none";
     } else if (!ec.ensemble.empty()) {
-        // average saved similarity matrices (the reference's eval_ensemble)
+        // average similarity matrices, as the papers' ensemble rows (the reference's eval_ensemble): each
+        // entry a saved matrix (.npy), or a run folder whose model is evaluated on the split here
         std::stringstream ss(ec.ensemble);
         std::string p;
         int k = 0;
+        std::vector<std::string> parts;
         while (std::getline(ss, p, ',')) {
+            if (p.empty()) continue;
             int64_t ni, nc;
-            std::vector<double> s = load_sims(p, &ni, &nc);
+            std::vector<double> s;
+            struct stat st;
+            if (stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {  // a run folder: its model_best on the split
+                EvalConfig one = ec;
+                one.ensemble.clear();
+                one.checkpoint = p + "/model_best.safetensors";
+                one.save_sims.clear();
+                EvalResult er = evaluate_checkpoint(one);
+                s = std::move(er.sims), ni = er.n_img, nc = er.n_cap;
+                if (r.captions.empty()) r.captions = er.captions, r.image_files = er.image_files;
+                parts.push_back(er.what);
+            } else {
+                s = load_sims(p, &ni, &nc);
+                parts.push_back("similarities " + p);
+            }
             if (k == 0) { sims = s; r.n_img = ni; r.n_cap = nc; }
             else {
-                ENSURE(ni == r.n_img && nc == r.n_cap, "%s: shape (%lld, %lld) differs from the first matrix (%lld, %lld)",
-                       p.c_str(), (long long)ni, (long long)nc, (long long)r.n_img, (long long)r.n_cap);
+                ENSURE_HINT(ni == r.n_img && nc == r.n_cap, "ensemble models evaluated on the same split",
+                            "%s: shape (%lld, %lld) differs from the first matrix (%lld, %lld)", p.c_str(), (long long)ni,
+                            (long long)nc, (long long)r.n_img, (long long)r.n_cap);
                 for (size_t i = 0; i < sims.size(); i++) sims[i] += s[i];
             }
             k++;
         }
+        ENSURE_HINT(k > 0, "e.g. --ensemble runs/a,runs/b", "--ensemble names nothing");
         for (double& v : sims) v /= k;
+        r.what = strfmt("ensemble of %d (the mean of their similarities):", k);
+        for (const std::string& w : parts) r.what += "\n  " + w;
+        r.protocol = "none";
         per = (int)(r.n_cap / r.n_img);
     } else {
         LoadedModel lm = load_checkpoint_model(ec);
