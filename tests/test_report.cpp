@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "../src/data/npy.h"
+#include "../src/data/torch_load.h"
 #include "../src/train/report.h"
 #include "helpers.h"
 
@@ -140,4 +142,47 @@ TEST_CASE("eval --ensemble: run folders (each model evaluated here) and saved ma
     bad.ensemble = runs[0] + "," + temp_dir("ensemble_none") + "/missing.npy";
     bad.data_path = data, bad.progress = false;
     CHECK_THROWS_WITH(evaluate_checkpoint(bad), doctest::Contains("missing.npy"));
+}
+
+TEST_CASE("the reference's saved similarities (np.save of {'npts', 'sims'}): read through the pickle allow-list") {
+    // numpy wrote these (tools/make_npy_fixtures.py): the dict with a float32 matrix, the same with
+    // numpy 2's module name and a float64 matrix, and the plain float64 matrix to compare with
+    const Tensor plain = npy_load(fixture("npy/results_ref_sims.npy"));
+    for (const char* f : {"npy/results_ref.npy", "npy/results_ref_np2.npy"}) {
+        CAPTURE(f);
+        const std::string path = fixture(f);
+        const size_t at = npy_pickle_offset(path);
+        REQUIRE(at > 0);
+        int64_t n_img = 0, n_cap = 0;
+        const std::vector<double> s = load_pickled_sims(path, at, &n_img, &n_cap);
+        CHECK(n_img == 3);
+        CHECK(n_cap == 15);
+        REQUIRE(s.size() == 45);
+        for (int k = 0; k < 45; k++) CHECK(s[k] == (double)plain.data()[k]);  // float32 values, exactly
+        EvalConfig ec;
+        ec.ensemble = path;
+        const EvalResult r = evaluate_checkpoint(ec);
+        const std::vector<float> pv = plain.to_vector();
+        CHECK(r.full.rsum == doctest::Approx(retrieval_metrics(std::vector<double>(pv.begin(), pv.end()), 3, 15, 5).rsum));
+    }
+    CHECK(npy_pickle_offset(fixture("npy/f4.npy")) == 0);  // numbers: not a pickle
+    CHECK_THROWS_WITH(npy_open(fixture("npy/results_ref.npy")), doctest::Contains("an object array (a pickle"));
+    // a hostile pickle in the same wrapper: the global is refused, nothing runs
+    const std::string dir = temp_dir("pickled_sims");
+    auto write_npy = [&](const std::string& name, const std::string& pickle) {
+        std::string header = "{'descr': '|O', 'fortran_order': False, 'shape': (), }";
+        while ((10 + header.size() + 1) % 64) header += ' ';
+        header += '\n';
+        std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + (char)(header.size() & 0xFF) + (char)(header.size() >> 8) + header + pickle;
+        std::ofstream(dir + "/" + name, std::ios::binary) << bytes;
+        return dir + "/" + name;
+    };
+    int64_t a, b;
+    const std::string evil = write_npy("evil.npy", "cos\nsystem\n(S'touch /tmp/vsd_pwned'\ntR.");
+    CHECK_THROWS_WITH(load_pickled_sims(evil, npy_pickle_offset(evil), &a, &b), doctest::Contains("refusing the global os.system"));
+    CHECK(!file_exists("/tmp/vsd_pwned"));
+    const std::string cut = write_npy("cut.npy", "\x80\x03}q\x00(X\x04\x00\x00\x00sims");
+    CHECK_THROWS_WITH(load_pickled_sims(cut, npy_pickle_offset(cut), &a, &b), doctest::Contains("truncated pickle"));
+    const std::string nodict = write_npy("nodict.npy", "\x80\x03K\x05.");
+    CHECK_THROWS_WITH(load_pickled_sims(nodict, npy_pickle_offset(nodict), &a, &b), doctest::Contains("holds no dict"));
 }

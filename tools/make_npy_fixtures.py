@@ -29,4 +29,20 @@ for v in [(2, 0), (3, 0)]:
         npf.write_array(f, base.astype(np.float32), version=v)
 # f16 special values: subnormal, inf, -0, nan
 np.save(os.path.join(out, "f2_special.npy"), np.array([6e-8, np.inf, -0.0, np.nan, 65504.0], dtype=np.float16))
+# the reference's saved similarities (vse_infty evaluation.evalrank(save_path=...)): np.save of a dict,
+# i.e. a 0-d object array whose data is a pickle; 3 images x 15 captions, float32 as numpy's matmul
+# of float32 embeddings gives, and the same matrix as a plain .npy to compare with
+rng = np.random.RandomState(7)
+sims = rng.uniform(-1, 1, size=(3, 15)).astype(np.float32)
+for k in range(3):
+    sims[k, 5 * k + 1] += 0.9  # each image's second caption ranks high
+np.save(os.path.join(out, "results_ref.npy"), {"npts": 3, "sims": sims})
+np.save(os.path.join(out, "results_ref_sims.npy"), sims.astype(np.float64))
+# the same dict as numpy 2 names its pickling function (numpy._core), with a float64 matrix
+import pickle
+payload = pickle.dumps(np.array({"npts": 3, "sims": sims.astype(np.float64)}, dtype=object), protocol=3)
+payload = payload.replace(b"numpy.core.multiarray", b"numpy._core.multiarray")
+with open(os.path.join(out, "results_ref_np2.npy"), "wb") as f:
+    npf.write_array_header_1_0(f, {"descr": "|O", "fortran_order": False, "shape": ()})
+    f.write(payload)
 print("wrote", sorted(os.listdir(out)))

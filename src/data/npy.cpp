@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 namespace vsd {
 
@@ -140,8 +141,16 @@ static NpyType parse_descr(const std::string& path, const std::string& d) {
           "(a.astype(np.float32))", path.c_str(), d.c_str());
 }
 
-void npy_parse_header(const std::string& path, const unsigned char* b, size_t size, NpyArray& out) {
-    out.path = path;
+// The header's fields, checked for form only (the dtype and the size are the callers' business).
+struct HeaderFields {
+    std::string descr;
+    bool fortran = false;
+    std::vector<int64_t> shape;
+    int major = 1;
+    size_t data_offset = 0;
+};
+static HeaderFields parse_header_fields(const std::string& path, const unsigned char* b, size_t size) {
+    HeaderFields out;
     ENSURE_HINT(size >= 10, kNpyHint, "%s: not a .npy file (only %zu bytes; a header needs at least 10)", path.c_str(),
                 size);
     ENSURE_HINT(std::memcmp(b, "\x93NUMPY", 6) == 0, kNpyHint,
@@ -165,8 +174,9 @@ void npy_parse_header(const std::string& path, const unsigned char* b, size_t si
     // version 1.0/2.0 headers are latin-1 ASCII, 3.0 may be UTF-8; our parser only needs ASCII keys
 
     HeaderParser p{path, h};
-    bool have_descr = false, have_order = false, have_shape = false, fortran = false;
-    std::string descr;
+    bool have_descr = false, have_order = false, have_shape = false;
+    std::string& descr = out.descr;
+    bool& fortran = out.fortran;
     p.expect('{');
     for (;;) {
         p.ws();
@@ -184,17 +194,42 @@ void npy_parse_header(const std::string& path, const unsigned char* b, size_t si
     }
     ENSURE_HINT(have_descr && have_order && have_shape, kNpyHint,
                 "%s: .npy header lacks one of 'descr', 'fortran_order', 'shape': \"%s\"", path.c_str(), h.c_str());
+    out.major = major;
+    out.data_offset = pre + hlen;
+    return out;
+}
+
+void npy_parse_header(const std::string& path, const unsigned char* b, size_t size, NpyArray& out) {
+    out.path = path;
+    const HeaderFields hf = parse_header_fields(path, b, size);
+    const bool fortran = hf.fortran;
+    const std::string& descr = hf.descr;
+    const int major = hf.major;
+    out.shape = hf.shape;
     ENSURE_HINT(!fortran, "save it in C order: np.save(f, np.ascontiguousarray(a))",
                 "%s: Fortran-order arrays are not supported (expected fortran_order False)", path.c_str());
+    ENSURE_HINT(descr != "|O", "load it with eval --ensemble (the reference's saved similarities), or save a plain array",
+                "%s: an object array (a pickle; np.save of a dict or of Python objects), not numbers", path.c_str());
     out.type = parse_descr(path, descr);
     out.version_major = major;
-    out.data_offset = pre + hlen;
+    out.data_offset = hf.data_offset;
     // size check, overflow-safe
     const int64_t bytes = checked_bytes(out.shape, (int64_t)npy_type_size(out.type), path + ": .npy shape " + out.shape_str());
     const size_t have = size - out.data_offset;
     ENSURE_HINT((uint64_t)bytes == (uint64_t)have, "the file is truncated or its header is wrong; re-create it",
                 "%s: header says shape %s %s = %lld bytes of data, but the file has %zu bytes after the header",
                 path.c_str(), out.shape_str().c_str(), npy_type_name(out.type), (long long)bytes, have);
+}
+
+size_t npy_pickle_offset(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return 0;
+    std::string head(1 << 16, '\0');
+    f.read(&head[0], (std::streamsize)head.size());
+    head.resize((size_t)f.gcount());
+    if (head.size() < 10 || head.compare(0, 6, "\x93NUMPY") != 0) return 0;
+    const HeaderFields hf = parse_header_fields(path, (const unsigned char*)head.data(), head.size());
+    return hf.descr == "|O" ? hf.data_offset : 0;
 }
 
 NpyArray npy_open(const std::string& path) {

@@ -56,6 +56,10 @@ NpyArray npy_open(const std::string& path);
 // on success fills type/shape/version/data_offset.
 void npy_parse_header(const std::string& path, const unsigned char* bytes, size_t size, NpyArray& out);
 
+// An object array (descr '|O': np.save of a dict, as the reference saves its similarities): where
+// its pickle starts; 0 for any other file (numbers, or not a .npy at all).
+size_t npy_pickle_offset(const std::string& path);
+
 // Load a whole file into a tensor (convenience for small files).
 Tensor npy_load(const std::string& path, DType want = DType::F32);
 

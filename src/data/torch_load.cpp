@@ -27,6 +27,8 @@ struct Zip {
     static uint16_t u16(const std::string& s, size_t o) {
         return (uint16_t)((unsigned char)s[o] | ((unsigned char)s[o + 1] << 8));
     }
+    // the bytes of a file that is not an archive (a .npy object array's pickle): no entries
+    Zip(const std::string& p, std::string bytes) : path(p), data(std::move(bytes)) {}
     explicit Zip(const std::string& p) : path(p) {
         std::ifstream f(p, std::ios::binary);
         ENSURE_HINT(f.good(), "check the checkpoint path", "%s: cannot open", p.c_str());
@@ -108,14 +110,16 @@ struct Zip {
 struct Obj;
 using P = std::shared_ptr<Obj>;
 struct Obj {
-    enum Kind { None, Bool, Int, Float, Str, Bytes, Tuple, List, Dict, Global, Storage, TensorV, Mark } kind = None;
+    enum Kind { None, Bool, Int, Float, Str, Bytes, Tuple, List, Dict, Global, Storage, TensorV, Mark, NdArray } kind = None;
     int64_t i = 0;
     double f = 0;
     std::string s;                         // Str, Bytes, Global ("module.name"), Storage dtype
     std::vector<P> items;                  // Tuple, List
     std::vector<std::pair<P, P>> dict;     // Dict (insertion order)
     Tensor tensor;                         // TensorV
-    std::string key;                       // Storage: the data/<key> entry
+    std::string key;                       // Storage: the data/<key> entry; a numpy dtype: its byte order
+    std::vector<int64_t> shape;            // NdArray (its data: s for numbers, items for objects)
+    P dtype;                               // NdArray: the numpy.dtype (a Str: 'f4', 'f8', 'O8', ...)
 };
 P mk(Obj::Kind k) { auto o = std::make_shared<Obj>(); o->kind = k; return o; }
 
@@ -123,7 +127,9 @@ const char* kAllowed[] = {"collections.OrderedDict", "torch._utils._rebuild_tens
                           "torch.FloatStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.LongStorage",
                           "torch.IntStorage", "torch.DoubleStorage", "torch.ByteStorage", "torch.BoolStorage",
                           "argparse.Namespace", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
-                          "numpy.dtype", "builtins.set", "torch.device", "_codecs.encode"};
+                          "numpy.dtype", "builtins.set", "torch.device", "_codecs.encode",
+                          // numpy arrays inside a pickle (np.save of a dict: the reference's saved similarities)
+                          "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.ndarray"};
 
 struct Unpickler {
     const Zip& zip;
@@ -227,6 +233,19 @@ struct Unpickler {
         for (const P& x : t->items) { if (x->kind != Obj::Int) fail("expected an int"); v.push_back(x->i); }
         return v;
     }
+    // ndarray.__setstate__((version, shape, dtype, is_fortran, data)): data is the raw bytes of a
+    // numeric array, or the list of an object array's items
+    void build_ndarray(const P& a, const P& st) {
+        if (st->kind != Obj::Tuple || st->items.size() != 5 || st->items[2]->kind != Obj::Str)
+            fail("an ndarray state that is not (version, shape, dtype, fortran, data)");
+        a->shape = ints(st->items[1]);
+        a->dtype = st->items[2];
+        if (st->items[3]->kind == Obj::Bool && st->items[3]->i) fail("a Fortran-order ndarray");
+        const P& data = st->items[4];
+        if (data->kind == Obj::Bytes) a->s = data->s;
+        else if (data->kind == Obj::List) a->items = data->items;
+        else fail("ndarray data that is neither bytes nor a list");
+    }
     // a call: GLOBAL(args) via REDUCE or NEWOBJ
     P call(const P& fn, const P& args) {
         if (fn->kind != Obj::Global) fail("calling something that is not an allowed global");
@@ -249,6 +268,7 @@ struct Unpickler {
             for (char32_t cp : utf8_decode(a[0]->s)) o->s += (char)(unsigned char)cp;
             return o;
         }
+        if (g == "numpy.core.multiarray._reconstruct" || g == "numpy._core.multiarray._reconstruct") return mk(Obj::NdArray);
         if (g == "numpy.dtype" || g == "torch.device") { P o = mk(Obj::Str); o->s = a.empty() ? "" : a[0]->s; return o; }
         if (g == "numpy.core.multiarray.scalar" || g == "numpy._core.multiarray.scalar") {  // (dtype, bytes)
             P o = mk(Obj::Float);
@@ -318,6 +338,11 @@ struct Unpickler {
                     P state = pop();
                     P obj = top();
                     if (obj->kind == Obj::Dict && state->kind == Obj::Dict) obj->dict.insert(obj->dict.end(), state->dict.begin(), state->dict.end());
+                    if (obj->kind == Obj::NdArray) build_ndarray(obj, state);
+                    // a numpy.dtype: (version, byte order, ...)
+                    if (obj->kind == Obj::Str && state->kind == Obj::Tuple && state->items.size() > 1 &&
+                        state->items[1]->kind == Obj::Str)
+                        obj->key = state->items[1]->s;
                     break;
                 }
                 case 's': { P v = pop(), k = pop(); container(Obj::Dict)->dict.push_back({k, v}); break; }  // SETITEM
@@ -407,6 +432,41 @@ std::string find_model_weights(const std::string& dir) {
         if (t.good()) return dir + f;
     }
     return "";
+}
+
+std::vector<double> load_pickled_sims(const std::string& path, size_t offset, int64_t* n_img, int64_t* n_cap) {
+    std::ifstream f(path, std::ios::binary);
+    ENSURE_HINT(f.good(), "check the path", "%s: cannot open", path.c_str());
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const Zip raw(path, ss.str());
+    ENSURE(offset <= raw.data.size(), "%s: the pickle starts past the end of the file", path.c_str());
+    Unpickler u(raw, "", offset, raw.data.size());
+    const P top = u.run();
+    const char* hint = "the reference writes it with np.save(path, {'npts': N, 'sims': sims}); or pass a plain (N, 5N) .npy";
+    // np.save of a dict: a 0-d object array holding the dict
+    const P d = top->kind == Obj::NdArray && top->items.size() == 1 ? top->items[0] : top;
+    ENSURE_HINT(d->kind == Obj::Dict, hint, "%s: the pickle holds no dict", path.c_str());
+    P sims;
+    for (const auto& [k, v] : d->dict)
+        if (k->kind == Obj::Str && k->s == "sims") sims = v;
+    ENSURE_HINT(sims && sims->kind == Obj::NdArray && sims->shape.size() == 2 && sims->dtype, hint,
+                "%s: the dict has no 2-d 'sims' array", path.c_str());
+    const std::string& t = sims->dtype->s;
+    ENSURE_HINT(sims->dtype->key != ">", hint, "%s: a big-endian 'sims' array", path.c_str());
+    ENSURE_HINT(t == "f4" || t == "f8", hint, "%s: 'sims' is of dtype %s (expected float32 or float64)", path.c_str(), t.c_str());
+    const int64_t R = sims->shape[0], C = sims->shape[1];
+    const size_t es = t == "f8" ? 8 : 4;
+    ENSURE_HINT(R > 0 && C > 0 && C % R == 0 && (uint64_t)R * (uint64_t)C * es == sims->s.size(), hint,
+                "%s: 'sims' of shape (%lld, %lld) with %zu bytes of data is not an (images, k x images) matrix",
+                path.c_str(), (long long)R, (long long)C, sims->s.size());
+    std::vector<double> out((size_t)R * C);
+    for (size_t i = 0; i < out.size(); i++) {
+        if (es == 8) std::memcpy(&out[i], sims->s.data() + 8 * i, 8);
+        else { float v; std::memcpy(&v, sims->s.data() + 4 * i, 4); out[i] = v; }
+    }
+    *n_img = R, *n_cap = C;
+    return out;
 }
 
 }  // namespace vsd

@@ -11,6 +11,9 @@
 #pragma once
 #include <string>
 
+#include <cstdint>
+#include <vector>
+
 #include "safetensors.h"
 
 namespace vsd {
@@ -24,6 +27,11 @@ bool is_torch_checkpoint(const std::string& path);
 
 // A weights file of either kind: safetensors, or a PyTorch zip checkpoint.
 SafeTensors load_weights_file(const std::string& path);
+// The similarity matrix the reference's evalrank(save_path=...) saves: np.save of
+// {'npts': N, 'sims': (N, 5N) array}, a .npy object array whose data (from `offset`) is a pickle,
+// read with the same allow-list as checkpoints (numpy's array reconstruction only).
+std::vector<double> load_pickled_sims(const std::string& path, size_t offset, int64_t* n_img, int64_t* n_cap);
+
 // The weights of a Hugging Face model folder: model.safetensors, else pytorch_model.bin; "" if none.
 std::string find_model_weights(const std::string& dir);
 

@@ -735,6 +735,8 @@ TrainResult train(TrainConfig cfg) {
 // evaluation
 
 static std::vector<double> load_sims(const std::string& path, int64_t* n_img, int64_t* n_cap) {
+    // the reference's evalrank(save_path=...) file: np.save of {'npts', 'sims'}, a pickle in a .npy
+    if (const size_t at = npy_pickle_offset(path)) return load_pickled_sims(path, at, n_img, n_cap);
     NpyArray a = npy_open(path);
     ENSURE(a.shape.size() == 2, "%s: expected a 2-d similarity matrix, found %s", path.c_str(), a.shape_str().c_str());
     ENSURE_HINT(a.shape[0] > 0 && a.shape[1] > 0 && a.shape[1] % a.shape[0] == 0, "save it with eval --save_sims",

@@ -35,7 +35,13 @@ std::string as_file(const std::string& bytes, const char* ext) {
 
 void run(const std::string& bytes) {
 #if defined(FUZZ_TARGET_NPY)
-    NpyArray a = npy_open(as_file(bytes, ".npy"));
+    const std::string f = as_file(bytes, ".npy");
+    if (const size_t at = npy_pickle_offset(f)) {  // an object array: the reference's saved similarities
+        int64_t n_img, n_cap;
+        load_pickled_sims(f, at, &n_img, &n_cap);
+        return;
+    }
+    NpyArray a = npy_open(f);
     if (a.numel() > 0 && a.numel() < (1 << 20)) a.to_tensor();  // and read every value
 #elif defined(FUZZ_TARGET_JSON)
     Json j = Json::parse(bytes, "fuzz");
