@@ -1,4 +1,6 @@
 // search (src/train/search.*): the index kept in the run folder, the three queries, the errors.
+#include <fstream>
+
 #include "../src/train/search.h"
 #include "helpers.h"
 
@@ -63,6 +65,16 @@ TEST_CASE("search: the index is built once, reused, and rebuilt for a new checkp
     CHECK_THROWS_WITH(s.text("   ", 5), doctest::Contains("the query is empty"));
     CHECK_THROWS_WITH(s.image(12, 5), doctest::Contains("no image 12 in the test split"));
     CHECK_THROWS_WITH(s.caption(-1, 5), doctest::Contains("no caption -1"));
+    // an image by its dataset id: the demo's test ids follow its train and dev images (100000 + 40 + 20)
+    CHECK(s.image_index_of("100063") == 3);
+    CHECK_THROWS_WITH(s.image_index_of("42"), doctest::Contains("no image with id 42"));
+    // on a device (the emulator here; --device cuda on a GPU): the same answer
+    SearchOptions od = o;
+    od.device = "emulator";
+    Searcher se(od);
+    const SearchAnswer ae = se.text("a man riding a bike", 4);
+    REQUIRE(ae.hits.size() == 4);
+    for (size_t r = 0; r < 4; r++) CHECK(ae.hits[r].score == doctest::Approx(a.hits[r].score).epsilon(1e-4));
     // a new checkpoint (trained again): the index is rebuilt
     c.seed = 9;
     train(c);
@@ -86,4 +98,27 @@ TEST_CASE("search: a VSD model says that free text needs a BGE embedding, and wh
     CHECK_THROWS_WITH(s.text("a dog", 5), doctest::Contains("needs one too"));
     CHECK_THROWS_WITH(s.text("a dog", 5), doctest::Contains("tools/embed"));
     CHECK(s.caption(4, 3).hits.size() == 3);  // the split's own captions carry their embeddings: fine
+}
+
+TEST_CASE("search: a VSD model embeds free text with a BGE folder (--bge_path; here a tiny BERT of the embeddings' size)") {
+    const std::string data = toy_demo("search_bge", 40, 10);  // 8-d VSD embeddings, as tiny_bert's hidden size
+    TrainConfig c = search_config(data, temp_dir("search_bge_run"), "cpm");
+    c.img_dim = 16, c.embed_size = 8;
+    train(c);
+    SearchOptions o;
+    o.run = c.logger_name;
+    o.progress = false;
+    o.bge_path = fixture("torch/tiny_bert");
+    Searcher s(o);
+    const SearchAnswer a = s.text("a dog on the beach", 3);
+    REQUIRE(a.hits.size() == 3);
+    CHECK(a.hits[0].score >= a.hits[1].score);
+    CHECK(a.hits[1].score >= a.hits[2].score);
+    // a BGE folder without weights: one clear error
+    o.bge_path = temp_dir("search_bge_empty");
+    std::ofstream(o.bge_path + "/config.json") << "{\"hidden_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
+                                                  "\"intermediate_size\": 16, \"vocab_size\": 30, \"max_position_embeddings\": 16}";
+    std::ofstream(o.bge_path + "/vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\ndog\n";
+    Searcher s2(o);
+    CHECK_THROWS_WITH(s2.text("a dog", 3), doctest::Contains("no model weights"));
 }

@@ -115,18 +115,24 @@ SearchAnswer Searcher::text(const std::string& query, int64_t k) {
                     "tools/embed --model <that folder> --cls computes the same vectors for a file of sentences",
                     "search: this model (%s) fuses each caption's BGE embedding, so a free-text query needs one too",
                     lm_.cfg.row_name().c_str());
-        BertConfig bc = BertConfig::from_json_file(opt_.bge_path + "/config.json");
-        BertTokenizer tok(opt_.bge_path + "/vocab.txt");
-        Rng r0(0);
-        Bert bge(bc, r0);
-        const std::string weights = find_model_weights(opt_.bge_path);
-        ENSURE_HINT(!weights.empty(), "a Hugging Face model folder holds model.safetensors or pytorch_model.bin",
-                    "%s: no model weights", opt_.bge_path.c_str());
-        bge.load(load_weights_file(weights), weights);
-        bge.eval();
+        if (!bge_) {  // loaded once, kept for the next queries (--interactive)
+            BertConfig bc = BertConfig::from_json_file(opt_.bge_path + "/config.json");
+            bge_tok_ = std::make_shared<BertTokenizer>(opt_.bge_path + "/vocab.txt");
+            Rng r0(0);
+            auto bge = std::make_shared<Bert>(bc, r0);
+            const std::string weights = find_model_weights(opt_.bge_path);
+            ENSURE_HINT(!weights.empty(), "a Hugging Face model folder holds model.safetensors or pytorch_model.bin",
+                        "%s: no model weights", opt_.bge_path.c_str());
+            bge->load(load_weights_file(weights), weights);
+            bge->eval();
+            bge->to(dev);
+            bge_ = bge;
+        }
+        Bert& bge = *bge_;
+        const BertTokenizer& tok = *bge_tok_;
         const std::vector<int> t = tok.encode(query);
         std::vector<int64_t> t64(t.begin(), t.end());
-        Tensor tt = Tensor::from_i64({1, (int64_t)t64.size()}, t64), len = Tensor::from_i64({1}, {(int64_t)t64.size()});
+        Tensor tt = Tensor::from_i64({1, (int64_t)t64.size()}, t64).to(dev), len = Tensor::from_i64({1}, {(int64_t)t64.size()}).to(dev);
         Tensor e = sentence_embedding(bge.forward(tt, len), len, true);  // BGE pools with [CLS]
         ENSURE_HINT(e.size(1) == data_->cap_emb->row_numel(), "use the BGE model the release's embeddings came from",
                     "%s: embeddings of size %lld, but the dataset's caption embeddings have %lld", opt_.bge_path.c_str(),
@@ -140,6 +146,13 @@ SearchAnswer Searcher::text(const std::string& query, int64_t k) {
     a.query = query;
     for (int64_t i : top_k(s.data(), 1, n_img_, k)) a.hits.push_back({i, s[i], false});
     return a;
+}
+
+int64_t Searcher::image_index_of(const std::string& id) const {
+    for (int64_t i = 0; i < n_img_; i++)
+        if (image_ids_[i] == id) return i;
+    FATAL("search: no image with id %s in the %s split (%s_ids.txt). HINT: --image N takes the split's 0-based index "
+          "instead", id.c_str(), opt_.split.c_str(), opt_.split.c_str());
 }
 
 SearchAnswer Searcher::image(int64_t i, int64_t k) const {

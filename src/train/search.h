@@ -46,6 +46,8 @@ public:
     explicit Searcher(const SearchOptions& o);  // loads the model, opens or builds the index
     SearchAnswer text(const std::string& query, int64_t k);
     SearchAnswer image(int64_t i, int64_t k) const;
+    // the split index of an image given by its dataset id (<split>_ids.txt), with one clear error if absent
+    int64_t image_index_of(const std::string& id) const;
     SearchAnswer caption(int64_t c, int64_t k) const;
     // presentation: a readable table, or one JSON object
     std::string table(const SearchAnswer& a) const;
@@ -63,6 +65,8 @@ private:
     int64_t n_img_ = 0, n_cap_ = 0, E_ = 0, per_ = 5;
     std::vector<std::string> image_names_, image_ids_;
     bool built_ = false;
+    std::shared_ptr<class Bert> bge_;  // loaded at the first free-text query of a VSD model, then kept
+    std::shared_ptr<class BertTokenizer> bge_tok_;
     std::vector<double> scores_against_images(const float* q) const;
 };
 

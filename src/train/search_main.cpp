@@ -3,7 +3,7 @@
 //   search --image 12                                                 image 12 of the split -> top-K captions
 //   search --caption 40                                               caption 40 -> top-K images, and its image's rank
 //   search --interactive                                              one query a line on stdin, the model loaded once
-//                                                                     (":image N" and ":caption N" as above)
+//                                                                     (":image N", ":id ID", ":caption N" as above)
 // The first run encodes the split into <run>/index_<split>/ (with progress); later runs reuse it
 // until the checkpoint changes. --json prints one JSON object per answer.
 #include <iostream>
@@ -25,16 +25,18 @@ static int body(int argc, char** argv) {
     f.add("split", &o.split, "the split to search: test, dev or testall");
     f.add("query", &query, "free text: the top-K images for it");
     f.add("image", &image, "an image of the split (0-based): its top-K captions");
+    std::string image_id;
+    f.add("image_id", &image_id, "an image by its dataset id (<split>_ids.txt, as the tables show): its top-K captions");
     f.add("caption", &caption, "a caption of the split (0-based): its top-K images, and where its own image ranks");
     f.add("k", &k, "how many results");
     f.add("json", &json, "print one JSON object per answer instead of a table");
-    f.add("interactive", &interactive, "read queries from stdin, one a line (text, ':image N' or ':caption N'); the model stays loaded");
+    f.add("interactive", &interactive, "read queries from stdin, one a line (text, ':image N', ':id ID' or ':caption N'); the model stays loaded");
     f.add("bge_path", &o.bge_path, "VSD models: a BGE folder (config.json, vocab.txt, weights) to embed free-text queries");
     f.add("device", &o.device, "cpu, cuda (the GPU), or emulator");
     f.add("batch_size", &o.batch_size, "batch size for building the index");
     if (!f.parse(argc, argv)) return 0;
     ENSURE_HINT(k >= 1, "see --help", "--k must be at least 1, got %lld", (long long)k);
-    ENSURE_HINT(interactive || !query.empty() || image >= 0 || caption >= 0, "e.g. --query 'a man riding a bike'",
+    ENSURE_HINT(interactive || !query.empty() || image >= 0 || caption >= 0 || !image_id.empty(), "e.g. --query 'a man riding a bike'",
                 "search needs a query: --query, --image, --caption or --interactive");
     Searcher s(o);
     if (s.index_was_built()) std::fprintf(stderr, "index of %lld images and %lld captions written to %s/index_%s\n",
@@ -45,11 +47,13 @@ static int body(int argc, char** argv) {
     };
     if (!query.empty()) answer(s.text(query, k));
     if (image >= 0) answer(s.image(image, k));
+    if (!image_id.empty()) answer(s.image(s.image_index_of(image_id), k));
     if (caption >= 0) answer(s.caption(caption, k));
     if (interactive) {
         for (std::string line; std::getline(std::cin, line);) {
             try {  // a bad query is reported and the session goes on
                 if (line.rfind(":image ", 0) == 0) answer(s.image(std::stoll(line.substr(7)), k));
+                else if (line.rfind(":id ", 0) == 0) answer(s.image(s.image_index_of(line.substr(4)), k));
                 else if (line.rfind(":caption ", 0) == 0) answer(s.caption(std::stoll(line.substr(9)), k));
                 else answer(s.text(line, k));
             } catch (const std::exception& e) {
