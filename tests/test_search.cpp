@@ -1,6 +1,7 @@
 // search (src/train/search.*): the index kept in the run folder, the three queries, the errors.
 #include <fstream>
 
+#include "../kernels/backend.h"
 #include "../src/train/search.h"
 #include "helpers.h"
 
@@ -69,12 +70,15 @@ TEST_CASE("search: the index is built once, reused, and rebuilt for a new checkp
     CHECK(s.image_index_of("100063") == 3);
     CHECK_THROWS_WITH(s.image_index_of("42"), doctest::Contains("no image with id 42"));
     // on a device (the emulator here; --device cuda on a GPU): the same answer
-    SearchOptions od = o;
-    od.device = "emulator";
-    Searcher se(od);
-    const SearchAnswer ae = se.text("a man riding a bike", 4);
-    REQUIRE(ae.hits.size() == 4);
-    for (size_t r = 0; r < 4; r++) CHECK(ae.hits[r].score == doctest::Approx(a.hits[r].score).epsilon(1e-4));
+    {
+        SearchOptions od = o;
+        od.device = "emulator";
+        Searcher se(od);
+        const SearchAnswer ae = se.text("a man riding a bike", 4);
+        REQUIRE(ae.hits.size() == 4);
+        for (size_t r = 0; r < 4; r++) CHECK(ae.hits[r].score == doctest::Approx(a.hits[r].score).epsilon(1e-4));
+    }
+    use_emulated_device(false);  // back to the CPU-only process state for the tests that follow
     // a new checkpoint (trained again): the index is rebuilt
     c.seed = 9;
     train(c);
