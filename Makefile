@@ -59,8 +59,8 @@ TEST_SRC := $(wildcard tests/*.cpp tests/ops/*.cpp)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRC))
 LIB := $(BUILD)/libvsd.a
 
-.PHONY: search all test bench train eval clean help doctest demo prototypes vocab fuzz
-TOOLS := make_demo npy_inspect check_dataset prototypes embed build_vocab
+.PHONY: search profile all test bench train eval clean help doctest demo prototypes vocab fuzz
+TOOLS := make_demo npy_inspect check_dataset prototypes embed build_vocab step_profile
 PROGRAMS := train eval search
 all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels) $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
 
@@ -129,7 +129,7 @@ $(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 
 # ---- run ---------------------------------------------------------------------------------
 # Exit code is the verdict; the last line is "N passed, N failed, N skipped".
-test: $(BUILD)/run_tests $(BUILD)/build_vocab $(BUILD)/embed $(BUILD)/eval
+test: $(BUILD)/run_tests $(BUILD)/build_vocab $(BUILD)/embed $(BUILD)/eval $(BUILD)/step_profile
 	$(BUILD)/run_tests $(TEST_ARGS)
 
 bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels)
@@ -168,6 +168,11 @@ TOPK ?= 5
 search: $(BUILD)/search
 	$(BUILD)/search --logger_name $(RUN) --split $(SPLIT) $(if $(DATA),--data_path $(DATA)) --k $(TOPK) \
 	  $(if $(QUERY),--query "$(QUERY)") $(if $(IMAGE),--image $(IMAGE)) $(if $(CAPTION),--caption $(CAPTION)) $(ARGS)
+
+# make profile [TEXT=bigru|bert] [MODEL=gpo|hrem] [ARGS=...]: the device work of one training step at
+# Flickr30K's sizes, counted in the emulator (no GPU needed; ARGS='--device cuda' on a GPU)
+profile: $(BUILD)/step_profile
+	$(BUILD)/step_profile --text $(if $(filter command line environment,$(origin TEXT)),$(TEXT),bigru) --model $(MODEL) $(ARGS)
 
 # make prototypes DATASET=f30k K=896: k-means of the training descriptions (paper-notes §1.4)
 K ?= $(if $(filter coco,$(DATASET)),2560,$(if $(filter f30k,$(DATASET)),896,64))

@@ -11,7 +11,13 @@
 #include <cuda_runtime.h>
 #endif
 
+namespace vsd_sim {
+void set_count_only(bool on);  // kernels/sim/cuda_sim.cpp
+}
+
 namespace vsd {
+
+void emulator_count_only(bool on) { vsd_sim::set_count_only(on); }
 
 // cuda_available() asks the driver once. On a machine without a GPU (CI, the development boxes)
 // cudaGetDeviceCount fails or returns 0: we print ONE line saying the CUDA build runs on the CPU.
@@ -52,6 +58,11 @@ void accumulate(float* dst, const float* src, int64_t n) {
             &ns::copy_on_device, &ns::device_zero, &accumulate<gpu>}
 bool g_emulated = false;
 }  // namespace
+
+DeviceCounters& device_counters() {
+    static DeviceCounters c;
+    return c;
+}
 
 void use_emulated_device(bool on) { g_emulated = on; }
 bool emulated_device() { return g_emulated; }

@@ -23,6 +23,9 @@ bool cuda_available();
 // Is there a device for Device::CUDA tensors (a GPU, or the emulator switched on)?
 bool device_available();
 void use_emulated_device(bool on);
+// The emulator counts launches without running them (tools/step_profile's fast mode); results
+// are then meaningless, only the counts (device_counters(), pool_stats()) are.
+void emulator_count_only(bool on);
 bool emulated_device();
 
 // The --device flag of the programs: "cpu", "cuda" (the GPU) or "emulator" (switches the emulator

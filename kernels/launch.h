@@ -21,6 +21,16 @@
 
 #include "../src/core/tensor.h"  // struct Backend
 
+namespace vsd {
+// What the device was asked to do, counted for the step profiler (tools/step_profile.cpp): every
+// kernel launch (on the GPU, or in the emulator) and every cuBLAS call. Copies, memsets and
+// allocations are counted by the memory pool (PoolStats, kernels/memory_pool.h).
+struct DeviceCounters {
+    uint64_t launches = 0, blas = 0;
+};
+DeviceCounters& device_counters();
+}  // namespace vsd
+
 // A formula written once for the CPU reference and the kernels (e.g. kernels/elementwise_ops.h)
 #if defined(__CUDACC__)
 #define VSD_HD __host__ __device__ inline

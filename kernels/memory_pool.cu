@@ -45,14 +45,20 @@ void* device_malloc(size_t bytes) {
     return p;
 }
 void device_free(void* p) { VSD_CUDA_CHECK(cudaFree(p)); }
-void copy_to_device(void* dst, const void* src, size_t bytes) { VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice)); }
+void copy_to_device(void* dst, const void* src, size_t bytes) {
+    pool().st.h2d++;
+    VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+}
 void copy_on_device(void* dst, const void* src, size_t bytes) {
+    pool().st.d2d++;
     if (bytes) VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
 }
 void device_zero(void* p, size_t bytes) {
+    pool().st.memsets++;
     if (bytes) VSD_CUDA_CHECK(cudaMemset(p, 0, bytes));
 }
 void copy_to_host(void* dst, const void* src, size_t bytes) {
+    pool().st.d2h++;
     VSD_CUDA_CHECK(cudaDeviceSynchronize());
     VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
 }

@@ -11,6 +11,9 @@ namespace vsd {
 struct PoolStats {
     size_t in_use_bytes = 0, cached_bytes = 0, peak_bytes = 0;
     int64_t mallocs = 0, hits = 0;
+    // copies and memsets through the backend: host->device and device->host copies are
+    // synchronous (device->host waits for the device first)
+    int64_t h2d = 0, d2h = 0, d2d = 0, memsets = 0;
 };
 
 VSD_LAUNCHERS(

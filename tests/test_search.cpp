@@ -2,6 +2,7 @@
 #include <fstream>
 
 #include "../kernels/backend.h"
+#include "../src/data/json.h"
 #include "../src/train/search.h"
 #include "helpers.h"
 
@@ -32,6 +33,8 @@ TEST_CASE("search: the index is built once, reused, and rebuilt for a new checkp
         CHECK(s.n_img() == 12);
         CHECK(s.n_cap() == 60);
         CHECK(file_exists(c.logger_name + "/index_test/images.npy"));
+        const Json meta = Json::parse_file(c.logger_name + "/index_test/index.json");
+        CHECK(meta["image_ids"][0].as_string() == "100060");  // the test split follows 40 train and 20 dev images
     }
     Searcher s(o);
     CHECK_FALSE(s.index_was_built());  // the same checkpoint: reused

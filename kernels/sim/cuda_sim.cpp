@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../../src/core/check.h"
+#include "../launch.h"  // device_counters
 
 namespace vsd_sim {
 
@@ -54,6 +55,10 @@ void yield(State s) {
     swapcontext(&b->running->uc, &b->scheduler);
 }
 }  // namespace
+
+bool g_count_only = false;
+void set_count_only(bool on) { g_count_only = on; }
+bool count_only() { return g_count_only; }
 
 ThreadCtx* cur() { return &g_block->running->ctx; }
 void* dynamic_shared() { return g_block->dyn_shared.data(); }
@@ -165,6 +170,8 @@ void launch(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const 
     const int nthreads = (int)(block.x * block.y * block.z);
     ENSURE(nthreads > 0 && nthreads <= 1024, "%s: a block of %d threads (CUDA allows 1..1024)", name, nthreads);
     ENSURE(grid.x > 0 && grid.y > 0 && grid.z > 0, "%s: an empty grid (%u, %u, %u)", name, grid.x, grid.y, grid.z);
+    vsd::device_counters().launches++;
+    if (g_count_only) return;  // the profiler's fast mode: counted, not run
     Block b;
     b.body = &body;
     b.kernel = name;

@@ -58,6 +58,10 @@ float warp_exchange_f(float v, int src);
 int warp_exchange_i(int v, int src);
 unsigned warp_ballot(bool pred);
 void* dynamic_shared();
+// The step profiler's fast mode: launches (and emulated cuBLAS calls) are counted but not run, and
+// fresh device memory is zeroed so that what the host reads back stays finite.
+void set_count_only(bool on);
+bool count_only();
 
 // Launch: runs `body` as grid x block threads. Errors (barrier misuse) throw vsd::Error.
 void launch(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const std::function<void()>& body);
@@ -125,7 +129,10 @@ struct vsd_sim_event { double t; };
 typedef vsd_sim_event* cudaEvent_t;
 enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyHostToHost };
 constexpr cudaError_t cudaSuccess = 0;
-inline cudaError_t cudaMalloc(void** p, size_t n) { *p = n ? std::malloc(n) : nullptr; return (n && !*p) ? 2 : 0; }
+inline cudaError_t cudaMalloc(void** p, size_t n) {
+    *p = n ? (vsd_sim::count_only() ? std::calloc(1, n) : std::malloc(n)) : nullptr;
+    return (n && !*p) ? 2 : 0;
+}
 inline cudaError_t cudaFree(void* p) { std::free(p); return 0; }
 inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) { if (n) std::memcpy(d, s, n); return 0; }
 inline cudaError_t cudaMemset(void* d, int v, size_t n) { if (n) std::memset(d, v, n); return 0; }

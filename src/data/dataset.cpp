@@ -231,28 +231,35 @@ std::string find_prototype_file(const std::string& proto_path, const std::string
     return proto_path + "/" + found[0];
 }
 
+std::vector<std::string> image_ids(const PrecompDataset& d) {
+    std::vector<std::string> out(d.n_img);
+    std::ifstream in(d.dir + "/" + d.split + "_ids.txt");
+    std::vector<std::string> ids;
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) ids.push_back(line.back() == '\r' ? line.substr(0, line.size() - 1) : line);
+    // one line per image, or one per caption (then every im_div-th)
+    const int64_t step = (int64_t)ids.size() == d.n_img ? 1 : (int64_t)ids.size() == d.n_cap ? d.im_div : 0;
+    for (int64_t i = 0; step && i < d.n_img; i++) out[i] = ids[i * step];
+    return out;
+}
+
 std::vector<std::string> image_files(const PrecompDataset& d) {
     std::vector<std::string> out(d.n_img);
     // the dataset folder: the precomp folder's parent (<dataset>/precomp) or its sibling name (<dataset>_precomp)
     std::string root = d.dir;
     if (root.size() > 8 && root.compare(root.size() - 8, 8, "/precomp") == 0) root.resize(root.size() - 8);
     else if (root.size() > 8 && root.compare(root.size() - 8, 8, "_precomp") == 0) root.resize(root.size() - 8);
-    std::ifstream ids_in(d.dir + "/" + d.split + "_ids.txt");
-    std::vector<std::string> ids;
-    for (std::string line; std::getline(ids_in, line);)
-        if (!line.empty()) ids.push_back(line.back() == '\r' ? line.substr(0, line.size() - 1) : line);
-    const int64_t step = (int64_t)ids.size() == d.n_img ? 1 : (int64_t)ids.size() == d.n_cap ? d.im_div : 0;
+    const std::vector<std::string> ids = image_ids(d);
     struct stat st;
-    if (step == 0 || stat((root + "/id_mapping.json").c_str(), &st) != 0) return out;
+    if (d.n_img == 0 || ids[0].empty() || stat((root + "/id_mapping.json").c_str(), &st) != 0) return out;
     const Json mapping = Json::parse_file(root + "/id_mapping.json");
     std::string dir;
     for (const char* sub : {"/images", "/flickr30k-images"})
         if (dir.empty() && stat((root + sub).c_str(), &st) == 0) dir = root + sub;
     if (dir.empty()) return out;
     for (int64_t i = 0; i < d.n_img; i++) {
-        const std::string& id = ids[i * step];
-        if (!mapping.has(id)) continue;
-        const std::string path = dir + "/" + mapping[id].as_string();
+        if (!mapping.has(ids[i])) continue;
+        const std::string path = dir + "/" + mapping[ids[i]].as_string();
         if (stat(path.c_str(), &st) == 0) out[i] = path;
     }
     return out;

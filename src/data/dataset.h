@@ -76,6 +76,8 @@ std::string find_precomp_dir(const std::string& data_path, const std::string& da
 // release's layout) or <dataset>/flickr30k-images/ (vse_infty's). "" for an image whose file is
 // absent; all "" when ids.txt or the mapping is.
 std::vector<std::string> image_files(const PrecompDataset& d);
+// The dataset id of each image of a split (<split>_ids.txt), "" when the file is absent.
+std::vector<std::string> image_ids(const PrecompDataset& d);
 
 // Read a caption file: one caption per line, UTF-8, no empty lines (a final newline is fine).
 std::vector<std::string> read_captions(const std::string& path);

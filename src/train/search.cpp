@@ -45,6 +45,8 @@ Searcher::Searcher(const SearchOptions& o) : opt_(o) {
     front_ = make_text_front(c);
     lm_.model->to(select_device(o.device, 0, 0));
     per_ = (int)data_->im_div;
+    // the images' dataset ids (kept in the index too) and file names, for the answers
+    image_ids_ = image_ids(*data_);
     // the index: reused when it was made from this checkpoint, split and data; else rebuilt
     const std::string dir = o.run + "/index_" + o.split, meta_path = dir + "/index.json";
     const std::string stamp = stamp_of(ec.checkpoint);
@@ -58,29 +60,25 @@ Searcher::Searcher(const SearchOptions& o) : opt_(o) {
         const Tensor I = npy_load(dir + "/images.npy"), C = npy_load(dir + "/captions.npy");
         n_img_ = I.size(0), n_cap_ = C.size(0), E_ = I.size(1);
         img_ = I.to_vector(), cap_ = C.to_vector();
-    } else {
+        // the dataset changed under the same name: its counts no longer match the index
+        fresh = n_cap_ == data_->length && n_img_ == (data_->length + data_->im_div - 1) / data_->im_div && C.size(1) == E_;
+    }
+    if (!fresh) {
         front_->prepare(data_->caps);
         const Embeddings e = encode_split(*lm_.model, *data_, *front_, o.batch_size, o.progress);
         n_img_ = e.n_img, n_cap_ = e.n_cap, E_ = e.E;
         img_ = e.img, cap_ = e.cap;
         mkdir(dir.c_str(), 0755);
+        std::string ids_json;
+        for (size_t i = 0; i < image_ids_.size(); i++) ids_json += (i ? ", " : "") + json_quote(image_ids_[i]);
         npy_save_raw(dir + "/images.npy", "<f4", {n_img_, E_}, img_.data(), img_.size() * 4);
         npy_save_raw(dir + "/captions.npy", "<f4", {n_cap_, E_}, cap_.data(), cap_.size() * 4);
         write_file_atomic(meta_path, "{\"checkpoint\": " + json_quote(ec.checkpoint) + ", \"checkpoint_stamp\": " +
                                          json_quote(stamp) + ", \"split\": " + json_quote(o.split) + ", \"precomp\": " +
-                                         json_quote(data_->dir) + strfmt(", \"images\": %lld, \"captions\": %lld, \"dim\": %lld}\n",
-                                                                         (long long)n_img_, (long long)n_cap_, (long long)E_));
+                                         json_quote(data_->dir) + strfmt(", \"images\": %lld, \"captions\": %lld, \"dim\": %lld",
+                                                                         (long long)n_img_, (long long)n_cap_, (long long)E_) +
+                                         ", \"image_ids\": [" + ids_json + "]}\n");
         built_ = true;
-    }
-    // ids and file names for the answers
-    image_ids_.resize(n_img_);
-    {
-        std::ifstream in(data_->dir + "/" + o.split + "_ids.txt");
-        std::vector<std::string> ids;
-        for (std::string l; std::getline(in, l);)
-            if (!l.empty()) ids.push_back(l);
-        const int64_t step = (int64_t)ids.size() == n_img_ ? 1 : (int64_t)ids.size() == n_cap_ ? per_ : 0;
-        for (int64_t i = 0; step && i < n_img_; i++) image_ids_[i] = ids[i * step];
     }
     for (const std::string& f : image_files(*data_)) image_names_.push_back(f.substr(f.rfind('/') + 1));
 }

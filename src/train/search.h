@@ -4,8 +4,8 @@
 //   <run>/index_<split>/images.npy    (N_img, E) float32, the image embeddings (VSD-fused when the
 //                       captions.npy  (N_cap, E)          model fuses; as eval computes them)
 //                       index.json    the checkpoint's size and modification time, the split, the
-//                                     data folder and the counts: a different checkpoint (or split)
-//                                     rebuilds the index
+//                                     data folder, the counts and the images' dataset ids: a
+//                                     different checkpoint (or split) rebuilds the index
 //
 // Queries: free text -> top-K images (through the model's own tokenizer and text encoder; a VSD
 // model also needs the text's BGE embedding, computed with our BERT from --bge_path); an image

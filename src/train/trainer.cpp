@@ -477,6 +477,12 @@ static void restore_buffers(std::vector<std::pair<Tensor, Tensor>>& saved) {
     }
 }
 
+static std::function<void(int64_t, int64_t)>& step_observer() {
+    static std::function<void(int64_t, int64_t)> f;
+    return f;
+}
+void set_step_observer(std::function<void(int64_t, int64_t)> f) { step_observer() = std::move(f); }
+
 TrainResult train(TrainConfig cfg) {
     cfg.finalize();
     TrainResult res;
@@ -696,6 +702,7 @@ TrainResult train(TrainConfig cfg) {
             t_end = std::chrono::steady_clock::now();
             const double ms = std::chrono::duration<double, std::milli>(t_end - t0).count();
             runlog.step(global_step, epoch, step - 1, lr, lv, values, gnorm, ms / 1000, data_s);
+            if (step_observer()) step_observer()(global_step, b.tokens.size(1));
             loss_avg = step == first_step + 1 ? lv : 0.9 * loss_avg + 0.1 * lv;
             const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count() /
                                     (double)(step - first_step);

@@ -21,6 +21,7 @@
 //   --trip_reference_skip 0  (reference: 1, an anchor without a negative zeroes its direction)
 //   --seed 0                 (the reference sets no seed; ours makes a CPU run repeatable)
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -134,6 +135,9 @@ struct TrainResult {
 };
 
 TrainResult train(TrainConfig cfg);
+// The step profiler's hook (tools/step_profile.cpp): called after every optimiser step with the
+// global step (1-based) and the batch's padded caption length. Empty: none.
+void set_step_observer(std::function<void(int64_t step, int64_t caption_length)> f);
 
 // Evaluation of a checkpoint (or of an in-memory model) on a split.
 struct EvalConfig {
