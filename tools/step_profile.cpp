@@ -40,14 +40,17 @@ struct Sample {
     int64_t caption_length;
 };
 
+// the memory pool of the device that trains: the emulator's, or the GPU's
+PoolStats pool_of(const std::string& device) {
+#ifdef USE_CUDA
+    if (device == "cuda") return cuda::pool_stats();
+#endif
+    return sim::pool_stats();
+}
+
 Sample read_counters(const std::string& device, int64_t len) {
     const DeviceCounters& c = device_counters();
-    const PoolStats p = device == "emulator" ? sim::pool_stats()
-#ifdef USE_CUDA
-                                             : cuda::pool_stats();
-#else
-                                             : sim::pool_stats();
-#endif
+    const PoolStats p = pool_of(device);
     return {c.launches, c.blas, p.h2d, p.d2h, p.d2d, p.memsets, p.mallocs, len};
 }
 
@@ -152,12 +155,7 @@ static int body(int argc, char** argv) {
         if (k) sum_launch += all, sum_sync += (double)sync, sum_malloc += (double)(b.mallocs - a.mallocs);
     }
     const double n = (double)(s.size() - 1);
-    const PoolStats p = device == "emulator" ? sim::pool_stats()
-#ifdef USE_CUDA
-                                             : cuda::pool_stats();
-#else
-                                             : sim::pool_stats();
-#endif
+    const PoolStats p = pool_of(device);
     const double ratio = p.peak_bytes ? (double)(p.in_use_bytes + p.cached_bytes) / (double)p.peak_bytes : 0.0;
     std::printf("pool: %.1f MiB in use, %.1f MiB cached, peak %.1f MiB\n", p.in_use_bytes / 1048576.0,
                 p.cached_bytes / 1048576.0, p.peak_bytes / 1048576.0);
