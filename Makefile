@@ -132,8 +132,10 @@ $(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 test: $(BUILD)/run_tests $(BUILD)/build_vocab $(BUILD)/embed $(BUILD)/eval $(BUILD)/step_profile
 	$(BUILD)/run_tests $(TEST_ARGS)
 
-bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels)
+bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(BUILD)/step_profile $(if $(NVCC),$(BUILD)/bench_kernels)
 	@bash tools/bench.sh $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step
+	@printf 'device work of a GPO+BiGRU step, B=128 (make profile, emulator, count only): '
+	@$(BUILD)/step_profile --text bigru --steps 3 2>&1 | tail -1
 	@$(if $(NVCC),$(BUILD)/bench_kernels,echo "CUDA part not built: no GPU kernel bench")
 
 # make train [DATASET=f30k|coco|demo] [DATA=data] [MODEL=gpo|hrem] [VSD=cpm|flor] [TEXT=bert|bigru [BERT=folder]] [ARGS='...']
