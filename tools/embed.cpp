@@ -40,18 +40,12 @@ static int body(int argc, char** argv) {
     ENSURE_HINT(!model_dir.empty() && !input.empty() && !output.empty(), "see --help", "embed needs --model, --input and --output");
     ENSURE_HINT(batch >= 1 && batch <= 1 << 16, "see --help", "--batch_size must be in [1, 65536], got %lld", (long long)batch);
     ENSURE_HINT(max_length >= 2, "see --help", "--max_length must be at least 2 ([CLS] and [SEP]), got %lld", (long long)max_length);
-    BertConfig cfg = BertConfig::from_json_file(model_dir + "/config.json");
     BertTokenizer tok(model_dir + "/vocab.txt");
-    Rng rng(0);
-    Bert bert(cfg, rng);
-    const std::string weights = find_model_weights(model_dir);
-    ENSURE_HINT(!weights.empty(), "a Hugging Face model folder holds model.safetensors or pytorch_model.bin",
-                "%s: no model weights", model_dir.c_str());
-    bert.load(load_weights_file(weights), weights);
-    bert.eval();
+    std::unique_ptr<Bert> model = load_bert_folder(model_dir);
+    Bert& bert = *model;
     bert.to(select_device(device, cudnn, tf32));
     std::vector<std::string> lines = read_captions(input);
-    const int64_t N = (int64_t)lines.size(), H = cfg.hidden;
+    const int64_t N = (int64_t)lines.size(), H = bert.cfg.hidden;
     std::vector<std::vector<int>> ids(N);
     for (int64_t i = 0; i < N; i++) {
         ids[i] = tok.encode(lines[i]);

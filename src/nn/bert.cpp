@@ -5,6 +5,7 @@
 #include <set>
 
 #include "../data/json.h"
+#include "../data/torch_load.h"
 
 namespace vsd {
 
@@ -176,6 +177,17 @@ void Bert::load(const SafeTensors& st, const std::string& source) {
               "must come from the same model folder", source.c_str(), problems.size(), problems.size() > 1 ? "s" : "",
               msg.c_str());
     }
+}
+
+std::unique_ptr<Bert> load_bert_folder(const std::string& dir) {
+    Rng rng(0);  // every parameter is then overwritten by the file's
+    auto bert = std::make_unique<Bert>(BertConfig::from_json_file(dir + "/config.json"), rng);
+    const std::string weights = find_model_weights(dir);
+    ENSURE_HINT(!weights.empty(), "a Hugging Face model folder holds model.safetensors or pytorch_model.bin",
+                "%s: no model weights", dir.c_str());
+    bert->load(load_weights_file(weights), weights);
+    bert->eval();
+    return bert;
 }
 
 Tensor sentence_embedding(const Tensor& hidden, const Tensor& lengths, bool cls) {

@@ -56,6 +56,10 @@ public:
     Linear pooler;
 };
 
+// A Hugging Face model folder's BERT (config.json, and model.safetensors or pytorch_model.bin)
+// with its weights, in eval mode; a folder without weights is one error naming it.
+std::unique_ptr<Bert> load_bert_folder(const std::string& dir);
+
 // Sentence embeddings from last hidden states: mean over the real tokens (or the [CLS] vector),
 // then L2-normalised (x / max(||x||, 1e-12), as F.normalize). (B, L, H) -> (B, H)
 Tensor sentence_embedding(const Tensor& hidden, const Tensor& lengths, bool cls = false);

@@ -86,12 +86,11 @@ static int body(int argc, char** argv) {
         rd.model = r.what + (selected.empty() ? "" : " (" + selected + ")");
         rd.full = r.full, rd.fold5 = r.fold5, rd.has_fold5 = r.has_fold5;
         rd.sims = std::move(r.sims);
+        rd.ranks = std::move(r.ranks);
         rd.n_img = r.n_img, rd.n_cap = r.n_cap, rd.per = r.per;
         rd.captions = std::move(r.captions);
-        for (const std::string& f : r.image_files) {
-            rd.image_names.push_back(f.substr(f.rfind('/') + 1));
-            rd.image_uris.push_back(f.empty() ? "" : data_uri(f));
-        }
+        rd.image_files = std::move(r.image_files);
+        for (const std::string& f : rd.image_files) rd.image_names.push_back(f.substr(f.rfind('/') + 1));
         const std::string run_dir = out.substr(0, out.rfind('/') + 1);
         std::ifstream curves(run_dir + "curves.svg");
         std::stringstream ss;

@@ -74,7 +74,10 @@ std::vector<int64_t> top_k(const double* scores, int64_t stride, int64_t n, int6
 }
 
 RetrievalMetrics retrieval_metrics(const std::vector<double>& sims, int64_t n_img, int64_t n_cap, int per) {
-    const QueryRanks q = query_ranks(sims, n_img, n_cap, per);
+    return retrieval_metrics(query_ranks(sims, n_img, n_cap, per));
+}
+
+RetrievalMetrics retrieval_metrics(const QueryRanks& q) {
     RetrievalMetrics m;
     m.i2t = summarise(q.i2t);
     m.t2i = summarise(q.t2i);

@@ -30,6 +30,8 @@ struct QueryRanks {
     std::vector<int64_t> i2t, t2i;
 };
 QueryRanks query_ranks(const std::vector<double>& sims, int64_t n_img, int64_t n_cap, int per = 5);
+// the metrics of given ranks (retrieval_metrics above is this of query_ranks)
+RetrievalMetrics retrieval_metrics(const QueryRanks& q);
 // The k best of n scores (scores[j * stride]), best first, in the ranks' order (ties: higher index first).
 std::vector<int64_t> top_k(const double* scores, int64_t stride, int64_t n, int64_t k);
 // COCO 1K protocol: 5 folds of 1000 images (5000 captions); every metric averaged over the folds.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "../core/check.h"
@@ -54,8 +55,9 @@ std::string rank_text(int64_t r) { return r == 0 ? "rank 1 (correct first)" : st
 }  // namespace
 
 std::string data_uri(const std::string& path, size_t max_bytes) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return "";
+    std::ifstream in(path, std::ios::binary | std::ios::ate);  // the size first: a big file is not read
+    if (!in || in.tellg() <= 0 || (size_t)in.tellg() > max_bytes) return "";
+    in.seekg(0);
     std::stringstream ss;
     ss << in.rdbuf();
     const std::string bytes = ss.str();
@@ -66,11 +68,20 @@ std::string data_uri(const std::string& path, size_t max_bytes) {
 }
 
 std::string html_report(const ReportData& d) {
-    const QueryRanks q = query_ranks(d.sims, d.n_img, d.n_cap, d.per);
+    const QueryRanks q = d.ranks.i2t.empty() ? query_ranks(d.sims, d.n_img, d.n_cap, d.per) : d.ranks;
+    // a thumbnail: a given URI, or the image file read when its card is first shown
+    std::map<int64_t, std::string> uris;
+    auto uri_of = [&](int64_t i) -> const std::string& {
+        auto it = uris.find(i);
+        if (it != uris.end()) return it->second;
+        std::string u = i < (int64_t)d.image_uris.size() ? d.image_uris[i] : "";
+        if (u.empty() && i < (int64_t)d.image_files.size() && !d.image_files[i].empty()) u = data_uri(d.image_files[i]);
+        return uris[i] = u;
+    };
     auto caption = [&](int64_t c) { return c < (int64_t)d.captions.size() ? d.captions[c] : strfmt("caption %lld", (long long)c); };
     auto image_card = [&](int64_t i, bool hit, double score) {
         std::string h = std::string("<div class=\"card") + (hit ? " hit" : "") + "\">";
-        const std::string uri = i < (int64_t)d.image_uris.size() ? d.image_uris[i] : "";
+        const std::string& uri = uri_of(i);
         const std::string name = i < (int64_t)d.image_names.size() ? d.image_names[i] : "";
         if (!uri.empty()) h += "<img src=\"" + uri + "\" alt=\"" + xml_escape(name) + "\">";
         else h += strfmt("<div class=\"ph\">image %lld</div>", (long long)i);

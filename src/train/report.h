@@ -23,11 +23,13 @@ struct ReportData {
     RetrievalMetrics full, fold5;
     bool has_fold5 = false;
     std::vector<double> sims;              // (n_img, n_cap)
+    QueryRanks ranks;                      // query_ranks(sims) when already computed; empty: computed here
     int64_t n_img = 0, n_cap = 0;
     int per = 5;
     std::vector<std::string> captions;     // n_cap, or empty (ensembles of saved matrices)
     std::vector<std::string> image_names;  // n_img file names (ids.txt through id_mapping.json), or empty
-    std::vector<std::string> image_uris;   // n_img data: URIs ("" where the file is absent), or empty
+    std::vector<std::string> image_files;  // n_img image paths ("" where absent): read only for the cards shown
+    std::vector<std::string> image_uris;   // or ready data: URIs (n_img, "" where none), which take precedence
     std::string curves_svg;                // the run's curves.svg, or empty
     uint64_t seed = 0;                     // which queries the gallery samples
 };

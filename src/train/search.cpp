@@ -10,7 +10,6 @@
 #include "../core/check.h"
 #include "../data/json.h"
 #include "../data/npy.h"
-#include "../data/torch_load.h"
 #include "../nn/bert.h"
 
 namespace vsd {
@@ -83,12 +82,13 @@ Searcher::Searcher(const SearchOptions& o) : opt_(o) {
     for (const std::string& f : image_files(*data_)) image_names_.push_back(f.substr(f.rfind('/') + 1));
 }
 
-std::vector<double> Searcher::scores_against_images(const float* q) const {
-    std::vector<double> s(n_img_);
-    for (int64_t i = 0; i < n_img_; i++) {
+// q . row for every row of an (n, E) table, in double (as eval's similarities)
+static std::vector<double> dots(const std::vector<float>& rows, int64_t n, int64_t E, const float* q) {
+    std::vector<double> s(n);
+    for (int64_t r = 0; r < n; r++) {
         double acc = 0;
-        for (int64_t k = 0; k < E_; k++) acc += (double)img_[i * E_ + k] * q[k];
-        s[i] = acc;
+        for (int64_t k = 0; k < E; k++) acc += (double)rows[r * E + k] * q[k];
+        s[r] = acc;
     }
     return s;
 }
@@ -114,17 +114,9 @@ SearchAnswer Searcher::text(const std::string& query, int64_t k) {
                     "search: this model (%s) fuses each caption's BGE embedding, so a free-text query needs one too",
                     lm_.cfg.row_name().c_str());
         if (!bge_) {  // loaded once, kept for the next queries (--interactive)
-            BertConfig bc = BertConfig::from_json_file(opt_.bge_path + "/config.json");
             bge_tok_ = std::make_shared<BertTokenizer>(opt_.bge_path + "/vocab.txt");
-            Rng r0(0);
-            auto bge = std::make_shared<Bert>(bc, r0);
-            const std::string weights = find_model_weights(opt_.bge_path);
-            ENSURE_HINT(!weights.empty(), "a Hugging Face model folder holds model.safetensors or pytorch_model.bin",
-                        "%s: no model weights", opt_.bge_path.c_str());
-            bge->load(load_weights_file(weights), weights);
-            bge->eval();
-            bge->to(dev);
-            bge_ = bge;
+            bge_ = load_bert_folder(opt_.bge_path);
+            bge_->to(dev);
         }
         Bert& bge = *bge_;
         const BertTokenizer& tok = *bge_tok_;
@@ -138,7 +130,7 @@ SearchAnswer Searcher::text(const std::string& query, int64_t k) {
         in.cap_emb = e.to(dev);
     }
     const Tensor T = model.encode_text(in).to(Device::CPU);
-    const std::vector<double> s = scores_against_images(T.data());
+    const std::vector<double> s = dots(img_, n_img_, E_, T.data());
     SearchAnswer a;
     a.kind = "text";
     a.query = query;
@@ -157,12 +149,7 @@ SearchAnswer Searcher::image(int64_t i, int64_t k) const {
     ENSURE_HINT(i >= 0 && i < n_img_, strfmt("images are numbered 0 .. %lld in the %s split", (long long)n_img_ - 1,
                                              opt_.split.c_str()).c_str(),
                 "search: no image %lld in the %s split", (long long)i, opt_.split.c_str());
-    std::vector<double> s(n_cap_);
-    for (int64_t c = 0; c < n_cap_; c++) {
-        double acc = 0;
-        for (int64_t q = 0; q < E_; q++) acc += (double)img_[i * E_ + q] * cap_[c * E_ + q];
-        s[c] = acc;
-    }
+    const std::vector<double> s = dots(cap_, n_cap_, E_, &img_[i * E_]);
     SearchAnswer a;
     a.kind = "image";
     a.query = strfmt("image %lld", (long long)i);
@@ -175,7 +162,7 @@ SearchAnswer Searcher::caption(int64_t c, int64_t k) const {
     ENSURE_HINT(c >= 0 && c < n_cap_, strfmt("captions are numbered 0 .. %lld in the %s split", (long long)n_cap_ - 1,
                                              opt_.split.c_str()).c_str(),
                 "search: no caption %lld in the %s split", (long long)c, opt_.split.c_str());
-    const std::vector<double> s = scores_against_images(&cap_[c * E_]);
+    const std::vector<double> s = dots(img_, n_img_, E_, &cap_[c * E_]);
     SearchAnswer a;
     a.kind = "caption";
     a.query = data_->caps[c];

@@ -67,7 +67,6 @@ private:
     bool built_ = false;
     std::shared_ptr<class Bert> bge_;  // loaded at the first free-text query of a VSD model, then kept
     std::shared_ptr<class BertTokenizer> bge_tok_;
-    std::vector<double> scores_against_images(const float* q) const;
 };
 
 }  // namespace vsd

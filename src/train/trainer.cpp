@@ -457,11 +457,7 @@ static std::string nonfinite_terms(const LossTerms& terms) {
 // ", first in <parameter>": the first parameter whose gradient holds a NaN or an Inf
 static std::string first_nonfinite_gradient(VSEModel& model) {
     for (auto& [name, p] : model.named_parameters())
-        if (p.has_grad()) {
-            bool bad = false;
-            for (float g : p.grad_tensor().to_vector()) bad |= !std::isfinite(g);
-            if (bad) return ", first in " + name;
-        }
+        if (p.has_grad() && first_nonfinite(p.grad_tensor()) >= 0) return ", first in " + name;
     return "";
 }
 
@@ -694,8 +690,9 @@ TrainResult train(TrainConfig cfg) {
             }
             skipped_run = 0;
             opt.step();
+            // the terms' values (the trace, TensorBoard); a lone term is the loss already read
             std::vector<std::pair<std::string, float>> values;
-            for (auto& [name, t] : terms.terms) values.push_back({name, t.item()});
+            for (auto& [name, t] : terms.terms) values.push_back({name, terms.terms.size() == 1 ? lv : t.item()});
             if (trace.on()) trace.write(global_step, epoch, lr, values, gnorm, model);
             step++;
             global_step++;
@@ -927,6 +924,13 @@ LoadedModel load_checkpoint_model(const EvalConfig& ec) {
     return lm;
 }
 
+// what the report shows of the split besides the matrix: its captions and its image files
+static void keep_for_report(EvalResult& r, const PrecompDataset& d) {
+    r.captions = d.caps;
+    r.captions.resize(r.n_cap);
+    r.image_files = image_files(d);
+}
+
 EvalResult evaluate_checkpoint(const EvalConfig& ec) {
     EvalResult r;
     std::vector<double> sims;
@@ -940,9 +944,7 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         PrecompDataset d = open_split(c, ec.split, true);
         sims = bge_only_sims(d, &r.n_img, &r.n_cap);
         per = (int)d.im_div;
-        r.captions = d.caps;
-        r.captions.resize(r.n_cap);
-        r.image_files = image_files(d);
+        keep_for_report(r, d);
         r.what = strfmt("BGE only (VSD's eval_bge.py): %s descriptions . caption embeddings, no model", c.vsd.c_str());
         r.protocol = "none";
     } else if (!ec.ensemble.empty()) {
@@ -1006,16 +1008,15 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         r.n_img = e.n_img;
         r.n_cap = e.n_cap;
         per = (int)d.im_div;
-        r.captions = d.caps;
-        r.captions.resize(r.n_cap);
-        r.image_files = image_files(d);
+        keep_for_report(r, d);
         if (!ec.save_sims.empty()) {
             npy_save_raw(ec.save_sims, "<f8", {r.n_img, r.n_cap}, sims.data(), sims.size() * 8);
             std::printf("saved the %lld x %lld similarity matrix to %s\n", (long long)r.n_img, (long long)r.n_cap,
                         ec.save_sims.c_str());
         }
     }
-    r.full = retrieval_metrics(sims, r.n_img, r.n_cap, per);
+    r.ranks = query_ranks(sims, r.n_img, r.n_cap, per);  // the metrics', and the report's
+    r.full = retrieval_metrics(r.ranks);
     if (ec.fold5) {
         r.fold5 = retrieval_metrics_5fold(sims, r.n_img, r.n_cap, per);
         r.has_fold5 = true;

@@ -161,6 +161,7 @@ struct EvalResult {
     std::string what;      // one line: the model and where it came from
     // what the report shows (report.h): the matrix, and the split's captions and image files when known
     std::vector<double> sims;
+    QueryRanks ranks;
     int per = 5;
     std::vector<std::string> captions, image_files;
 };
