@@ -24,8 +24,6 @@ namespace vsd {
 
 static inline float sigm(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 
-// position of step s for sample b, or -1 when the sample is already finished
-static inline int64_t pos_of(int64_t s, int64_t len, bool reverse) { return s >= len ? -1 : (reverse ? len - 1 - s : s); }
 
 void gru_forward_cpu(float* y, GruCache& c, const float* x, const int64_t* len, const float* w_ih, const float* w_hh,
                      const float* b_ih, const float* b_hh, int64_t B, int64_t T, int64_t I, int64_t H, bool reverse) {
@@ -50,7 +48,7 @@ void gru_forward_cpu(float* y, GruCache& c, const float* x, const int64_t* len, 
         // 3. gates, per sample that is still running
 #pragma omp parallel for if (B * H > 16384)
         for (int64_t b = 0; b < B; b++) {
-            const int64_t p = pos_of(s, len[b], reverse);
+            const int64_t p = gru_position(s, len[b], reverse);
             if (p < 0) continue;
             const int64_t o = b * T + p;  // (b, p) row
             const float* gxr = &c.gx[o * G];
@@ -88,7 +86,7 @@ void gru_backward_cpu(float* dx, float* dw_ih, float* dw_hh, float* db_ih, float
         std::fill(hp.begin(), hp.end(), 0.0f);
 #pragma omp parallel for if (B * H > 16384)
         for (int64_t b = 0; b < B; b++) {
-            const int64_t p = pos_of(s, len[b], reverse);
+            const int64_t p = gru_position(s, len[b], reverse);
             if (p < 0) continue;
             const int64_t o = b * T + p;
             for (int64_t j = 0; j < H; j++) {
@@ -118,7 +116,7 @@ void gru_backward_cpu(float* dx, float* dw_ih, float* dw_hh, float* db_ih, float
         // samples that are not running at this step pass no gradient back (dh stays as it was,
         // which is 0 until their last position is reached)
         for (int64_t b = 0; b < B; b++)
-            if (pos_of(s, len[b], reverse) < 0) std::fill(dh.begin() + b * H, dh.begin() + (b + 1) * H, 0.0f);
+            if (gru_position(s, len[b], reverse) < 0) std::fill(dh.begin() + b * H, dh.begin() + (b + 1) * H, 0.0f);
     }
     // the input path, for all positions at once
     if (dx) gemm_cpu(false, false, B * T, I, G, 1.0f, dgx.data(), G, w_ih, I, 1.0f, dx, I);

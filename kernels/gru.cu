@@ -1,14 +1,25 @@
 /*
-The GRU's gates on the GPU, one time step at a time.  CPU reference: the gate equations inside
-gru_forward_cpu / gru_backward_cpu (kernels/gru.cpp)
-
+The GRU's recurrence on the GPU.                      CPU reference: gru_forward_cpu / gru_backward_cpu
+                                                      (kernels/gru.cpp)
 What it computes
-    gru gates   one time step's pointwise part: given gx (the input projections of this step's
-                positions) and gh = h W_hh^T, the r, z, n gates and h'; and the backward of one step
-                (the GEMMs around them use gemm; src/ops/gru.cpp runs the loop over time)
+    The part of a GRU direction that must walk the positions in order. Around it, src/ops/gru.cpp
+    does the parallel work with GEMMs: gx = x W_ih^T + b_ih for every position before, and after
+    the backward walk dx = dgx W_ih, dW_ih = dgx^T x, dW_hh = dgh^T h_prev (one GEMM over all
+    positions, from the per-position dgh this file writes), db_ih and db_hh as column sums.
 
-Version
-    1  one thread per (sample, hidden unit), a grid-stride loop.
+Versions
+    1  one launch per time step: a GEMM gh = h W_hh^T (cuBLAS), then gru_gates_forward moves every
+       active sample one position (a thread per (sample, hidden unit)). The backward likewise, with
+       dh += dgh W_hh as a GEMM between the steps. 2T launches each way: fine for a wide GRU (the
+       text encoder's H = 1024, where each step's GEMM is real work), launch-bound for a narrow one.
+    2  the whole walk in one launch: one block per sample, 3H threads. Each step, thread j computes
+       its own row of gh = W_hh h (a dot of length H, with h in shared memory), a barrier, then
+       the first H threads apply the gates and write h', another barrier. The backward walks the
+       positions in reverse the same way, thread k < H computing dh_prev[k] = g z + sum_j dgh[j]
+       W_hh[j, k]. For GPO's GRU (H = 32, 3H = 96 threads) that is 2 launches per direction instead
+       of 4T, and W_hh (12 KB) stays in the L1 cache. Used when H <= kGruRecurrenceMaxHidden.
+    Both write zeros at the padded positions of everything they produce (so the buffers need no
+    memset), and save the state each position started from (hprev), which the weight gradient reads.
 */
 #include "common.cuh"
 #include "gru.h"
@@ -16,18 +27,22 @@ Version
 namespace vsd {
 namespace VSD_KNS {
 
-// One GRU step, pointwise: for every (b, j) whose sample is active at this step (pos[b] >= 0).
-// gx: (B, T, 3H) input projections with b_ih; gh: (B, 3H) = h W_hh^T (without b_hh); h: (B, H) state.
+__device__ inline float gru_sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+// ---- version 1: one time step, pointwise ---------------------------------------------------------
+
+// For every (b, j) whose sample is active at step s. gx: (B, T, 3H) input projections with b_ih;
+// gh: (B, 3H) = h W_hh^T (without b_hh); h: (B, H) state.
 __global__ void gru_gates_forward_kernel(float* y, float* h, float* r_out, float* z_out, float* n_out, float* hn_out,
                                          float* hprev_out, const float* gx, const float* gh, const float* b_hh,
-                                         const int64_t* pos, int64_t B, int64_t T, int64_t H) {
+                                         const int64_t* len, int64_t s, bool reverse, int64_t B, int64_t T, int64_t H) {
     VSD_GRID_STRIDE(t, B * H) {
-        const int64_t b = t / H, j = t % H, p = pos[b];
+        const int64_t b = t / H, j = t % H, p = gru_position(s, len[b], reverse);
         if (p < 0) continue;
         const int64_t o = b * T + p, G = 3 * H;
         const float hn = gh[b * G + 2 * H + j] + b_hh[2 * H + j];
-        const float r = 1.0f / (1.0f + expf(-(gx[o * G + j] + gh[b * G + j] + b_hh[j])));
-        const float z = 1.0f / (1.0f + expf(-(gx[o * G + H + j] + gh[b * G + H + j] + b_hh[H + j])));
+        const float r = gru_sigmoid(gx[o * G + j] + gh[b * G + j] + b_hh[j]);
+        const float z = gru_sigmoid(gx[o * G + H + j] + gh[b * G + H + j] + b_hh[H + j]);
         const float nn = tanhf(gx[o * G + 2 * H + j] + r * hn);
         const float hp = h[b * H + j], hnew = (1.0f - z) * nn + z * hp;
         r_out[o * H + j] = r; z_out[o * H + j] = z; n_out[o * H + j] = nn; hn_out[o * H + j] = hn; hprev_out[o * H + j] = hp;
@@ -36,13 +51,14 @@ __global__ void gru_gates_forward_kernel(float* y, float* h, float* r_out, float
     }
 }
 
-// The backward of one step, pointwise: fills dgx (per position) and dgh (per sample), and sets dh to
-// the direct path g * z (the caller adds dgh W_hh with a GEMM). Inactive samples get dgh = 0.
-__global__ void gru_gates_backward_kernel(float* dgx, float* dgh, float* dh, const float* dy, const float* r_in,
-                                          const float* z_in, const float* n_in, const float* hn_in, const float* hprev,
-                                          const int64_t* pos, int64_t B, int64_t T, int64_t H) {
+// The backward of step s, pointwise: fills dgx and dghs (per position) and dgh (per sample, for the
+// GEMM dh += dgh W_hh that follows), and sets dh to the direct path g * z. Inactive samples get dgh = 0.
+__global__ void gru_gates_backward_kernel(float* dgx, float* dgh, float* dghs, float* dh, const float* dy,
+                                          const float* r_in, const float* z_in, const float* n_in, const float* hn_in,
+                                          const float* hprev, const int64_t* len, int64_t s, bool reverse, int64_t B,
+                                          int64_t T, int64_t H) {
     VSD_GRID_STRIDE(t, B * H) {
-        const int64_t b = t / H, j = t % H, p = pos[b], G = 3 * H;
+        const int64_t b = t / H, j = t % H, p = gru_position(s, len[b], reverse), G = 3 * H;
         if (p < 0) {
             dgh[b * G + j] = dgh[b * G + H + j] = dgh[b * G + 2 * H + j] = 0.0f;
             continue;
@@ -53,19 +69,126 @@ __global__ void gru_gates_backward_kernel(float* dgx, float* dgh, float* dh, con
         const float dn = g * (1.0f - z), dz = g * (h0 - nn), dan = dn * (1.0f - nn * nn);
         const float dar = dan * hn * r * (1.0f - r), daz = dz * z * (1.0f - z);
         dgx[o * G + j] = dar; dgx[o * G + H + j] = daz; dgx[o * G + 2 * H + j] = dan;
-        dgh[b * G + j] = dar; dgh[b * G + H + j] = daz; dgh[b * G + 2 * H + j] = dan * r;
+        dgh[b * G + j] = dghs[o * G + j] = dar;
+        dgh[b * G + H + j] = dghs[o * G + H + j] = daz;
+        dgh[b * G + 2 * H + j] = dghs[o * G + 2 * H + j] = dan * r;
         dh[b * H + j] = g * z;
     }
 }
 
-void gru_gates_forward(float* y, float* h, float* r, float* z, float* n, float* hn, float* hprev, const float* gx,
-                       const float* gh, const float* b_hh, const int64_t* pos, int64_t B, int64_t T, int64_t H) {
-    if (B * H > 0) VSD_LAUNCH(gru_gates_forward_kernel, grid1d(B * H), 256, 0, y, h, r, z, n, hn, hprev, gx, gh, b_hh, pos, B, T, H);
+// ---- version 2: the whole walk, one block per sample -------------------------------------------
+
+// Zeros at sample b's padded positions p in [len, T) of a (B, T, width) buffer, by the block's threads.
+__device__ inline void gru_zero_padding(float* buf, int64_t b, int64_t len, int64_t T, int64_t width) {
+    for (int64_t i = threadIdx.x; i < (T - len) * width; i += blockDim.x) buf[(b * T + len) * width + i] = 0.0f;
 }
 
-void gru_gates_backward(float* dgx, float* dgh, float* dh, const float* dy, const float* r, const float* z, const float* n,
-                        const float* hn, const float* hprev, const int64_t* pos, int64_t B, int64_t T, int64_t H) {
-    if (B * H > 0) VSD_LAUNCH(gru_gates_backward_kernel, grid1d(B * H), 256, 0, dgx, dgh, dh, dy, r, z, n, hn, hprev, pos, B, T, H);
+// Dynamic shared memory: h (H floats), then gh (3H floats).
+__global__ void gru_recurrence_forward_kernel(float* y, float* r_out, float* z_out, float* n_out, float* hn_out,
+                                              float* hprev_out, const float* gx, const float* w_hh, const float* b_hh,
+                                              const int64_t* len, bool reverse, int64_t T, int64_t H) {
+    VSD_DYNAMIC_SHARED(float, h);
+    float* gh = h + H;
+    const int64_t b = blockIdx.x, G = 3 * H, L = len[b], j = threadIdx.x;
+    if (j < H) h[j] = 0.0f;
+    __syncthreads();
+    for (int64_t s = 0; s < L; s++) {
+        const int64_t o = b * T + (reverse ? L - 1 - s : s);
+        // 1. row j of W_hh h + b_hh
+        float acc = b_hh[j];
+        for (int64_t k = 0; k < H; k++) acc += w_hh[j * H + k] * h[k];
+        gh[j] = acc;
+        __syncthreads();
+        // 2. the gates of hidden unit j (the PyTorch equations in kernels/gru.h)
+        if (j < H) {
+            const float r = gru_sigmoid(gx[o * G + j] + gh[j]);
+            const float z = gru_sigmoid(gx[o * G + H + j] + gh[H + j]);
+            const float nn = tanhf(gx[o * G + 2 * H + j] + r * gh[2 * H + j]);
+            const float hp = h[j], hnew = (1.0f - z) * nn + z * hp;
+            r_out[o * H + j] = r; z_out[o * H + j] = z; n_out[o * H + j] = nn; hn_out[o * H + j] = gh[2 * H + j];
+            hprev_out[o * H + j] = hp;
+            y[o * H + j] = h[j] = hnew;
+        }
+        __syncthreads();  // h' is complete before the next step reads it
+    }
+    // padded positions: y is 0 there (the op's contract); the saved gates only keep the memory defined
+    // (in both directions a sample's padding is positions [L, T))
+    float* outs[6] = {y, r_out, z_out, n_out, hn_out, hprev_out};
+    for (float* out : outs) gru_zero_padding(out, b, L, T, H);
+}
+
+// Dynamic shared memory: dh (H floats), then dgh (3H floats) of the current position.
+__global__ void gru_recurrence_backward_kernel(float* dgx, float* dghs, const float* dy, const float* r_in,
+                                               const float* z_in, const float* n_in, const float* hn_in,
+                                               const float* hprev, const float* w_hh, const int64_t* len, bool reverse,
+                                               int64_t T, int64_t H) {
+    VSD_DYNAMIC_SHARED(float, dh);
+    float* dgh = dh + H;
+    const int64_t b = blockIdx.x, G = 3 * H, L = len[b], k = threadIdx.x;
+    if (k < H) dh[k] = 0.0f;  // (no barrier: dh[k] is only ever read and written by thread k)
+    for (int64_t s = L - 1; s >= 0; s--) {
+        const int64_t o = b * T + (reverse ? L - 1 - s : s);
+        // 1. unit k's gate gradients at this position (kernels/gru.cpp's derivation)
+        float direct = 0.0f;
+        if (k < H) {
+            const float g = dh[k] + dy[o * H + k];
+            const float r = r_in[o * H + k], z = z_in[o * H + k], nn = n_in[o * H + k], hn = hn_in[o * H + k];
+            const float dn = g * (1.0f - z), dz = g * (hprev[o * H + k] - nn), dan = dn * (1.0f - nn * nn);
+            const float dar = dan * hn * r * (1.0f - r), daz = dz * z * (1.0f - z);
+            dgx[o * G + k] = dar; dgx[o * G + H + k] = daz; dgx[o * G + 2 * H + k] = dan;
+            dghs[o * G + k] = dgh[k] = dar;
+            dghs[o * G + H + k] = dgh[H + k] = daz;
+            dghs[o * G + 2 * H + k] = dgh[2 * H + k] = dan * r;
+            direct = g * z;
+        }
+        __syncthreads();
+        // 2. the state gradient carried to the previous position: g z + (dgh W_hh)[k]
+        if (k < H) {
+            float acc = direct;
+            for (int64_t j = 0; j < G; j++) acc += dgh[j] * w_hh[j * H + k];
+            dh[k] = acc;
+        }
+        __syncthreads();  // dgh is read by all before the next position overwrites it
+    }
+    gru_zero_padding(dgx, b, L, T, G);
+    gru_zero_padding(dghs, b, L, T, G);
+}
+
+// ---- launchers ---------------------------------------------------------------------------------
+
+void gru_gates_forward(float* y, float* h, float* r, float* z, float* n, float* hn, float* hprev, const float* gx,
+                       const float* gh, const float* b_hh, const int64_t* len, int64_t s, bool reverse, int64_t B,
+                       int64_t T, int64_t H) {
+    if (B * H > 0)
+        VSD_LAUNCH(gru_gates_forward_kernel, grid1d(B * H), 256, 0, y, h, r, z, n, hn, hprev, gx, gh, b_hh, len, s, reverse, B, T, H);
+}
+
+void gru_gates_backward(float* dgx, float* dgh, float* dghs, float* dh, const float* dy, const float* r, const float* z,
+                        const float* n, const float* hn, const float* hprev, const int64_t* len, int64_t s, bool reverse,
+                        int64_t B, int64_t T, int64_t H) {
+    if (B * H > 0)
+        VSD_LAUNCH(gru_gates_backward_kernel, grid1d(B * H), 256, 0, dgx, dgh, dghs, dh, dy, r, z, n, hn, hprev, len, s,
+                   reverse, B, T, H);
+}
+
+void gru_recurrence_forward(float* y, float* r, float* z, float* n, float* hn, float* hprev, const float* gx,
+                            const float* w_hh, const float* b_hh, const int64_t* len, bool reverse, int64_t B, int64_t T,
+                            int64_t H) {
+    ENSURE(H <= kGruRecurrenceMaxHidden, "gru_recurrence_forward: H = %lld > %lld", (long long)H,
+           (long long)kGruRecurrenceMaxHidden);
+    if (B > 0 && H > 0)
+        VSD_LAUNCH(gru_recurrence_forward_kernel, B, 3 * H, 4 * H * sizeof(float), y, r, z, n, hn, hprev, gx, w_hh, b_hh,
+                   len, reverse, T, H);
+}
+
+void gru_recurrence_backward(float* dgx, float* dghs, const float* dy, const float* r, const float* z, const float* n,
+                             const float* hn, const float* hprev, const float* w_hh, const int64_t* len, bool reverse,
+                             int64_t B, int64_t T, int64_t H) {
+    ENSURE(H <= kGruRecurrenceMaxHidden, "gru_recurrence_backward: H = %lld > %lld", (long long)H,
+           (long long)kGruRecurrenceMaxHidden);
+    if (B > 0 && H > 0)
+        VSD_LAUNCH(gru_recurrence_backward_kernel, B, 3 * H, 4 * H * sizeof(float), dgx, dghs, dy, r, z, n, hn, hprev,
+                   w_hh, len, reverse, T, H);
 }
 
 }  // namespace VSD_KNS

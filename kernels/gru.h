@@ -33,16 +33,34 @@ void gru_backward_cpu(float* dx, float* dw_ih, float* dw_hh, float* db_ih, float
                       const GruCache& cache, const float* x, const int64_t* len, const float* w_ih, const float* w_hh,
                       int64_t B, int64_t T, int64_t I, int64_t H, bool reverse);
 
-// the CUDA versions
+// The position sample b (length len) is at in step s, or -1 once it has finished: s in the forward
+// direction, len - 1 - s in reverse. Shared by the CPU loop and the kernels.
+VSD_HD int64_t gru_position(int64_t s, int64_t len, bool reverse) { return s >= len ? -1 : (reverse ? len - 1 - s : s); }
+
+// Version 2 (one launch per walk) holds a block of 3H threads per sample
+constexpr int64_t kGruRecurrenceMaxHidden = 64;
+
+// the CUDA versions (kernels/gru.cu). Every pointer is device memory; len is (B,).
 VSD_LAUNCHERS(
-    // One time step's pointwise part, for every sample active at it (pos[b] >= 0): given gx (the
-    // input projections of this step's positions, with b_ih) and gh = h W_hh^T, the r, z, n gates
-    // and h' (saved for the backward); and the backward of one step. The GEMMs around them use gemm.
+    // Version 1, one time step s, for every sample active at it: given gx (the input projections of
+    // every position, with b_ih) and gh = h W_hh^T, the r, z, n gates and h' (saved for the
+    // backward, with the state h_prev the step started from); and the backward of one step, which
+    // writes dgx and dghs per position, dgh per sample (0 when inactive) and sets dh = g z (the
+    // caller then adds dgh W_hh with a GEMM).
     void gru_gates_forward(float* y, float* h, float* r, float* z, float* n, float* hn, float* hprev, const float* gx,
-                           const float* gh, const float* b_hh, const int64_t* pos, int64_t B, int64_t T, int64_t H);
-    void gru_gates_backward(float* dgx, float* dgh, float* dh, const float* dy, const float* r, const float* z,
-                            const float* n, const float* hn, const float* hprev, const int64_t* pos, int64_t B,
-                            int64_t T, int64_t H);
+                           const float* gh, const float* b_hh, const int64_t* len, int64_t s, bool reverse, int64_t B,
+                           int64_t T, int64_t H);
+    void gru_gates_backward(float* dgx, float* dgh, float* dghs, float* dh, const float* dy, const float* r,
+                            const float* z, const float* n, const float* hn, const float* hprev, const int64_t* len,
+                            int64_t s, bool reverse, int64_t B, int64_t T, int64_t H);
+    // Version 2, the whole walk of every sample in one launch (H <= kGruRecurrenceMaxHidden). Every
+    // output is (B, T, H) or, for dgx and dghs, (B, T, 3H), written in full (zeros at padding).
+    void gru_recurrence_forward(float* y, float* r, float* z, float* n, float* hn, float* hprev, const float* gx,
+                                const float* w_hh, const float* b_hh, const int64_t* len, bool reverse, int64_t B,
+                                int64_t T, int64_t H);
+    void gru_recurrence_backward(float* dgx, float* dghs, const float* dy, const float* r, const float* z,
+                                 const float* n, const float* hn, const float* hprev, const float* w_hh,
+                                 const int64_t* len, bool reverse, int64_t B, int64_t T, int64_t H);
 )
 
 }  // namespace vsd

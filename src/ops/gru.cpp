@@ -10,47 +10,55 @@
 namespace vsd {
 
 // The GRU on the device, composed of kernels (the same recipe as the CPU's kernels/gru.cpp):
-//   forward:  gx = x W_ih^T + b_ih for every position (one GEMM); then per step s, gh = h W_hh^T
-//             (a GEMM) and the pointwise gate kernel, which moves each active sample one position.
-//   backward: per step in reverse, the gate kernel's backward gives dgx (per position) and dgh
-//             (per sample); dh += dgh W_hh carries the state gradient back, and dW_hh += dgh^T h_s
-//             uses the state saved before step s. Then dx = dgx W_ih, dW_ih = dgx^T x.
+//   forward:  gx = x W_ih^T + b_ih for every position (one GEMM); then the walk over the positions
+//             (kernels/gru.cu: version 1 a GEMM and a gate kernel per step, version 2 one launch),
+//             which saves the gates and each position's starting state h_prev.
+//   backward: the walk in reverse gives dgx and dgh at every position; then everything that does
+//             not depend on the order is one GEMM or reduction over all positions:
+//             dx = dgx W_ih, dW_ih = dgx^T x, db_ih = sum dgx, dW_hh = dgh^T h_prev, db_hh = sum dgh.
+// Version 2 (a persistent block per sample) is the default when H <= kGruRecurrenceMaxHidden
+// (GPO's GRU, H = 32): 8 launches per direction, forward and backward, whatever the length.
 static Tensor gru_device(const Backend& k, const Tensor& x, const std::vector<int64_t>& len, const Tensor& w_ih,
                          const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
     const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1), G = 3 * H;
     const Device D = Device::CUDA;
-    // the position of each sample at each step (-1: finished), uploaded once
-    std::vector<int64_t> pos(T * B);
-    for (int64_t s = 0; s < T; s++)
-        for (int64_t b = 0; b < B; b++) pos[s * B + b] = s >= len[b] ? -1 : (reverse ? len[b] - 1 - s : s);
-    Tensor P = Tensor::from_i64({T * B}, pos).to(D);
+    const int version = H <= kGruRecurrenceMaxHidden ? kernel_version(2) : 1;
+    Tensor Ld = Tensor::from_i64({B}, len).to(D);  // the lengths, uploaded once
     const Broadcast rows_bc = {{1, 1, B * T, G}, {0, 0, G, 1}, {0, 0, 0, 1}};
     Tensor gx = Tensor::empty({B * T, G}, DType::F32, D);
     gemm_on(&k, false, true, B * T, G, I, 1.0f, x.data(), I, w_ih.data(), I, 0.0f, gx.data(), G);
     VSD_RUN(k, binary_forward)(Binary::Add, gx.data(), gx.data(), b_ih.data(), rows_bc);
-    Tensor y = Tensor::zeros({B, T, H}, DType::F32, D), h = Tensor::zeros({B, H}, DType::F32, D);
-    Tensor r = Tensor::zeros({B, T, H}, DType::F32, D), z = Tensor::zeros({B, T, H}, DType::F32, D);
-    Tensor n = Tensor::zeros({B, T, H}, DType::F32, D), hn = Tensor::zeros({B, T, H}, DType::F32, D);
-    Tensor hp = Tensor::zeros({B, T, H}, DType::F32, D), hs = Tensor::empty({T, B, H}, DType::F32, D);
-    Tensor gh = Tensor::empty({B, G}, DType::F32, D);
-    for (int64_t s = 0; s < T; s++) {
-        k.copy_on_device(hs.data() + s * B * H, h.data(), B * H * sizeof(float));
-        gemm_on(&k, false, true, B, G, H, 1.0f, h.data(), H, w_hh.data(), H, 0.0f, gh.data(), G);
-        VSD_RUN(k, gru_gates_forward)(y.data(), h.data(), r.data(), z.data(), n.data(), hn.data(), hp.data(), gx.data(), gh.data(),
-                            b_hh.data(), P.i64() + s * B, B, T, H);
+    // version 2 writes every element (zeros at padding); version 1 only the active positions
+    auto buffer = [=](int64_t width) {
+        return version == 2 ? Tensor::empty({B, T, width}, DType::F32, D) : Tensor::zeros({B, T, width}, DType::F32, D);
+    };
+    Tensor y = buffer(H), r = buffer(H), z = buffer(H), n = buffer(H), hn = buffer(H), hp = buffer(H);
+    if (version == 2) {
+        VSD_RUN(k, gru_recurrence_forward)(y.data(), r.data(), z.data(), n.data(), hn.data(), hp.data(), gx.data(),
+                                           w_hh.data(), b_hh.data(), Ld.i64(), reverse, B, T, H);
+    } else {
+        Tensor h = Tensor::zeros({B, H}, DType::F32, D), gh = Tensor::empty({B, G}, DType::F32, D);
+        for (int64_t s = 0; s < T; s++) {
+            gemm_on(&k, false, true, B, G, H, 1.0f, h.data(), H, w_hh.data(), H, 0.0f, gh.data(), G);
+            VSD_RUN(k, gru_gates_forward)(y.data(), h.data(), r.data(), z.data(), n.data(), hn.data(), hp.data(), gx.data(),
+                                          gh.data(), b_hh.data(), Ld.i64(), s, reverse, B, T, H);
+        }
     }
     record("gru", {x, w_ih, w_hh, b_ih, b_hh}, y, [=, &k]() {
-        Tensor dgx = Tensor::zeros({B * T, G}, DType::F32, D), dgh = Tensor::empty({B, G}, DType::F32, D);
-        Tensor dh = Tensor::zeros({B, H}, DType::F32, D);
-        const Broadcast step_bc = {{1, 1, B, G}, {0, 0, G, 1}, {0, 0, 0, 1}};
-        for (int64_t s = T - 1; s >= 0; s--) {
-            VSD_RUN(k, gru_gates_backward)(dgx.data(), dgh.data(), dh.data(), y.grad(), r.data(), z.data(), n.data(), hn.data(),
-                                 hp.data(), P.i64() + s * B, B, T, H);
-            gemm_on(&k, false, false, B, H, G, 1.0f, dgh.data(), G, w_hh.data(), H, 1.0f, dh.data(), H);
-            if (w_hh.needs_grad())
-                gemm_on(&k, true, false, G, H, B, 1.0f, dgh.data(), G, hs.data() + s * B * H, H, 1.0f, w_hh.grad(), H);
-            if (b_hh.needs_grad()) VSD_RUN(k, binary_backward)(Binary::Add, nullptr, b_hh.grad(), dgh.data(), dgh.data(), b_hh.data(), step_bc);
+        Tensor dgx = buffer(G), dghs = buffer(G);  // per position
+        if (version == 2) {
+            VSD_RUN(k, gru_recurrence_backward)(dgx.data(), dghs.data(), y.grad(), r.data(), z.data(), n.data(), hn.data(),
+                                                hp.data(), w_hh.data(), Ld.i64(), reverse, B, T, H);
+        } else {
+            Tensor dgh = Tensor::empty({B, G}, DType::F32, D), dh = Tensor::zeros({B, H}, DType::F32, D);
+            for (int64_t s = T - 1; s >= 0; s--) {
+                VSD_RUN(k, gru_gates_backward)(dgx.data(), dgh.data(), dghs.data(), dh.data(), y.grad(), r.data(), z.data(),
+                                               n.data(), hn.data(), hp.data(), Ld.i64(), s, reverse, B, T, H);
+                gemm_on(&k, false, false, B, H, G, 1.0f, dgh.data(), G, w_hh.data(), H, 1.0f, dh.data(), H);
+            }
         }
+        if (w_hh.needs_grad()) gemm_on(&k, true, false, G, H, B * T, 1.0f, dghs.data(), G, hp.data(), H, 1.0f, w_hh.grad(), H);
+        if (b_hh.needs_grad()) VSD_RUN(k, binary_backward)(Binary::Add, nullptr, b_hh.grad(), dghs.data(), dghs.data(), b_hh.data(), rows_bc);
         if (x.needs_grad()) gemm_on(&k, false, false, B * T, I, G, 1.0f, dgx.data(), G, w_ih.data(), I, 1.0f, x.grad(), I);
         if (w_ih.needs_grad()) gemm_on(&k, true, false, G, I, B * T, 1.0f, dgx.data(), G, x.data(), I, 1.0f, w_ih.grad(), I);
         if (b_ih.needs_grad()) VSD_RUN(k, binary_backward)(Binary::Add, nullptr, b_ih.grad(), dgx.data(), dgx.data(), b_ih.data(), rows_bc);
