@@ -3,6 +3,7 @@
 #include "adamw.h"
 
 #include <cmath>
+#include <vector>
 
 namespace vsd {
 
@@ -17,6 +18,39 @@ void adamw_update_cpu(float* p, const float* g, float* m, float* v, int64_t n, f
         const float denom = (float)(std::sqrt(v[i]) / bc2_sqrt) + eps;
         p[i] -= step_size * m[i] / denom;
     }
+}
+
+void chunk_sqnorms_cpu(float* partial, const AdamWChunk* chunks, int64_t nchunks) {
+    for (int64_t c = 0; c < nchunks; c++) {
+        double s = 0.0;
+        for (int64_t i = 0; i < chunks[c].n; i++) s += (double)chunks[c].g[i] * chunks[c].g[i];
+        partial[c] = (float)s;
+    }
+}
+
+void clip_coefficient_cpu(float* out, const float* partial, int64_t nchunks, float max_norm, const float* also) {
+    double s = 0.0;
+    for (int64_t c = 0; c < nchunks; c++) s += partial[c];
+    const float norm = (float)std::sqrt(s), coef = max_norm / (norm + 1e-6f);
+    out[0] = norm;
+    out[1] = coef < 1.0f ? coef : 1.0f;  // (an infinite max_norm: 1, no clipping)
+    if (also) out[2] = *also;
+}
+
+void adamw_chunks_cpu(const AdamWChunk* chunks, int64_t nchunks, const AdamWHyper& h, const float* coef) {
+    for (int64_t c = 0; c < nchunks; c++) {
+        const AdamWChunk& k = chunks[c];
+        const int64_t t = k.t0 + h.since;
+        std::vector<float> g(k.g, k.g + k.n);
+        for (float& x : g) x *= *coef;  // the clipped gradient
+        adamw_update_cpu(k.p, g.data(), k.m, k.v, k.n, h.lr[k.group], h.b1, h.b2, h.eps, h.wd[k.group],
+                         adamw_bc1(h.b1, t), adamw_bc2_sqrt(h.b2, t));
+    }
+}
+
+void zero_chunks_cpu(const AdamWChunk* chunks, int64_t nchunks) {
+    for (int64_t c = 0; c < nchunks; c++)
+        for (int64_t i = 0; i < chunks[c].n; i++) chunks[c].g[i] = 0.0f;
 }
 
 }  // namespace vsd

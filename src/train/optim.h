@@ -11,6 +11,7 @@
 // t counts each parameter's own updates, so parameters that join late (HREM's relation module,
 // after its warmup) start with full bias correction.
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "../core/tensor.h"
@@ -23,11 +24,23 @@ struct ParamGroup {
     float weight_decay = 0.0f;
 };
 
+// What a training step reads back from the device: the gradient norm (before clipping) and the loss.
+struct StepScalars {
+    float grad_norm = 0.0f, loss = 0.0f;
+};
+
 class AdamW {
 public:
     AdamW(std::vector<ParamGroup> groups, float lr, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f);
     void step();       // one update of every parameter that has a gradient
     void zero_grad();  // zero every parameter's gradient
+    // The global gradient norm of `params`, clipped to max_norm as clip_grad_norm() below, and the
+    // loss's value. On the CPU that is clip_grad_norm(params) and loss.item(). On the device,
+    // `params` must be this optimiser's parameters (in any order): the norm and the clip
+    // coefficient are computed there over its chunk table (kernels/adamw.h), the coefficient stays
+    // in device memory for step(), and the two scalars come back in one copy. (There the stored
+    // gradients are left as they are: the update reads them times the coefficient.)
+    StepScalars clip_and_read(const std::vector<Tensor>& params, float max_norm, const Tensor& loss);
     void set_lr(float lr) { lr_ = lr; }
     float lr() const { return lr_; }
     int64_t steps() const { return t_; }                        // step() calls
@@ -42,15 +55,22 @@ public:
     void set_steps(int64_t t) { t_ = t; }
 
 private:
+    struct DevicePlan;
+    DevicePlan& plan();  // the device path's chunk table, remade when the tensors with gradients change
+
     std::vector<ParamGroup> groups_;
     float lr_, b1_, b2_, eps_;
     int64_t t_ = 0;
     std::vector<int64_t> tp_;
     std::vector<Tensor> m_, v_;
+    bool on_device_ = false;  // every parameter on the device: the one-launch path
+    std::shared_ptr<DevicePlan> plan_;
+    bool clipped_ = false;    // clip_and_read ran since the last step(): apply its coefficient
 };
 
-// Scale all gradients so their global L2 norm is at most max_norm (on the CPU or the device) (torch.nn.utils.clip_grad_norm_:
+// Scale all gradients so their global L2 norm is at most max_norm (torch.nn.utils.clip_grad_norm_:
 // coefficient max_norm / (norm + 1e-6), applied when below 1). Returns the norm before clipping.
+// CPU tensors; the device's is AdamW::clip_and_read.
 float clip_grad_norm(const std::vector<Tensor>& params, float max_norm);
 
 // Step decay: base_lr * gamma^(number of milestones <= epoch). E.g. milestones {15}: epochs 0..14

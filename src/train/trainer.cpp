@@ -657,7 +657,11 @@ TrainResult train(TrainConfig cfg) {
             const LossTerms terms = batch_loss(model, b, cfg, relation_on, L_m, protos.get(), popt, drop);
             model.dropout_rng = nullptr;
             const Tensor& loss = terms.total;
-            const float lv = loss.item();
+            // the backward pass, then the gradient norm (clipped to --grad_clip; infinite max: measured,
+            // not clipped) and the loss, read back together: on the device, the step's one read
+            backward(loss);
+            const StepScalars read = opt.clip_and_read(all_params, cfg.grad_clip > 0 ? cfg.grad_clip : INFINITY, loss);
+            const float lv = read.loss, gnorm = read.grad_norm;
             // A non-finite loss or gradient skips the update (the reference: `if torch.isnan(loss): return`);
             // we also say where, keep BatchNorm's statistics clean, and stop after 10 in a row
             auto skip_step = [&](const std::string& which) {
@@ -681,9 +685,6 @@ TrainResult train(TrainConfig cfg) {
                 skip_step("loss (" + nonfinite_terms(terms) + ")");
                 continue;
             }
-            backward(loss);
-            // the global gradient norm (clipped to --grad_clip); infinite max: measured, not clipped
-            const float gnorm = clip_grad_norm(all_params, cfg.grad_clip > 0 ? cfg.grad_clip : INFINITY);
             if (!std::isfinite(gnorm)) {
                 skip_step(strfmt("gradient (norm %g)", gnorm) + first_nonfinite_gradient(model));
                 continue;
