@@ -92,4 +92,15 @@ VSD_HD void bcast_offsets(const Broadcast& bc, int64_t o, int64_t* ia, int64_t* 
     *ib = i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2] + i3 * bc.sb[3];
 }
 
+// d(a op b)/da * g (wrt_b false) or d(a op b)/db * g (wrt_b true), at one element
+VSD_HD float binary_grad(Binary op, bool wrt_b, float g, float a, float b) {
+    switch (op) {
+        case Binary::Add: return g;
+        case Binary::Sub: return wrt_b ? -g : g;
+        case Binary::Mul: return wrt_b ? g * a : g * b;
+        case Binary::Div: return wrt_b ? -g * a / (b * b) : g / b;
+    }
+    return 0.0f;
+}
+
 }  // namespace vsd
