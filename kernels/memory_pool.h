@@ -29,6 +29,9 @@ VSD_LAUNCHERS(
     // tests: every block handed out is first filled with 0xFF bytes (NaN as float, -1 as an
     // integer), so an element a kernel forgets to write cannot pass for a right one
     void pool_set_poison(bool on);
+    // tests: the pool behaves as if the device had only this many bytes (0: no limit), so that
+    // running out of memory, and the release of the cache it triggers, can be tested anywhere
+    void pool_set_limit(size_t bytes);
     PoolStats pool_stats();
     std::string pool_stats_str();
 )
