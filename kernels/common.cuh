@@ -20,7 +20,7 @@
     type* name = reinterpret_cast<type*>(vsd_smem_)
 #define VSD_LAUNCH(kernel, grid, block, shmem, ...)         \
     do {                                                    \
-        ::vsd::device_counters().launches++;                \
+        ::vsd::count_launch(#kernel);                       \
         kernel<<<(grid), (block), (shmem)>>>(__VA_ARGS__);  \
         VSD_CUDA_CHECK(cudaGetLastError());                 \
     } while (0)

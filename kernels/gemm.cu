@@ -115,14 +115,14 @@ void cublas_sgemm_strided_batched_colmajor(bool transa, bool transb, int m, int 
 }
 static void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                       const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    ::vsd::device_counters().blas++;
+    ::vsd::count_blas("cublas_sgemm");
     if (vsd_sim::count_only()) return;
     cublas_sgemm_colmajor(tb, ta, (int)N, (int)M, (int)K, alpha, B, (int)ldb, A, (int)lda, beta, C, (int)ldc);
 }
 static void blas_gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                               int64_t lda, int64_t sA, const float* B, int64_t ldb, int64_t sB, float beta, float* C,
                               int64_t ldc, int64_t sC, int64_t batch) {
-    ::vsd::device_counters().blas++;
+    ::vsd::count_blas("cublas_sgemm_strided_batched");
     if (vsd_sim::count_only()) return;
     cublas_sgemm_strided_batched_colmajor(tb, ta, (int)N, (int)M, (int)K, alpha, B, (int)ldb, sB, A, (int)lda, sA, beta,
                                           C, (int)ldc, sC, (int)batch);
@@ -147,14 +147,14 @@ void gemm_set_tf32(bool on) {
 }
 static void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                       const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    ::vsd::device_counters().blas++;
+    ::vsd::count_blas("cublas_sgemm");
     VSD_CUBLAS_CHECK(cublasSgemm(blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)N,
                                  (int)M, (int)K, &alpha, B, (int)ldb, A, (int)lda, &beta, C, (int)ldc));
 }
 static void blas_gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                               int64_t lda, int64_t sA, const float* B, int64_t ldb, int64_t sB, float beta, float* C,
                               int64_t ldc, int64_t sC, int64_t batch) {
-    ::vsd::device_counters().blas++;
+    ::vsd::count_blas("cublas_sgemm_strided_batched");
     VSD_CUBLAS_CHECK(cublasSgemmStridedBatched(blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N,
                                                ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)N, (int)M, (int)K, &alpha, B,
                                                (int)ldb, sB, A, (int)lda, sA, &beta, C, (int)ldc, sC, (int)batch));

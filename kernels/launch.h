@@ -27,8 +27,22 @@ namespace vsd {
 // allocations are counted by the memory pool (PoolStats, kernels/memory_pool.h).
 struct DeviceCounters {
     uint64_t launches = 0, blas = 0;
+    // when set (step_profile --by_kernel), every launch is also counted under its kernel's name
+    void (*by_name)(const char* kernel) = nullptr;
 };
 DeviceCounters& device_counters();
+// one kernel launch, counted (and named, when the profiler asks)
+inline void count_launch(const char* kernel) {
+    DeviceCounters& c = device_counters();
+    c.launches++;
+    if (c.by_name) c.by_name(kernel);
+}
+// one cuBLAS call, likewise
+inline void count_blas(const char* call) {
+    DeviceCounters& c = device_counters();
+    c.blas++;
+    if (c.by_name) c.by_name(call);
+}
 }  // namespace vsd
 
 // A formula written once for the CPU reference and the kernels (e.g. kernels/elementwise_ops.h)

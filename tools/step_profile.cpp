@@ -1,7 +1,7 @@
 // step_profile — what one training step asks of the device, counted without needing a GPU.
 //
 //   build/<cfg>/step_profile --text bigru|bert [--model gpo|hrem] [--vsd none|cpm] [--device emulator|cuda]
-//                            [--steps 6] [--batch_size 128] [--count_only 1]
+//                            [--steps 6] [--batch_size 128] [--caption_length 0] [--count_only 1] [--by_kernel 0]
 //
 // It trains on a demo dataset generated at Flickr30K's sizes (36 regions x 2048 features, 1024-d
 // VSD embeddings; BERT-base's shape with random weights for --text bert) through the real
@@ -12,14 +12,18 @@
 // arithmetic (which the emulator's tests check). The first step is left out of the averages (it
 // fills the pool). The last line is
 //   launches/step N, sync_copies/step N, mallocs/100 steps N, cached/peak X.XX
-// where launches are kernels + cuBLAS calls + memsets (each is a launch on the GPU), sync copies
+// where launches are kernels + cuBLAS calls + memsets + device copies (each is a launch on the
+// GPU's stream), sync copies
 // are host->device plus device->host copies, and cached/peak is what the pool holds (in use +
-// cached) over the peak in use.
+// cached) over the peak in use. --by_kernel 1 first lists what a step launches, per kernel name,
+// with the memsets and copies (in parentheses), most frequent first.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "../kernels/backend.h"
@@ -77,8 +81,8 @@ std::string write_bert_base(const std::string& dir, const std::string& vocab_fro
 
 static int body(int argc, char** argv) {
     std::string text = "bigru", model = "gpo", vsd = "none", device = "emulator", data;
-    int64_t steps = 6, batch = 128;
-    bool count_only = true;
+    int64_t steps = 6, batch = 128, caption_length = 0;
+    bool count_only = true, by_kernel = false;
     Flags f("step_profile", "count the device work of training steps at Flickr30K's sizes (no GPU needed)");
     f.add("text", &text, "text encoder: bigru or bert (BERT-base's shape, random weights)");
     f.add("model", &model, "gpo or hrem");
@@ -86,20 +90,25 @@ static int body(int argc, char** argv) {
     f.add("device", &device, "emulator (any machine) or cuda (a GPU)");
     f.add("steps", &steps, "training steps to count (the first is left out of the averages)");
     f.add("batch_size", &batch, "batch size");
+    f.add("caption_length", &caption_length, "pad the demo's captions (19-21 tokens) to at least this many tokens, e.g. 32 (0: as generated)");
     f.add("count_only", &count_only, "emulator: count launches without running them (fast)");
+    f.add("by_kernel", &by_kernel, "also list the launches of a step per kernel name");
     f.add("data", &data, "where to generate the Flickr30K-sized demo (default: a folder in /tmp)");
     if (!f.parse(argc, argv)) return 0;
     ENSURE_HINT(steps >= 2, "see --help", "--steps must be at least 2 (the first fills the pool), got %lld", (long long)steps);
     ENSURE_HINT(device == "emulator" || device == "cuda", "see --help", "--device must be emulator or cuda, got '%s'",
                 device.c_str());
     // 1. the data: enough images for the steps at this batch size, at F30K's feature sizes
-    if (data.empty()) data = strfmt("/tmp/vsd_step_profile_%lld", (long long)batch);
+    if (data.empty())
+        data = strfmt("/tmp/vsd_step_profile_%lld%s", (long long)batch,
+                      caption_length ? strfmt("_L%lld", (long long)caption_length).c_str() : "");
     DemoOptions d;
     d.data_path = data;
     d.n_train = (int)((steps + 2) * batch / 5 + 1);
     d.n_dev = 10;
     d.n_test = 10;
     d.pictures = false;
+    d.caption_words = caption_length > 2 ? (int)caption_length - 2 : 0;  // + <start> and <end>
     d.verbose = false;
     struct stat st;
     const bool have = stat((data + "/demo/.complete").c_str(), &st) == 0 &&
@@ -127,14 +136,31 @@ static int body(int argc, char** argv) {
     c.logger_name = data + "/run";
     if (device == "emulator" && count_only) emulator_count_only(true);
     std::vector<Sample> s;  // the counters after every step
-    set_step_observer([&](int64_t, int64_t len) { s.push_back(read_counters(device, len)); });
+    // per-name counts (--by_kernel): a plain function pointer, so the map is a static
+    static std::map<std::string, uint64_t> names;
+    names.clear();
+    std::map<std::string, uint64_t> at_last_step;  // what follows the last step (the checkpoint) is not a step
+    if (by_kernel) device_counters().by_name = [](const char* k) { names[k]++; };
+    set_step_observer([&](int64_t, int64_t len) {
+        s.push_back(read_counters(device, len));
+        if (s.size() == 1) names.clear();  // the set-up step is left out here too
+        at_last_step = names;
+    });
     const auto t0 = std::chrono::steady_clock::now();
     const Sample start = read_counters(device, 0);
     train(c);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     set_step_observer(nullptr);
+    device_counters().by_name = nullptr;
     emulator_count_only(false);
     ENSURE((int64_t)s.size() >= 2, "step_profile: only %zu steps ran", s.size());
+    if (by_kernel) {
+        std::vector<std::pair<uint64_t, std::string>> rows;
+        for (const auto& [k, v] : at_last_step) rows.push_back({v, k});
+        std::sort(rows.rbegin(), rows.rend());
+        std::printf("\nper step (mean of steps 2..%zu), by kernel:\n", s.size());
+        for (const auto& [v, k] : rows) std::printf("%10.1f  %s\n", (double)v / (double)(s.size() - 1), k.c_str());
+    }
     // 3. the table: one row per step (the first one's deltas are from the start of training)
     std::printf("\n%s+%s%s, B=%lld, device %s%s, %zu steps in %.1f s\n", model.c_str(), text.c_str(),
                 vsd == "none" ? "" : ("+VSD " + vsd).c_str(), (long long)batch, device.c_str(),
@@ -150,8 +176,9 @@ static int body(int argc, char** argv) {
                     (long long)launches, (long long)(b.blas - a.blas), (long long)(b.h2d - a.h2d), (long long)(b.d2h - a.d2h),
                     (long long)(b.d2d - a.d2d), (long long)(b.memsets - a.memsets), (long long)(b.mallocs - a.mallocs),
                     k ? "" : "   (with the set-up: left out)");
-        // a cuBLAS call and a memset are device launches too (the GPU counts them as kernels)
-        const double all = (double)launches + (double)(b.blas - a.blas) + (double)(b.memsets - a.memsets);
+        // a cuBLAS call, a memset and a device-to-device copy are launches on the stream too
+        const double all = (double)launches + (double)(b.blas - a.blas) + (double)(b.memsets - a.memsets) +
+                           (double)(b.d2d - a.d2d);
         if (k) sum_launch += all, sum_sync += (double)sync, sum_malloc += (double)(b.mallocs - a.mallocs);
     }
     const double n = (double)(s.size() - 1);

@@ -170,7 +170,7 @@ void launch(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const 
     const int nthreads = (int)(block.x * block.y * block.z);
     ENSURE(nthreads > 0 && nthreads <= 1024, "%s: a block of %d threads (CUDA allows 1..1024)", name, nthreads);
     ENSURE(grid.x > 0 && grid.y > 0 && grid.z > 0, "%s: an empty grid (%u, %u, %u)", name, grid.x, grid.y, grid.z);
-    vsd::device_counters().launches++;
+    vsd::count_launch(name);
     if (g_count_only) return;  // the profiler's fast mode: counted, not run
     Block b;
     b.body = &body;

@@ -18,6 +18,7 @@ struct DemoOptions {
     uint64_t seed = 1;
     bool verbose = true;
     bool pictures = true;  // <name>/images/demo_<id>.png: each scene drawn (for reports and search)
+    int caption_words = 0;  // the step profiler: pad every caption with filler to at least this many words
 };
 
 // Generate every file, and <data_path>/<name>/.complete last; returns the precomp folder.
