@@ -63,10 +63,10 @@ Tensor GRU::forward_mean(const Tensor& x, const Tensor& lengths) const {
         if (!bidirectional) return y;
         return (narrow(y, 2, 0, hidden) + narrow(y, 2, hidden, hidden)) * 0.5f;
     }
-    Tensor f = gru(x, lengths, w_ih, w_hh, b_ih, b_hh, false);
-    if (!bidirectional) return f;
-    Tensor b = gru(x, lengths, w_ih_r, w_hh_r, b_ih_r, b_hh_r, true);
-    return (f + b) * 0.5f;
+    if (!bidirectional) return gru(x, lengths, w_ih, w_hh, b_ih, b_hh, false);
+    const Tensor y = bigru(x, lengths, {w_ih, w_hh, b_ih, b_hh, w_ih_r, w_hh_r, b_ih_r, b_hh_r});  // (2, B, T, H)
+    const Shape one = {x.size(0), x.size(1), hidden};
+    return (reshape(narrow(y, 0, 0, 1), one) + reshape(narrow(y, 0, 1, 1), one)) * 0.5f;
 }
 
 LayerNorm::LayerNorm(int64_t n, float e) : eps(e) {

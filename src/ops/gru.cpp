@@ -9,87 +9,134 @@
 
 namespace vsd {
 
-// The GRU on the device, composed of kernels (the same recipe as the CPU's kernels/gru.cpp):
-//   forward:  gx = x W_ih^T + b_ih for every position (one GEMM); then the walk over the positions
-//             (kernels/gru.cu: version 1 a GEMM and a gate kernel per step, version 2 one launch),
-//             which saves the gates and each position's starting state h_prev.
+// The GRU on the device, composed of kernels (the same recipe as the CPU's kernels/gru.cpp), for
+// D = w.size() / 4 directions at once (kernels/gru.h: the buffers stack them):
+//   forward:  gx = x W_ih^T + b_ih for every position (a GEMM per direction); then the walk over the
+//             positions (kernels/gru.cu: version 1 a batched GEMM and a gate kernel per step,
+//             version 2 one launch), which saves the gates and each position's starting state.
 //   backward: the walk in reverse gives dgx and dgh at every position; then everything that does
-//             not depend on the order is one GEMM or reduction over all positions:
+//             not depend on the order is one GEMM or reduction over all positions, per direction:
 //             dx = dgx W_ih, dW_ih = dgx^T x, db_ih = sum dgx, dW_hh = dgh^T h_prev, db_hh = sum dgh.
-// Version 2 (a persistent block per sample) is the default when H <= kGruRecurrenceMaxHidden
-// (GPO's GRU, H = 32): 8 launches per direction, forward and backward, whatever the length.
-static Tensor gru_device(const Backend& k, const Tensor& x, const std::vector<int64_t>& len, const Tensor& w_ih,
-                         const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
-    const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1), G = 3 * H;
-    const Device D = Device::CUDA;
+// Version 2 (a persistent block per sample and direction) is the default when H <=
+// kGruRecurrenceMaxHidden (GPO's GRU, H = 32): a few launches whatever the length.
+static Tensor gru_device(const Backend& k, const Tensor& x, const std::vector<int64_t>& len, const std::vector<Tensor>& w,
+                         bool reverse) {
+    const int D = (int)w.size() / 4;
+    const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w[1].size(1), G = 3 * H, BT = B * T;
+    const Device dev = Device::CUDA;
     const int version = H <= kGruRecurrenceMaxHidden ? kernel_version(2) : 1;
-    Tensor Ld = Tensor::from_i64({B}, len).to(D);  // the lengths, uploaded once
-    const Broadcast rows_bc = {{1, 1, B * T, G}, {0, 0, G, 1}, {0, 0, 0, 1}};
-    Tensor gx = Tensor::empty({B * T, G}, DType::F32, D);
-    gemm_on(&k, false, true, B * T, G, I, 1.0f, x.data(), I, w_ih.data(), I, 0.0f, gx.data(), G);
-    VSD_RUN(k, binary_forward)(Binary::Add, gx.data(), gx.data(), b_ih.data(), rows_bc);
-    // version 2 writes every element (zeros at padding); version 1 only the active positions
+    Tensor Ld = Tensor::from_i64({B}, len).to(dev);  // the lengths, uploaded once
+    GruRecurrent rw;  // each direction's W_hh and b_hh, for the kernels
+    for (int d = 0; d < D; d++) rw.w_hh[d] = w[4 * d + 1].data(), rw.b_hh[d] = w[4 * d + 3].data();
+    // version 1's batched GEMMs read the directions' W_hh stacked, (dirs, 3H, H): two device copies
+    Tensor w_hh = w[1];
+    if (version == 1 && D == 2) {
+        w_hh = Tensor::empty({D, G, H}, DType::F32, dev);
+        for (int d = 0; d < D; d++) k.copy_on_device(w_hh.data() + d * G * H, w[4 * d + 1].data(), G * H * sizeof(float));
+    }
+    const Broadcast rows_bc = {{1, 1, BT, G}, {0, 0, G, 1}, {0, 0, 0, 1}};
+    Tensor gx = Tensor::empty({D, BT, G}, DType::F32, dev);
+    for (int d = 0; d < D; d++) {
+        float* gxd = gx.data() + d * BT * G;
+        gemm_on(&k, false, true, BT, G, I, 1.0f, x.data(), I, w[4 * d].data(), I, 0.0f, gxd, G);
+        VSD_RUN(k, binary_forward)(Binary::Add, gxd, gxd, w[4 * d + 2].data(), rows_bc);
+    }
+    // the kernels write every element (zeros at padding): no memset
     auto buffer = [=](int64_t width) {
-        return version == 2 ? Tensor::empty({B, T, width}, DType::F32, D) : Tensor::zeros({B, T, width}, DType::F32, D);
+        return Tensor::empty(D == 1 ? Shape{B, T, width} : Shape{D, B, T, width}, DType::F32, dev);
     };
     Tensor y = buffer(H), r = buffer(H), z = buffer(H), n = buffer(H), hn = buffer(H), hp = buffer(H);
     if (version == 2) {
-        VSD_RUN(k, gru_recurrence_forward)(y.data(), r.data(), z.data(), n.data(), hn.data(), hp.data(), gx.data(),
-                                           w_hh.data(), b_hh.data(), Ld.i64(), reverse, B, T, H);
+        VSD_RUN(k, gru_recurrence_forward)(y.data(), r.data(), z.data(), n.data(), hn.data(), hp.data(), gx.data(), rw,
+                                           Ld.i64(), reverse, D, B, T, H);
     } else {
-        Tensor h = Tensor::zeros({B, H}, DType::F32, D), gh = Tensor::empty({B, G}, DType::F32, D);
+        Tensor h = Tensor::zeros({D, B, H}, DType::F32, dev), gh = Tensor::empty({D, B, G}, DType::F32, dev);
         for (int64_t s = 0; s < T; s++) {
-            gemm_on(&k, false, true, B, G, H, 1.0f, h.data(), H, w_hh.data(), H, 0.0f, gh.data(), G);
+            // gh[d] = h[d] W_hh[d]^T for both directions in one batched GEMM
+            VSD_RUN(k, gemm_batched)(false, true, B, G, H, 1.0f, h.data(), H, B * H, w_hh.data(), H, G * H, 0.0f, gh.data(),
+                                     G, B * G, D, kernel_version(3));
             VSD_RUN(k, gru_gates_forward)(y.data(), h.data(), r.data(), z.data(), n.data(), hn.data(), hp.data(), gx.data(),
-                                          gh.data(), b_hh.data(), Ld.i64(), s, reverse, B, T, H);
+                                          gh.data(), rw, Ld.i64(), s, reverse, D, B, T, H);
         }
     }
-    record("gru", {x, w_ih, w_hh, b_ih, b_hh}, y, [=, &k]() {
+    std::vector<Tensor> inputs = w;
+    inputs.push_back(x);
+    record("gru", inputs, y, [=, &k]() {
         Tensor dgx = buffer(G), dghs = buffer(G);  // per position
         if (version == 2) {
             VSD_RUN(k, gru_recurrence_backward)(dgx.data(), dghs.data(), y.grad(), r.data(), z.data(), n.data(), hn.data(),
-                                                hp.data(), w_hh.data(), Ld.i64(), reverse, B, T, H);
+                                                hp.data(), rw, Ld.i64(), reverse, D, B, T, H);
         } else {
-            Tensor dgh = Tensor::empty({B, G}, DType::F32, D), dh = Tensor::zeros({B, H}, DType::F32, D);
+            Tensor dgh = Tensor::empty({D, B, G}, DType::F32, dev), dh = Tensor::zeros({D, B, H}, DType::F32, dev);
             for (int64_t s = T - 1; s >= 0; s--) {
                 VSD_RUN(k, gru_gates_backward)(dgx.data(), dgh.data(), dghs.data(), dh.data(), y.grad(), r.data(), z.data(),
-                                               n.data(), hn.data(), hp.data(), Ld.i64(), s, reverse, B, T, H);
-                gemm_on(&k, false, false, B, H, G, 1.0f, dgh.data(), G, w_hh.data(), H, 1.0f, dh.data(), H);
+                                               n.data(), hn.data(), hp.data(), Ld.i64(), s, reverse, D, B, T, H);
+                // dh[d] += dgh[d] W_hh[d], both directions in one batched GEMM
+                VSD_RUN(k, gemm_batched)(false, false, B, H, G, 1.0f, dgh.data(), G, B * G, w_hh.data(), H, G * H, 1.0f,
+                                         dh.data(), H, B * H, D, kernel_version(3));
             }
         }
-        if (w_hh.needs_grad()) gemm_on(&k, true, false, G, H, B * T, 1.0f, dghs.data(), G, hp.data(), H, 1.0f, w_hh.grad(), H);
-        if (b_hh.needs_grad()) VSD_RUN(k, binary_backward)(Binary::Add, nullptr, b_hh.grad(), dghs.data(), dghs.data(), b_hh.data(), rows_bc);
-        if (x.needs_grad()) gemm_on(&k, false, false, B * T, I, G, 1.0f, dgx.data(), G, w_ih.data(), I, 1.0f, x.grad(), I);
-        if (w_ih.needs_grad()) gemm_on(&k, true, false, G, I, B * T, 1.0f, dgx.data(), G, x.data(), I, 1.0f, w_ih.grad(), I);
-        if (b_ih.needs_grad()) VSD_RUN(k, binary_backward)(Binary::Add, nullptr, b_ih.grad(), dgx.data(), dgx.data(), b_ih.data(), rows_bc);
+        for (int d = D - 1; d >= 0; d--) {  // (the reverse direction first, as the CPU's tape order)
+            const Tensor &w_ih = w[4 * d], &w_hh_d = w[4 * d + 1], &b_ih = w[4 * d + 2], &b_hh_d = w[4 * d + 3];
+            const float *dgxd = dgx.data() + d * BT * G, *dghd = dghs.data() + d * BT * G, *hpd = hp.data() + d * BT * H;
+            if (w_hh_d.needs_grad()) gemm_on(&k, true, false, G, H, BT, 1.0f, dghd, G, hpd, H, 1.0f, w_hh_d.grad(), H);
+            if (b_hh_d.needs_grad())
+                VSD_RUN(k, binary_backward)(Binary::Add, nullptr, b_hh_d.grad(), dghd, dghd, b_hh_d.data(), rows_bc);
+            if (x.needs_grad()) gemm_on(&k, false, false, BT, I, G, 1.0f, dgxd, G, w_ih.data(), I, 1.0f, x.grad(), I);
+            if (w_ih.needs_grad()) gemm_on(&k, true, false, G, I, BT, 1.0f, dgxd, G, x.data(), I, 1.0f, w_ih.grad(), I);
+            if (b_ih.needs_grad())
+                VSD_RUN(k, binary_backward)(Binary::Add, nullptr, b_ih.grad(), dgxd, dgxd, b_ih.data(), rows_bc);
+        }
+    });
+    return y;
+}
+
+// The checks and the CPU path of gru() and bigru(): D = w.size() / 4 directions, stacked in the
+// output when D = 2 (direction 0 forward, 1 reverse).
+static Tensor gru_directions(const char* op, const Tensor& x, const Tensor& lengths, const std::vector<Tensor>& w,
+                             bool reverse) {
+    std::vector<Tensor> on = w;
+    on.push_back(x);
+    const Backend* k = op_device(op, on);  // lengths may live on either side
+    ENSURE(x.ndim() == 3, "%s: input must be (B, T, I), got %s", op, x.shape_str().c_str());
+    const int D = (int)w.size() / 4;
+    const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w[1].ndim() == 2 ? w[1].size(1) : 0;
+    for (int d = 0; d < D; d++)
+        ENSURE(w[4 * d].shape() == Shape({3 * H, I}) && w[4 * d + 1].shape() == Shape({3 * H, H}) &&
+                   w[4 * d + 2].shape() == Shape{3 * H} && w[4 * d + 3].shape() == Shape{3 * H},
+               "%s: direction %d's weights must be w_ih (3H, I) = (%lld, %lld), w_hh (3H, H), b_ih and b_hh (3H,); got "
+               "%s %s %s %s", op, d, (long long)(3 * H), (long long)I, w[4 * d].shape_str().c_str(),
+               w[4 * d + 1].shape_str().c_str(), w[4 * d + 2].shape_str().c_str(), w[4 * d + 3].shape_str().c_str());
+    ENSURE(lengths.ndim() == 1 && lengths.size(0) == B, "%s: lengths must be (%lld,), got %s", op, (long long)B,
+           lengths.shape_str().c_str());
+    std::vector<int64_t> len = index_values(op, lengths.to(Device::CPU), T + 1);
+    if (k) return gru_device(*k, x, len, w, reverse);
+    Tensor y = Tensor::empty(D == 1 ? Shape{B, T, H} : Shape{D, B, T, H});
+    std::vector<std::shared_ptr<GruCache>> caches;
+    for (int d = 0; d < D; d++) {
+        caches.push_back(std::make_shared<GruCache>());
+        gru_forward_cpu(y.data() + d * B * T * H, *caches[d], x.data(), len.data(), w[4 * d].data(), w[4 * d + 1].data(),
+                        w[4 * d + 2].data(), w[4 * d + 3].data(), B, T, I, H, gru_reverse(d, D, reverse));
+    }
+    record(op, on, y, [=]() {
+        auto g = [](const Tensor& t) { return t.needs_grad() ? t.grad() : nullptr; };
+        for (int d = D - 1; d >= 0; d--)  // the reverse direction first (the order two gru() calls' backwards ran)
+            gru_backward_cpu(g(x), g(w[4 * d]), g(w[4 * d + 1]), g(w[4 * d + 2]), g(w[4 * d + 3]), y.grad() + d * B * T * H,
+                             *caches[d], x.data(), len.data(), w[4 * d].data(), w[4 * d + 1].data(), B, T, I, H,
+                             gru_reverse(d, D, reverse));
     });
     return y;
 }
 
 Tensor gru(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
            const Tensor& b_hh, bool reverse) {
-    const Backend* k = op_device("gru", {x, w_ih, w_hh, b_ih, b_hh});  // lengths may live on either side
-    ENSURE(x.ndim() == 3, "gru: input must be (B, T, I), got %s", x.shape_str().c_str());
-    const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = w_hh.size(1);
-    ENSURE(w_ih.shape() == Shape({3 * H, I}) && w_hh.shape() == Shape({3 * H, H}) && b_ih.shape() == Shape{3 * H} &&
-               b_hh.shape() == Shape{3 * H},
-           "gru: weights must be w_ih (3H, I) = (%lld, %lld), w_hh (3H, H), b_ih and b_hh (3H,); got %s %s %s %s",
-           (long long)(3 * H), (long long)I, w_ih.shape_str().c_str(), w_hh.shape_str().c_str(), b_ih.shape_str().c_str(),
-           b_hh.shape_str().c_str());
-    ENSURE(lengths.ndim() == 1 && lengths.size(0) == B, "gru: lengths must be (%lld,), got %s", (long long)B,
-           lengths.shape_str().c_str());
-    std::vector<int64_t> len = index_values("gru", lengths.to(Device::CPU), T + 1);
-    if (k) return gru_device(*k, x, len, w_ih, w_hh, b_ih, b_hh, reverse);
-    Tensor y = Tensor::empty({B, T, H});
-    auto cache = std::make_shared<GruCache>();
-    gru_forward_cpu(y.data(), *cache, x.data(), len.data(), w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data(), B, T, I,
-                    H, reverse);
-    record("gru", {x, w_ih, w_hh, b_ih, b_hh}, y, [=]() {
-        auto g = [](const Tensor& t) { return t.needs_grad() ? t.grad() : nullptr; };
-        gru_backward_cpu(g(x), g(w_ih), g(w_hh), g(b_ih), g(b_hh), y.grad(), *cache, x.data(), len.data(), w_ih.data(),
-                         w_hh.data(), B, T, I, H, reverse);
-    });
-    return y;
+    return gru_directions("gru", x, lengths, {w_ih, w_hh, b_ih, b_hh}, reverse);
+}
+
+Tensor bigru(const Tensor& x, const Tensor& lengths, const std::vector<Tensor>& w) {
+    ENSURE(w.size() == 8, "bigru: 8 weights (w_ih, w_hh, b_ih, b_hh of the forward, then the reverse direction), got %zu",
+           w.size());
+    return gru_directions("bigru", x, lengths, w, false);
 }
 
 // cuDNN's GRU layer (kernels/cudnn.h): both directions in one call when w holds 8 tensors.

@@ -119,6 +119,10 @@ Tensor cdist(const Tensor& a, const Tensor& b);
 // Returns (B, T, H) with zeros at padded positions. See kernels/gru.h.
 Tensor gru(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
            const Tensor& b_hh, bool reverse);
+// Both directions at once: w = {w_ih, w_hh, b_ih, b_hh} of the forward direction, then of the
+// reverse one -> (2, B, T, H), [0] forward, [1] reverse; the same as two gru() calls, for the
+// price of one on the device (kernels/gru.cu).
+Tensor bigru(const Tensor& x, const Tensor& lengths, const std::vector<Tensor>& w);
 // cuDNN's GRU layer (--cudnn 1; a GPU only): w = {w_ih, w_hh, b_ih, b_hh} for one direction, or 8
 // tensors (forward, then reverse) for both in one call -> (B, T, dirs*H), the forward direction
 // first. The same maths as gru(); lengths must be >= 1. See kernels/cudnn.h.

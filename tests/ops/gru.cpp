@@ -33,6 +33,51 @@ OP_TEST(gru, "a GRU direction, both ways, ragged lengths (an empty one), garbage
     return cases;
 }
 
+OP_TEST(bigru, "both GRU directions in one op (stacked buffers, one launch for both on the device)", {1, 2}) {
+    std::vector<OpCase> cases;
+    for (int64_t H : {(int64_t)6, kGruRecurrenceMaxHidden + 1}) {  // versions 1 and 2; one past version 2 (1 only)
+        Tensor lengths = Tensor::from_i64({3}, {4, 1, 3});
+        std::vector<Tensor> in = {rnd({3, 4, 5}, 80)};
+        for (int t = 0; t < 8; t++) {
+            const Shape sh = t % 4 == 0 ? Shape{3 * H, 5} : t % 4 == 1 ? Shape{3 * H, H} : Shape{3 * H};
+            in.push_back(rnd(sh, 81 + t, -0.3f, 0.3f));
+        }
+        in.push_back(lengths);
+        OpCase c(strfmt("hidden %lld", (long long)H), in, [](Inputs v) {
+            return bigru(v[0], v[9], {v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]});
+        });
+        c.tol(5e-5, 5e-4);
+        if (H > 8) c.no_gradcheck();
+        else c.gradcheck_tol(2e-3, 2e-2);
+        cases.push_back(c);
+    }
+    return cases;
+}
+
+TEST_CASE("bigru is exactly two gru() calls, values and gradients") {
+    const int64_t B = 3, T = 4, I = 5, H = 6;
+    Tensor x = rnd({B, T, I}, 90).requires_grad(), lengths = Tensor::from_i64({B}, {4, 2, 3});
+    std::vector<Tensor> w;
+    for (int t = 0; t < 8; t++)
+        w.push_back(rnd(t % 4 == 0 ? Shape{3 * H, I} : t % 4 == 1 ? Shape{3 * H, H} : Shape{3 * H}, 91 + t).requires_grad());
+    Tensor y = bigru(x, lengths, w);
+    REQUIRE(y.shape() == Shape({2, B, T, H}));
+    Tensor g = rnd({2, B, T, H}, 99);
+    backward(sum(y * g));
+    std::vector<Tensor> grads_bi;
+    for (const Tensor& t : w) grads_bi.push_back(t.grad_tensor().clone());
+    Tensor dx_bi = x.grad_tensor().clone();
+    x.zero_grad();
+    for (Tensor& t : w) t.zero_grad();
+    Tensor f = gru(x, lengths, w[0], w[1], w[2], w[3], false), r = gru(x, lengths, w[4], w[5], w[6], w[7], true);
+    CHECK(f.to_vector() == std::vector<float>(y.data(), y.data() + B * T * H));
+    CHECK(r.to_vector() == std::vector<float>(y.data() + B * T * H, y.data() + 2 * B * T * H));
+    const Shape one = {B, T, H};
+    backward(sum(f * reshape(narrow(g, 0, 0, 1), one)) + sum(r * reshape(narrow(g, 0, 1, 1), one)));
+    CHECK(x.grad_tensor().to_vector() == dx_bi.to_vector());
+    for (size_t t = 0; t < w.size(); t++) CHECK(w[t].grad_tensor().to_vector() == grads_bi[t].to_vector());
+}
+
 // ---- kernel level: both versions, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>
@@ -55,19 +100,21 @@ void parity_gru() {
             gru_forward_cpu(y.data(), cache, xv.data(), len.data(), wih.data(), whh.data(), bih.data(), bhh.data(), B, T, I, H, rev);
             gru_backward_cpu(dx.data(), nullptr, dwhh.data(), nullptr, dbhh.data(), dy.data(), cache, xv.data(), len.data(),
                              wih.data(), whh.data(), B, T, I, H, rev);
-            // forward: gx = x W_ih^T + b_ih, then the walk (version 1 needs zeroed outputs, version 2 writes all)
-            auto out = [&](int64_t n) { return version == 1 ? std::vector<float>(n, 0.0f) : std::vector<float>(n, NAN); };
+            // forward: gx = x W_ih^T + b_ih, then the walk
+            auto out = [&](int64_t n) { return std::vector<float>(n, NAN); };  // both versions write every element
             Buf<Bk> X(xv), WIH(wih), WHH(whh), BIH(bih), BHH(bhh), GX(B * T * G), GH(B * G), Hs(std::vector<float>(B * H, 0.0f));
             Buf<Bk> Y(out(B * T * H)), Rg(out(B * T * H)), Zg(out(B * T * H)), Ng(out(B * T * H)), HN(out(B * T * H)), HP(out(B * T * H));
             Buf<Bk, int64_t> Len(len);
+            GruRecurrent rw;
+            rw.w_hh[0] = WHH.d, rw.b_hh[0] = BHH.d;
             VSD_RUN(Bk{}, gemm)(false, true, B * T, G, I, 1.0f, X.d, I, WIH.d, I, 0.0f, GX.d, G, 2);
             VSD_RUN(Bk{}, binary_forward)(Binary::Add, GX.d, GX.d, BIH.d, frame({B * T, G}, {G}));
             if (version == 2)
-                VSD_RUN(Bk{}, gru_recurrence_forward)(Y.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, GX.d, WHH.d, BHH.d, Len.d, rev, B, T, H);
+                VSD_RUN(Bk{}, gru_recurrence_forward)(Y.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, GX.d, rw, Len.d, rev, 1, B, T, H);
             else
                 for (int64_t s = 0; s < T; s++) {
                     VSD_RUN(Bk{}, gemm)(false, true, B, G, H, 1.0f, Hs.d, H, WHH.d, H, 0.0f, GH.d, G, 2);
-                    VSD_RUN(Bk{}, gru_gates_forward)(Y.d, Hs.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, GX.d, GH.d, BHH.d, Len.d, s, rev, B, T, H);
+                    VSD_RUN(Bk{}, gru_gates_forward)(Y.d, Hs.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, GX.d, GH.d, rw, Len.d, s, rev, 1, B, T, H);
                 }
             CHECK_PARITY(Y.get(), y, 1e-5f, 1e-4f);
             CHECK_PARITY(Rg.get(), cache.r, 1e-5f, 1e-4f);
@@ -76,10 +123,10 @@ void parity_gru() {
             Buf<Bk> DY(dy), DGX(out(B * T * G)), DGHS(out(B * T * G)), DGH(B * G), DH(std::vector<float>(B * H, 0.0f));
             Buf<Bk> DX(std::vector<float>(B * T * I, 0.0f)), DWHH(std::vector<float>(G * H, 0.0f));
             if (version == 2)
-                VSD_RUN(Bk{}, gru_recurrence_backward)(DGX.d, DGHS.d, DY.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, WHH.d, Len.d, rev, B, T, H);
+                VSD_RUN(Bk{}, gru_recurrence_backward)(DGX.d, DGHS.d, DY.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, rw, Len.d, rev, 1, B, T, H);
             else
                 for (int64_t s = T - 1; s >= 0; s--) {
-                    VSD_RUN(Bk{}, gru_gates_backward)(DGX.d, DGH.d, DGHS.d, DH.d, DY.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, Len.d, s, rev, B, T, H);
+                    VSD_RUN(Bk{}, gru_gates_backward)(DGX.d, DGH.d, DGHS.d, DH.d, DY.d, Rg.d, Zg.d, Ng.d, HN.d, HP.d, Len.d, s, rev, 1, B, T, H);
                     VSD_RUN(Bk{}, gemm)(false, false, B, H, G, 1.0f, DGH.d, G, WHH.d, H, 1.0f, DH.d, H, 2);
                 }
             VSD_RUN(Bk{}, gemm)(false, false, B * T, I, G, 1.0f, DGX.d, G, WIH.d, I, 1.0f, DX.d, I, 2);
