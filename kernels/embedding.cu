@@ -7,7 +7,10 @@ What it computes
 
 Versions
     1  one block per row, threads across D (coalesced). The backward scatters with atomicAdd,
-       because two rows may name the same id; on a GPU the summation order of such a pair varies.
+       because two rows may name the same id; on a GPU the summation order of such a pair varies,
+       so two runs differ in the last bits.
+    2  the backward the op runs: gather.cu's scatter_add_rows, which sums each word's rows in a
+       fixed order from a plan made on the host (the ids are there anyway, range-checked).
 
 Napkin math
     rows*D*4 bytes read and written: bandwidth-bound; BERT-base: 32 x 24 x 768 x 4 = 2.4 MB.

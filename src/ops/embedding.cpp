@@ -1,5 +1,6 @@
 // embedding.cpp — rows of a table by id (kernels/embedding.h).
 #include "../../kernels/embedding.h"
+#include "../../kernels/gather.h"  // scatter_add_rows: the backward
 #include "util.h"
 
 namespace vsd {
@@ -14,16 +15,26 @@ Tensor embedding(const Tensor& ids, const Tensor& table) {
     Shape os = ids.shape();
     os.push_back(D);
     Tensor y = Tensor::empty(os, DType::F32, device_of(k));
-    Tensor dev_ids;
     if (k) {
-        dev_ids = Tensor::from_i64({rows}, iv).to(Device::CUDA);
-        VSD_RUN(*k, embedding_forward)(y.data(), table.data(), dev_ids.i64(), rows, D);
-    } else {
-        embedding_forward_cpu(y.data(), table.data(), iv.data(), rows, D);
+        // one upload: the ids, then the backward's plan (kernels/gather.h: each word's rows, summed in
+        // a fixed order, not scattered with atomics), when a gradient is wanted
+        std::vector<int64_t> words = iv;
+        int64_t U = 0;
+        if (table.needs_grad() && grad_enabled()) {
+            const std::vector<int64_t> plan = scatter_plan(iv.data(), rows, V);
+            U = plan[0];
+            words.insert(words.end(), plan.begin(), plan.end());
+        }
+        Tensor dev = Tensor::from_i64({(int64_t)words.size()}, words).to(Device::CUDA);
+        VSD_RUN(*k, embedding_forward)(y.data(), table.data(), dev.i64(), rows, D);
+        record("embedding", {table}, y, [table, y, dev, U, rows, V, D, k]() mutable {
+            VSD_RUN(*k, scatter_add_rows)(table.grad(), y.grad(), dev.i64() + rows, U, 1, V, rows, D);
+        });
+        return y;
     }
-    record("embedding", {table}, y, [table, y, iv, dev_ids, rows, D, k]() mutable {
-        if (k) VSD_RUN(*k, embedding_backward)(table.grad(), y.grad(), dev_ids.i64(), rows, D);
-        else embedding_backward_cpu(table.grad(), y.grad(), iv.data(), rows, D);
+    embedding_forward_cpu(y.data(), table.data(), iv.data(), rows, D);
+    record("embedding", {table}, y, [table, y, iv, rows, D]() mutable {
+        embedding_backward_cpu(table.grad(), y.grad(), iv.data(), rows, D);
     });
     return y;
 }

@@ -51,19 +51,26 @@ Tensor index_select(const Tensor& x, int dim, const Tensor& index) {
     Shape os = x.shape();
     os[d] = m;
     Tensor y = Tensor::empty(os, DType::F32, device_of(k));
-    Tensor di;
     if (k) {  // on the device: a gather with the index spelled out for every (outer, j, inner)
         std::vector<int64_t> full(outer * m * inner);
         for (int64_t o = 0; o < outer; o++)
             for (int64_t j = 0; j < m; j++)
                 for (int64_t i = 0; i < inner; i++) full[(o * m + j) * inner + i] = iv[j];
-        di = Tensor::from_i64({(int64_t)full.size()}, full).to(Device::CUDA);
+        Tensor di = Tensor::from_i64({(int64_t)full.size()}, full).to(Device::CUDA);
         VSD_RUN(*k, gather)(y.data(), x.data(), di.i64(), outer, n, m, inner);
     } else {
         index_select_cpu(y.data(), x.data(), iv.data(), outer, n, m, inner);
     }
-    record("index_select", {x}, y, [x, y, iv, di, outer, n, m, inner, k]() mutable {
-        if (k) VSD_RUN(*k, gather_backward)(x.grad(), y.grad(), di.i64(), outer, n, m, inner);
+    // the backward on the device sums each destination's sources in a fixed order (scatter_plan)
+    Tensor plan;
+    int64_t U = 0;
+    if (k && x.needs_grad() && grad_enabled()) {
+        const std::vector<int64_t> words = scatter_plan(iv.data(), m, n);
+        U = words[0];
+        plan = Tensor::from_i64({(int64_t)words.size()}, words).to(Device::CUDA);
+    }
+    record("index_select", {x}, y, [x, y, iv, plan, U, outer, n, m, inner, k]() mutable {
+        if (k) VSD_RUN(*k, scatter_add_rows)(x.grad(), y.grad(), plan.i64(), U, outer, n, m, inner);
         else index_select_backward_cpu(x.grad(), y.grad(), iv.data(), outer, n, m, inner);
     });
     return y;

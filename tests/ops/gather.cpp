@@ -60,3 +60,30 @@ void parity_gather() {
     }
 }
 KERNEL_PARITY(parity_gather, "gather and its scatter-add backward, repeated indices")
+
+TEST_CASE("scatter_plan: each destination row's sources, in ascending order (by hand)") {
+    const std::vector<int64_t> idx = {3, 1, 3, 0, 3};
+    // destinations 0, 1, 3; row 3 collects sources 0, 2, 4
+    CHECK(scatter_plan(idx.data(), 5, 5) == std::vector<int64_t>{3, /*dest*/ 0, 1, 3, /*offsets*/ 0, 1, 2, 5, /*sources*/ 3, 1, 0, 2, 4});
+    CHECK(scatter_plan(idx.data(), 0, 5) == std::vector<int64_t>{0, 0});  // nothing to scatter
+}
+
+template <class Bk>
+void parity_scatter_add_rows() {
+    // index_select's backward without atomics: against the CPU's plain scatter loop, repeated
+    // indices, two outer slices, rows of 33 floats (one past a warp); accumulates into dx
+    const int64_t outer = 2, n = 6, m = 7, inner = 33;
+    const std::vector<int64_t> idx = {5, 0, 5, 2, 5, 0, 3};
+    const std::vector<float> dout = randv(outer * m * inner, 120), dx0 = randv(outer * n * inner, 121);
+    std::vector<float> want = dx0;
+    index_select_backward_cpu(want.data(), dout.data(), idx.data(), outer, n, m, inner);
+    const std::vector<int64_t> plan = scatter_plan(idx.data(), m, n);
+    std::vector<float> cpu = dx0;
+    scatter_add_rows_cpu(cpu.data(), dout.data(), plan.data(), outer, n, m, inner);
+    CHECK_PARITY(cpu, want, 1e-6f, 1e-5f);
+    Buf<Bk> DX(dx0), DO(dout);
+    Buf<Bk, int64_t> P(plan);
+    VSD_RUN(Bk{}, scatter_add_rows)(DX.d, DO.d, P.d, plan[0], outer, n, m, inner);
+    CHECK_PARITY(DX.get(), want, 1e-6f, 1e-5f);
+}
+KERNEL_PARITY(parity_scatter_add_rows, "scatter_add_rows (index_select's and embedding's backward) against the CPU's scatter")
