@@ -63,5 +63,11 @@ struct EmulatedDevice {
     ~EmulatedDevice() { use_emulated_device(prev); }
     bool prev;
 };
+// RAII for tests of the device paths: the GPU when there is one, the emulator otherwise (CI)
+struct TestDevice {
+    TestDevice() : prev(emulated_device()) { use_emulated_device(!cuda_available()); }
+    ~TestDevice() { use_emulated_device(prev); }
+    bool prev;
+};
 
 }  // namespace vsd

@@ -55,6 +55,17 @@ inline Tensor distinct(const Shape& s, uint64_t seed) {
 #define VSD_SOURCE_DIR "."
 #endif
 
+// a whole file as a string ("" when it cannot be read)
+inline std::string read_text(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return "";
+    std::string s;
+    char buf[65536];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+    std::fclose(f);
+    return s;
+}
+
 inline bool file_exists(const std::string& p) {
     struct stat st;
     return stat(p.c_str(), &st) == 0;

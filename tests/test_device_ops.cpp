@@ -36,15 +36,15 @@ static void check_same_module(const Module& cpu, const Module& dev, const Tensor
 // The single ops' device paths are tested op by op in tests/ops/ (the generic op test); here the
 // modules built from them.
 
-TEST_CASE("device ops (emulated): mixing devices is a clear error") {
-    EmulatedDevice emu;
+TEST_CASE("device ops: mixing devices is a clear error") {
+    TestDevice dev_scope;
     Tensor a = rnd({2, 2}, 1).to(Device::CUDA), b = rnd({2, 2}, 2);
     CHECK_THROWS_WITH(a + b, doctest::Contains("some inputs are on the device and some on the CPU"));
     CHECK_THROWS_WITH(a.index_at(0), doctest::Contains("copy the (2, 2) tensor to the CPU"));
 }
 
-TEST_CASE("device ops (emulated): a BERT forward and backward equals the CPU's") {
-    EmulatedDevice emu;
+TEST_CASE("device ops: a BERT forward and backward equals the CPU's") {
+    TestDevice dev_scope;
     Rng r1(1), r2(1);
     Bert cpu(tiny_bert(), r1), dev(tiny_bert(), r2);
     dev.to(Device::CUDA);
@@ -71,8 +71,8 @@ TEST_CASE("fused attention: equals the unfused ops on the CPU, and BERT's fused 
     CHECK_CLOSE(attention(q, k, v, keep, A), want, 1e-6, 1e-5);
     Tensor qg = rnd({B, L, H}, 4).requires_grad();
     CHECK_THROWS_WITH(attention(qg, k, v, keep, A), doctest::Contains("no backward"));
-    // BERT under NoGrad on the (emulated) device takes the fused path; it equals the CPU forward
-    EmulatedDevice emu;
+    // BERT under NoGrad on the device takes the fused path; it equals the CPU forward
+    TestDevice dev_scope;
     Rng r1(7), r2(7);
     Bert cpu(tiny_bert(), r1), dev(tiny_bert(), r2);
     dev.to(Device::CUDA);
@@ -85,8 +85,8 @@ TEST_CASE("fused attention: equals the unfused ops on the CPU, and BERT's fused 
     CHECK_CLOSE(dev.forward(ids, len).to(Device::CPU), h, 2e-5, 2e-4);
 }
 
-TEST_CASE("device ops (emulated): the HREM image encoder forward and backward equal the CPU's") {
-    EmulatedDevice emu;
+TEST_CASE("device ops: the HREM image encoder forward and backward equal the CPU's") {
+    TestDevice dev_scope;
     HremConfig hc;
     hc.embed = 16;
     hc.heads = 4;
@@ -106,8 +106,8 @@ TEST_CASE("device ops (emulated): the HREM image encoder forward and backward eq
     CHECK_CLOSE(dev.mlp.bn0.running_var.to(Device::CPU), cpu.mlp.bn0.running_var, 1e-5, 1e-4);
 }
 
-TEST_CASE("device ops (emulated): GPO's image and BiGRU text encoders, forward and backward, equal the CPU's") {
-    EmulatedDevice emu;
+TEST_CASE("device ops: GPO's image and BiGRU text encoders, forward and backward, equal the CPU's") {
+    TestDevice dev_scope;
     Rng r1(3), r2(3);
     ImageEncoderGPO icpu(10, 8, r1), idev(10, 8, r2);
     idev.to(Device::CUDA);
@@ -146,7 +146,7 @@ static std::vector<double> logged_losses(const std::string& run) {
     return out;
 }
 
-TEST_CASE("training on the (emulated) device follows the CPU run: GPO, and HREM+VSD with its relation module") {
+TEST_CASE("training on the device (the GPU, else the emulator) follows the CPU run: GPO, and HREM+VSD with its relation module") {
     const std::string data = small_demo_dataset("device_train", 60, 40, 64, 32);
     for (std::string model : {"gpo", "hrem"}) {
         CAPTURE(model);
@@ -165,7 +165,7 @@ TEST_CASE("training on the (emulated) device follows the CPU run: GPO, and HREM+
             c.validate = false;
             c.max_steps = 3;
             c.log_step = 1;
-            c.device = d ? "emulator" : "cpu";
+            c.device = d ? (cuda_available() ? "cuda" : "emulator") : "cpu";
             train(c);
             use_emulated_device(false);
             losses[d] = logged_losses(c.logger_name);
@@ -180,6 +180,45 @@ TEST_CASE("training on the (emulated) device follows the CPU run: GPO, and HREM+
         e1.checkpoint = runs[1] + "/checkpoint.safetensors";
         e0.progress = e1.progress = false;
         CHECK(std::fabs(evaluate_checkpoint(e1).full.rsum - evaluate_checkpoint(e0).full.rsum) < 5.0);
+    }
+}
+
+// The same seed gives the same bits on the device: the three runs' traces (every loss term, the
+// gradient norm, every parameter's sum and sum of squares, BatchNorm's statistics, per step) are
+// byte-identical. In the emulator a block's threads run in the opposite order on alternate
+// launches, and one extra launch between the second and third run shifts that alternation, so an
+// atomicAdd whose order matters (a float sum) would show as a difference; on a GPU the scheduling
+// itself varies.
+TEST_CASE("training on the device is deterministic: the same seed gives byte-identical traces") {
+    const std::string data = small_demo_dataset("device_det", 60, 40, 64, 32);
+    for (std::string model : {"gpo", "hrem"}) {
+        CAPTURE(model);
+        std::string traces[3];
+        for (int run = 0; run < 3; run++) {
+            if (run == 2) {  // one launch: the emulator's thread-order alternation shifts by one
+                TestDevice scope;
+                (void)(rnd({4}, 1).to(Device::CUDA) * 2.0f).to(Device::CPU);
+            }
+            TrainConfig c = ci_train_config(data, temp_dir("det_" + model + std::to_string(run)));
+            c.img_dim = 64;
+            c.embed_size = 32;
+            c.word_dim = 16;
+            c.batch_size = 16;
+            c.model = model;
+            c.nhead = 4;
+            c.warmup = 1;
+            if (model == "hrem") c.vsd = "cpm";
+            c.validate = false;
+            c.max_steps = 3;
+            c.device = cuda_available() ? "cuda" : "emulator";
+            c.trace = c.logger_name + "/trace.jsonl";
+            train(c);
+            use_emulated_device(false);
+            traces[run] = read_text(c.trace);
+        }
+        REQUIRE(traces[0].size() > 100);
+        CHECK(traces[1] == traces[0]);
+        CHECK(traces[2] == traces[0]);
     }
 }
 

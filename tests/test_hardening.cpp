@@ -176,7 +176,7 @@ TEST_CASE("hardening: NaN propagates through relu, max, sort and top-k as in PyT
     };
     for (bool device : {false, true}) {
         CAPTURE(device);
-        EmulatedDevice emu;
+        TestDevice dev_scope;
         Tensor t = device ? x.to(Device::CUDA) : x;
         CHECK(std::isnan(relu(t).to_vector()[1]));  // relu(NaN) is NaN, not 0
         auto [mx, arg] = max(t, 1);

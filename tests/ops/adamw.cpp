@@ -34,7 +34,7 @@ KERNEL_PARITY(parity_adamw, "AdamW against the optimiser class, 3 steps")
 // tensor split over two chunks, a tiny one, one in another group that joins late, clipping on and
 // off, then step counts set from outside (a resume), which must remake the table.
 TEST_CASE("AdamW on the device: one launch for all tensors, the norm and clipping there, as on the CPU") {
-    EmulatedDevice emu;
+    TestDevice dev_scope;
     const std::vector<int64_t> sizes = {(1 << 16) + 7, 5, 3};
     std::vector<Tensor> cpu, dev;
     for (size_t i = 0; i < sizes.size(); i++) {
@@ -87,7 +87,7 @@ TEST_CASE("AdamW on the device: one launch for all tensors, the norm and clippin
 }
 
 TEST_CASE("AdamW on the device: the norm covers the optimiser's own parameters, all on one device") {
-    EmulatedDevice emu;
+    TestDevice dev_scope;
     Tensor a = Tensor::from({2}, {1.0f, 2.0f}).to(Device::CUDA).requires_grad();
     Tensor b = Tensor::from({2}, {1.0f, 2.0f}).to(Device::CUDA).requires_grad();
     AdamW o({ParamGroup{{a}, 1.0f, 0.0f}}, 1e-2f);
