@@ -49,10 +49,13 @@ KERNEL_CU := $(wildcard kernels/*.cu)
 SIM_OBJ := $(patsubst kernels/%.cu,$(BUILD)/sim/kernels/%.o,$(KERNEL_CU)) $(BUILD)/sim/cuda_sim.o
 ifeq ($(CUDA_TAG),cuda)
   CU_SRC := $(KERNEL_CU)
-  CXXFLAGS += -DUSE_CUDA -I$(CUDA_HOME)/include
+  # cuDNN and cuBLAS outside the toolkit (e.g. the nvidia-cudnn Python wheel): CUDNN_INC=dir CUDNN_LIB=dir
+  # CUBLAS_LIB=dir (tools/gpu_check.sh finds them)
+  CXXFLAGS += -DUSE_CUDA -I$(CUDA_HOME)/include $(if $(CUDNN_INC),-I$(CUDNN_INC))
   CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
   NVCCFLAGS := -std=c++17 -O3 -DUSE_CUDA $(CUDA_ARCH) -Xcompiler -fopenmp -MMD -MP
-  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudnn -lcudart
+  LDLIBS += $(foreach d,$(CUDNN_LIB) $(CUBLAS_LIB),-L$(d) -Wl,-rpath,$(d)) \
+            -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudnn -lcudart
 endif
 LIB_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(LIB_SRC)) $(patsubst %.cu,$(BUILD)/%.cu.o,$(CU_SRC)) $(SIM_OBJ)
 TEST_SRC := $(wildcard tests/*.cpp tests/ops/*.cpp)
@@ -90,9 +93,13 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# tests need doctest (Debian's doctest-dev); tools/ensure_doctest.sh installs it when missing
+# tests need doctest (Debian's doctest-dev); tools/ensure_doctest.sh installs it when missing.
+# DOCTEST_INC=dir: a folder holding doctest/doctest.h instead (a machine with no network)
+ifneq ($(DOCTEST_INC),)
+  CXXFLAGS += -I$(DOCTEST_INC)
+endif
 $(BUILD)/.doctest:
-	@bash tools/ensure_doctest.sh
+	@DOCTEST_INC='$(DOCTEST_INC)' bash tools/ensure_doctest.sh
 	@mkdir -p $(@D) && touch $@
 $(TEST_OBJ): | $(BUILD)/.doctest
 # tests find their fixtures (tests/fixtures) and the shared real data (../shared/data) from here

@@ -1,5 +1,7 @@
-// bench_step.cpp — one GPO training step on the CPU, for `make bench`.
-//   build/<cfg>/bench_step [reps]      prints "B R L ms" (median step time, after a warm-up)
+// bench_step.cpp — one GPO training step, for `make bench` (the CPU) and tools/gpu_check.sh.
+//   build/<cfg>/bench_step [reps] [cpu|cuda|emulator] [tf32 0|1] [cudnn 0|1]
+//   prints "B R L ms" (median step time, after a warm-up; on a device each step ends with the
+//   read-back of the loss and the gradient norm, so the time is the device's)
 // The same step as tools/bench_torch_gpo.py, the reference's way on PyTorch: GPO with the BiGRU
 // text encoder at F30K's size (2048-d regions -> 1024, 300-d words over 8,500 words), VSE++
 // max-violation hinge, backward, gradient clipping at 2, AdamW. Batch: 128 images of 36 regions,
@@ -9,6 +11,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "../kernels/backend.h"
 #include "../src/core/check.h"
 #include "../src/nn/losses.h"
 #include "../src/nn/vse.h"
@@ -20,6 +23,8 @@ using namespace vsd;
 
 static int body(int argc, char** argv) {
     const int reps = argc > 1 ? std::atoi(argv[1]) : 5;
+    const std::string device = argc > 2 ? argv[2] : "cpu";
+    const Device dev = select_device(device, argc > 4 ? std::atoi(argv[4]) : 0, argc > 3 ? std::atoi(argv[3]) : 0);
     const int64_t B = 128, R = 36, F = 2048, V = 8500;
     ModelConfig mc;
     mc.img_dim = F;
@@ -27,6 +32,7 @@ static int body(int argc, char** argv) {
     Rng rng(0);
     VSEModel model(mc, rng);
     model.train();
+    model.to(dev);
     AdamW opt({ParamGroup{model.parameters(), 1.0f, 0.01f}}, 5e-4f);
     std::vector<Tensor> params = model.parameters();
     Batch b;
@@ -43,11 +49,13 @@ static int body(int argc, char** argv) {
     b.tokens = Tensor::from_i64({B, L}, ids);
     b.lengths = Tensor::from_i64({B}, len);
     for (int64_t i = 0; i < B; i++) b.img_ids.push_back(i), b.cap_ids.push_back(i);
+    b.images = b.images.to(dev);
     auto step = [&] {
         opt.zero_grad();
         auto [v, t] = model.forward(model_input(b));
-        backward(contrastive_loss(v, t, b.img_ids, 0.2f, true, true));
-        clip_grad_norm(params, 2.0f);
+        const Tensor loss = contrastive_loss(v, t, b.img_ids, 0.2f, true, true);
+        backward(loss);
+        opt.clip_and_read(params, 2.0f, loss);
         opt.step();
     };
     const double ms = 1e3 * median_seconds(reps, step);

@@ -3,6 +3,8 @@
 set -u
 hdr=/usr/include/doctest/doctest.h
 [ -f "$hdr" ] && exit 0
+# a header brought along (make DOCTEST_INC=dir, as tools/gpu_check.sh does on a machine with no network)
+[ -n "${DOCTEST_INC:-}" ] && [ -f "$DOCTEST_INC/doctest/doctest.h" ] && exit 0
 echo "doctest not found ($hdr): installing Debian's doctest-dev"
 sudo_cmd=""
 [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo_cmd="sudo -n"

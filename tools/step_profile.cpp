@@ -9,7 +9,8 @@
 // (kernels/launch.h), host<->device copies, memsets and device allocations (the memory pool).
 // In the emulator, --count_only 1 (the default) counts launches without running them, so a
 // BERT-base step is counted in seconds; the numbers are then those of the code path, not of the
-// arithmetic (which the emulator's tests check). The first step is left out of the averages (it
+// arithmetic (which the emulator's tests check). The ms column is each step's wall time (it ends
+// with the step's read-back, so on a GPU it is the device's time, with the data loading). The first step is left out of the averages (it
 // fills the pool). The last line is
 //   launches/step N, sync_copies/step N, mallocs/100 steps N, cached/peak X.XX
 // where launches are kernels + cuBLAS calls + memsets + device copies (each is a launch on the
@@ -42,6 +43,7 @@ struct Sample {
     uint64_t launches, blas;
     int64_t h2d, d2h, d2d, memsets, mallocs;
     int64_t caption_length;
+    double at;  // seconds since the start, when the step ended (after its read-back: on a GPU the device's time too)
 };
 
 // the memory pool of the device that trains: the emulator's, or the GPU's
@@ -52,10 +54,11 @@ PoolStats pool_of(const std::string& device) {
     return sim::pool_stats();
 }
 
-Sample read_counters(const std::string& device, int64_t len) {
+Sample read_counters(const std::string& device, int64_t len, std::chrono::steady_clock::time_point t0) {
     const DeviceCounters& c = device_counters();
     const PoolStats p = pool_of(device);
-    return {c.launches, c.blas, p.h2d, p.d2h, p.d2d, p.memsets, p.mallocs, len};
+    return {c.launches, c.blas, p.h2d, p.d2h, p.d2d, p.memsets, p.mallocs, len,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }
 
 // a bert-base-shaped config over the demo's word-level vocabulary (random weights: no file)
@@ -141,13 +144,13 @@ static int body(int argc, char** argv) {
     names.clear();
     std::map<std::string, uint64_t> at_last_step;  // what follows the last step (the checkpoint) is not a step
     if (by_kernel) device_counters().by_name = [](const char* k) { names[k]++; };
+    const auto t0 = std::chrono::steady_clock::now();
     set_step_observer([&](int64_t, int64_t len) {
-        s.push_back(read_counters(device, len));
+        s.push_back(read_counters(device, len, t0));
         if (s.size() == 1) names.clear();  // the set-up step is left out here too
         at_last_step = names;
     });
-    const auto t0 = std::chrono::steady_clock::now();
-    const Sample start = read_counters(device, 0);
+    const Sample start = read_counters(device, 0, t0);
     train(c);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     set_step_observer(nullptr);
@@ -165,17 +168,18 @@ static int body(int argc, char** argv) {
     std::printf("\n%s+%s%s, B=%lld, device %s%s, %zu steps in %.1f s\n", model.c_str(), text.c_str(),
                 vsd == "none" ? "" : ("+VSD " + vsd).c_str(), (long long)batch, device.c_str(),
                 device == "emulator" && count_only ? " (count only)" : "", s.size(), secs);
-    std::printf("%5s %6s %9s %6s %6s %6s %6s %8s %8s\n", "step", "L", "kernels", "cuBLAS", "h2d", "d2h", "d2d", "memsets",
-                "mallocs");
-    double sum_launch = 0, sum_sync = 0, sum_malloc = 0;
+    std::printf("%5s %6s %9s %6s %6s %6s %6s %8s %8s %9s\n", "step", "L", "kernels", "cuBLAS", "h2d", "d2h", "d2d", "memsets",
+                "mallocs", "ms");
+    double sum_launch = 0, sum_sync = 0, sum_malloc = 0, sum_ms = 0;
     for (size_t k = 0; k < s.size(); k++) {
         const Sample& a = k ? s[k - 1] : start;
         const Sample& b = s[k];
         const int64_t launches = (int64_t)(b.launches - a.launches), sync = (b.h2d - a.h2d) + (b.d2h - a.d2h);
-        std::printf("%5zu %6lld %9lld %6lld %6lld %6lld %6lld %8lld %8lld%s\n", k + 1, (long long)b.caption_length,
+        std::printf("%5zu %6lld %9lld %6lld %6lld %6lld %6lld %8lld %8lld %9.1f%s\n", k + 1, (long long)b.caption_length,
                     (long long)launches, (long long)(b.blas - a.blas), (long long)(b.h2d - a.h2d), (long long)(b.d2h - a.d2h),
                     (long long)(b.d2d - a.d2d), (long long)(b.memsets - a.memsets), (long long)(b.mallocs - a.mallocs),
-                    k ? "" : "   (with the set-up: left out)");
+                    1e3 * (b.at - a.at), k ? "" : "   (with the set-up: left out)");
+        if (k) sum_ms += 1e3 * (b.at - a.at);
         // a cuBLAS call, a memset and a device-to-device copy are launches on the stream too
         const double all = (double)launches + (double)(b.blas - a.blas) + (double)(b.memsets - a.memsets) +
                            (double)(b.d2d - a.d2d);
@@ -186,6 +190,7 @@ static int body(int argc, char** argv) {
     const double ratio = p.peak_bytes ? (double)(p.in_use_bytes + p.cached_bytes) / (double)p.peak_bytes : 0.0;
     std::printf("pool: %.1f MiB in use, %.1f MiB cached, peak %.1f MiB\n", p.in_use_bytes / 1048576.0,
                 p.cached_bytes / 1048576.0, p.peak_bytes / 1048576.0);
+    if (device == "cuda" || !count_only) std::printf("time: %.1f ms a step (the wall clock from step end to step end, data included)\n", sum_ms / n);
     std::printf("launches/step %.0f, sync_copies/step %.0f, mallocs/100 steps %.0f, cached/peak %.2f\n", sum_launch / n,
                 sum_sync / n, 100.0 * sum_malloc / n, ratio);
     return 0;
