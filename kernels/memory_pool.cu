@@ -57,6 +57,15 @@ Pool& pool() {
 }
 size_t round_up(size_t b, size_t to) { return (b + to - 1) / to * to; }
 
+// block a takes in its right neighbour (free, already out of the free set), which is deleted
+void absorb_next(Block* a) {
+    Block* n = a->next;
+    a->size += n->size;
+    a->next = n->next;
+    if (n->next) n->next->prev = a;
+    delete n;
+}
+
 // cudaFree every segment that is one free block; returns the bytes released
 size_t release_free_segments(Pool& p) {
     size_t released = 0;
@@ -173,21 +182,13 @@ void pool_free(void* ptr) {
     b->free = true;
     // merge with free neighbours (they leave the free set while their size changes)
     if (b->next && b->next->free) {
-        Block* n = b->next;
-        free_set.erase(n);
-        b->size += n->size;
-        b->next = n->next;
-        if (n->next) n->next->prev = b;
-        delete n;
+        free_set.erase(b->next);
+        absorb_next(b);
     }
     if (b->prev && b->prev->free) {
-        Block* q = b->prev;
-        free_set.erase(q);
-        q->size += b->size;
-        q->next = b->next;
-        if (b->next) b->next->prev = q;
-        delete b;
-        b = q;
+        b = b->prev;
+        free_set.erase(b);
+        absorb_next(b);
     }
     free_set.insert(b);
 }

@@ -146,6 +146,22 @@ static std::vector<double> logged_losses(const std::string& run) {
     return out;
 }
 
+// 3 steps of a small GPO, or HREM+VSD⋆ with its relation module from step 2, on small_demo_dataset(.., 64, 32)
+static TrainConfig small_device_run(const std::string& data, const std::string& tag, const std::string& model) {
+    TrainConfig c = ci_train_config(data, temp_dir(tag));
+    c.img_dim = 64;
+    c.embed_size = 32;
+    c.word_dim = 16;
+    c.batch_size = 16;
+    c.model = model;
+    c.nhead = 4;
+    c.warmup = 1;  // HREM: the relation module joins at step 2
+    if (model == "hrem") c.vsd = "cpm";  // + the fusion and the prototype loss
+    c.validate = false;
+    c.max_steps = 3;
+    return c;
+}
+
 TEST_CASE("training on the device (the GPU, else the emulator) follows the CPU run: GPO, and HREM+VSD with its relation module") {
     const std::string data = small_demo_dataset("device_train", 60, 40, 64, 32);
     for (std::string model : {"gpo", "hrem"}) {
@@ -153,17 +169,7 @@ TEST_CASE("training on the device (the GPU, else the emulator) follows the CPU r
         std::vector<double> losses[2];
         std::string runs[2];
         for (int d = 0; d < 2; d++) {
-            TrainConfig c = ci_train_config(data, temp_dir("dev_" + model + std::to_string(d)));
-            c.img_dim = 64;
-            c.embed_size = 32;
-            c.word_dim = 16;
-            c.batch_size = 16;
-            c.model = model;
-            c.nhead = 4;
-            c.warmup = 1;  // HREM: the relation module joins at step 2
-            if (model == "hrem") c.vsd = "cpm";  // + the fusion and the prototype loss
-            c.validate = false;
-            c.max_steps = 3;
+            TrainConfig c = small_device_run(data, "dev_" + model + std::to_string(d), model);
             c.log_step = 1;
             c.device = d ? (cuda_available() ? "cuda" : "emulator") : "cpu";
             train(c);
@@ -199,17 +205,7 @@ TEST_CASE("training on the device is deterministic: the same seed gives byte-ide
                 TestDevice scope;
                 (void)(rnd({4}, 1).to(Device::CUDA) * 2.0f).to(Device::CPU);
             }
-            TrainConfig c = ci_train_config(data, temp_dir("det_" + model + std::to_string(run)));
-            c.img_dim = 64;
-            c.embed_size = 32;
-            c.word_dim = 16;
-            c.batch_size = 16;
-            c.model = model;
-            c.nhead = 4;
-            c.warmup = 1;
-            if (model == "hrem") c.vsd = "cpm";
-            c.validate = false;
-            c.max_steps = 3;
+            TrainConfig c = small_device_run(data, "det_" + model + std::to_string(run), model);
             c.device = cuda_available() ? "cuda" : "emulator";
             c.trace = c.logger_name + "/trace.jsonl";
             train(c);
