@@ -20,6 +20,7 @@ cudaMalloc calls in 12 steps and cached 4x what it used.) Compiled for the emula
 is then malloc), so CI tests the bookkeeping. Not thread-safe: one pool per process, used from the
 training thread.
 */
+#include <cstring>
 #include <set>
 #include <unordered_map>
 
@@ -109,10 +110,57 @@ void* device_malloc(size_t bytes) {
     return p;
 }
 void device_free(void* p) { VSD_CUDA_CHECK(cudaFree(p)); }
+// Uploads go through a ring of page-locked host memory in four quarters: the bytes are copied into
+// the ring, and the device copy is queued on the default stream, so the host goes on at once and
+// the kernels queued after it still see the data (stream order). Leaving a quarter records an
+// event; coming back to it (three quarters of uploads later) waits on that event first, so no
+// slot is overwritten while its copy may still be pending.
+namespace {
+constexpr size_t kRingBytes = 256 << 20, kQuarter = kRingBytes / 4, kSlotAlign = 256;
+struct StagingRing {
+    char* host = nullptr;
+    size_t head = 0, quarter = 0;  // the next free byte, in the current quarter
+    cudaEvent_t left[4] = {};
+    bool pending[4] = {false, false, false, false};
+};
+StagingRing& ring() {
+    static StagingRing r;
+    return r;
+}
+}  // namespace
+
 void copy_to_device(void* dst, const void* src, size_t bytes) {
-    pool().st.h2d++;
     if (device_counters().by_name) device_counters().by_name("(copy host->device)");
-    VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+    StagingRing& r = ring();
+    if (!r.host && bytes <= kQuarter) {
+        void* h = nullptr;
+        if (cudaHostAlloc(&h, kRingBytes, cudaHostAllocDefault) == cudaSuccess && h) {
+            r.host = (char*)h;
+            for (cudaEvent_t& e : r.left) VSD_CUDA_CHECK(cudaEventCreate(&e));
+        } else {
+            (void)cudaGetLastError();  // no page-locked memory: every upload stays synchronous
+        }
+    }
+    if (!r.host || bytes > kQuarter) {  // the plain way: the host waits for the copy
+        pool().st.h2d++;
+        VSD_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+        return;
+    }
+    if (r.head + bytes > (r.quarter + 1) * kQuarter) {  // not in the rest of this quarter: the next one
+        VSD_CUDA_CHECK(cudaEventRecord(r.left[r.quarter], 0));
+        r.pending[r.quarter] = true;
+        r.quarter = (r.quarter + 1) % 4;
+        r.head = r.quarter * kQuarter;
+        if (r.pending[r.quarter]) {
+            VSD_CUDA_CHECK(cudaEventSynchronize(r.left[r.quarter]));
+            r.pending[r.quarter] = false;
+            pool().st.ring_waits++;
+        }
+    }
+    std::memcpy(r.host + r.head, src, bytes);
+    VSD_CUDA_CHECK(cudaMemcpyAsync(dst, r.host + r.head, bytes, cudaMemcpyHostToDevice, 0));
+    r.head += (bytes + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
+    pool().st.h2d_async++;
 }
 void copy_on_device(void* dst, const void* src, size_t bytes) {
     pool().st.d2d++;

@@ -11,9 +11,11 @@ namespace vsd {
 struct PoolStats {
     size_t in_use_bytes = 0, cached_bytes = 0, peak_bytes = 0;
     int64_t mallocs = 0, hits = 0;
-    // copies and memsets through the backend: host->device and device->host copies are
-    // synchronous (device->host waits for the device first)
-    int64_t h2d = 0, d2h = 0, d2d = 0, memsets = 0;
+    // copies and memsets through the backend. Host->device copies go through a page-locked
+    // staging ring and are queued (h2d_async) unless larger than a quarter of it (h2d, the host
+    // waits); device->host copies wait for the device first. ring_waits: times the ring wrapped
+    // onto a quarter whose earlier copies had to be waited for (they are long done by then).
+    int64_t h2d = 0, h2d_async = 0, ring_waits = 0, d2h = 0, d2d = 0, memsets = 0;
 };
 
 VSD_LAUNCHERS(

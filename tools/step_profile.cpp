@@ -6,7 +6,9 @@
 // It trains on a demo dataset generated at Flickr30K's sizes (36 regions x 2048 features, 1024-d
 // VSD embeddings; BERT-base's shape with random weights for --text bert) through the real
 // trainer, and after every step reads the device counters: kernel launches and cuBLAS calls
-// (kernels/launch.h), host<->device copies, memsets and device allocations (the memory pool).
+// (kernels/launch.h), host<->device copies (synchronous h2d and d2h; "queued": uploads through
+// the page-locked staging ring, on which the host does not wait), memsets and device allocations
+// (the memory pool).
 // In the emulator, --count_only 1 (the default) counts launches without running them, so a
 // BERT-base step is counted in seconds; the numbers are then those of the code path, not of the
 // arithmetic (which the emulator's tests check). The ms column is each step's wall time (it ends
@@ -41,7 +43,7 @@ namespace {
 
 struct Sample {
     uint64_t launches, blas;
-    int64_t h2d, d2h, d2d, memsets, mallocs;
+    int64_t h2d, h2d_async, d2h, d2d, memsets, mallocs;
     int64_t caption_length;
     double at;  // seconds since the start, when the step ended (after its read-back: on a GPU the device's time too)
 };
@@ -57,7 +59,7 @@ PoolStats pool_of(const std::string& device) {
 Sample read_counters(const std::string& device, int64_t len, std::chrono::steady_clock::time_point t0) {
     const DeviceCounters& c = device_counters();
     const PoolStats p = pool_of(device);
-    return {c.launches, c.blas, p.h2d, p.d2h, p.d2d, p.memsets, p.mallocs, len,
+    return {c.launches, c.blas, p.h2d, p.h2d_async, p.d2h, p.d2d, p.memsets, p.mallocs, len,
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }
 
@@ -168,15 +170,16 @@ static int body(int argc, char** argv) {
     std::printf("\n%s+%s%s, B=%lld, device %s%s, %zu steps in %.1f s\n", model.c_str(), text.c_str(),
                 vsd == "none" ? "" : ("+VSD " + vsd).c_str(), (long long)batch, device.c_str(),
                 device == "emulator" && count_only ? " (count only)" : "", s.size(), secs);
-    std::printf("%5s %6s %9s %6s %6s %6s %6s %8s %8s %9s\n", "step", "L", "kernels", "cuBLAS", "h2d", "d2h", "d2d", "memsets",
-                "mallocs", "ms");
+    std::printf("%5s %6s %9s %6s %6s %7s %6s %6s %8s %8s %9s\n", "step", "L", "kernels", "cuBLAS", "h2d", "queued", "d2h", "d2d",
+                "memsets", "mallocs", "ms");
     double sum_launch = 0, sum_sync = 0, sum_malloc = 0, sum_ms = 0;
     for (size_t k = 0; k < s.size(); k++) {
         const Sample& a = k ? s[k - 1] : start;
         const Sample& b = s[k];
         const int64_t launches = (int64_t)(b.launches - a.launches), sync = (b.h2d - a.h2d) + (b.d2h - a.d2h);
-        std::printf("%5zu %6lld %9lld %6lld %6lld %6lld %6lld %8lld %8lld %9.1f%s\n", k + 1, (long long)b.caption_length,
-                    (long long)launches, (long long)(b.blas - a.blas), (long long)(b.h2d - a.h2d), (long long)(b.d2h - a.d2h),
+        std::printf("%5zu %6lld %9lld %6lld %6lld %7lld %6lld %6lld %8lld %8lld %9.1f%s\n", k + 1, (long long)b.caption_length,
+                    (long long)launches, (long long)(b.blas - a.blas), (long long)(b.h2d - a.h2d),
+                    (long long)(b.h2d_async - a.h2d_async), (long long)(b.d2h - a.d2h),
                     (long long)(b.d2d - a.d2d), (long long)(b.memsets - a.memsets), (long long)(b.mallocs - a.mallocs),
                     1e3 * (b.at - a.at), k ? "" : "   (with the set-up: left out)");
         if (k) sum_ms += 1e3 * (b.at - a.at);

@@ -137,5 +137,20 @@ inline cudaError_t cudaFree(void* p) { std::free(p); return 0; }
 inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) { if (n) std::memcpy(d, s, n); return 0; }
 inline cudaError_t cudaMemset(void* d, int v, size_t n) { if (n) std::memset(d, v, n); return 0; }
 inline cudaError_t cudaDeviceSynchronize() { return 0; }
+// asynchronous copies run at once (the emulator has one stream and no concurrency); page-locked
+// host memory is plain memory; events are markers with nothing to wait for
+inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t = nullptr) {
+    if (n) std::memcpy(d, s, n);
+    return 0;
+}
+constexpr unsigned cudaHostAllocDefault = 0;
+inline cudaError_t cudaHostAlloc(void** p, size_t n, unsigned) {
+    *p = n ? std::malloc(n) : nullptr;
+    return (n && !*p) ? 2 : 0;
+}
+inline cudaError_t cudaFreeHost(void* p) { std::free(p); return 0; }
+inline cudaError_t cudaEventCreate(cudaEvent_t* e) { *e = new vsd_sim_event{0.0}; return 0; }
+inline cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t = nullptr) { return 0; }
+inline cudaError_t cudaEventSynchronize(cudaEvent_t) { return 0; }
 inline cudaError_t cudaGetLastError() { return 0; }
 inline const char* cudaGetErrorString(cudaError_t) { return "emulator error"; }
