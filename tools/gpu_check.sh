@@ -25,6 +25,7 @@
 #              side; and 20 GPO steps on the GPU twice with --trace: the traces must be identical
 #   sanitize   compute-sanitizer memcheck and racecheck on the kernel parity tests
 set -u
+MODE=${1:-}
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu_check}
 mkdir -p "$OUT"
@@ -68,9 +69,9 @@ MAKEVARS=()
 LIBPATHS=""
 if cudnn=$(find_lib cudnn cudnn.h nvidia.cudnn); then
     if [ -n "$cudnn" ]; then
-        set -- $cudnn
-        MAKEVARS+=("CUDNN_INC=$1" "CUDNN_LIB=$2 $3")
-        LIBPATHS="$LIBPATHS:$3"
+        read -r inc links wheel <<< "$cudnn"
+        MAKEVARS+=("CUDNN_INC=$inc" "CUDNN_LIB=$links $wheel")
+        LIBPATHS="$LIBPATHS:$wheel"
     fi
     cudnn_where=${cudnn:-the toolkit}
 else
@@ -79,9 +80,9 @@ else
 fi
 if cublas=$(find_lib cublas cublas_v2.h nvidia.cublas); then
     if [ -n "$cublas" ]; then
-        set -- $cublas
-        MAKEVARS+=("CUBLAS_LIB=$2 $3")
-        LIBPATHS="$LIBPATHS:$3"
+        read -r inc links wheel <<< "$cublas"
+        MAKEVARS+=("CUBLAS_LIB=$links $wheel")
+        LIBPATHS="$LIBPATHS:$wheel"
     fi
 else
     row env FAIL 0 "cuBLAS not found"
@@ -95,7 +96,7 @@ elif [ ! -f /usr/include/doctest/doctest.h ]; then
     exit 1
 fi
 row env ok 0 "$(cat "$OUT/gpu.txt"); nvcc $($NVCC --version | grep -o 'release [0-9.]*'); cuDNN: $cudnn_where"
-[ "${1:-}" = --env ] && { echo "make variables: ${MAKEVARS[*]:-none}"; exit 0; }
+[ "$MODE" = --env ] && { echo "make variables: ${MAKEVARS[*]:-none}"; exit 0; }
 
 # ---- build --------------------------------------------------------------------------------------
 B=build/release-cuda
