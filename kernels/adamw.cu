@@ -50,7 +50,7 @@ __device__ T block_tree_sum(T v, T* shared) {
 }
 
 __global__ void chunk_sqnorms_kernel(float* partial, const AdamWChunk* chunks) {
-    __shared__ float sh[256];
+    VSD_DYNAMIC_SHARED(float, sh);  // (dynamic: the emulator gives each launch fresh zeros, so a missing barrier shows)
     const AdamWChunk c = chunks[blockIdx.x];
     float s = 0.0f;
     for (int64_t i = threadIdx.x; i < c.n; i += blockDim.x) s += c.g[i] * c.g[i];
@@ -97,7 +97,7 @@ void zero_chunks(const AdamWChunk* chunks, int64_t nchunks) {
 }
 
 void chunk_sqnorms(float* partial, const AdamWChunk* chunks, int64_t nchunks) {
-    if (nchunks > 0) VSD_LAUNCH(chunk_sqnorms_kernel, nchunks, 256, 0, partial, chunks);
+    if (nchunks > 0) VSD_LAUNCH(chunk_sqnorms_kernel, nchunks, 256, 256 * sizeof(float), partial, chunks);
 }
 
 void clip_coefficient(float* out, const float* partial, int64_t nchunks, float max_norm, const float* also) {
