@@ -32,6 +32,7 @@ AdamW::AdamW(std::vector<ParamGroup> groups, float lr, float beta1, float beta2,
             tp_.push_back(0);
             devices += p.is_cuda();
             total++;
+            ids_.insert(p.id());
         }
     ENSURE(devices == 0 || devices == total, "AdamW: %d of %d parameters are on the device: all or none", devices, total);
     on_device_ = devices > 0;
@@ -110,7 +111,7 @@ int AdamW::index_of(const Tensor& p) const {
 void AdamW::step() {
     t_++;
     if (on_device_) {  // every tensor in one launch (kernels/adamw.h), with clip_and_read's coefficient
-        DevicePlan& d = plan();
+        DevicePlan& d = clipped_ ? *plan_ : plan();  // (clip_and_read has just checked it)
         d.since++;
         for (int64_t a : d.active) tp_[a]++;
         AdamWHyper h;
@@ -153,7 +154,7 @@ void AdamW::zero_grad() {
 StepScalars AdamW::clip_and_read(const std::vector<Tensor>& params, float max_norm, const Tensor& loss) {
     if (!on_device_) return {clip_grad_norm(params, max_norm), loss.item()};
     size_t ours = 0;
-    for (const Tensor& p : params) ours += index_of(p) >= 0;
+    for (const Tensor& p : params) ours += ids_.count(p.id());
     ENSURE(ours == params.size() && ours == tp_.size(),
            "AdamW::clip_and_read: on the device the norm covers the optimiser's own %zu parameters; got %zu, %zu of "
            "them the optimiser's", tp_.size(), params.size(), ours);

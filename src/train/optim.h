@@ -12,6 +12,7 @@
 // after its warmup) start with full bias correction.
 #pragma once
 #include <memory>
+#include <unordered_set>
 #include <vector>
 
 #include "../core/tensor.h"
@@ -65,7 +66,8 @@ private:
     std::vector<Tensor> m_, v_;
     bool on_device_ = false;  // every parameter on the device: the one-launch path
     std::shared_ptr<DevicePlan> plan_;
-    bool clipped_ = false;    // clip_and_read ran since the last step(): apply its coefficient
+    bool clipped_ = false;    // clip_and_read ran since the last step(): apply its coefficient (and its plan)
+    std::unordered_set<const void*> ids_;  // the parameters' identities, for clip_and_read's check
 };
 
 // Scale all gradients so their global L2 norm is at most max_norm (torch.nn.utils.clip_grad_norm_:
