@@ -7,6 +7,7 @@
 #include "elementwise.h"
 #include "gemm.h"
 #include "memory_pool.h"
+#include "zero_many.h"
 #ifdef USE_CUDA
 #include <cuda_runtime.h>
 #endif
@@ -55,7 +56,7 @@ void accumulate(float* dst, const float* src, int64_t n) {
 // one backend per build of the kernels: its memory functions from namespace `ns`
 #define VSD_MAKE_BACKEND(label, gpu, ns)                                                                \
     Backend{label, gpu, &ns::pool_alloc, &ns::pool_free, &ns::copy_to_device, &ns::copy_to_host,      \
-            &ns::copy_on_device, &ns::device_zero, &accumulate<gpu>}
+            &ns::copy_on_device, &ns::device_zero, &accumulate<gpu>, &ns::zero_many}
 bool g_emulated = false;
 }  // namespace
 

@@ -20,7 +20,7 @@ void permute_cpu(float* out, const float* in, const int64_t in_shape[4], const i
 VSD_LAUNCHERS(
     void slab_copy(float* dst, int64_t dst_n, int64_t dst_start, const float* src, int64_t src_n, int64_t src_start,
                    int64_t len, int64_t outer, int64_t inner, bool accumulate);
-    void permute(float* out, const float* in, const int64_t in_shape[4], const int perm[4]);
+    void permute(float* out, const float* in, const int64_t in_shape[4], const int perm[4], bool accumulate);
 )
 
 }  // namespace vsd

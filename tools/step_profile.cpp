@@ -18,7 +18,8 @@
 // where launches are kernels + cuBLAS calls + memsets + device copies (each is a launch on the
 // GPU's stream), sync copies
 // are host->device plus device->host copies, and cached/peak is what the pool holds (in use +
-// cached) over the peak in use. --by_kernel 1 first lists what a step launches, per kernel name,
+// cached) over the peak in use. --by_kernel 1 first lists what a step launches, per op and kernel name
+// ("linear/cublas_sgemm": the forward op, or the backward closure of that op, that asked for it),
 // with the memsets and copies (in parentheses), most frequent first.
 #include <sys/stat.h>
 
@@ -97,7 +98,7 @@ static int body(int argc, char** argv) {
     f.add("batch_size", &batch, "batch size");
     f.add("caption_length", &caption_length, "pad the demo's captions (19-21 tokens) to at least this many tokens, e.g. 32 (0: as generated)");
     f.add("count_only", &count_only, "emulator: count launches without running them (fast)");
-    f.add("by_kernel", &by_kernel, "also list the launches of a step per kernel name");
+    f.add("by_kernel", &by_kernel, "also list the launches of a step per op and kernel name");
     f.add("data", &data, "where to generate the Flickr30K-sized demo (default: a folder in /tmp)");
     if (!f.parse(argc, argv)) return 0;
     ENSURE_HINT(steps >= 2, "see --help", "--steps must be at least 2 (the first fills the pool), got %lld", (long long)steps);
@@ -145,7 +146,7 @@ static int body(int argc, char** argv) {
     static std::map<std::string, uint64_t> names;
     names.clear();
     std::map<std::string, uint64_t> at_last_step;  // what follows the last step (the checkpoint) is not a step
-    if (by_kernel) device_counters().by_name = [](const char* k) { names[k]++; };
+    if (by_kernel) device_counters().by_name = [](const char* k) { names[std::string(current_op()) + "/" + k]++; };
     const auto t0 = std::chrono::steady_clock::now();
     set_step_observer([&](int64_t, int64_t len) {
         s.push_back(read_counters(device, len, t0));
@@ -163,7 +164,7 @@ static int body(int argc, char** argv) {
         std::vector<std::pair<uint64_t, std::string>> rows;
         for (const auto& [k, v] : at_last_step) rows.push_back({v, k});
         std::sort(rows.rbegin(), rows.rend());
-        std::printf("\nper step (mean of steps 2..%zu), by kernel:\n", s.size());
+        std::printf("\nper step (mean of steps 2..%zu), by op/kernel:\n", s.size());
         for (const auto& [v, k] : rows) std::printf("%10.1f  %s\n", (double)v / (double)(s.size() - 1), k.c_str());
     }
     // 3. the table: one row per step (the first one's deltas are from the start of training)

@@ -9,6 +9,11 @@ Tape& tape() {
     return t;
 }
 
+const char*& current_op() {
+    static thread_local const char* op = "";
+    return op;
+}
+
 static thread_local bool g_grad_enabled = true;
 bool grad_enabled() { return g_grad_enabled; }
 NoGrad::NoGrad() : prev(g_grad_enabled) { g_grad_enabled = false; }
@@ -21,22 +26,62 @@ bool any_needs_grad(std::initializer_list<Tensor> inputs) {
     return false;
 }
 
-static void record_impl(const char* name, bool needed, Tensor& out, std::function<void()> fn) {
+// The inputs whose gradient a closure will add to
+static std::vector<Tensor> needing_grad(const Tensor* first, const Tensor* last) {
+    std::vector<Tensor> r;
+    for (const Tensor* t = first; t != last; t++)
+        if (t->needs_grad()) r.push_back(*t);
+    return r;
+}
+
+static void record_impl(const char* name, bool needed, Tensor& out, std::function<void()> fn, std::vector<Tensor> grads) {
     if (!needed) return;
     // A view's impl is fresh, so marking it does not touch the tensor it views.
     out.requires_grad(true);
-    tape().push(name, std::move(fn));
+    tape().push(name, std::move(fn), std::move(grads));
 }
 
 void record(const char* name, std::initializer_list<Tensor> inputs, Tensor& out, std::function<void()> fn) {
-    record_impl(name, any_needs_grad(inputs), out, std::move(fn));
+    const bool needed = any_needs_grad(inputs);
+    record_impl(name, needed, out, std::move(fn), needed ? needing_grad(inputs.begin(), inputs.end()) : std::vector<Tensor>{});
 }
 
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, std::function<void()> fn) {
     bool needed = false;
     if (g_grad_enabled)
         for (const Tensor& t : inputs) needed = needed || t.needs_grad();
-    record_impl(name, needed, out, std::move(fn));
+    record_impl(name, needed, out, std::move(fn),
+                needed ? needing_grad(inputs.data(), inputs.data() + inputs.size()) : std::vector<Tensor>{});
+}
+
+void record_view(const char* name, const Tensor& x, Tensor& out, std::function<void()> fn) {
+    record_impl(name, any_needs_grad({x}), out, std::move(fn), {});
+}
+
+// Device backward: allocate the gradient buffers that entries [.., end) will add to, from `end`
+// down, until kZeroStretchBytes of new buffers; zero them with one launch (or a few, 64 buffers
+// each). Returns the index of the last entry covered: the next stretch starts below it.
+static size_t prepare_stretch(std::vector<Tape::Entry>& entries, size_t end) {
+    constexpr size_t kZeroStretchBytes = 256u << 20;
+    std::vector<float*> ptr;
+    std::vector<int64_t> n;
+    const Backend* backend = nullptr;
+    size_t bytes = 0, i = end;
+    while (i > 0 && bytes < kZeroStretchBytes) {
+        i--;
+        for (const Tensor& t : entries[i].grads) {
+            if (!t.is_cuda() || t.numel() == 0) continue;  // a CPU input keeps grad()'s own zeroing
+            if (float* p = t.grad_unzeroed()) {
+                ENSURE(!backend || backend == &t.backend(), "backward: the tape's tensors live on two device backends");
+                backend = &t.backend();
+                ptr.push_back(p);
+                n.push_back(t.numel());
+                bytes += (size_t)t.numel() * sizeof(float);
+            }
+        }
+    }
+    if (!ptr.empty()) backend->zero_many(ptr.data(), n.data(), (int)ptr.size());
+    return i;
 }
 
 void Tape::backward(const Tensor& root_in, const Tensor& seed) {
@@ -61,9 +106,13 @@ void Tape::backward(const Tensor& root_in, const Tensor& seed) {
     // never see a half-cleared tape, and so everything is freed when this scope ends.
     std::vector<Entry> entries;
     entries.swap(entries_);
+    size_t ready = entries.size();  // device: entries [ready, ..) have their gradient buffers
     for (size_t i = entries.size(); i-- > 0;) {
+        if (root.is_cuda() && i < ready) ready = prepare_stretch(entries, i + 1);
+        current_op() = entries[i].name;
         entries[i].backward();
         entries[i].backward = nullptr;  // free captured activations as we go
+        entries[i].grads.clear();
     }
 }
 

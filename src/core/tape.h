@@ -11,6 +11,13 @@
 //   * Gradients ACCUMULATE: every backward closure does `dx += ...`, never `dx = ...`. A tensor used
 //     twice therefore receives the sum of both contributions.
 //   * zero_grad is explicit (Tensor::zero_grad, or the optimiser's zero_grad) — nothing zeroes for you.
+//   * A gradient buffer starts at zero. On the CPU grad() allocates and zeroes it when a closure first
+//     asks. On the device that would be one memset per activation (a third of a BERT step's
+//     launches), so backward() first allocates the buffers the next stretch of closures will need
+//     (each entry lists its inputs that need a gradient) and zeroes them with one launch
+//     (kernels/zero_many.h); a stretch ends at kZeroStretchBytes of new buffers.
+//   * A view's backward (reshape) may hand its gradient buffer to its input instead of adding it to
+//     a zeroed one (Tensor::adopt_grad), when nothing else has reached the input yet: same bits.
 //   * Under NoGrad (evaluation), ops record nothing and their outputs do not require grad.
 //   * Closures capture Tensor handles (reference-counted), which keeps the needed activations alive
 //     until backward() or clear() drops them.
@@ -50,13 +57,16 @@ public:
     struct Entry {
         const char* name;              // op name, for debugging (`dump`)
         std::function<void()> backward;
+        std::vector<Tensor> grads;     // the inputs whose gradient buffer the closure adds to
     };
     // Run backward from `root`: seed root's gradient with `seed` (ones when undefined), then run
     // every recorded closure in reverse order; finally clear the tape.
     void backward(const Tensor& root, const Tensor& seed = Tensor());
     void clear() { entries_.clear(); }
     size_t size() const { return entries_.size(); }
-    void push(const char* name, std::function<void()> fn) { entries_.push_back({name, std::move(fn)}); }
+    void push(const char* name, std::function<void()> fn, std::vector<Tensor> grads = {}) {
+        entries_.push_back({name, std::move(fn), std::move(grads)});
+    }
     std::vector<const char*> names() const;
 
 private:
@@ -64,6 +74,10 @@ private:
 };
 
 Tape& tape();           // one tape per thread
+// The op whose work runs now, for the step profiler (tools/step_profile.cpp --by_kernel says
+// "op/kernel"): set by op_device (src/ops/util.h) as an op starts, and by backward() before each
+// closure, so a backward launch is named after the op it differentiates.
+const char*& current_op();
 bool grad_enabled();    // false inside a NoGrad scope
 
 // Evaluation scope: no recording, outputs do not require grad.
@@ -80,6 +94,9 @@ bool any_needs_grad(std::initializer_list<Tensor> inputs);
 void record(const char* name, std::initializer_list<Tensor> inputs, Tensor& out, std::function<void()> fn);
 // The same, for ops with a variable number of inputs (concat).
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, std::function<void()> fn);
+// For a view of x (reshape): the closure allocates x's gradient itself (adopt_grad), so backward()
+// does not zero one for it in advance.
+void record_view(const char* name, const Tensor& x, Tensor& out, std::function<void()> fn);
 
 // Shorthand: run backward from a scalar loss.
 inline void backward(const Tensor& loss) { tape().backward(loss); }

@@ -266,6 +266,21 @@ float* Tensor::grad() const {
     return (float*)t.grad->ptr;
 }
 
+float* Tensor::grad_unzeroed() const {
+    TensorImpl& t = impl();
+    if (t.grad) return nullptr;
+    t.grad = std::make_shared<Storage>(numel() * sizeof(float), device(), t.storage->backend);
+    return (float*)t.grad->ptr;
+}
+
+bool Tensor::adopt_grad(const Tensor& y) const {
+    ENSURE(y.numel() == numel(), "adopt_grad: %s cannot take the gradient of %s", shape_str().c_str(), y.shape_str().c_str());
+    if (impl().grad) return false;
+    y.grad();  // y's buffer, zeroed if nothing reached y
+    impl().grad = y.impl().grad;
+    return true;
+}
+
 Tensor Tensor::grad_tensor() const {
     Tensor g;
     g.impl_ = std::make_shared<TensorImpl>();

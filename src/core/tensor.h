@@ -49,6 +49,7 @@ struct Backend {
     void (*copy_on_device)(void* dst, const void* src, size_t bytes);
     void (*zero)(void* p, size_t bytes);
     void (*accumulate)(float* dst, const float* src, int64_t n);  // dst[0:n] += src[0:n]
+    void (*zero_many)(float* const* ptr, const int64_t* n, int count);  // every ptr[i][0:n[i]] = 0, one launch
 };
 // The backend for new device tensors. The kernels layer installs the function that chooses it
 // (kernels/backend.cpp: the emulator when switched on, else the GPU, else an error with a hint).
@@ -132,6 +133,13 @@ public:
     bool needs_grad() const { return defined() && impl().requires_grad; }
     float* grad() const;           // lazily allocated, zero-filled float buffer of numel()
     bool has_grad() const { return defined() && (bool)impl().grad; }
+    // The gradient buffer, allocated now but NOT zeroed, when there is none yet (else null): the
+    // tape zeroes a stretch of them with one launch (tape.cpp). The caller must zero it.
+    float* grad_unzeroed() const;
+    // Take y's gradient buffer as this tensor's, when this one has none yet (false otherwise): the
+    // backward of a view (reshape) whose input has no other gradient, instead of zeroing one and
+    // adding. Same numel; afterwards the two share one buffer.
+    bool adopt_grad(const Tensor& y) const;
     Tensor grad_tensor() const;    // a tensor viewing the gradient (zeros if none yet)
     void zero_grad() const;        // set the gradient to zero (keeps the buffer)
     Tensor detach() const;         // same values, no gradient tracking

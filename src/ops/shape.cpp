@@ -24,7 +24,8 @@ Tensor reshape(const Tensor& x, const Shape& shape_in) {
     ENSURE(shape_numel(s) == x.numel(), "reshape: %s has %lld elements, %s has %lld", x.shape_str().c_str(),
           (long long)x.numel(), shape_str(s).c_str(), (long long)shape_numel(s));
     Tensor y = x.view_as_shape(s);  // shares x's bytes; its own gradient buffer
-    record("reshape", {x}, y, [x, y]() mutable {
+    record_view("reshape", x, y, [x, y]() mutable {
+        if (x.adopt_grad(y)) return;  // nothing else reached x yet: y's gradient is x's, as it stands
         float* dx = x.grad();
         const float* dy = y.grad();
         if (x.is_cuda()) return x.backend().accumulate(dx, dy, x.numel());
@@ -123,17 +124,14 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm_in) {
     int64_t out_shape[4];
     for (int k = 0; k < 4; k++) out_shape[k] = in_shape[perm[k]];
     Tensor y = Tensor::empty(os, DType::F32, device_of(k));
-    if (k) VSD_RUN(*k, permute)(y.data(), x.data(), in_shape, perm);
+    if (k) VSD_RUN(*k, permute)(y.data(), x.data(), in_shape, perm, false);
     else permute_cpu(y.data(), x.data(), in_shape, perm, false);
     std::vector<int64_t> osv(out_shape, out_shape + 4);
     std::vector<int> invv(inv, inv + 4);
     record("permute", {x}, y, [x, y, osv, invv, k]() mutable {
-        // the gradient goes back through the inverse permutation (the device kernel writes, so it
-        // goes to a scratch tensor first and is then accumulated)
+        // the gradient goes back through the inverse permutation, added to x's
         if (!k) return permute_cpu(x.grad(), y.grad(), osv.data(), invv.data(), true);
-        Tensor tmp = Tensor::empty(x.shape(), DType::F32, Device::CUDA);
-        VSD_RUN(*k, permute)(tmp.data(), y.grad(), osv.data(), invv.data());
-        k->accumulate(x.grad(), tmp.data(), x.numel());
+        VSD_RUN(*k, permute)(x.grad(), y.grad(), osv.data(), invv.data(), true);
     });
     return y;
 }

@@ -26,6 +26,7 @@ inline void check_cpu(const char* op, std::initializer_list<Tensor> ts) {
 // The kernels for an op's inputs: null when they are all on the CPU, the device's table when they
 // are all on the device; a mix is an error naming the op.
 inline const Backend* op_device(const char* op, const std::vector<Tensor>& ts) {
+    current_op() = op;  // for the step profiler's per-op counts
     const Backend* k = nullptr;
     bool cpu = false;
     for (const Tensor& t : ts) {

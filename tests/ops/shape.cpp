@@ -69,11 +69,14 @@ void parity_shape() {
     {
         const int64_t shape[4] = {2, 3, 4, 5};
         const int perm[4] = {3, 1, 0, 2};
-        std::vector<float> xv = randv(120, 10), out(120);
-        permute_cpu(out.data(), xv.data(), shape, perm, false);
-        Buf<Bk> X(xv), O(120);
-        VSD_RUN(Bk{}, permute)(O.d, X.d, shape, perm);
-        CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
+        const std::vector<float> xv = randv(120, 10), start = randv(120, 13);
+        for (bool acc : {false, true}) {  // write, and add (the backward: x.grad += the inverse permute)
+            std::vector<float> out = start;
+            permute_cpu(out.data(), xv.data(), shape, perm, acc);
+            Buf<Bk> X(xv), O(start);
+            VSD_RUN(Bk{}, permute)(O.d, X.d, shape, perm, acc);
+            CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
+        }
         std::vector<float> dst = randv(2 * 6 * 3, 11), src = randv(2 * 4 * 3, 12);
         for (bool acc : {false, true}) {
             std::vector<float> want = dst;
@@ -84,4 +87,4 @@ void parity_shape() {
         }
     }
 }
-KERNEL_PARITY(parity_shape, "permute and the slab copy (narrow, concat, accumulate)")
+KERNEL_PARITY(parity_shape, "permute and the slab copy (narrow, concat), writing and accumulating")
