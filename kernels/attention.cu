@@ -1,31 +1,42 @@
 /*
-Fused multi-head attention, forward (inference).           CPU reference: kernels/attention.cpp
+Fused multi-head attention, forward and backward.       CPU reference: kernels/attention.cpp
 
 What it computes (attention.h)
-    out[b, i, head a] = softmax_t(scale q_i . k_t over the visible keys) . v     q, k, v, out: (B, L, A*d)
+    out[b, i, head a] = (softmax_t(scale q_i . k_t over the visible keys) * dropout mask) . v
+    q, k, v, out: (B, L, A*d); the probabilities P (B, A, L, L) are kept for the backward.
 
 Why fused
-    The unfused path writes the scores (B, A, L, L) to memory, reads them for the softmax, writes
-    the probabilities, reads them again for the product with V, and permutes Q, K, V and the
-    output between (B, L, A, d) and (B, A, L, d): six extra passes over memory. Here one warp owns
-    one query row of one head: its L scores live in shared memory, and only the d outputs are
-    written. At inference (eval, tools/embed) nothing else needs the probabilities.
-    (Training keeps the unfused ops: their backward needs the probabilities; a fused backward in
-    the FlashAttention style would recompute them. cuDNN's fused attention would be the expert path.)
+    The unfused path (src/nn/layers.cpp: multi_head_attention) permutes Q, K and V to (B, A, L, d),
+    multiplies, scales, softmaxes, drops out, multiplies again and permutes back: nine launches
+    forward and about a dozen backward, each a pass over memory. Here one warp owns one query row
+    of one head: its L scores live in shared memory, and only P's row and the d outputs are
+    written. BERT-base's attention is then 3 launches a layer instead of ~20.
 
-The one version (warp per (b, head, query); 4 warps a block)
-    1. lanes split the keys: lane l scores keys l, l+32, ... (each a d-long dot product; the K rows
-       come from L2, as every query of the head reads them);
-    2. the row max and the sum of exponentials by warp shuffles (no block barrier needed);
-    3. __syncwarp so every lane sees all scores, then lanes split the d output columns and each
-       sums over the keys: coalesced reads of V rows.
+Versions (one each)
+    forward   warp per (b, head, query); 4 warps a block:
+              1. lanes split the keys: lane l scores keys l, l+32, ... (each a d-long dot product;
+                 the K rows come from L2, as every query of the head reads them);
+              2. the row max and the sum of exponentials by warp shuffles (no block barrier);
+              3. P's row is normalised (and written, when training), then multiplied by dropout's
+                 mask, recomputed from the counter-based hash (nothing stored);
+              4. __syncwarp so every lane sees all of it, then lanes split the d output columns
+                 and each sums over the keys: coalesced reads of V rows.
+    backward  two kernels, so that every gradient element is summed by one thread in a fixed
+              order (no atomics: the same bits every run):
+              rows  warp per (b, head, query i): dP[t] = <dout_i, v_t> m[i, t] (lanes over t), the
+                    row's sum of P dP by shuffles, dS[i, t] = P (dP - sum) into shared memory and to
+                    the dS scratch, then dq_i += scale dS[i, :] K (lanes over columns);
+              keys  warp per (b, head, key t): column t of dS and of P m into shared memory, then
+                    dk_t += scale dS[:, t]^T Q and dv_t += (P m)[:, t]^T dout (lanes over columns).
 
 Napkin math
-    FLOPs 4*B*A*L^2*d (scores and the weighted sum). bert-base, B = 32, L = 24: 0.17 GFLOP per
-    layer, tiny; what fusion saves is the memory traffic of the (B, A, L, L) tensors and the permutes.
+    FLOPs 4*B*A*L^2*d forward, 8*B*A*L^2*d backward. bert-base, B = 128, L = 32: 1.6 GFLOP per
+    layer forward, tiny beside its 29 GFLOP of projections; what fusion saves is launches and the
+    memory passes of the (B, A, L, L) tensors and the permutes.
 */
 #include "common.cuh"
 #include "attention.h"
+#include "elementwise_ops.h"  // dropout_scale
 
 namespace vsd {
 namespace VSD_KNS {
@@ -33,11 +44,12 @@ namespace VSD_KNS {
 constexpr int kAttnWarps = 4;  // query rows per block
 
 __global__ void attention_forward_kernel(float* out, const float* q, const float* k, const float* v, const float* keep,
-                                         int64_t B, int64_t L, int64_t A, int64_t d, float scale) {
+                                         int64_t B, int64_t L, int64_t A, int64_t d, float scale, float* P, float pdrop,
+                                         uint64_t seed) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int64_t row = (int64_t)blockIdx.x * kAttnWarps + warp;  // (b, a, i) flattened
+    const int64_t row = (int64_t)blockIdx.x * kAttnWarps + warp;  // (b, a, i) flattened: P's row
     VSD_DYNAMIC_SHARED(float, sh);
-    float* p = sh + warp * L;  // this warp's scores
+    float* p = sh + warp * L;  // this warp's scores, then probabilities
     if (row >= B * A * L) return;  // whole warps leave together
     const int64_t b = row / (A * L), a = (row / L) % A, i = row % L, H = A * d;
     const float* qi = q + (b * L + i) * H + a * d;
@@ -56,35 +68,117 @@ __global__ void attention_forward_kernel(float* out, const float* q, const float
     }
     // 2. max and normaliser across the warp
     m = warp_reduce_max(m);
-    float* o = out + (b * L + i) * H + a * d;
-    if (m == -INFINITY) {  // no visible key
-        for (int64_t j = lane; j < d; j += 32) o[j] = 0.0f;
-        return;
-    }
     float z = 0.0f;
     for (int64_t t = lane; t < L; t += 32) {
         p[t] = p[t] == -INFINITY ? 0.0f : expf(p[t] - m);
         z += p[t];
     }
     z = warp_reduce_sum(z);
+    // 3. the probabilities (all 0 when no key is visible), kept for the backward; dropout's mask
+    for (int64_t t = lane; t < L; t += 32) {
+        p[t] = m == -INFINITY ? 0.0f : p[t] / z;
+        if (P) P[row * L + t] = p[t];
+        if (pdrop > 0.0f) p[t] *= dropout_scale(seed, row * L + t, pdrop);
+    }
     __syncwarp();  // every lane's p[t] is visible to the whole warp
-    // 3. weighted sum of the values, lanes over the output columns
+    // 4. weighted sum of the values, lanes over the output columns
+    float* o = out + (b * L + i) * H + a * d;
     for (int64_t j = lane; j < d; j += 32) {
         float acc = 0.0f;
         for (int64_t t = 0; t < L; t++) acc += p[t] * v[(b * L + t) * H + a * d + j];
-        o[j] = acc / z;
+        o[j] = acc;
     }
 }
 
+// backward, 1 of 2: a warp per query row (b, a, i): dS's row, and dq_i
+__global__ void attention_backward_rows_kernel(float* dq, const float* dout, const float* k, const float* v,
+                                               const float* P, float* dS, int64_t B, int64_t L, int64_t A, int64_t d,
+                                               float scale, float pdrop, uint64_t seed) {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t row = (int64_t)blockIdx.x * kAttnWarps + warp;
+    VSD_DYNAMIC_SHARED(float, sh);
+    float* s = sh + warp * L;  // this warp's row of dS
+    if (row >= B * A * L) return;
+    const int64_t b = row / (A * L), a = (row / L) % A, i = row % L, H = A * d;
+    const float* gi = dout + (b * L + i) * H + a * d;
+    // dP[t] = <dout_i, v_t> m[i, t]; and sum_t P dP
+    float dot = 0.0f;
+    for (int64_t t = lane; t < L; t += 32) {
+        const float* vt = v + (b * L + t) * H + a * d;
+        float g = 0.0f;
+        for (int64_t j = 0; j < d; j++) g += gi[j] * vt[j];
+        if (pdrop > 0.0f) g *= dropout_scale(seed, row * L + t, pdrop);
+        s[t] = g;
+        dot += P[row * L + t] * g;
+    }
+    dot = warp_reduce_sum(dot);
+    for (int64_t t = lane; t < L; t += 32) {
+        s[t] = P[row * L + t] * (s[t] - dot);
+        dS[row * L + t] = s[t];
+    }
+    __syncwarp();
+    if (!dq) return;
+    for (int64_t j = lane; j < d; j += 32) {
+        float acc = 0.0f;
+        for (int64_t t = 0; t < L; t++) acc += s[t] * k[(b * L + t) * H + a * d + j];
+        dq[(b * L + i) * H + a * d + j] += scale * acc;
+    }
+}
+
+// backward, 2 of 2: a warp per key row (b, a, t): dk_t and dv_t from column t of dS and of P m
+__global__ void attention_backward_keys_kernel(float* dk, float* dv, const float* dout, const float* q, const float* P,
+                                               const float* dS, int64_t B, int64_t L, int64_t A, int64_t d, float scale,
+                                               float pdrop, uint64_t seed) {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t col = (int64_t)blockIdx.x * kAttnWarps + warp;  // (b, a, t) flattened
+    VSD_DYNAMIC_SHARED(float, sh);
+    float* ds = sh + warp * 2 * L;  // column t of dS
+    float* pm = ds + L;             // column t of P m
+    if (col >= B * A * L) return;
+    const int64_t b = col / (A * L), a = (col / L) % A, t = col % L, H = A * d;
+    const int64_t head = (b * A + a) * L * L;  // (b, a)'s L x L block
+    for (int64_t i = lane; i < L; i += 32) {
+        const int64_t e = head + i * L + t;
+        ds[i] = dS[e];
+        pm[i] = pdrop > 0.0f ? P[e] * dropout_scale(seed, e, pdrop) : P[e];
+    }
+    __syncwarp();
+    for (int64_t j = lane; j < d; j += 32) {
+        float gk = 0.0f, gv = 0.0f;
+        for (int64_t i = 0; i < L; i++) {
+            gk += ds[i] * q[(b * L + i) * H + a * d + j];
+            gv += pm[i] * dout[(b * L + i) * H + a * d + j];
+        }
+        if (dk) dk[(b * L + t) * H + a * d + j] += scale * gk;
+        if (dv) dv[(b * L + t) * H + a * d + j] += gv;
+    }
+}
+
+static size_t attention_shared(int64_t L, int per_warp, const char* what) {
+    const size_t shmem = (size_t)kAttnWarps * per_warp * L * sizeof(float);
+    ENSURE_HINT(shmem <= 48 * 1024, "use the unfused attention (multi_head_attention) for such long inputs",
+                "%s: %lld tokens need %zu bytes of shared memory, over 48 KB", what, (long long)L, shmem);
+    return shmem;
+}
+
 void attention_forward(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B, int64_t L,
-                       int64_t A, int64_t d, float scale) {
+                       int64_t A, int64_t d, float scale, float* P, float p, uint64_t seed) {
     const int64_t rows = B * A * L;
     if (rows == 0) return;
-    const size_t shmem = (size_t)kAttnWarps * L * sizeof(float);
-    ENSURE_HINT(shmem <= 48 * 1024, "use the unfused attention (training mode) for such long inputs",
-                "attention_forward: %lld tokens need %zu bytes of shared memory, over 48 KB", (long long)L, shmem);
-    VSD_LAUNCH(attention_forward_kernel, ceil_div(rows, kAttnWarps), 32 * kAttnWarps, shmem, out, q, k, v, keep, B, L, A, d,
-               scale);
+    VSD_LAUNCH(attention_forward_kernel, ceil_div(rows, kAttnWarps), 32 * kAttnWarps,
+               attention_shared(L, 1, "attention_forward"), out, q, k, v, keep, B, L, A, d, scale, P, p, seed);
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v,
+                        const float* P, float* dS, int64_t B, int64_t L, int64_t A, int64_t d, float scale, float p,
+                        uint64_t seed) {
+    const int64_t rows = B * A * L;
+    if (rows == 0) return;
+    VSD_LAUNCH(attention_backward_rows_kernel, ceil_div(rows, kAttnWarps), 32 * kAttnWarps,
+               attention_shared(L, 1, "attention_backward"), dq, dout, k, v, P, dS, B, L, A, d, scale, p, seed);
+    if (dk || dv)
+        VSD_LAUNCH(attention_backward_keys_kernel, ceil_div(rows, kAttnWarps), 32 * kAttnWarps,
+                   attention_shared(L, 2, "attention_backward"), dk, dv, dout, q, P, dS, B, L, A, d, scale, p, seed);
 }
 
 // one thread per sample, scanning its row of keep as the CPU reference does (L is a caption)

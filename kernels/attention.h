@@ -1,11 +1,19 @@
-// attention.h — fused multi-head attention, forward only (inference: eval, tools/embed).
+// attention.h — fused multi-head attention, forward and backward, with dropout on the probabilities.
 //
-//   out[b, i, a*d + j] = sum_t p[t] v[b, t, a*d + j],   p = softmax_t(scale <q[b, i, a], k[b, t, a]>)
-// over the keys t with keep[b, t] != 0 (all keys when keep is null). q, k, v, out: (B, L, H) with
-// H = A*d: the heads are column blocks, exactly the layout the Q/K/V projections produce, so
-// nothing is permuted. A query whose keys are all hidden gets 0 (as our masked softmax).
-// The unfused path (matmul, softmax, matmul and four permutes) stays the reference and the
-// training path: this op has no backward.
+//   out[b, i, a*d + j] = sum_t P[t] m[t] v[b, t, a*d + j],   P = softmax_t(scale <q[b, i, a], k[b, t, a]>)
+// over the keys t with keep[b, t] != 0 (all keys when keep is null), where m[t] is dropout's keep
+// scale (0 or 1/(1-p), elementwise_ops.h: dropout_scale(seed, e, p), e the flat index of P's element
+// in (B, A, L, L): the mask the unfused path's dropout draws). q, k, v, out: (B, L, H) with H = A*d:
+// the heads are column blocks, exactly the layout the Q/K/V projections produce, so nothing is
+// permuted. A query whose keys are all hidden gets 0 (as our masked softmax).
+//
+// Backward (P saved by the forward, (B, A, L, L), before dropout):
+//   dP'[i, t] = <dout_i, v_t>             (the gradient of the dropped probabilities)
+//   dP[i, t]  = dP'[i, t] m[i, t]
+//   dS[i, t]  = P[i, t] (dP[i, t] - sum_u P[i, u] dP[i, u])        (softmax's backward)
+//   dq_i += scale sum_t dS[i, t] k_t,  dk_t += scale sum_i dS[i, t] q_i,  dv_t += sum_i P[i, t] m[i, t] dout_i
+// The unfused path (matmul, softmax, dropout, matmul and four permutes: multi_head_attention in
+// src/nn/layers.cpp) computes the same, in ~20 launches a layer instead of 3.
 #pragma once
 #include <cstdint>
 
@@ -13,8 +21,13 @@
 
 namespace vsd {
 
+// P: null (inference), or (B, A, L, L) to receive the probabilities for the backward. p = 0: no dropout.
 void attention_forward_cpu(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B,
-                           int64_t L, int64_t A, int64_t d, float scale);
+                           int64_t L, int64_t A, int64_t d, float scale, float* P, float p, uint64_t seed);
+// dq, dk, dv += the gradients (any of them null: not wanted); dS: (B, A, L, L) scratch, written
+void attention_backward_cpu(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                            const float* v, const float* P, float* dS, int64_t B, int64_t L, int64_t A, int64_t d,
+                            float scale, float p, uint64_t seed);
 
 // The key lengths cuDNN's attention takes, when the visible keys are a prefix:
 //   len[b] = n >= 1 if keep[b, t] != 0 exactly for t < n, else -1          keep (B, L), len (B,)
@@ -22,9 +35,11 @@ void key_prefix_lengths_cpu(int32_t* len, const float* keep, int64_t B, int64_t 
 
 // the CUDA versions
 VSD_LAUNCHERS(
-    // fused, forward only (inference)
     void attention_forward(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B,
-                           int64_t L, int64_t A, int64_t d, float scale);
+                           int64_t L, int64_t A, int64_t d, float scale, float* P, float p, uint64_t seed);
+    void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                            const float* v, const float* P, float* dS, int64_t B, int64_t L, int64_t A, int64_t d,
+                            float scale, float p, uint64_t seed);
     void key_prefix_lengths(int32_t* len, const float* keep, int64_t B, int64_t L);
 )
 

@@ -63,19 +63,21 @@ BertLayer::BertLayer(const BertConfig& c, Rng& rng)
     register_module("output.LayerNorm", out_ln);
 }
 
-Tensor BertLayer::forward(const Tensor& h, const Tensor& key_mask, Rng* drop) {
+Tensor BertLayer::forward(const Tensor& h, const Tensor& mask, Rng* drop, bool fused) {
     const int64_t A = cfg.heads;
     // 1. queries, keys, values, split into heads                      (B, A, L, d)
     // 1-2. multi-head attention over the real keys (dropout on its probabilities)   (B, L, H)
     Tensor q = query.forward(h);  // in this order (see multi_head_attention)
     Tensor k = key.forward(h);
     Tensor v = value.forward(h);
-    Tensor ctx = multi_head_attention(q, k, v, A, key_mask, Tensor(), cfg.dropout, drop);
-    // 3. project, residual + LayerNorm
-    Tensor a = attn_ln.forward(h + maybe_dropout(attn_out.forward(ctx), cfg.dropout, drop));
+    Tensor ctx = fused ? attention(q, k, v, mask, A, cfg.dropout, drop)
+                       : multi_head_attention(q, k, v, A, mask, Tensor(), cfg.dropout, drop);
+    // 3. project, residual + LayerNorm (the biases fused with what follows them: the same bits
+    //    as linear, dropout and add, in fewer launches; kernels/bias_fused.h)
+    Tensor a = attn_ln.forward(bias_dropout_add(h, linear(ctx, attn_out.weight), attn_out.bias, cfg.dropout, drop));
     // 4. feed-forward with GELU, residual + LayerNorm
-    Tensor f = out.forward(gelu(inter.forward(a)));
-    return out_ln.forward(a + maybe_dropout(f, cfg.dropout, drop));
+    Tensor f = linear(bias_gelu(linear(a, inter.weight), inter.bias), out.weight);
+    return out_ln.forward(bias_dropout_add(a, f, out.bias, cfg.dropout, drop));
 }
 
 Tensor BertLayer::forward_fused(const Tensor& h, const Tensor& keep, const std::vector<int>& key_len) {
@@ -133,16 +135,19 @@ Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
     //    Made where the model lives: ids >= 0, so clamp(ids, 0, 1) is 0 for [PAD] and 1 otherwise.
     const Device dev = word.weight.device();
     Tensor keep = length_mask(lengths.to(dev), L) * clamp(to_float(ids.to(dev)), 0.0f, 1.0f);
-    // inference on the device: the fused attention kernel (kernels/attention.cu) needs only keep
-    const bool fused = fused_attention && !drop && !grad_enabled() && word.weight.is_cuda();
+    // on the device the fused attention op (kernels/attention.cu) needs only keep; the CPU keeps
+    // the unfused ops (same maths; its GEMMs make them the faster path there)
+    const bool fused = fused_attention && word.weight.is_cuda();
     // the unfused path's (B, A, L, L) mask: keep broadcast over heads and queries
     Tensor km = fused ? keep : attention_mask(reshape(keep, {B, 1, 1, L}), B, cfg.heads, L);
-    // cuDNN's attention (--cudnn 1) takes key lengths, so each sample's kept keys must be a prefix
-    // (always, at inference: the token masking that can hide a key mid-caption only trains);
-    // otherwise (empty) our fused kernel takes the batch
-    const std::vector<int> key_len = fused && cudnn_enabled() ? key_prefix_lengths(keep) : std::vector<int>{};
+    // inference on the device (no dropout, no gradient): forward_fused, and there cuDNN's attention
+    // (--cudnn 1) takes key lengths, so each sample's kept keys must be a prefix (always, at
+    // inference: the token masking that can hide a key mid-caption only trains); otherwise
+    // (empty) our fused kernel takes the batch
+    const bool infer = fused && !drop && !grad_enabled();
+    const std::vector<int> key_len = infer && cudnn_enabled() ? key_prefix_lengths(keep) : std::vector<int>{};
     // 3. the layers
-    for (auto& l : layer) h = fused ? l->forward_fused(h, km, key_len) : l->forward(h, km, drop);
+    for (auto& l : layer) h = infer ? l->forward_fused(h, km, key_len) : l->forward(h, km, drop, fused);
     return h;
 }
 

@@ -29,7 +29,9 @@ struct BertConfig {
 class BertLayer : public Module {
 public:
     BertLayer(const BertConfig& c, Rng& rng);
-    Tensor forward(const Tensor& h, const Tensor& key_mask, Rng* drop);  // key_mask (B, A, L, L)
+    // mask: (B, A, L, L) for the unfused attention (multi_head_attention), or keep (B, L) for
+    // the fused op (fused = true: kernels/attention.h, 3 launches instead of ~20); the same maths
+    Tensor forward(const Tensor& h, const Tensor& mask, Rng* drop, bool fused = false);
     // inference; keep (B, L); key_len non-empty: cuDNN's attention (--cudnn 1) over those key lengths
     Tensor forward_fused(const Tensor& h, const Tensor& keep, const std::vector<int>& key_len = {});
     const BertConfig& cfg;
@@ -49,7 +51,9 @@ public:
     // tensors are listed in one error. position_ids buffers are ignored.
     void load(const SafeTensors& st, const std::string& source);
     BertConfig cfg;
-    bool fused_attention = true;  // on the device under NoGrad: kernels/attention.cu (false: unfused)
+    // on the device: the fused attention op (kernels/attention.cu), in training and inference
+    // (false: the unfused ops, as on the CPU, whose bits stay those of the earlier releases)
+    bool fused_attention = true;
     Embedding word, position, token_type;
     LayerNorm emb_ln;
     std::vector<std::unique_ptr<BertLayer>> layer;

@@ -1,33 +1,53 @@
-// attention.cpp — fused multi-head attention for inference: ours, or cuDNN's (kernels/attention.h, kernels/cudnn.h).
+// attention.cpp — fused multi-head attention: ours (training and inference), or cuDNN's (inference; kernels/attention.h, kernels/cudnn.h).
 #include "../../kernels/attention.h"
 #include "../../kernels/cudnn.h"
 #include "util.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace vsd {
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads) {
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads, float p, Rng* drop) {
     const Backend* kt = op_device("attention", {q, k, v});
     ENSURE(q.ndim() == 3 && k.shape() == q.shape() && v.shape() == q.shape(),
            "attention: q %s, k %s and v %s must be the same (B, L, H)", q.shape_str().c_str(), k.shape_str().c_str(),
            v.shape_str().c_str());
+    for (const Tensor* t : {&q, &k, &v}) check_f32("attention", *t, "q, k, v");
     const int64_t B = q.size(0), L = q.size(1), H = q.size(2);
     ENSURE(heads > 0 && H % heads == 0, "attention: %lld columns do not split into %lld heads", (long long)H, (long long)heads);
-    ENSURE(!(grad_enabled() && (q.needs_grad() || k.needs_grad() || v.needs_grad())),
-           "attention: the fused kernel has no backward. HINT: use it under NoGrad (the unfused ops train)");
+    ENSURE(p >= 0.0f && p < 1.0f, "attention: dropout p must be in [0, 1), got %g", p);
     Tensor kp;
     if (keep.defined()) {
         ENSURE(keep.shape() == Shape({B, L}), "attention: keep must be (%lld, %lld), got %s", (long long)B, (long long)L,
                keep.shape_str().c_str());
-        kp = to_float(keep).to(q.device());
+        kp = (keep.dtype() == DType::F32 ? keep : to_float(keep)).to(q.device());  // (no copy when it is both)
     }
     const int64_t d = H / heads;
     const float scale = 1.0f / std::sqrt((float)d);
+    // dropout on the probabilities only when training (a generator given): one draw, as the
+    // unfused path's dropout op makes, so both drop the same elements
+    const float pd = drop ? p : 0.0f;
+    const uint64_t seed = pd > 0.0f ? drop->next_u64() : 0;
+    const bool train = any_needs_grad({q, k, v});
     Tensor out = Tensor::empty(q.shape(), DType::F32, device_of(kt));
+    Tensor P = train ? Tensor::empty({B, heads, L, L}, DType::F32, device_of(kt)) : Tensor();  // for the backward
     const float* keep_p = kp.defined() ? kp.data() : nullptr;
-    if (kt) VSD_RUN(*kt, attention_forward)(out.data(), q.data(), k.data(), v.data(), keep_p, B, L, heads, d, scale);
-    else attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), keep_p, B, L, heads, d, scale);
+    float* Pp = train ? P.data() : nullptr;
+    if (kt) VSD_RUN(*kt, attention_forward)(out.data(), q.data(), k.data(), v.data(), keep_p, B, L, heads, d, scale, Pp, pd, seed);
+    else attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), keep_p, B, L, heads, d, scale, Pp, pd, seed);
+    record("attention", {q, k, v}, out, [q, k, v, out, P, B, L, heads, d, scale, pd, seed, kt]() mutable {
+        Tensor dS = Tensor::empty(P.shape(), DType::F32, device_of(kt));  // scratch
+        float* dq = q.needs_grad() ? q.grad() : nullptr;
+        float* dk = k.needs_grad() ? k.grad() : nullptr;
+        float* dv = v.needs_grad() ? v.grad() : nullptr;
+        if (kt)
+            VSD_RUN(*kt, attention_backward)(dq, dk, dv, out.grad(), q.data(), k.data(), v.data(), P.data(), dS.data(), B, L,
+                                             heads, d, scale, pd, seed);
+        else
+            attention_backward_cpu(dq, dk, dv, out.grad(), q.data(), k.data(), v.data(), P.data(), dS.data(), B, L, heads, d,
+                                   scale, pd, seed);
+    });
     return out;
 }
 

@@ -53,6 +53,11 @@ Tensor clamp(const Tensor& x, float lo, float hi);  // gradient passes where lo 
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, float negative_slope = 0.01f);
 Tensor gelu(const Tensor& x);                       // 0.5 x (1 + erf(x / sqrt 2)), as BERT
+// A linear's bias fused with what follows it (kernels/bias_fused.h); z = linear(x, w) without its
+// bias, b (n) over z's last dim. The same bits as the unfused ops on the CPU, in 2 launches.
+Tensor bias_gelu(const Tensor& z, const Tensor& b);  // gelu(z + b)
+// h + dropout(z + b), dropout p only when `drop` is given (one draw from it, as dropout())
+Tensor bias_dropout_add(const Tensor& h, const Tensor& z, const Tensor& b, float p, Rng* drop);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor cube(const Tensor& x);  // x^3: the worked example of adding an op (src/core/tape.h)
@@ -78,9 +83,12 @@ Tensor dropout(const Tensor& x, float p, bool training, Rng& rng);  // inverted 
 Tensor embedding(const Tensor& ids, const Tensor& table);           // ids (...) int -> (..., D)
 Tensor l2norm(const Tensor& x, float eps = 1e-8f);                  // x / (||x|| + eps), last dim
 Tensor unit_rows(const Tensor& x, double eps = 1e-12);  // F.normalize: x / max(||x||, eps), last dim, in double; no grad
-// Fused multi-head attention, inference only (no backward: an error when a gradient is needed).
-// q, k, v (B, L, A*d), keep (B, L) 0/1 or undefined -> (B, L, A*d); see kernels/attention.h
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads);
+// Fused multi-head attention: softmax(q k^T / sqrt(d)) v per head over the keys keep shows, with
+// dropout p on the probabilities when `drop` is given (training; one draw from it).
+// q, k, v (B, L, A*d), keep (B, L) 0/1 or undefined -> (B, L, A*d); see kernels/attention.h.
+// The same maths as multi_head_attention (src/nn/layers.h) with a key mask, in 3 launches.
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads, float p = 0.0f,
+                 Rng* drop = nullptr);
 // The key lengths (B) for cuDNN's attention when every row of keep (B, L) shows a prefix of >= 1
 // keys, else empty (kernels/attention.h). Only the B lengths cross to the host.
 std::vector<int> key_prefix_lengths(const Tensor& keep);

@@ -1,9 +1,10 @@
-// The attention slice: fused multi-head attention for inference (kernels/attention.*, src/ops/attention.cpp).
+// The attention slice: fused multi-head attention, forward and backward (kernels/attention.*, src/ops/attention.cpp).
 #include "../../kernels/attention.h"
 #include "kernel_parity.h"
 #include "op_test.h"
+#include "../../src/nn/layers.h"  // multi_head_attention, the unfused path
 
-OP_TEST(attention, "fused attention, key masks, a query row with no visible key (forward only)", {0}) {
+OP_TEST(attention, "fused attention, key masks, a query row with no visible key, dropout on the probabilities", {0}) {
     std::vector<OpCase> cases;
     for (int64_t d : {1, 8, 33})
         for (int64_t L : {1, 5, 33}) {
@@ -14,35 +15,88 @@ OP_TEST(attention, "fused attention, key masks, a query row with no visible key 
             cases.push_back(OpCase("L " + std::to_string(L) + ", head dim " + std::to_string(d),
                                    {rnd({B, L, A * d}, L + d), rnd({B, L, A * d}, L + d + 1), rnd({B, L, A * d}, L + d + 2), keep},
                                    [](Inputs x) { return attention(x[0], x[1], x[2], x[3], 3); })
-                                .forward_only());
+                                .constant({3}));
         }
     cases.push_back(OpCase("no mask", {rnd({1, 4, 8}, 1), rnd({1, 4, 8}, 2), rnd({1, 4, 8}, 3)},
-                           [](Inputs x) { return attention(x[0], x[1], x[2], Tensor(), 2); }).forward_only());
+                           [](Inputs x) { return attention(x[0], x[1], x[2], Tensor(), 2); }));
+    // dropout 0.3 on the probabilities: the same seed on every device (a fresh generator per call)
+    Tensor keep = Tensor::ones({2, 6});
+    keep.data()[6 + 5] = 0.0f;
+    cases.push_back(OpCase("dropout 0.3, 2 x 6 tokens, 2 heads of 5", {rnd({2, 6, 10}, 4), rnd({2, 6, 10}, 5), rnd({2, 6, 10}, 6), keep},
+                           [](Inputs x) {
+                               Rng r(9);
+                               return attention(x[0], x[1], x[2], x[3], 2, 0.3f, &r);
+                           })
+                        .constant({3}));
     return cases;
+}
+
+// The fused op against the unfused one (matmul, softmax, dropout, matmul, permutes: the training
+// path that the official-code fixtures test), with the same dropout draw: values and gradients.
+TEST_CASE("attention (fused) = multi_head_attention (unfused), with a key mask and dropout") {
+    const int64_t B = 3, L = 7, A = 2, d = 4, H = A * d;
+    Tensor keep = Tensor::ones({B, L});
+    for (int64_t t = 4; t < L; t++) keep.data()[t] = 0.0f;  // sample 0: 4 real tokens
+    for (float p : {0.0f, 0.25f}) {
+        CAPTURE(p);
+        std::vector<Tensor> in = {rnd({B, L, H}, 31), rnd({B, L, H}, 32), rnd({B, L, H}, 33)};
+        std::vector<Tensor> in2 = {in[0].clone(), in[1].clone(), in[2].clone()};
+        for (Tensor& t : in) t.requires_grad(true);
+        for (Tensor& t : in2) t.requires_grad(true);
+        Tensor g = rnd({B, L, H}, 34);
+        Rng r1(5), r2(5);
+        Tensor a = attention(in[0], in[1], in[2], keep, A, p, &r1);
+        backward(sum(a * g));  // (backward runs the whole tape: one graph at a time)
+        Tensor mask = attention_mask(reshape(keep, {B, 1, 1, L}), B, A, L);
+        Tensor b = multi_head_attention(in2[0], in2[1], in2[2], A, mask, Tensor(), p, &r2);
+        backward(sum(b * g));
+        CHECK(r1.next_u64() == r2.next_u64());  // the same number of draws
+        CHECK_CLOSE(a, b, 1e-6, 1e-5);
+        for (int i = 0; i < 3; i++) CHECK_CLOSE(in[i].grad_tensor(), in2[i].grad_tensor(), 1e-6, 1e-5);
+    }
 }
 
 // ---- kernel level: every version, called directly (kernel_parity.h) ----------------------------
 
 template <class Bk>
 void parity_attention() {
-    struct Case { int64_t B, L, A, d; };
-    for (Case c : {Case{1, 1, 1, 1}, Case{2, 5, 3, 4}, Case{2, 31, 2, 33}, Case{1, 33, 4, 32}, Case{3, 40, 12, 64}}) {
-        CAPTURE(c.B); CAPTURE(c.L); CAPTURE(c.A); CAPTURE(c.d);
-        const int64_t H = c.A * c.d, n = c.B * c.L * H;
+    struct Case { int64_t B, L, A, d; float p; };
+    for (Case c : {Case{1, 1, 1, 1, 0.0f}, Case{2, 5, 3, 4, 0.5f}, Case{2, 31, 2, 33, 0.0f}, Case{1, 33, 4, 32, 0.1f},
+                   Case{3, 40, 12, 64, 0.1f}}) {
+        CAPTURE(c.B); CAPTURE(c.L); CAPTURE(c.A); CAPTURE(c.d); CAPTURE(c.p);
+        const int64_t H = c.A * c.d, n = c.B * c.L * H, np = c.B * c.A * c.L * c.L;
         std::vector<float> q = randv(n, 60 + c.L), k = randv(n, 61 + c.L), v = randv(n, 62 + c.L), keep(c.B * c.L, 1.0f);
         for (int64_t t = c.L / 2 + 1; t < c.L; t++) keep[t] = 0.0f;                   // batch 0: padding at the end
         if (c.B > 2) std::fill(keep.begin() + 2 * c.L, keep.begin() + 3 * c.L, 0.0f);  // batch 2: nothing visible
+        const std::vector<float> dout = randv(n, 63 + c.L), g0 = randv(n, 64 + c.L);  // gradients start nonzero
         for (bool masked : {false, true}) {
-            std::vector<float> out(n);
-            attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), masked ? keep.data() : nullptr, c.B, c.L, c.A,
-                                  c.d, 0.125f);
-            Buf<Bk> Q(q), K(k), V(v), KP(keep), O(n);
-            VSD_RUN(Bk{}, attention_forward)(O.d, Q.d, K.d, V.d, masked ? KP.d : nullptr, c.B, c.L, c.A, c.d, 0.125f);
+            const float* kp = masked ? keep.data() : nullptr;
+            std::vector<float> out(n), P(np), dS(np), dq = g0, dk = g0, dv = g0;
+            attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), kp, c.B, c.L, c.A, c.d, 0.125f, P.data(), c.p, 7);
+            attention_backward_cpu(dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(), v.data(), P.data(),
+                                   dS.data(), c.B, c.L, c.A, c.d, 0.125f, c.p, 7);
+            Buf<Bk> Q(q), K(k), V(v), KP(keep), O(n), PP(np), DS(np), DO(dout), DQ(g0), DK(g0), DV(g0);
+            VSD_RUN(Bk{}, attention_forward)(O.d, Q.d, K.d, V.d, masked ? KP.d : nullptr, c.B, c.L, c.A, c.d, 0.125f, PP.d,
+                                             c.p, 7);
             CHECK_PARITY(O.get(), out, 1e-5f, 1e-4f);
+            CHECK_PARITY(PP.get(), P, 1e-6f, 1e-4f);
+            VSD_RUN(Bk{}, attention_backward)(DQ.d, DK.d, DV.d, DO.d, Q.d, K.d, V.d, PP.d, DS.d, c.B, c.L, c.A, c.d, 0.125f,
+                                              c.p, 7);
+            CHECK_PARITY(DS.get(), dS, 1e-5f, 1e-4f);
+            CHECK_PARITY(DQ.get(), dq, 1e-5f, 1e-4f);
+            CHECK_PARITY(DK.get(), dk, 1e-5f, 1e-4f);
+            CHECK_PARITY(DV.get(), dv, 1e-5f, 1e-4f);
+            // inference: no P, and no dropout
+            std::vector<float> out0(n);
+            attention_forward_cpu(out0.data(), q.data(), k.data(), v.data(), kp, c.B, c.L, c.A, c.d, 0.125f, nullptr, 0.0f, 0);
+            Buf<Bk> O0(n);
+            VSD_RUN(Bk{}, attention_forward)(O0.d, Q.d, K.d, V.d, masked ? KP.d : nullptr, c.B, c.L, c.A, c.d, 0.125f, nullptr,
+                                             0.0f, 0);
+            CHECK_PARITY(O0.get(), out0, 1e-5f, 1e-4f);
         }
     }
 }
-KERNEL_PARITY(parity_attention, "fused attention (warp per query row), key masks, a query with no visible key")
+KERNEL_PARITY(parity_attention, "fused attention forward and backward, key masks, a query with no visible key, dropout")
 
 // cuDNN's key lengths: the prefix test, on every device against the CPU reference
 template <class Bk>
