@@ -9,9 +9,14 @@
 
 namespace vsd {
 
-void attention_forward_cpu(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B,
-                           int64_t L, int64_t A, int64_t d, float scale, float* P, float p, uint64_t seed) {
-    const int64_t H = A * d;
+// q_t + bias for head a's column j (no bias: q_t), the projections' outputs as attention sees them
+static inline float with_bias(const float* x, const float* bias, int64_t row, int64_t col) {
+    return bias ? x[row + col] + bias[col] : x[row + col];
+}
+
+void attention_forward_cpu(float* out, const float* q, const float* k, const float* v, const float* keep, float* P,
+                           const AttnArgs& g) {
+    const int64_t B = g.B, L = g.L, A = g.A, d = g.d, H = A * d;
 #pragma omp parallel for collapse(3)
     for (int64_t b = 0; b < B; b++)
         for (int64_t a = 0; a < A; a++)
@@ -22,8 +27,9 @@ void attention_forward_cpu(float* out, const float* q, const float* k, const flo
                 for (int64_t t = 0; t < L; t++) {
                     if (keep && keep[b * L + t] == 0.0f) { s[t] = -INFINITY; continue; }
                     float acc = 0.0f;
-                    for (int64_t j = 0; j < d; j++) acc += q[(b * L + i) * H + a * d + j] * k[(b * L + t) * H + a * d + j];
-                    s[t] = acc * scale;
+                    for (int64_t j = 0; j < d; j++)
+                        acc += with_bias(q, g.bq, (b * L + i) * H, a * d + j) * with_bias(k, g.bk, (b * L + t) * H, a * d + j);
+                    s[t] = acc * g.scale;
                     m = std::max(m, s[t]);
                 }
                 // 2. the probabilities (all 0 when no key is visible), kept for the backward
@@ -35,23 +41,24 @@ void attention_forward_cpu(float* out, const float* q, const float* k, const flo
                     if (P) P[row + t] = s[t];
                 }
                 // 3. the weighted sum of the values, through dropout's mask
-                if (p > 0.0f)
-                    for (int64_t t = 0; t < L; t++) s[t] *= dropout_scale(seed, row + t, p);
+                if (g.p > 0.0f)
+                    for (int64_t t = 0; t < L; t++) s[t] *= dropout_scale(g.seed, row + t, g.p);
                 float* o = out + (b * L + i) * H + a * d;
                 for (int64_t j = 0; j < d; j++) {
                     float acc = 0.0f;
-                    for (int64_t t = 0; t < L; t++) acc += s[t] * v[(b * L + t) * H + a * d + j];
+                    for (int64_t t = 0; t < L; t++) acc += s[t] * with_bias(v, g.bv, (b * L + t) * H, a * d + j);
                     o[j] = acc;
                 }
             }
 }
 
-void attention_backward_cpu(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                            const float* v, const float* P, float* dS, int64_t B, int64_t L, int64_t A, int64_t d,
-                            float scale, float p, uint64_t seed) {
-    const int64_t H = A * d;
-    auto at = [&](int64_t b, int64_t t, int64_t a) { return (b * L + t) * H + a * d; };  // row t of head a
-    auto drop = [&](int64_t e) { return p > 0.0f ? dropout_scale(seed, e, p) : 1.0f; };
+void attention_backward_cpu(float* dq, float* dk, float* dv, bool accumulate, const float* dout, const float* q,
+                            const float* k, const float* v, const float* P, float* dS, const AttnArgs& g) {
+    const int64_t B = g.B, L = g.L, A = g.A, d = g.d, H = A * d;
+    auto drop = [&](int64_t e) { return g.p > 0.0f ? dropout_scale(g.seed, e, g.p) : 1.0f; };
+    auto put = [&](float* x, int64_t e, float val) {
+        if (x) x[e] = accumulate ? x[e] + val : val;
+    };
 #pragma omp parallel for collapse(2)
     for (int64_t b = 0; b < B; b++)
         for (int64_t a = 0; a < A; a++) {
@@ -61,9 +68,9 @@ void attention_backward_cpu(float* dq, float* dk, float* dv, const float* dout, 
             for (int64_t i = 0; i < L; i++) {
                 float dot = 0.0f;  // sum_t P dP
                 for (int64_t t = 0; t < L; t++) {
-                    float g = 0.0f;
-                    for (int64_t j = 0; j < d; j++) g += dout[at(b, i, a) + j] * v[at(b, t, a) + j];
-                    S[i * L + t] = g * drop((b * A + a) * L * L + i * L + t);
+                    float gp = 0.0f;
+                    for (int64_t j = 0; j < d; j++) gp += dout[(b * L + i) * H + a * d + j] * with_bias(v, g.bv, (b * L + t) * H, a * d + j);
+                    S[i * L + t] = gp * drop((b * A + a) * L * L + i * L + t);
                     dot += Pa[i * L + t] * S[i * L + t];
                 }
                 for (int64_t t = 0; t < L; t++) S[i * L + t] = Pa[i * L + t] * (S[i * L + t] - dot);
@@ -73,15 +80,26 @@ void attention_backward_cpu(float* dq, float* dk, float* dv, const float* dout, 
                 for (int64_t j = 0; j < d; j++) {
                     float gq = 0.0f, gk = 0.0f, gv = 0.0f;
                     for (int64_t u = 0; u < L; u++) {
-                        gq += S[i * L + u] * k[at(b, u, a) + j];
-                        gk += S[u * L + i] * q[at(b, u, a) + j];
-                        gv += Pa[u * L + i] * drop((b * A + a) * L * L + u * L + i) * dout[at(b, u, a) + j];
+                        gq += S[i * L + u] * with_bias(k, g.bk, (b * L + u) * H, a * d + j);
+                        gk += S[u * L + i] * with_bias(q, g.bq, (b * L + u) * H, a * d + j);
+                        gv += Pa[u * L + i] * drop((b * A + a) * L * L + u * L + i) * dout[(b * L + u) * H + a * d + j];
                     }
-                    if (dq) dq[at(b, i, a) + j] += scale * gq;
-                    if (dk) dk[at(b, i, a) + j] += scale * gk;
-                    if (dv) dv[at(b, i, a) + j] += gv;
+                    const int64_t e = (b * L + i) * H + a * d + j;
+                    put(dq, e, g.scale * gq);
+                    put(dk, e, g.scale * gk);
+                    put(dv, e, gv);
                 }
         }
+}
+
+void attention_bias_grads_cpu(const AttnBiasGrads& t, int64_t rows, int64_t H) {
+    for (int x = 0; x < 3; x++)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < H; j++) {
+                const float gv = t.g[x][r * H + j];
+                if (t.d[x]) t.d[x][r * H + j] += gv;
+                if (t.db[x]) t.db[x][j] += gv;
+            }
 }
 
 void key_prefix_lengths_cpu(int32_t* len, const float* keep, int64_t B, int64_t L) {

@@ -28,6 +28,9 @@ Versions (one each)
                     the dS scratch, then dq_i += scale dS[i, :] K (lanes over columns);
               keys  warp per (b, head, key t): column t of dS and of P m into shared memory, then
                     dk_t += scale dS[:, t]^T Q and dv_t += (P m)[:, t]^T dout (lanes over columns).
+              With the projections' biases (added to q, k, v as they are read, so the projections
+              are bare GEMMs), the two write to scratch, and a third kernel adds the scratch to
+              dq, dk, dv and sums its columns into the biases' gradients (32 x 8 blocks, fixed order).
 
 Napkin math
     FLOPs 4*B*A*L^2*d forward, 8*B*A*L^2*d backward. bert-base, B = 128, L = 32: 1.6 GFLOP per
@@ -43,25 +46,29 @@ namespace VSD_KNS {
 
 constexpr int kAttnWarps = 4;  // query rows per block
 
+// x[row + col] + bias[col], or x[row + col] without a bias (attention.cpp: with_bias)
+__device__ inline float with_bias(const float* x, const float* bias, int64_t row, int64_t col) {
+    return bias ? x[row + col] + bias[col] : x[row + col];
+}
+
 __global__ void attention_forward_kernel(float* out, const float* q, const float* k, const float* v, const float* keep,
-                                         int64_t B, int64_t L, int64_t A, int64_t d, float scale, float* P, float pdrop,
-                                         uint64_t seed) {
+                                         float* P, AttnArgs g) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t L = g.L, A = g.A, d = g.d, H = A * d;
     const int64_t row = (int64_t)blockIdx.x * kAttnWarps + warp;  // (b, a, i) flattened: P's row
     VSD_DYNAMIC_SHARED(float, sh);
     float* p = sh + warp * L;  // this warp's scores, then probabilities
-    if (row >= B * A * L) return;  // whole warps leave together
-    const int64_t b = row / (A * L), a = (row / L) % A, i = row % L, H = A * d;
-    const float* qi = q + (b * L + i) * H + a * d;
+    if (row >= g.B * A * L) return;  // whole warps leave together
+    const int64_t b = row / (A * L), a = (row / L) % A, i = row % L;
     // 1. scores
     float m = -INFINITY;
     for (int64_t t = lane; t < L; t += 32) {
         float s = -INFINITY;
         if (!keep || keep[b * L + t] != 0.0f) {
-            const float* kt = k + (b * L + t) * H + a * d;
             s = 0.0f;
-            for (int64_t j = 0; j < d; j++) s += qi[j] * kt[j];
-            s *= scale;
+            for (int64_t j = 0; j < d; j++)
+                s += with_bias(q, g.bq, (b * L + i) * H, a * d + j) * with_bias(k, g.bk, (b * L + t) * H, a * d + j);
+            s *= g.scale;
         }
         p[t] = s;
         m = fmaxf(m, s);
@@ -78,38 +85,40 @@ __global__ void attention_forward_kernel(float* out, const float* q, const float
     for (int64_t t = lane; t < L; t += 32) {
         p[t] = m == -INFINITY ? 0.0f : p[t] / z;
         if (P) P[row * L + t] = p[t];
-        if (pdrop > 0.0f) p[t] *= dropout_scale(seed, row * L + t, pdrop);
+        if (g.p > 0.0f) p[t] *= dropout_scale(g.seed, row * L + t, g.p);
     }
     __syncwarp();  // every lane's p[t] is visible to the whole warp
     // 4. weighted sum of the values, lanes over the output columns
     float* o = out + (b * L + i) * H + a * d;
     for (int64_t j = lane; j < d; j += 32) {
         float acc = 0.0f;
-        for (int64_t t = 0; t < L; t++) acc += p[t] * v[(b * L + t) * H + a * d + j];
+        for (int64_t t = 0; t < L; t++) acc += p[t] * with_bias(v, g.bv, (b * L + t) * H, a * d + j);
         o[j] = acc;
     }
 }
 
+// dst = dst + val (accumulate) or val
+__device__ inline void put(float* dst, bool accumulate, float val) { *dst = accumulate ? *dst + val : val; }
+
 // backward, 1 of 2: a warp per query row (b, a, i): dS's row, and dq_i
-__global__ void attention_backward_rows_kernel(float* dq, const float* dout, const float* k, const float* v,
-                                               const float* P, float* dS, int64_t B, int64_t L, int64_t A, int64_t d,
-                                               float scale, float pdrop, uint64_t seed) {
+__global__ void attention_backward_rows_kernel(float* dq, bool accumulate, const float* dout, const float* k,
+                                               const float* v, const float* P, float* dS, AttnArgs g) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t L = g.L, A = g.A, d = g.d, H = A * d;
     const int64_t row = (int64_t)blockIdx.x * kAttnWarps + warp;
     VSD_DYNAMIC_SHARED(float, sh);
     float* s = sh + warp * L;  // this warp's row of dS
-    if (row >= B * A * L) return;
-    const int64_t b = row / (A * L), a = (row / L) % A, i = row % L, H = A * d;
+    if (row >= g.B * A * L) return;
+    const int64_t b = row / (A * L), a = (row / L) % A, i = row % L;
     const float* gi = dout + (b * L + i) * H + a * d;
     // dP[t] = <dout_i, v_t> m[i, t]; and sum_t P dP
     float dot = 0.0f;
     for (int64_t t = lane; t < L; t += 32) {
-        const float* vt = v + (b * L + t) * H + a * d;
-        float g = 0.0f;
-        for (int64_t j = 0; j < d; j++) g += gi[j] * vt[j];
-        if (pdrop > 0.0f) g *= dropout_scale(seed, row * L + t, pdrop);
-        s[t] = g;
-        dot += P[row * L + t] * g;
+        float gp = 0.0f;
+        for (int64_t j = 0; j < d; j++) gp += gi[j] * with_bias(v, g.bv, (b * L + t) * H, a * d + j);
+        if (g.p > 0.0f) gp *= dropout_scale(g.seed, row * L + t, g.p);
+        s[t] = gp;
+        dot += P[row * L + t] * gp;
     }
     dot = warp_reduce_sum(dot);
     for (int64_t t = lane; t < L; t += 32) {
@@ -120,37 +129,61 @@ __global__ void attention_backward_rows_kernel(float* dq, const float* dout, con
     if (!dq) return;
     for (int64_t j = lane; j < d; j += 32) {
         float acc = 0.0f;
-        for (int64_t t = 0; t < L; t++) acc += s[t] * k[(b * L + t) * H + a * d + j];
-        dq[(b * L + i) * H + a * d + j] += scale * acc;
+        for (int64_t t = 0; t < L; t++) acc += s[t] * with_bias(k, g.bk, (b * L + t) * H, a * d + j);
+        put(&dq[(b * L + i) * H + a * d + j], accumulate, g.scale * acc);
     }
 }
 
 // backward, 2 of 2: a warp per key row (b, a, t): dk_t and dv_t from column t of dS and of P m
-__global__ void attention_backward_keys_kernel(float* dk, float* dv, const float* dout, const float* q, const float* P,
-                                               const float* dS, int64_t B, int64_t L, int64_t A, int64_t d, float scale,
-                                               float pdrop, uint64_t seed) {
+__global__ void attention_backward_keys_kernel(float* dk, float* dv, bool accumulate, const float* dout, const float* q,
+                                               const float* P, const float* dS, AttnArgs g) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t L = g.L, A = g.A, d = g.d, H = A * d;
     const int64_t col = (int64_t)blockIdx.x * kAttnWarps + warp;  // (b, a, t) flattened
     VSD_DYNAMIC_SHARED(float, sh);
     float* ds = sh + warp * 2 * L;  // column t of dS
     float* pm = ds + L;             // column t of P m
-    if (col >= B * A * L) return;
-    const int64_t b = col / (A * L), a = (col / L) % A, t = col % L, H = A * d;
+    if (col >= g.B * A * L) return;
+    const int64_t b = col / (A * L), a = (col / L) % A, t = col % L;
     const int64_t head = (b * A + a) * L * L;  // (b, a)'s L x L block
     for (int64_t i = lane; i < L; i += 32) {
         const int64_t e = head + i * L + t;
         ds[i] = dS[e];
-        pm[i] = pdrop > 0.0f ? P[e] * dropout_scale(seed, e, pdrop) : P[e];
+        pm[i] = g.p > 0.0f ? P[e] * dropout_scale(g.seed, e, g.p) : P[e];
     }
     __syncwarp();
     for (int64_t j = lane; j < d; j += 32) {
         float gk = 0.0f, gv = 0.0f;
         for (int64_t i = 0; i < L; i++) {
-            gk += ds[i] * q[(b * L + i) * H + a * d + j];
+            gk += ds[i] * with_bias(q, g.bq, (b * L + i) * H, a * d + j);
             gv += pm[i] * dout[(b * L + i) * H + a * d + j];
         }
-        if (dk) dk[(b * L + t) * H + a * d + j] += scale * gk;
-        if (dv) dv[(b * L + t) * H + a * d + j] += gv;
+        const int64_t e = (b * L + t) * H + a * d + j;
+        if (dk) put(&dk[e], accumulate, g.scale * gk);
+        if (dv) put(&dv[e], accumulate, gv);
+    }
+}
+
+// the biases' gradients: blockIdx.y picks q, k or v; the column pattern of bias_fused.cu (32
+// columns a block, 8 lanes over the rows, the partial sums added in a fixed order)
+constexpr int kBiasLanes = 8;
+__global__ void attention_bias_grads_kernel(AttnBiasGrads t, int64_t rows, int64_t H) {
+    __shared__ float part[kBiasLanes][32];
+    const int x = blockIdx.y;
+    const int64_t j = (int64_t)blockIdx.x * 32 + threadIdx.x;
+    float s = 0.0f;
+    if (j < H)
+        for (int64_t r = threadIdx.y; r < rows; r += kBiasLanes) {
+            const float gv = t.g[x][r * H + j];
+            if (t.d[x]) t.d[x][r * H + j] += gv;
+            s += gv;
+        }
+    part[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && j < H && t.db[x]) {
+        float sum = 0.0f;
+        for (int l = 0; l < kBiasLanes; l++) sum += part[l][threadIdx.x];
+        t.db[x][j] += sum;
     }
 }
 
@@ -161,24 +194,27 @@ static size_t attention_shared(int64_t L, int per_warp, const char* what) {
     return shmem;
 }
 
-void attention_forward(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B, int64_t L,
-                       int64_t A, int64_t d, float scale, float* P, float p, uint64_t seed) {
-    const int64_t rows = B * A * L;
+void attention_forward(float* out, const float* q, const float* k, const float* v, const float* keep, float* P,
+                       const AttnArgs& a) {
+    const int64_t rows = a.B * a.A * a.L;
     if (rows == 0) return;
     VSD_LAUNCH(attention_forward_kernel, ceil_div(rows, kAttnWarps), 32 * kAttnWarps,
-               attention_shared(L, 1, "attention_forward"), out, q, k, v, keep, B, L, A, d, scale, P, p, seed);
+               attention_shared(a.L, 1, "attention_forward"), out, q, k, v, keep, P, a);
 }
 
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k, const float* v,
-                        const float* P, float* dS, int64_t B, int64_t L, int64_t A, int64_t d, float scale, float p,
-                        uint64_t seed) {
-    const int64_t rows = B * A * L;
+void attention_backward(float* dq, float* dk, float* dv, bool accumulate, const float* dout, const float* q, const float* k,
+                        const float* v, const float* P, float* dS, const AttnArgs& a) {
+    const int64_t rows = a.B * a.A * a.L;
     if (rows == 0) return;
     VSD_LAUNCH(attention_backward_rows_kernel, ceil_div(rows, kAttnWarps), 32 * kAttnWarps,
-               attention_shared(L, 1, "attention_backward"), dq, dout, k, v, P, dS, B, L, A, d, scale, p, seed);
+               attention_shared(a.L, 1, "attention_backward"), dq, accumulate, dout, k, v, P, dS, a);
     if (dk || dv)
         VSD_LAUNCH(attention_backward_keys_kernel, ceil_div(rows, kAttnWarps), 32 * kAttnWarps,
-                   attention_shared(L, 2, "attention_backward"), dk, dv, dout, q, P, dS, B, L, A, d, scale, p, seed);
+                   attention_shared(a.L, 2, "attention_backward"), dk, dv, accumulate, dout, q, P, dS, a);
+}
+
+void attention_bias_grads(const AttnBiasGrads& t, int64_t rows, int64_t H) {
+    if (H > 0) VSD_LAUNCH(attention_bias_grads_kernel, dim3((unsigned)ceil_div(H, 32), 3), dim3(32, kBiasLanes), 0, t, rows, H);
 }
 
 // one thread per sample, scanning its row of keep as the CPU reference does (L is a caption)

@@ -21,13 +21,34 @@
 
 namespace vsd {
 
-// P: null (inference), or (B, A, L, L) to receive the probabilities for the backward. p = 0: no dropout.
-void attention_forward_cpu(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B,
-                           int64_t L, int64_t A, int64_t d, float scale, float* P, float p, uint64_t seed);
-// dq, dk, dv += the gradients (any of them null: not wanted); dS: (B, A, L, L) scratch, written
-void attention_backward_cpu(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                            const float* v, const float* P, float* dS, int64_t B, int64_t L, int64_t A, int64_t d,
-                            float scale, float p, uint64_t seed);
+// The sizes and options of one call.
+struct AttnArgs {
+    int64_t B, L, A, d;  // batch, tokens, heads, head dim (q, k, v: (B, L, A*d))
+    float scale;         // on the scores: 1/sqrt(d)
+    float p = 0.0f;      // dropout on the probabilities (0: none)
+    uint64_t seed = 0;   // its hash seed
+    // the Q, K, V projections' biases (A*d each), added to q, k, v as they are read, so that the
+    // projections can be bare GEMMs; null: none
+    const float* bq = nullptr;
+    const float* bk = nullptr;
+    const float* bv = nullptr;
+};
+
+// P: null (inference), or (B, A, L, L) to receive the probabilities for the backward.
+void attention_forward_cpu(float* out, const float* q, const float* k, const float* v, const float* keep, float* P,
+                           const AttnArgs& a);
+// dq, dk, dv += the gradients (accumulate), or = them (any of them null: not wanted); dS: (B, A, L, L)
+// scratch, written. The gradients are those of q + bq, k + bk, v + bv.
+void attention_backward_cpu(float* dq, float* dk, float* dv, bool accumulate, const float* dout, const float* q,
+                            const float* k, const float* v, const float* P, float* dS, const AttnArgs& a);
+// With biases, the backward writes its three gradients to scratch g; this then adds each to d and
+// its column sums to db (the bias gradient): d[r, j] += g[r, j], db[j] += sum_r g[r, j], rows x H
+struct AttnBiasGrads {
+    float* d[3];         // q, k, v's gradients (null: not wanted)
+    float* db[3];        // the biases' gradients (null: not wanted)
+    const float* g[3];   // the scratch gradients
+};
+void attention_bias_grads_cpu(const AttnBiasGrads& t, int64_t rows, int64_t H);
 
 // The key lengths cuDNN's attention takes, when the visible keys are a prefix:
 //   len[b] = n >= 1 if keep[b, t] != 0 exactly for t < n, else -1          keep (B, L), len (B,)
@@ -35,11 +56,11 @@ void key_prefix_lengths_cpu(int32_t* len, const float* keep, int64_t B, int64_t 
 
 // the CUDA versions
 VSD_LAUNCHERS(
-    void attention_forward(float* out, const float* q, const float* k, const float* v, const float* keep, int64_t B,
-                           int64_t L, int64_t A, int64_t d, float scale, float* P, float p, uint64_t seed);
-    void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                            const float* v, const float* P, float* dS, int64_t B, int64_t L, int64_t A, int64_t d,
-                            float scale, float p, uint64_t seed);
+    void attention_forward(float* out, const float* q, const float* k, const float* v, const float* keep, float* P,
+                           const AttnArgs& a);
+    void attention_backward(float* dq, float* dk, float* dv, bool accumulate, const float* dout, const float* q,
+                            const float* k, const float* v, const float* P, float* dS, const AttnArgs& a);
+    void attention_bias_grads(const AttnBiasGrads& t, int64_t rows, int64_t H);
     void key_prefix_lengths(int32_t* len, const float* keep, int64_t B, int64_t L);
 )
 

@@ -19,6 +19,7 @@ void where_backward_cpu(float* da, float* db, const float* dout, const float* co
 // the CUDA versions (kernels/select.cu)
 VSD_LAUNCHERS(
     void masked_fill(float* out, const float* x, const float* mask, float value, const Broadcast& bc);
+    void masked_fill_backward(float* dx, const float* dout, const float* mask, const Broadcast& bc);
     void where(float* out, const float* cond, const float* a, const float* b, const Broadcast& bc);
 )
 

@@ -144,7 +144,7 @@ static int body(int, char**) {
         float *q = cuda::dev_alloc(Bq * L * H), *o = cuda::dev_alloc(Bq * L * H);
         VSD_CUDA_CHECK(cudaMemset(q, 0, Bq * L * H * 4));
         report_fl("attention_forward (fused)", "32 x 24 x 12 x 64",
-                  median_ms([&] { cuda::attention_forward(o, q, q, q, nullptr, Bq, L, A, d, 0.125f, nullptr, 0.0f, 0); }),
+                  median_ms([&] { cuda::attention_forward(o, q, q, q, nullptr, nullptr, AttnArgs{Bq, L, A, d, 0.125f}); }),
                   4.0 * Bq * A * L * L * d);
     }
     // cuDNN (--cudnn 1) against our own paths, at the op level (tensors and autograd included)

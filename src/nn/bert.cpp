@@ -67,11 +67,17 @@ Tensor BertLayer::forward(const Tensor& h, const Tensor& mask, Rng* drop, bool f
     const int64_t A = cfg.heads;
     // 1. queries, keys, values, split into heads                      (B, A, L, d)
     // 1-2. multi-head attention over the real keys (dropout on its probabilities)   (B, L, H)
-    Tensor q = query.forward(h);  // in this order (see multi_head_attention)
-    Tensor k = key.forward(h);
-    Tensor v = value.forward(h);
-    Tensor ctx = fused ? attention(q, k, v, mask, A, cfg.dropout, drop)
-                       : multi_head_attention(q, k, v, A, mask, Tensor(), cfg.dropout, drop);
+    //    (fused: the projections are bare GEMMs, and the attention op adds their biases)
+    Tensor ctx;
+    if (fused) {
+        Tensor q = linear(h, query.weight), k = linear(h, key.weight), v = linear(h, value.weight);
+        ctx = attention(q, k, v, mask, A, cfg.dropout, drop, query.bias, key.bias, value.bias);
+    } else {
+        Tensor q = query.forward(h);  // in this order (see multi_head_attention)
+        Tensor k = key.forward(h);
+        Tensor v = value.forward(h);
+        ctx = multi_head_attention(q, k, v, A, mask, Tensor(), cfg.dropout, drop);
+    }
     // 3. project, residual + LayerNorm (the biases fused with what follows them: the same bits
     //    as linear, dropout and add, in fewer launches; kernels/bias_fused.h)
     Tensor a = attn_ln.forward(bias_dropout_add(h, linear(ctx, attn_out.weight), attn_out.bias, cfg.dropout, drop));
@@ -83,7 +89,8 @@ Tensor BertLayer::forward(const Tensor& h, const Tensor& mask, Rng* drop, bool f
 Tensor BertLayer::forward_fused(const Tensor& h, const Tensor& keep, const std::vector<int>& key_len) {
     // the same layer as forward(), with the attention in one kernel (no dropout: inference); with
     // --cudnn 1 and prefix key masks (key_len given), cuDNN's multi-head attention instead
-    Tensor ctx = key_len.empty() ? attention(query.forward(h), key.forward(h), value.forward(h), keep, cfg.heads)
+    Tensor ctx = key_len.empty() ? attention(linear(h, query.weight), linear(h, key.weight), linear(h, value.weight), keep,
+                                             cfg.heads, 0.0f, nullptr, query.bias, key.bias, value.bias)
                                  : attention_cudnn(h, query.weight, query.bias, key.weight, key.bias, value.weight,
                                                    value.bias, key_len, cfg.heads);
     Tensor a = attn_ln.forward(h + attn_out.forward(ctx));

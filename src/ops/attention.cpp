@@ -8,8 +8,9 @@
 
 namespace vsd {
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads, float p, Rng* drop) {
-    const Backend* kt = op_device("attention", {q, k, v});
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads, float p, Rng* drop,
+                 const Tensor& bq, const Tensor& bk, const Tensor& bv) {
+    const Backend* kt = op_device("attention", {q, k, v, bq, bk, bv});
     ENSURE(q.ndim() == 3 && k.shape() == q.shape() && v.shape() == q.shape(),
            "attention: q %s, k %s and v %s must be the same (B, L, H)", q.shape_str().c_str(), k.shape_str().c_str(),
            v.shape_str().c_str());
@@ -17,36 +18,53 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
     const int64_t B = q.size(0), L = q.size(1), H = q.size(2);
     ENSURE(heads > 0 && H % heads == 0, "attention: %lld columns do not split into %lld heads", (long long)H, (long long)heads);
     ENSURE(p >= 0.0f && p < 1.0f, "attention: dropout p must be in [0, 1), got %g", p);
+    const bool biased = bq.defined() || bk.defined() || bv.defined();
+    if (biased)
+        for (const Tensor* b : {&bq, &bk, &bv})
+            ENSURE(b->defined() && b->shape() == Shape{H} && b->dtype() == DType::F32,
+                   "attention: the biases must be three float (%lld,) tensors, got %s", (long long)H,
+                   b->defined() ? b->shape_str().c_str() : "none");
     Tensor kp;
     if (keep.defined()) {
         ENSURE(keep.shape() == Shape({B, L}), "attention: keep must be (%lld, %lld), got %s", (long long)B, (long long)L,
                keep.shape_str().c_str());
         kp = (keep.dtype() == DType::F32 ? keep : to_float(keep)).to(q.device());  // (no copy when it is both)
     }
-    const int64_t d = H / heads;
-    const float scale = 1.0f / std::sqrt((float)d);
+    AttnArgs a;
+    a.B = B, a.L = L, a.A = heads, a.d = H / heads;
+    a.scale = 1.0f / std::sqrt((float)a.d);
     // dropout on the probabilities only when training (a generator given): one draw, as the
     // unfused path's dropout op makes, so both drop the same elements
-    const float pd = drop ? p : 0.0f;
-    const uint64_t seed = pd > 0.0f ? drop->next_u64() : 0;
-    const bool train = any_needs_grad({q, k, v});
+    a.p = drop ? p : 0.0f;
+    a.seed = a.p > 0.0f ? drop->next_u64() : 0;
+    if (biased) a.bq = bq.data(), a.bk = bk.data(), a.bv = bv.data();
+    const bool train = any_needs_grad({q, k, v, bq, bk, bv});
     Tensor out = Tensor::empty(q.shape(), DType::F32, device_of(kt));
     Tensor P = train ? Tensor::empty({B, heads, L, L}, DType::F32, device_of(kt)) : Tensor();  // for the backward
     const float* keep_p = kp.defined() ? kp.data() : nullptr;
     float* Pp = train ? P.data() : nullptr;
-    if (kt) VSD_RUN(*kt, attention_forward)(out.data(), q.data(), k.data(), v.data(), keep_p, B, L, heads, d, scale, Pp, pd, seed);
-    else attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), keep_p, B, L, heads, d, scale, Pp, pd, seed);
-    record("attention", {q, k, v}, out, [q, k, v, out, P, B, L, heads, d, scale, pd, seed, kt]() mutable {
+    if (kt) VSD_RUN(*kt, attention_forward)(out.data(), q.data(), k.data(), v.data(), keep_p, Pp, a);
+    else attention_forward_cpu(out.data(), q.data(), k.data(), v.data(), keep_p, Pp, a);
+    record("attention", {q, k, v, bq, bk, bv}, out, [q, k, v, bq, bk, bv, out, P, a, biased, kt]() mutable {
         Tensor dS = Tensor::empty(P.shape(), DType::F32, device_of(kt));  // scratch
-        float* dq = q.needs_grad() ? q.grad() : nullptr;
-        float* dk = k.needs_grad() ? k.grad() : nullptr;
-        float* dv = v.needs_grad() ? v.grad() : nullptr;
-        if (kt)
-            VSD_RUN(*kt, attention_backward)(dq, dk, dv, out.grad(), q.data(), k.data(), v.data(), P.data(), dS.data(), B, L,
-                                             heads, d, scale, pd, seed);
-        else
-            attention_backward_cpu(dq, dk, dv, out.grad(), q.data(), k.data(), v.data(), P.data(), dS.data(), B, L, heads, d,
-                                   scale, pd, seed);
+        auto grad_of = [](const Tensor& t) { return t.needs_grad() ? t.grad() : nullptr; };
+        const Tensor* x[3] = {&q, &k, &v};
+        // without biases: straight into q, k, v's gradients; with them: into scratch first
+        Tensor g[3];
+        float* dst[3];
+        for (int i = 0; i < 3; i++) {
+            if (biased) g[i] = Tensor::empty(q.shape(), DType::F32, device_of(kt));
+            dst[i] = biased ? g[i].data() : grad_of(*x[i]);
+        }
+        if (kt) VSD_RUN(*kt, attention_backward)(dst[0], dst[1], dst[2], !biased, out.grad(), q.data(), k.data(), v.data(),
+                                                 P.data(), dS.data(), a);
+        else attention_backward_cpu(dst[0], dst[1], dst[2], !biased, out.grad(), q.data(), k.data(), v.data(), P.data(),
+                                    dS.data(), a);
+        if (!biased) return;
+        const AttnBiasGrads t = {{grad_of(q), grad_of(k), grad_of(v)}, {grad_of(bq), grad_of(bk), grad_of(bv)},
+                                 {g[0].data(), g[1].data(), g[2].data()}};
+        if (kt) VSD_RUN(*kt, attention_bias_grads)(t, a.B * a.L, q.size(2));
+        else attention_bias_grads_cpu(t, a.B * a.L, q.size(2));
     });
     return out;
 }

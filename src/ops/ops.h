@@ -86,9 +86,11 @@ Tensor unit_rows(const Tensor& x, double eps = 1e-12);  // F.normalize: x / max(
 // Fused multi-head attention: softmax(q k^T / sqrt(d)) v per head over the keys keep shows, with
 // dropout p on the probabilities when `drop` is given (training; one draw from it).
 // q, k, v (B, L, A*d), keep (B, L) 0/1 or undefined -> (B, L, A*d); see kernels/attention.h.
-// The same maths as multi_head_attention (src/nn/layers.h) with a key mask, in 3 launches.
+// bq, bk, bv (A*d; all three or none): the projections' biases, added as q, k, v are read (so
+// q = linear(h, wq) can be a bare GEMM), with their gradients.
+// The same maths as multi_head_attention (src/nn/layers.h) with a key mask, in 3-4 launches.
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, int64_t heads, float p = 0.0f,
-                 Rng* drop = nullptr);
+                 Rng* drop = nullptr, const Tensor& bq = Tensor(), const Tensor& bk = Tensor(), const Tensor& bv = Tensor());
 // The key lengths (B) for cuDNN's attention when every row of keep (B, L) shows a prefix of >= 1
 // keys, else empty (kernels/attention.h). Only the B lengths cross to the host.
 std::vector<int> key_prefix_lengths(const Tensor& keep);

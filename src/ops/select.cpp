@@ -11,16 +11,14 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
     Broadcast bc = make_broadcast("masked_fill", x.shape(), mask.shape(), &os);
     ENSURE(os == x.shape(), "masked_fill: mask %s must broadcast to the input's shape %s", mask.shape_str().c_str(),
           x.shape_str().c_str());
-    Tensor m = to_float(mask).to(x.device());
+    const Tensor m = (mask.dtype() == DType::F32 ? mask : to_float(mask)).to(x.device());  // (read only: no copy)
     Tensor y = Tensor::empty(x.shape(), DType::F32, device_of(k));
     if (k) VSD_RUN(*k, masked_fill)(y.data(), x.data(), m.data(), value, bc);
     else masked_fill_cpu(y.data(), x.data(), m.data(), value, bc);
     record("masked_fill", {x}, y, [x, y, m, bc, k]() mutable {
-        if (!k) return masked_fill_backward_cpu(x.grad(), y.grad(), m.data(), bc);
-        // dx += dy where the mask is 0: fill a copy of dy with 0 where it is set, then accumulate
-        Tensor tmp = Tensor::empty(x.shape(), DType::F32, Device::CUDA);
-        VSD_RUN(*k, masked_fill)(tmp.data(), y.grad(), m.data(), 0.0f, bc);
-        k->accumulate(x.grad(), tmp.data(), x.numel());
+        // dx += dy where the mask is 0
+        if (k) VSD_RUN(*k, masked_fill_backward)(x.grad(), y.grad(), m.data(), bc);
+        else masked_fill_backward_cpu(x.grad(), y.grad(), m.data(), bc);
     });
     return y;
 }

@@ -46,6 +46,12 @@ void parity_select() {
         Buf<Bk> X(xv), M(mask), O(24);
         VSD_RUN(Bk{}, masked_fill)(O.d, X.d, M.d, -7.0f, bc);
         CHECK_PARITY(O.get(), out, 0.0f, 0.0f);
+        const std::vector<float> dout = randv(24, 6), dx0 = randv(24, 7);  // backward: dx += dout where unmasked
+        std::vector<float> dx = dx0;
+        masked_fill_backward_cpu(dx.data(), dout.data(), mask.data(), bc);
+        Buf<Bk> DO(dout), DX(dx0);
+        VSD_RUN(Bk{}, masked_fill_backward)(DX.d, DO.d, M.d, bc);
+        CHECK_PARITY(DX.get(), dx, 0.0f, 0.0f);
         Broadcast wc = frame({2, 3, 4}, {3, 4});
         std::vector<float> cond = randv(12, 4, 0, 1), bv = randv(24, 5), w(24);
         for (float& c : cond) c = c > 0.5f ? 1.0f : 0.0f;
@@ -55,4 +61,4 @@ void parity_select() {
         CHECK_PARITY(W.get(), w, 0.0f, 0.0f);
     }
 }
-KERNEL_PARITY(parity_select, "masked_fill and where with broadcast masks")
+KERNEL_PARITY(parity_select, "masked_fill (forward and backward) and where with broadcast masks")
