@@ -28,19 +28,25 @@ void chunk_sqnorms_cpu(float* partial, const AdamWChunk* chunks, int64_t nchunks
     }
 }
 
-void clip_coefficient_cpu(float* out, const float* partial, int64_t nchunks, float max_norm, const float* also) {
+void clip_coefficient_cpu(float* out, const float* partial, int64_t nchunks, float max_norm, const float* also, float* row) {
     double s = 0.0;
     for (int64_t c = 0; c < nchunks; c++) s += partial[c];
-    const float norm = (float)std::sqrt(s), coef = max_norm / (norm + 1e-6f);
+    const float norm = (float)std::sqrt(s), coef = max_norm / (norm + 1e-6f), loss = also ? *also : 0.0f;
+    const bool skip = !std::isfinite(norm) || !std::isfinite(loss);
     out[0] = norm;
-    out[1] = coef < 1.0f ? coef : 1.0f;  // (an infinite max_norm: 1, no clipping)
-    if (also) out[2] = *also;
+    out[1] = skip ? -1.0f : (coef < 1.0f ? coef : 1.0f);  // (an infinite max_norm: 1, no clipping)
+    out[2] = loss;
+    out[3] = skip ? 1.0f : 0.0f;
+    if (skip) out[4] += 1.0f;
+    if (row) row[0] = loss, row[1] = norm, row[2] = out[3];
 }
 
-void adamw_chunks_cpu(const AdamWChunk* chunks, int64_t nchunks, const AdamWHyper& h, const float* coef) {
+void adamw_chunks_cpu(const AdamWChunk* chunks, int64_t nchunks, const AdamWHyper& h, const float* coef,
+                      const float* skipped) {
+    if (*coef < 0.0f) return;  // a skipped step
     for (int64_t c = 0; c < nchunks; c++) {
         const AdamWChunk& k = chunks[c];
-        const int64_t t = k.t0 + h.since;
+        const int64_t t = k.t0 + h.since - (skipped ? (int64_t)*skipped : 0);
         std::vector<float> g(k.g, k.g + k.n);
         for (float& x : g) x *= *coef;  // the clipped gradient
         adamw_update_cpu(k.p, g.data(), k.m, k.v, k.n, h.lr[k.group], h.b1, h.b2, h.eps, h.wd[k.group],

@@ -59,25 +59,31 @@ __global__ void chunk_sqnorms_kernel(float* partial, const AdamWChunk* chunks) {
 }
 
 __global__ void clip_coefficient_kernel(float* out, const float* partial, int64_t nchunks, float max_norm,
-                                        const float* also) {
+                                        const float* also, float* row) {
     VSD_DYNAMIC_SHARED(double, sh);
     double s = 0.0;
     for (int64_t c = threadIdx.x; c < nchunks; c += blockDim.x) s += partial[c];
     s = block_tree_sum(s, sh);
-    if (threadIdx.x == 0) {
-        const float norm = (float)sqrt(s), coef = max_norm / (norm + 1e-6f);
+    if (threadIdx.x == 0) {  // (reference: clip_coefficient_cpu)
+        const float norm = (float)sqrt(s), coef = max_norm / (norm + 1e-6f), loss = also ? *also : 0.0f;
+        const bool skip = !isfinite(norm) || !isfinite(loss);
         out[0] = norm;
-        out[1] = coef < 1.0f ? coef : 1.0f;
-        if (also) out[2] = *also;
+        out[1] = skip ? -1.0f : (coef < 1.0f ? coef : 1.0f);
+        out[2] = loss;
+        out[3] = skip ? 1.0f : 0.0f;
+        if (skip) out[4] += 1.0f;
+        if (row) row[0] = loss, row[1] = norm, row[2] = out[3];
     }
 }
 
-__global__ void adamw_chunks_kernel(const AdamWChunk* chunks, AdamWHyper h, const float* coef) {
+__global__ void adamw_chunks_kernel(const AdamWChunk* chunks, AdamWHyper h, const float* coef, const float* skipped) {
+    const float scale = *coef;
+    if (scale < 0.0f) return;  // a skipped step (a non-finite loss or norm)
     const AdamWChunk c = chunks[blockIdx.x];
-    const int64_t t = c.t0 + h.since;
+    const int64_t t = c.t0 + h.since - (skipped ? (int64_t)*skipped : 0);
     const float lr = h.lr[c.group], wd = h.wd[c.group];
     const float step_size = (float)(lr / adamw_bc1(h.b1, t)), bc2_sqrt = (float)adamw_bc2_sqrt(h.b2, t);
-    const float decay = 1.0f - lr * wd, scale = *coef;
+    const float decay = 1.0f - lr * wd;
     for (int64_t i = threadIdx.x; i < c.n; i += blockDim.x) {
         const float g = c.g[i] * scale;
         c.p[i] *= decay;
@@ -100,12 +106,12 @@ void chunk_sqnorms(float* partial, const AdamWChunk* chunks, int64_t nchunks) {
     if (nchunks > 0) VSD_LAUNCH(chunk_sqnorms_kernel, nchunks, 256, 256 * sizeof(float), partial, chunks);
 }
 
-void clip_coefficient(float* out, const float* partial, int64_t nchunks, float max_norm, const float* also) {
-    VSD_LAUNCH(clip_coefficient_kernel, 1, 256, 256 * sizeof(double), out, partial, nchunks, max_norm, also);
+void clip_coefficient(float* out, const float* partial, int64_t nchunks, float max_norm, const float* also, float* row) {
+    VSD_LAUNCH(clip_coefficient_kernel, 1, 256, 256 * sizeof(double), out, partial, nchunks, max_norm, also, row);
 }
 
-void adamw_chunks(const AdamWChunk* chunks, int64_t nchunks, AdamWHyper h, const float* coef) {
-    if (nchunks > 0) VSD_LAUNCH(adamw_chunks_kernel, nchunks, 256, 0, chunks, h, coef);
+void adamw_chunks(const AdamWChunk* chunks, int64_t nchunks, AdamWHyper h, const float* coef, const float* skipped) {
+    if (nchunks > 0) VSD_LAUNCH(adamw_chunks_kernel, nchunks, 256, 0, chunks, h, coef, skipped);
 }
 
 }  // namespace VSD_KNS

@@ -48,12 +48,22 @@ VSD_HD double adamw_bc2_sqrt(float b2, int64_t t) { return sqrt(1.0 - pow((doubl
 
 // partial[c] = sum of g^2 over chunk c
 void chunk_sqnorms_cpu(float* partial, const AdamWChunk* chunks, int64_t nchunks);
-// out[0] = the norm sqrt(sum partial), out[1] = the clip coefficient min(1, max_norm / (norm + 1e-6))
-// (torch.nn.utils.clip_grad_norm_), and out[2] = *also when `also` is given (a scalar the host
-// reads back in the same copy: the loss)
-void clip_coefficient_cpu(float* out, const float* partial, int64_t nchunks, float max_norm, const float* also);
-// the update of every chunk, with the gradient scaled by *coef
-void adamw_chunks_cpu(const AdamWChunk* chunks, int64_t nchunks, const AdamWHyper& h, const float* coef);
+// The step's scalars, in device memory, written by clip_coefficient and read by the update:
+//   [0] the norm, sqrt(sum partial)
+//   [1] the clip coefficient min(1, max_norm / (norm + 1e-6)) (torch.nn.utils.clip_grad_norm_), or
+//       -1 when the norm or *also (the loss) is not finite: the update then skips the step, as
+//       the reference skips a NaN loss, without the host having to look
+//   [2] *also (0 without it)
+//   [3] 1 when the step is skipped, else 0 (a condition for copy_many: BatchNorm's statistics)
+//   [4] the steps skipped so far (the update's step counts leave them out: t = t0 + since - [4])
+// row, when given: row[0] = the loss, row[1] = the norm, row[2] = skipped (a step's line of the
+// trainer's history, read back on log steps)
+constexpr int kStepScalars = 5;
+void clip_coefficient_cpu(float* out, const float* partial, int64_t nchunks, float max_norm, const float* also, float* row);
+// the update of every chunk, with the gradient scaled by *coef (no update when it is negative);
+// skipped: null, or the count of skipped steps ([4] above)
+void adamw_chunks_cpu(const AdamWChunk* chunks, int64_t nchunks, const AdamWHyper& h, const float* coef,
+                      const float* skipped);
 // g = 0 in every chunk (zero_grad in one launch)
 void zero_chunks_cpu(const AdamWChunk* chunks, int64_t nchunks);
 
@@ -63,8 +73,8 @@ VSD_LAUNCHERS(
                       float eps, float wd, float bc1, float bc2_sqrt);
     // chunks, partial, out, coef and also are device memory
     void chunk_sqnorms(float* partial, const AdamWChunk* chunks, int64_t nchunks);
-    void clip_coefficient(float* out, const float* partial, int64_t nchunks, float max_norm, const float* also);
-    void adamw_chunks(const AdamWChunk* chunks, int64_t nchunks, AdamWHyper h, const float* coef);
+    void clip_coefficient(float* out, const float* partial, int64_t nchunks, float max_norm, const float* also, float* row);
+    void adamw_chunks(const AdamWChunk* chunks, int64_t nchunks, AdamWHyper h, const float* coef, const float* skipped);
     void zero_chunks(const AdamWChunk* chunks, int64_t nchunks);
 )
 

@@ -7,7 +7,7 @@
 #include "elementwise.h"
 #include "gemm.h"
 #include "memory_pool.h"
-#include "zero_many.h"
+#include "many.h"
 #ifdef USE_CUDA
 #include <cuda_runtime.h>
 #endif

@@ -319,6 +319,62 @@ TEST_CASE("non-finite loss: the update is skipped and named (BatchNorm statistic
     }
 }
 
+// On the device without --trace the host does not read each step: the device skips a non-finite
+// step itself (no update, BatchNorm's statistics restored from a copy, the Adam step counts leave it
+// out), and the loss and the norm are read back on log steps. The result must be the run that reads
+// every step (--trace takes that path), bit for bit, skipped steps included.
+TEST_CASE("device training reads back only on log steps, and skips non-finite steps on the device: the same run") {
+    std::string data = small_demo_dataset("deferred", 60, 20, 32, 16);
+    const std::string ims = data + "/demo/precomp/train_ims.npy";
+    plant_nan(ims, 1000, npy_open(ims).shape[1] * npy_open(ims).shape[2]);  // image 0: its batches are skipped
+    auto run = [&](const std::string& tag, bool read_every_step) {
+        TrainConfig c = small_config(data, temp_dir(tag));
+        c.img_dim = 32;
+        c.embed_size = 16;
+        c.check_inputs = false;
+        c.num_epochs = 2;
+        c.log_step = 7;
+        c.device = cuda_available() ? "cuda" : "emulator";
+        if (read_every_step) c.trace = c.logger_name + "/trace.jsonl";
+        train(c);
+        use_emulated_device(false);
+        return c.logger_name;
+    };
+    const std::string every = run("deferred_every", true), deferred = run("deferred_logsteps", false);
+    auto losses = [](const std::string& dir) {  // the loss of every updated step, and the skip lines
+        std::ifstream f(dir + "/train.log");
+        std::vector<std::string> r;
+        for (std::string line; std::getline(f, line);) {
+            const size_t at = line.find("| loss ");
+            if (at != std::string::npos) r.push_back(line.substr(0, line.find(" | lr", at)));
+            else if (line.find("update skipped") != std::string::npos) r.push_back(line);
+        }
+        return r;
+    };
+    const std::vector<std::string> a = losses(every), b = losses(deferred);
+    REQUIRE(a.size() > 10);
+    CHECK(a == b);
+    int skipped = 0;
+    for (const std::string& l : b) skipped += l.find("non-finite loss (matching = nan); images 0") != std::string::npos;
+    CHECK(skipped > 0);
+    CHECK(all_weights(every + "/checkpoint.safetensors") == all_weights(deferred + "/checkpoint.safetensors"));
+    SafeTensors sa = safetensors_load(every + "/checkpoint.safetensors"), sb = safetensors_load(deferred + "/checkpoint.safetensors");
+    CHECK(sa.metadata.at("adam_steps") == sb.metadata.at("adam_steps"));
+    for (float w : all_weights(deferred + "/checkpoint.safetensors")) REQUIRE(std::isfinite(w));
+    // every image NaN: the 10th skipped step in a row stops the run, found at the next read
+    std::string all_nan = small_demo_dataset("deferred_all", 60, 20, 32, 16);
+    const std::string ims2 = all_nan + "/demo/precomp/train_ims.npy";
+    plant_nan(ims2, 1, npy_open(ims2).shape[1] * npy_open(ims2).shape[2]);
+    TrainConfig c = small_config(all_nan, temp_dir("deferred_all_run"));
+    c.img_dim = 32;
+    c.embed_size = 16;
+    c.check_inputs = false;
+    c.log_step = 4;
+    c.device = cuda_available() ? "cuda" : "emulator";
+    CHECK_THROWS_WITH(train(c), doctest::Contains("10 steps in a row had a non-finite loss or gradient (last: epoch 1 step 10, loss (matching = nan))"));
+    use_emulated_device(false);
+}
+
 TEST_CASE("run folder: train.log line by line, run.json with the protocol, the vocabulary; cross-dataset eval uses it") {
     std::string data = small_demo("runfolder");
     TrainConfig c = small_config(data, temp_dir("runfolder"));

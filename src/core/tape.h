@@ -15,7 +15,7 @@
 //     asks. On the device that would be one memset per activation (a third of a BERT step's
 //     launches), so backward() first allocates the buffers the next stretch of closures will need
 //     (each entry lists its inputs that need a gradient) and zeroes them with one launch
-//     (kernels/zero_many.h); a stretch ends at kZeroStretchBytes of new buffers.
+//     (kernels/many.h); a stretch ends at kZeroStretchBytes of new buffers.
 //   * A view's backward (reshape) may hand its gradient buffer to its input instead of adding it to
 //     a zeroed one (Tensor::adopt_grad), when nothing else has reached the input yet: same bits.
 //   * Under NoGrad (evaluation), ops record nothing and their outputs do not require grad.

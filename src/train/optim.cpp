@@ -10,7 +10,7 @@ namespace vsd {
 
 // The device path's state: a table of chunks over the tensors that have gradients (uploaded once,
 // remade only when that set, a buffer, or a step count changes from outside, e.g. a resume), the
-// per-chunk partial norms, and the scalars read back (norm, clip coefficient, loss).
+// per-chunk partial norms, and the step's scalars (kernels/adamw.h: kStepScalars).
 struct AdamW::DevicePlan {
     static constexpr int64_t kChunk = 1 << 16;  // elements per chunk (a block's work)
     std::vector<AdamWChunk> host;  // the table, as uploaded
@@ -60,6 +60,8 @@ AdamW::DevicePlan& AdamW::plan() {
         for (size_t i = 0; i < active.size(); i++) counts_moved_by_step &= tp_[active[i]] == d.t0[i] + d.since;
         if (counts_moved_by_step) return d;
     }
+    // the counts the new table starts from must leave out the steps the device skipped
+    if (d.table.defined() && settle()) return plan();
     // (re)make it: chunks of at most kChunk elements, in group order
     d.active = active;
     d.ptrs = ptrs;
@@ -85,10 +87,8 @@ AdamW::DevicePlan& AdamW::plan() {
     if (!d.host.empty()) std::memcpy(words.data(), d.host.data(), d.host.size() * sizeof(AdamWChunk));
     d.table = Tensor::from_i64({(int64_t)words.size()}, words).to(Device::CUDA);
     d.partial = Tensor::empty({std::max<int64_t>(1, d.nchunks)}, DType::F32, Device::CUDA);
-    if (!d.scalars.defined()) {
-        d.scalars = Tensor::zeros({3}, DType::F32, Device::CUDA);
-        d.one = Tensor::from({1}, {1.0f}).to(Device::CUDA);
-    }
+    d.scalars = Tensor::zeros({kStepScalars}, DType::F32, Device::CUDA);  // (no skipped step in this table yet)
+    if (!d.one.defined()) d.one = Tensor::from({1}, {1.0f}).to(Device::CUDA);
     return d;
 }
 
@@ -120,7 +120,8 @@ void AdamW::step() {
             h.wd[g] = groups_[g].weight_decay;
         }
         h.b1 = b1_, h.b2 = b2_, h.eps = eps_, h.since = d.since;
-        VSD_RUN(d.table.backend(), adamw_chunks)((const AdamWChunk*)d.table.i64(), d.nchunks, h, clipped_ ? d.scalars.data() + 1 : d.one.data());
+        VSD_RUN(d.table.backend(), adamw_chunks)((const AdamWChunk*)d.table.i64(), d.nchunks, h,
+                                                 clipped_ ? d.scalars.data() + 1 : d.one.data(), d.scalars.data() + 4);
         clipped_ = false;
         return;
     }
@@ -151,21 +152,52 @@ void AdamW::zero_grad() {
         for (Tensor& p : g.params) p.zero_grad();
 }
 
-StepScalars AdamW::clip_and_read(const std::vector<Tensor>& params, float max_norm, const Tensor& loss) {
-    if (!on_device_) return {clip_grad_norm(params, max_norm), loss.item()};
+void AdamW::clip(const std::vector<Tensor>& params, float max_norm, const Tensor& loss, float* row) {
+    ENSURE(on_device_, "AdamW::clip: the device's path (on the CPU use clip_and_read)");
     size_t ours = 0;
     for (const Tensor& p : params) ours += ids_.count(p.id());
     ENSURE(ours == params.size() && ours == tp_.size(),
-           "AdamW::clip_and_read: on the device the norm covers the optimiser's own %zu parameters; got %zu, %zu of "
+           "AdamW::clip: on the device the norm covers the optimiser's own %zu parameters; got %zu, %zu of "
            "them the optimiser's", tp_.size(), params.size(), ours);
-    ENSURE(!loss.defined() || (loss.numel() == 1 && loss.is_cuda()), "AdamW::clip_and_read: the loss must be one value on the device");
+    ENSURE(!loss.defined() || (loss.numel() == 1 && loss.is_cuda()), "AdamW::clip: the loss must be one value on the device");
     DevicePlan& d = plan();
     const AdamWChunk* table = (const AdamWChunk*)d.table.i64();
     VSD_RUN(d.table.backend(), chunk_sqnorms)(d.partial.data(), table, d.nchunks);
-    VSD_RUN(d.table.backend(), clip_coefficient)(d.scalars.data(), d.partial.data(), d.nchunks, max_norm, loss.defined() ? loss.data() : nullptr);
+    VSD_RUN(d.table.backend(), clip_coefficient)(d.scalars.data(), d.partial.data(), d.nchunks, max_norm,
+                                                 loss.defined() ? loss.data() : nullptr, row);
     clipped_ = true;
-    const std::vector<float> s = d.scalars.to_vector();  // the step's one read-back
+}
+
+StepScalars AdamW::clip_and_read(const std::vector<Tensor>& params, float max_norm, const Tensor& loss) {
+    if (!on_device_) return {clip_grad_norm(params, max_norm), loss.item()};
+    clip(params, max_norm, loss);
+    DevicePlan& d = *plan_;
+    std::vector<float> s = d.scalars.to_vector();  // the step's one read-back
+    if (s[3] != 0.0f) {  // the caller skips this step (no step()): the device must not count it
+        s[4] -= 1.0f;
+        d.scalars = Tensor::from({kStepScalars}, s).to(Device::CUDA);
+        clipped_ = false;
+    }
     return {s[0], loss.defined() ? s[2] : 0.0f};
+}
+
+int64_t AdamW::settle() {
+    if (!on_device_ || !plan_ || !plan_->scalars.defined()) return 0;
+    DevicePlan& d = *plan_;
+    std::vector<float> s = d.scalars.to_vector();
+    const int64_t k = (int64_t)s[4];
+    if (k == 0) return 0;
+    // the host counted every step() call; the device did not update on k of them
+    for (int64_t a : d.active) tp_[a] -= k;
+    d.since -= k;
+    t_ -= k;
+    s[4] = 0.0f;
+    d.scalars = Tensor::from({kStepScalars}, s).to(Device::CUDA);
+    return k;
+}
+
+const float* AdamW::skip_flag() const {
+    return plan_ && plan_->scalars.defined() ? plan_->scalars.data() + 3 : nullptr;
 }
 
 float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {

@@ -41,7 +41,20 @@ public:
     // coefficient are computed there over its chunk table (kernels/adamw.h), the coefficient stays
     // in device memory for step(), and the two scalars come back in one copy. (There the stored
     // gradients are left as they are: the update reads them times the coefficient.)
+    // A non-finite loss or norm: the caller skips the step (no step() call), as the reference does.
     StepScalars clip_and_read(const std::vector<Tensor>& params, float max_norm, const Tensor& loss);
+    // The device's step without a read (the trainer reads on log steps only): the same norm and
+    // coefficient, and the device itself skips the next step() when the loss or the norm is not
+    // finite (kernels/adamw.h: kStepScalars). row, when given (3 device floats), receives the
+    // loss, the norm and 1 if skipped. Then call step() in any case; settle() folds the skipped
+    // steps into the counts.
+    void clip(const std::vector<Tensor>& params, float max_norm, const Tensor& loss, float* row = nullptr);
+    // Device: the steps the device skipped since the last settle (one read), taken off the step
+    // counts (steps(), param_steps()); call it before reading those. 0 on the CPU.
+    int64_t settle();
+    // Device: 1.0 in device memory when the last clip() decided to skip, else 0 (a condition for
+    // kernels/many.h's copy_many); null before the first clip
+    const float* skip_flag() const;
     void set_lr(float lr) { lr_ = lr; }
     float lr() const { return lr_; }
     int64_t steps() const { return t_; }                        // step() calls

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "../../kernels/backend.h"
+#include "../../kernels/many.h"
 #include "../core/progress.h"
 #include "../data/json.h"
 #include "../data/npy.h"
@@ -611,6 +612,45 @@ TrainResult train(TrainConfig cfg) {
     // reference keeps them, so one NaN batch leaves NaN statistics behind for evaluation)
     std::vector<std::pair<Tensor, Tensor>> bn_stats;  // (live buffer, its copy before the step)
     for (auto& [name, t] : model.named_buffers()) bn_stats.push_back({t, Tensor()});
+    // On the device (without --trace) the host does not wait for a step: the device skips a
+    // non-finite step itself (AdamW::clip), BatchNorm's statistics are kept and restored by
+    // copy_many under the device's skip flag, and the steps' loss and norm collect in a history in
+    // device memory, read back on log steps (and at an epoch's end) to write the log lines.
+    const bool deferred = dev == Device::CUDA && !trace.on();
+    struct PendingStep {  // a step whose loss and norm are still in device memory
+        int64_t global_step, step;  // before the step: its global index and its index in the epoch
+        int epoch;
+        float lr;
+        double data_s;
+        std::string ids;  // the batch's first images (a skipped step's message)
+        LossTerms terms;
+    };
+    std::vector<PendingStep> pending;
+    Tensor hist;  // (rows, 3): loss, norm, skipped; row i for pending[i]
+    int64_t hist_rows = 0;
+    std::vector<void*> bn_to_copy, bn_to_live;
+    std::vector<const void*> bn_from_live, bn_from_copy;
+    std::vector<int64_t> bn_words;
+    if (deferred)
+        for (auto& [live, copy] : bn_stats) {
+            copy = Tensor::empty(live.shape(), live.dtype(), Device::CUDA);
+            bn_to_copy.push_back(copy.raw()), bn_from_live.push_back(live.raw());
+            bn_to_live.push_back(live.raw()), bn_from_copy.push_back(copy.raw());
+            bn_words.push_back(live.numel() * (int64_t)dtype_size(live.dtype()) / 4);
+        }
+    // a skipped step's message; stop after 10 in a row
+    auto report_skip = [&](int epoch, int64_t step, const std::string& ids, const std::string& which) {
+        skipped_total++;
+        skipped_run++;
+        std::string line = strfmt("epoch %d step %lld: non-finite %s; images %s: update skipped (%lld in a row, %lld in all)",
+                                  epoch + 1, (long long)step + 1, which.c_str(), ids.c_str(), (long long)skipped_run,
+                                  (long long)skipped_total);
+        std::fprintf(stderr, "%s%s\n", interactive ? "\n" : "", line.c_str());
+        std::fprintf(log, "%s\n", line.c_str());
+        ENSURE_HINT(skipped_run < 10, "lower --learning_rate, or check the inputs with tools/npy_inspect (NaN/Inf counts)",
+                    "%lld steps in a row had a non-finite loss or gradient (last: epoch %d step %lld, %s); stopping",
+                    (long long)skipped_run, epoch + 1, (long long)step + 1, which.c_str());
+    };
     for (int epoch = start_epoch; epoch < cfg.num_epochs && !stopped; epoch++) {
         const float lr = step_decay_lr(cfg.learning_rate, epoch, milestones, cfg.decay_rate);
         opt.set_lr(lr);
@@ -622,13 +662,55 @@ TrainResult train(TrainConfig cfg) {
         int64_t step = epoch == start_epoch ? skip : 0;
         const int64_t first_step = step;
         double loss_avg = 0;
-        auto t_epoch = std::chrono::steady_clock::now(), t_end = t_epoch;
+        auto t_epoch = std::chrono::steady_clock::now(), t_end = t_epoch, t_window = t_epoch;
+        // an updated step's record: the run log, train.log, the console at --log_step
+        auto report_step = [&](int64_t gstep, int64_t step_done, float lv, const std::vector<std::pair<std::string, float>>& values,
+                               float gnorm, double ms, double data_s) {
+            runlog.step(gstep, epoch, step_done - 1, lr, lv, values, gnorm, ms / 1000, data_s);
+            loss_avg = step_done == first_step + 1 ? lv : 0.9 * loss_avg + 0.1 * lv;
+            const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count() /
+                                    (double)(step_done - first_step);
+            std::string line = strfmt("epoch %d | step %lld/%lld | loss %.4f | lr %.1e | %.1f ms/step | ETA %s", epoch + 1,
+                                      (long long)step_done, (long long)per_epoch, lv, lr, ms,
+                                      Progress::format_duration(per_step * (double)(per_epoch - step_done)).c_str());
+            std::fprintf(log, "%s\n", line.c_str());
+            if (!interactive && cfg.progress && (step_done % std::max(1, cfg.log_step) == 0 || step_done == per_epoch)) {
+                std::printf("%s\n", line.c_str());  // the same lines as train.log, at --log_step
+                std::fflush(stdout);
+            }
+        };
+        // deferred: read the pending steps' history (one copy), settle the optimiser's counts, and
+        // report each step (its ms: the window's wall time over its steps)
+        auto flush_pending = [&]() {
+            if (pending.empty()) return;
+            const std::vector<float> h = hist.to_vector();
+            opt.settle();
+            const auto now = std::chrono::steady_clock::now();
+            const double ms = std::chrono::duration<double, std::milli>(now - t_window).count() / (double)pending.size();
+            t_window = now;
+            for (size_t i = 0; i < pending.size(); i++) {
+                const PendingStep& p = pending[i];
+                const float lv = h[3 * i], gnorm = h[3 * i + 1];
+                if (h[3 * i + 2] != 0.0f) {
+                    report_skip(p.epoch, p.step, p.ids, !std::isfinite(lv) ? "loss (" + nonfinite_terms(p.terms) + ")"
+                                                                            : strfmt("gradient (norm %g)", gnorm));
+                    continue;
+                }
+                skipped_run = 0;
+                std::vector<std::pair<std::string, float>> values;
+                for (auto& [name, t] : p.terms.terms) values.push_back({name, p.terms.terms.size() == 1 ? lv : t.item()});
+                report_step(p.global_step + 1, p.step + 1, lv, values, gnorm, ms, p.data_s);
+            }
+            pending.clear();
+        };
         while (replay ? replay->next(b) : loader.next(b)) {
             auto t0 = std::chrono::steady_clock::now();
             const double data_s = std::chrono::duration<double>(t0 - t_end).count();  // waiting for the batch
             batch_to(b, dev);
             opt.zero_grad();
-            for (auto& [live, copy] : bn_stats) copy = live.clone();
+            if (!deferred) for (auto& [live, copy] : bn_stats) copy = live.clone();
+            else if (!bn_words.empty())  // one launch
+                VSD_RUN(active_backend(), copy_many)(nullptr, bn_to_copy.data(), bn_from_live.data(), bn_words.data(), (int)bn_words.size());
             // BERT's dropout masks come from (seed, step): a resumed run draws the same ones
             Rng drop(cfg.seed * 0xD6E8FEB86659FD93ull + (uint64_t)global_step * 0x9E3779B97F4A7C15ull + 1);
             model.dropout_rng = &drop;
@@ -658,60 +740,61 @@ TrainResult train(TrainConfig cfg) {
             model.dropout_rng = nullptr;
             const Tensor& loss = terms.total;
             // the backward pass, then the gradient norm (clipped to --grad_clip; infinite max: measured,
-            // not clipped) and the loss, read back together: on the device, the step's one read
+            // not clipped) and the loss
             backward(loss);
-            const StepScalars read = opt.clip_and_read(all_params, cfg.grad_clip > 0 ? cfg.grad_clip : INFINITY, loss);
-            const float lv = read.loss, gnorm = read.grad_norm;
-            // A non-finite loss or gradient skips the update (the reference: `if torch.isnan(loss): return`);
-            // we also say where, keep BatchNorm's statistics clean, and stop after 10 in a row
-            auto skip_step = [&](const std::string& which) {
-                std::string ids;
-                for (int64_t r = 0; r < b.size && r < 16; r++) ids += strfmt("%s%lld", r ? " " : "", (long long)b.img_ids[r]);
-                skipped_total++;
-                skipped_run++;
-                restore_buffers(bn_stats);
-                std::string line = strfmt("epoch %d step %lld: non-finite %s; images %s%s: update skipped (%lld in a row, "
-                                          "%lld in all)", epoch + 1, (long long)step + 1, which.c_str(), ids.c_str(),
-                                          b.size > 16 ? " ..." : "", (long long)skipped_run, (long long)skipped_total);
-                std::fprintf(stderr, "%s%s\n", interactive ? "\n" : "", line.c_str());
-                std::fprintf(log, "%s\n", line.c_str());
-                ENSURE_HINT(skipped_run < 10, "lower --learning_rate, or check the inputs with tools/npy_inspect (NaN/Inf counts)",
-                            "%lld steps in a row had a non-finite loss or gradient (last: epoch %d step %lld, %s); stopping",
-                            (long long)skipped_run, epoch + 1, (long long)step + 1, which.c_str());
+            const float max_norm = cfg.grad_clip > 0 ? cfg.grad_clip : INFINITY;
+            std::string ids;  // the batch's first images, for a skipped step's message
+            for (int64_t r = 0; r < b.size && r < 16; r++) ids += strfmt("%s%lld", r ? " " : "", (long long)b.img_ids[r]);
+            if (b.size > 16) ids += " ...";
+            if (deferred) {
+                // The device decides a skip itself (a non-finite loss or norm: no update, BatchNorm's
+                // statistics restored), and the loss and the norm go to a history row in device memory;
+                // the host reads the rows on log steps. Nothing comes back inside this step.
+                if (hist_rows == (int64_t)pending.size()) {  // (first step, or a longer window)
+                    hist_rows = std::max<int64_t>(2 * hist_rows, std::max(16, cfg.log_step));
+                    Tensor grown = Tensor::zeros({hist_rows, 3}, DType::F32, Device::CUDA);
+                    if (hist.defined() && hist.numel()) grown.backend().copy_on_device(grown.data(), hist.data(), hist.numel() * 4);
+                    hist = grown;
+                }
+                opt.clip(all_params, max_norm, loss, hist.data() + 3 * (int64_t)pending.size());
+                if (!bn_words.empty())  // BatchNorm's statistics back, if the device skipped the step
+                    VSD_RUN(hist.backend(), copy_many)(opt.skip_flag(), bn_to_live.data(), bn_from_copy.data(), bn_words.data(),
+                                                       (int)bn_words.size());
+                opt.step();  // (a no-op on the device when it skipped)
+                pending.push_back({global_step, step, epoch, lr, data_s, ids, terms});
                 step++;
                 global_step++;
-            };
-            if (!std::isfinite(lv)) {
-                skip_step("loss (" + nonfinite_terms(terms) + ")");
-                continue;
-            }
-            if (!std::isfinite(gnorm)) {
-                skip_step(strfmt("gradient (norm %g)", gnorm) + first_nonfinite_gradient(model));
-                continue;
-            }
-            skipped_run = 0;
-            opt.step();
-            // the terms' values (the trace, TensorBoard); a lone term is the loss already read
-            std::vector<std::pair<std::string, float>> values;
-            for (auto& [name, t] : terms.terms) values.push_back({name, terms.terms.size() == 1 ? lv : t.item()});
-            if (trace.on()) trace.write(global_step, epoch, lr, values, gnorm, model);
-            step++;
-            global_step++;
-            t_end = std::chrono::steady_clock::now();
-            const double ms = std::chrono::duration<double, std::milli>(t_end - t0).count();
-            runlog.step(global_step, epoch, step - 1, lr, lv, values, gnorm, ms / 1000, data_s);
-            if (step_observer()) step_observer()(global_step, b.tokens.size(1));
-            loss_avg = step == first_step + 1 ? lv : 0.9 * loss_avg + 0.1 * lv;
-            const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count() /
-                                    (double)(step - first_step);
-            std::string line = strfmt("epoch %d | step %lld/%lld | loss %.4f | lr %.1e | %.1f ms/step | ETA %s", epoch + 1,
-                                      (long long)step, (long long)per_epoch, lv, lr, ms,
-                                      Progress::format_duration(per_step * (double)(per_epoch - step)).c_str());
-            std::fprintf(log, "%s\n", line.c_str());
-            if (interactive) prog.update(step, strfmt("loss %.4f | lr %.1e | %.0f ms/step", loss_avg, lr, ms));
-            else if (cfg.progress && (step % std::max(1, cfg.log_step) == 0 || step == per_epoch)) {
-                std::printf("%s\n", line.c_str());  // the same lines as train.log, at --log_step
-                std::fflush(stdout);
+                t_end = std::chrono::steady_clock::now();
+                if (step_observer()) step_observer()(global_step, b.tokens.size(1));
+                const bool last = step == per_epoch || (cfg.max_steps > 0 && global_step >= cfg.max_steps);
+                if (last || step % std::max(1, cfg.log_step) == 0) flush_pending();
+                if (interactive) prog.update(step, strfmt("loss %.4f | lr %.1e", loss_avg, lr));
+            } else {
+                const StepScalars read = opt.clip_and_read(all_params, max_norm, loss);  // on the device: one read
+                const float lv = read.loss, gnorm = read.grad_norm;
+                // A non-finite loss or gradient skips the update (the reference: `if torch.isnan(loss): return`);
+                // we also say where, keep BatchNorm's statistics clean, and stop after 10 in a row
+                if (!std::isfinite(lv) || !std::isfinite(gnorm)) {
+                    restore_buffers(bn_stats);
+                    report_skip(epoch, step, ids, !std::isfinite(lv) ? "loss (" + nonfinite_terms(terms) + ")"
+                                                   : strfmt("gradient (norm %g)", gnorm) + first_nonfinite_gradient(model));
+                    step++;
+                    global_step++;
+                    continue;
+                }
+                skipped_run = 0;
+                opt.step();
+                // the terms' values (the trace, TensorBoard); a lone term is the loss already read
+                std::vector<std::pair<std::string, float>> values;
+                for (auto& [name, t] : terms.terms) values.push_back({name, terms.terms.size() == 1 ? lv : t.item()});
+                if (trace.on()) trace.write(global_step, epoch, lr, values, gnorm, model);
+                step++;
+                global_step++;
+                t_end = std::chrono::steady_clock::now();
+                const double ms = std::chrono::duration<double, std::milli>(t_end - t0).count();
+                if (step_observer()) step_observer()(global_step, b.tokens.size(1));
+                report_step(global_step, step, lv, values, gnorm, ms, data_s);
+                if (interactive) prog.update(step, strfmt("loss %.4f | lr %.1e | %.0f ms/step", loss_avg, lr, ms));
             }
             if (cfg.max_steps > 0 && global_step >= cfg.max_steps) {
                 stopped = true;
@@ -719,6 +802,7 @@ TrainResult train(TrainConfig cfg) {
                 break;
             }
         }
+        flush_pending();  // (a no-op unless the loader ended an epoch early)
         if (interactive && !stopped) prog.finish(strfmt("loss %.4f", loss_avg));
         // ---- validation (and, with --max_steps, after the last step too, so a short run is evaluated) ----
         const bool best = s.val && validate_epoch(model, *s.val, *val_text, cfg, epoch, log, res, best_rsum);
