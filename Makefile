@@ -104,6 +104,13 @@ $(BUILD)/.doctest:
 $(TEST_OBJ): | $(BUILD)/.doctest
 # tests find their fixtures (tests/fixtures) and the shared real data (../shared/data) from here
 $(TEST_OBJ): CXXFLAGS += -DVSD_SOURCE_DIR='"$(CURDIR)"' -DVSD_BUILD_DIR='"$(BUILD)"'
+# the CPU GEMM's blocked kernel, built once per instruction set (kernels/gemm_blocked.inc); gemm_cpu
+# picks the widest the CPU has at run time, so the binary is fast on every x86 (AVX-512 or AVX2 only)
+ifeq ($(shell uname -m),x86_64)
+$(BUILD)/kernels/gemm_avx512.o: CXXFLAGS += -mavx512f -mfma
+$(BUILD)/kernels/gemm_avx2.o: CXXFLAGS += -mno-avx512f -mavx2 -mfma
+$(BUILD)/kernels/gemm_generic.o: CXXFLAGS += -mno-avx
+endif
 # the emulator's own tests are written like a kernel file: the emulator header comes first
 $(BUILD)/tests/test_emulator.o: CXXFLAGS += -DVSD_SIM -include kernels/sim/cuda_sim.h
 

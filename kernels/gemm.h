@@ -20,8 +20,13 @@ void gemm_naive_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 void gemm_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
               const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
-// The micro-kernel's register tile, for the benchmark's report.
+// The kernel gemm_cpu runs (chosen at run time: the widest of AVX-512, AVX2+FMA and generic this
+// CPU has, or VSD_GEMM=avx512|avx2|generic), for the benchmark's report.
 const char* gemm_cpu_config();
+// One instruction set's blocked kernel, for the tests and the benchmark: C += alpha op(A) op(B)
+// with isa "avx512", "avx2" or "generic"; false (nothing done) when this CPU lacks it.
+bool gemm_blocked_cpu(const char* isa, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                      const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc);
 
 // the CUDA versions
 VSD_LAUNCHERS(

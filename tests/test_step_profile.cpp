@@ -46,6 +46,6 @@ TEST_CASE("step_profile: a small run prints the per-step table and the summary l
     const std::string last = out.substr(out.rfind("launches/step"));
     REQUIRE(std::regex_search(last, m, std::regex(R"(^launches/step (\d+), sync_copies/step (\d+), mallocs/100 steps (\d+), cached/peak (\d+\.\d\d)\n$)")));
     CHECK(std::stoi(m[1]) > 100);  // GPO + BiGRU: hundreds of launches a step today
-    CHECK(std::stoi(m[2]) >= 1);   // at least the batch upload
+    CHECK(std::stoi(m[2]) <= 1);   // uploads are queued, and the loss is read back on log steps only
     CHECK(std::stod(m[4]) >= 1.0); // the pool holds at least its peak
 }

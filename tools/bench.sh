@@ -26,6 +26,20 @@ echo "$ours" | grep -v '^#' | while read -r M N K g name; do
     printf '%-32s %14s %14s %8s\n' "${M}x${N}x${K}" "$g" "$t" "$r"
 done
 
+# On an AVX-512 CPU, the AVX2 kernel too (what an AVX2-only CPU such as Zen 3 runs), beside
+# OpenBLAS pinned to its AVX2 (Haswell) kernels: the same instruction set on both sides
+if echo "$ours" | grep -q '^# ours: AVX-512' && [ -n "$torch_out" ]; then
+    ours2=$(VSD_GEMM=avx2 "$ours_bin" 7)
+    torch2=$(OPENBLAS_CORETYPE=Haswell /usr/bin/python3 "$(dirname "$0")/bench_torch.py" 7)
+    echo "$ours2" | grep '^#' | sed 's/^# ours:/# ours (VSD_GEMM=avx2):/' || true
+    echo "# torch with OPENBLAS_CORETYPE=Haswell (OpenBLAS's AVX2 kernels)"
+    echo "$ours2" | grep -v '^#' | while read -r M N K g name; do
+        t=$(echo "$torch2" | awk -v M="$M" -v N="$N" -v K="$K" '$1==M && $2==N && $3==K {print $4}')
+        if [ -n "$t" ]; then r=$(awk -v a="$g" -v b="$t" 'BEGIN{printf "%.2f", a/b}'); else t="-"; r="-"; fi
+        printf '%-32s %14s %14s %8s\n' "AVX2 ${M}x${N}x${K}" "$g" "$t" "$r"
+    done
+fi
+
 # bert-base forward, tokens/s (torch side: Hugging Face transformers on Debian's torch, when importable)
 if [ $# -ge 2 ]; then
     ours_b=$("$2" 5)

@@ -66,6 +66,33 @@ TEST_CASE("gemm: blocked kernel equals the definition at edge sizes, all transpo
             }
 }
 
+TEST_CASE("gemm: every instruction set's blocked kernel this CPU runs equals the definition (run-time choice)") {
+    const int sizes[][3] = {{1, 1, 1}, {7, 17, 3}, {13, 33, 257}, {97, 50, 300}, {6, 3100, 5}};
+    Rng rng(4);
+    int ran = 0;
+    for (const char* isa : {"avx512", "avx2", "generic"})
+        for (auto& s : sizes)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++) {
+                    const int M = s[0], N = s[1], K = s[2];
+                    CAPTURE(isa); CAPTURE(M); CAPTURE(N); CAPTURE(K); CAPTURE(ta); CAPTURE(tb);
+                    std::vector<float> A((size_t)M * K), B((size_t)K * N), C((size_t)M * N);
+                    for (float& v : A) v = (float)((int)rng.randint(7) - 3);  // small integers: exact in any order
+                    for (float& v : B) v = (float)((int)rng.randint(7) - 3);
+                    for (float& v : C) v = (float)((int)rng.randint(5) - 2);  // C += ...: the start counts
+                    const std::vector<float> C0 = C;
+                    if (!gemm_blocked_cpu(isa, ta, tb, M, N, K, 2.0f, A.data(), ta ? M : K, B.data(), tb ? K : N, C.data(), N))
+                        break;  // this CPU lacks it
+                    ran++;
+                    std::vector<double> ref = gemm_double(ta, tb, M, N, K, A, B);
+                    bool exact = true;
+                    for (size_t i = 0; i < C.size(); i++) exact = exact && C[i] == (float)(C0[i] + 2.0 * ref[i]);
+                    CHECK(exact);
+                }
+    CHECK(ran >= 20);  // generic at least, all 5 shapes x 4 transposes
+    std::printf("note: gemm_cpu runs the %s kernel here\n", gemm_cpu_config());
+}
+
 TEST_CASE("gemm: alpha, beta and strided C") {
     // A = [[1,2],[3,4]], B = [[5,6],[7,8]]; AB = [[19,22],[43,50]]
     float A[] = {1, 2, 3, 4}, B[] = {5, 6, 7, 8};
