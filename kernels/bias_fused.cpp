@@ -37,13 +37,8 @@ VSD_NO_FMA void bias_fused_backward_cpu(BiasFused op, float* dz, float* db, floa
     for (int64_t r = 0; r < rows; r++)
         for (int64_t j = 0; j < n; j++) {
             const int64_t e = r * n + j;
-            float g;  // the gradient of the linear's output t = z + b
-            if (op == BiasFused::Gelu) {
-                g = unary_df(Unary::Gelu, z[e] + b[j], 0.0f, 0.0f, 0.0f) * dy[e];
-            } else {
-                if (dh) dh[e] += dy[e];
-                g = p > 0.0f ? dy[e] * dropout_scale(seed, e, p) : dy[e];
-            }
+            const float g = bias_fused_grad(op, dy[e], z[e] + b[j], p, seed, e);
+            if (dh && op == BiasFused::DropoutResidual) dh[e] += dy[e];  // the residual's gradient
             if (dz) dz[e] += g;
             if (db) db[j] += g;  // over rows in order, as linear's backward sums its bias
         }

@@ -47,13 +47,8 @@ __global__ void bias_fused_backward_kernel(BiasFused op, float* dz, float* db, f
     if (j < n) {
         for (int64_t r = threadIdx.y; r < rows; r += kBiasLanes) {
             const int64_t e = r * n + j;
-            float g;
-            if (op == BiasFused::Gelu) {
-                g = unary_df(Unary::Gelu, z[e] + b[j], 0.0f, 0.0f, 0.0f) * dy[e];
-            } else {
-                if (dh) dh[e] += dy[e];
-                g = p > 0.0f ? dy[e] * dropout_scale(seed, e, p) : dy[e];
-            }
+            const float g = bias_fused_grad(op, dy[e], z[e] + b[j], p, seed, e);
+            if (dh && op == BiasFused::DropoutResidual) dh[e] += dy[e];
             if (dz) dz[e] += g;
             s += g;
         }

@@ -17,11 +17,20 @@
 #pragma once
 #include <cstdint>
 
+#include "elementwise_ops.h"  // unary_df, dropout_scale
 #include "launch.h"
 
 namespace vsd {
 
 enum class BiasFused : int { Gelu, DropoutResidual };
+
+// The gradient of the linear's output t = z + b at element e (of the residual: its gradient dy
+// goes to h as it is): gelu'(t) dy, or dy times dropout's scale. One formula for the CPU
+// reference and the kernel, written as the unfused ops compute it.
+VSD_HD float bias_fused_grad(BiasFused op, float dy, float t, float p, uint64_t seed, int64_t e) {
+    if (op == BiasFused::Gelu) return unary_df(Unary::Gelu, t, 0.0f, 0.0f, 0.0f) * dy;
+    return p > 0.0f ? dy * dropout_scale(seed, e, p) : dy;
+}
 
 // h, dh: only for DropoutResidual (dh null: no gradient wanted); dz, db null: not wanted
 void bias_fused_forward_cpu(BiasFused op, float* y, const float* z, const float* b, const float* h, int64_t rows,
