@@ -22,6 +22,7 @@
 #include "../kernels/relation.h"
 #include "../kernels/softmax.h"
 #include "../kernels/attention.h"
+#include "../kernels/bias_fused.h"
 #include "../kernels/cudnn.h"
 #include "../src/core/tape.h"
 #include "../src/ops/ops.h"
@@ -146,6 +147,34 @@ static int body(int, char**) {
         report_fl("attention_forward (fused)", "32 x 24 x 12 x 64",
                   median_ms([&] { cuda::attention_forward(o, q, q, q, nullptr, nullptr, AttnArgs{Bq, L, A, d, 0.125f}); }),
                   4.0 * Bq * A * L * L * d);
+    }
+    // the training kernels of a bert-base layer at B = 128, 32 tokens: the fused attention forward
+    // (keeping P, dropout 0.1) + backward, and the bias fusions' forward + backward (bytes: the
+    // tensors each pass reads and writes)
+    {
+        const int64_t Bq = 128, L = 32, A = 12, d = 64, H = A * d, n = Bq * L * H, np = Bq * A * L * L, F = 4 * H;
+        float *q = cuda::dev_alloc(n), *o = cuda::dev_alloc(n), *g = cuda::dev_alloc(n), *P = cuda::dev_alloc(np),
+              *dS = cuda::dev_alloc(np), *z = cuda::dev_alloc(Bq * L * F), *y = cuda::dev_alloc(Bq * L * F),
+              *b = cuda::dev_alloc(F);
+        VSD_CUDA_CHECK(cudaMemset(q, 0, n * 4));
+        VSD_CUDA_CHECK(cudaMemset(z, 0, Bq * L * F * 4));
+        VSD_CUDA_CHECK(cudaMemset(b, 0, F * 4));
+        AttnArgs a{Bq, L, A, d, 0.125f, 0.1f, 7};
+        report_fl("attention train (fwd + bwd)", "128 x 32 x 12 x 64", median_ms([&] {
+                      cuda::attention_forward(o, q, q, q, nullptr, P, a);
+                      cuda::attention_backward(g, g, g, true, o, q, q, q, P, dS, a);
+                  }),
+                  12.0 * Bq * A * L * L * d);
+        report_bw("bias_gelu (fwd + bwd)", "4096 x 3072", median_ms([&] {
+                      cuda::bias_fused_forward(BiasFused::Gelu, y, z, b, nullptr, Bq * L, F, 0.0f, 0);
+                      cuda::bias_fused_backward(BiasFused::Gelu, y, b, nullptr, z, z, b, Bq * L, F, 0.0f, 0);
+                  }),
+                  5.0 * Bq * L * F * 4);
+        report_bw("bias_dropout_add (fwd + bwd)", "4096 x 768", median_ms([&] {
+                      cuda::bias_fused_forward(BiasFused::DropoutResidual, y, z, b, q, Bq * L, H, 0.1f, 7);
+                      cuda::bias_fused_backward(BiasFused::DropoutResidual, y, b, g, o, z, b, Bq * L, H, 0.1f, 7);
+                  }),
+                  8.0 * Bq * L * H * 4);
     }
     // cuDNN (--cudnn 1) against our own paths, at the op level (tensors and autograd included)
     std::string why;
