@@ -281,7 +281,7 @@ static void put_projection(float* dst, cudnnTensorDescriptor_t wd, const float* 
            (long long)st[1], (long long)st[2]);
     const int64_t in_shape[4] = {1, heads, d, E};
     const int perm[4] = {0, 1 + order[0], 1 + order[1], 1 + order[2]};
-    cuda::permute(dst, W, in_shape, perm);
+    cuda::permute(dst, W, in_shape, perm, false);
 }
 
 void attention_forward(float* out, const float* hs, const AttnParams& p, const std::vector<int>& key_len, int L, int E,
