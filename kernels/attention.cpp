@@ -9,11 +9,6 @@
 
 namespace vsd {
 
-// q_t + bias for head a's column j (no bias: q_t), the projections' outputs as attention sees them
-static inline float with_bias(const float* x, const float* bias, int64_t row, int64_t col) {
-    return bias ? x[row + col] + bias[col] : x[row + col];
-}
-
 void attention_forward_cpu(float* out, const float* q, const float* k, const float* v, const float* keep, float* P,
                            const AttnArgs& g) {
     const int64_t B = g.B, L = g.L, A = g.A, d = g.d, H = A * d;
@@ -28,7 +23,7 @@ void attention_forward_cpu(float* out, const float* q, const float* k, const flo
                     if (keep && keep[b * L + t] == 0.0f) { s[t] = -INFINITY; continue; }
                     float acc = 0.0f;
                     for (int64_t j = 0; j < d; j++)
-                        acc += with_bias(q, g.bq, (b * L + i) * H, a * d + j) * with_bias(k, g.bk, (b * L + t) * H, a * d + j);
+                        acc += attn_read(q, g.bq, (b * L + i) * H, a * d + j) * attn_read(k, g.bk, (b * L + t) * H, a * d + j);
                     s[t] = acc * g.scale;
                     m = std::max(m, s[t]);
                 }
@@ -46,7 +41,7 @@ void attention_forward_cpu(float* out, const float* q, const float* k, const flo
                 float* o = out + (b * L + i) * H + a * d;
                 for (int64_t j = 0; j < d; j++) {
                     float acc = 0.0f;
-                    for (int64_t t = 0; t < L; t++) acc += s[t] * with_bias(v, g.bv, (b * L + t) * H, a * d + j);
+                    for (int64_t t = 0; t < L; t++) acc += s[t] * attn_read(v, g.bv, (b * L + t) * H, a * d + j);
                     o[j] = acc;
                 }
             }
@@ -69,7 +64,7 @@ void attention_backward_cpu(float* dq, float* dk, float* dv, bool accumulate, co
                 float dot = 0.0f;  // sum_t P dP
                 for (int64_t t = 0; t < L; t++) {
                     float gp = 0.0f;
-                    for (int64_t j = 0; j < d; j++) gp += dout[(b * L + i) * H + a * d + j] * with_bias(v, g.bv, (b * L + t) * H, a * d + j);
+                    for (int64_t j = 0; j < d; j++) gp += dout[(b * L + i) * H + a * d + j] * attn_read(v, g.bv, (b * L + t) * H, a * d + j);
                     S[i * L + t] = gp * drop((b * A + a) * L * L + i * L + t);
                     dot += Pa[i * L + t] * S[i * L + t];
                 }
@@ -80,8 +75,8 @@ void attention_backward_cpu(float* dq, float* dk, float* dv, bool accumulate, co
                 for (int64_t j = 0; j < d; j++) {
                     float gq = 0.0f, gk = 0.0f, gv = 0.0f;
                     for (int64_t u = 0; u < L; u++) {
-                        gq += S[i * L + u] * with_bias(k, g.bk, (b * L + u) * H, a * d + j);
-                        gk += S[u * L + i] * with_bias(q, g.bq, (b * L + u) * H, a * d + j);
+                        gq += S[i * L + u] * attn_read(k, g.bk, (b * L + u) * H, a * d + j);
+                        gk += S[u * L + i] * attn_read(q, g.bq, (b * L + u) * H, a * d + j);
                         gv += Pa[u * L + i] * drop((b * A + a) * L * L + u * L + i) * dout[(b * L + u) * H + a * d + j];
                     }
                     const int64_t e = (b * L + i) * H + a * d + j;

@@ -46,11 +46,6 @@ namespace VSD_KNS {
 
 constexpr int kAttnWarps = 4;  // query rows per block
 
-// x[row + col] + bias[col], or x[row + col] without a bias (attention.cpp: with_bias)
-__device__ inline float with_bias(const float* x, const float* bias, int64_t row, int64_t col) {
-    return bias ? x[row + col] + bias[col] : x[row + col];
-}
-
 __global__ void attention_forward_kernel(float* out, const float* q, const float* k, const float* v, const float* keep,
                                          float* P, AttnArgs g) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -67,7 +62,7 @@ __global__ void attention_forward_kernel(float* out, const float* q, const float
         if (!keep || keep[b * L + t] != 0.0f) {
             s = 0.0f;
             for (int64_t j = 0; j < d; j++)
-                s += with_bias(q, g.bq, (b * L + i) * H, a * d + j) * with_bias(k, g.bk, (b * L + t) * H, a * d + j);
+                s += attn_read(q, g.bq, (b * L + i) * H, a * d + j) * attn_read(k, g.bk, (b * L + t) * H, a * d + j);
             s *= g.scale;
         }
         p[t] = s;
@@ -92,7 +87,7 @@ __global__ void attention_forward_kernel(float* out, const float* q, const float
     float* o = out + (b * L + i) * H + a * d;
     for (int64_t j = lane; j < d; j += 32) {
         float acc = 0.0f;
-        for (int64_t t = 0; t < L; t++) acc += p[t] * with_bias(v, g.bv, (b * L + t) * H, a * d + j);
+        for (int64_t t = 0; t < L; t++) acc += p[t] * attn_read(v, g.bv, (b * L + t) * H, a * d + j);
         o[j] = acc;
     }
 }
@@ -115,7 +110,7 @@ __global__ void attention_backward_rows_kernel(float* dq, bool accumulate, const
     float dot = 0.0f;
     for (int64_t t = lane; t < L; t += 32) {
         float gp = 0.0f;
-        for (int64_t j = 0; j < d; j++) gp += gi[j] * with_bias(v, g.bv, (b * L + t) * H, a * d + j);
+        for (int64_t j = 0; j < d; j++) gp += gi[j] * attn_read(v, g.bv, (b * L + t) * H, a * d + j);
         if (g.p > 0.0f) gp *= dropout_scale(g.seed, row * L + t, g.p);
         s[t] = gp;
         dot += P[row * L + t] * gp;
@@ -129,7 +124,7 @@ __global__ void attention_backward_rows_kernel(float* dq, bool accumulate, const
     if (!dq) return;
     for (int64_t j = lane; j < d; j += 32) {
         float acc = 0.0f;
-        for (int64_t t = 0; t < L; t++) acc += s[t] * with_bias(k, g.bk, (b * L + t) * H, a * d + j);
+        for (int64_t t = 0; t < L; t++) acc += s[t] * attn_read(k, g.bk, (b * L + t) * H, a * d + j);
         put(&dq[(b * L + i) * H + a * d + j], accumulate, g.scale * acc);
     }
 }
@@ -155,7 +150,7 @@ __global__ void attention_backward_keys_kernel(float* dk, float* dv, bool accumu
     for (int64_t j = lane; j < d; j += 32) {
         float gk = 0.0f, gv = 0.0f;
         for (int64_t i = 0; i < L; i++) {
-            gk += ds[i] * with_bias(q, g.bq, (b * L + i) * H, a * d + j);
+            gk += ds[i] * attn_read(q, g.bq, (b * L + i) * H, a * d + j);
             gv += pm[i] * dout[(b * L + i) * H + a * d + j];
         }
         const int64_t e = (b * L + t) * H + a * d + j;

@@ -34,6 +34,12 @@ struct AttnArgs {
     const float* bv = nullptr;
 };
 
+// x[row + col] + bias[col], or x[row + col] without a bias: q, k, v as the attention reads them
+// (the CPU reference and the kernels share it)
+VSD_HD float attn_read(const float* x, const float* bias, int64_t row, int64_t col) {
+    return bias ? x[row + col] + bias[col] : x[row + col];
+}
+
 // P: null (inference), or (B, A, L, L) to receive the probabilities for the backward.
 void attention_forward_cpu(float* out, const float* q, const float* k, const float* v, const float* keep, float* P,
                            const AttnArgs& a);

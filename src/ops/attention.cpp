@@ -28,7 +28,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
     if (keep.defined()) {
         ENSURE(keep.shape() == Shape({B, L}), "attention: keep must be (%lld, %lld), got %s", (long long)B, (long long)L,
                keep.shape_str().c_str());
-        kp = (keep.dtype() == DType::F32 ? keep : to_float(keep)).to(q.device());  // (no copy when it is both)
+        kp = float_mask_on(keep, q.device());
     }
     AttnArgs a;
     a.B = B, a.L = L, a.A = heads, a.d = H / heads;

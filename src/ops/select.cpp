@@ -11,7 +11,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
     Broadcast bc = make_broadcast("masked_fill", x.shape(), mask.shape(), &os);
     ENSURE(os == x.shape(), "masked_fill: mask %s must broadcast to the input's shape %s", mask.shape_str().c_str(),
           x.shape_str().c_str());
-    const Tensor m = (mask.dtype() == DType::F32 ? mask : to_float(mask)).to(x.device());  // (read only: no copy)
+    const Tensor m = float_mask_on(mask, x.device());
     Tensor y = Tensor::empty(x.shape(), DType::F32, device_of(k));
     if (k) VSD_RUN(*k, masked_fill)(y.data(), x.data(), m.data(), value, bc);
     else masked_fill_cpu(y.data(), x.data(), m.data(), value, bc);
@@ -32,7 +32,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     Shape os;
     Broadcast bc = make_broadcast("where", a.shape(), cond.shape(), &os);
     ENSURE(os == a.shape(), "where: condition %s must broadcast to %s", cond.shape_str().c_str(), a.shape_str().c_str());
-    Tensor c = to_float(cond).to(a.device());
+    const Tensor c = float_mask_on(cond, a.device());
     Tensor y = Tensor::empty(a.shape(), DType::F32, device_of(k));
     if (k) VSD_RUN(*k, where)(y.data(), c.data(), a.data(), b.data(), bc);
     else where_cpu(y.data(), c.data(), a.data(), b.data(), bc);

@@ -12,7 +12,7 @@ static Tensor softmax_impl(const char* name, const Tensor& x, const Tensor& mask
     if (mask.defined()) {
         ENSURE(mask.shape() == x.shape(), "%s: mask %s must have the input's shape %s", name, mask.shape_str().c_str(),
               x.shape_str().c_str());
-        m = mask.dtype() == DType::F32 && mask.device() == x.device() ? mask.detach() : to_float(mask).to(x.device());
+        m = float_mask_on(mask, x.device());
     }
     const int64_t n = x.size(-1), rows = n ? x.numel() / n : 0;
     Tensor y = Tensor::empty(x.shape(), DType::F32, device_of(k));

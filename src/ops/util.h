@@ -43,6 +43,12 @@ inline const Backend* op_device(const char* op, const std::vector<Tensor>& ts) {
 }
 inline Device device_of(const Backend* k) { return k ? Device::CUDA : Device::CPU; }
 
+// A mask or condition as float 0/1 on device d, for reading only: the tensor itself when it is
+// already float there (no copy), else converted and/or moved.
+inline Tensor float_mask_on(const Tensor& m, Device d) {
+    return m.dtype() == DType::F32 && m.device() == d ? m.detach() : to_float(m).to(d);
+}
+
 // Row-major C = alpha op(A) op(B) + beta C: gemm_cpu, or cuBLAS (version 3) on the device.
 inline void gemm_on(const Backend* k, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {

@@ -622,29 +622,34 @@ TrainResult train(TrainConfig cfg) {
         int epoch;
         float lr;
         double data_s;
-        std::string ids;  // the batch's first images (a skipped step's message)
+        std::vector<int64_t> img_ids;  // the batch's first 16 images (a skipped step's message)
+        bool more_ids;
         LossTerms terms;
     };
     std::vector<PendingStep> pending;
     Tensor hist;  // (rows, 3): loss, norm, skipped; row i for pending[i]
     int64_t hist_rows = 0;
-    std::vector<void*> bn_to_copy, bn_to_live;
-    std::vector<const void*> bn_from_live, bn_from_copy;
+    std::vector<void*> bn_live, bn_copy;  // (the buffers of bn_stats, for copy_many)
     std::vector<int64_t> bn_words;
     if (deferred)
         for (auto& [live, copy] : bn_stats) {
             copy = Tensor::empty(live.shape(), live.dtype(), Device::CUDA);
-            bn_to_copy.push_back(copy.raw()), bn_from_live.push_back(live.raw());
-            bn_to_live.push_back(live.raw()), bn_from_copy.push_back(copy.raw());
+            bn_live.push_back(live.raw()), bn_copy.push_back(copy.raw());
             bn_words.push_back(live.numel() * (int64_t)dtype_size(live.dtype()) / 4);
         }
-    // a skipped step's message; stop after 10 in a row
-    auto report_skip = [&](int epoch, int64_t step, const std::string& ids, const std::string& which) {
+    auto copy_bn = [&](const float* flag, std::vector<void*>& to, const std::vector<void*>& from) {  // one launch
+        if (!bn_words.empty())
+            VSD_RUN(active_backend(), copy_many)(flag, to.data(), from.data(), bn_words.data(), (int)bn_words.size());
+    };
+    // a skipped step's message, naming the batch's first images; stop after 10 in a row
+    auto report_skip = [&](int epoch, int64_t step, const std::vector<int64_t>& img_ids, bool more, const std::string& which) {
         skipped_total++;
         skipped_run++;
-        std::string line = strfmt("epoch %d step %lld: non-finite %s; images %s: update skipped (%lld in a row, %lld in all)",
-                                  epoch + 1, (long long)step + 1, which.c_str(), ids.c_str(), (long long)skipped_run,
-                                  (long long)skipped_total);
+        std::string ids;
+        for (size_t r = 0; r < img_ids.size(); r++) ids += strfmt("%s%lld", r ? " " : "", (long long)img_ids[r]);
+        std::string line = strfmt("epoch %d step %lld: non-finite %s; images %s%s: update skipped (%lld in a row, %lld in all)",
+                                  epoch + 1, (long long)step + 1, which.c_str(), ids.c_str(), more ? " ..." : "",
+                                  (long long)skipped_run, (long long)skipped_total);
         std::fprintf(stderr, "%s%s\n", interactive ? "\n" : "", line.c_str());
         std::fprintf(log, "%s\n", line.c_str());
         ENSURE_HINT(skipped_run < 10, "lower --learning_rate, or check the inputs with tools/npy_inspect (NaN/Inf counts)",
@@ -692,7 +697,7 @@ TrainResult train(TrainConfig cfg) {
                 const PendingStep& p = pending[i];
                 const float lv = h[3 * i], gnorm = h[3 * i + 1];
                 if (h[3 * i + 2] != 0.0f) {
-                    report_skip(p.epoch, p.step, p.ids, !std::isfinite(lv) ? "loss (" + nonfinite_terms(p.terms) + ")"
+                    report_skip(p.epoch, p.step, p.img_ids, p.more_ids, !std::isfinite(lv) ? "loss (" + nonfinite_terms(p.terms) + ")"
                                                                             : strfmt("gradient (norm %g)", gnorm));
                     continue;
                 }
@@ -709,8 +714,7 @@ TrainResult train(TrainConfig cfg) {
             batch_to(b, dev);
             opt.zero_grad();
             if (!deferred) for (auto& [live, copy] : bn_stats) copy = live.clone();
-            else if (!bn_words.empty())  // one launch
-                VSD_RUN(active_backend(), copy_many)(nullptr, bn_to_copy.data(), bn_from_live.data(), bn_words.data(), (int)bn_words.size());
+            else copy_bn(nullptr, bn_copy, bn_live);
             // BERT's dropout masks come from (seed, step): a resumed run draws the same ones
             Rng drop(cfg.seed * 0xD6E8FEB86659FD93ull + (uint64_t)global_step * 0x9E3779B97F4A7C15ull + 1);
             model.dropout_rng = &drop;
@@ -743,9 +747,7 @@ TrainResult train(TrainConfig cfg) {
             // not clipped) and the loss
             backward(loss);
             const float max_norm = cfg.grad_clip > 0 ? cfg.grad_clip : INFINITY;
-            std::string ids;  // the batch's first images, for a skipped step's message
-            for (int64_t r = 0; r < b.size && r < 16; r++) ids += strfmt("%s%lld", r ? " " : "", (long long)b.img_ids[r]);
-            if (b.size > 16) ids += " ...";
+            const std::vector<int64_t> first_ids(b.img_ids.begin(), b.img_ids.begin() + std::min<int64_t>(b.size, 16));
             if (deferred) {
                 // The device decides a skip itself (a non-finite loss or norm: no update, BatchNorm's
                 // statistics restored), and the loss and the norm go to a history row in device memory;
@@ -757,11 +759,9 @@ TrainResult train(TrainConfig cfg) {
                     hist = grown;
                 }
                 opt.clip(all_params, max_norm, loss, hist.data() + 3 * (int64_t)pending.size());
-                if (!bn_words.empty())  // BatchNorm's statistics back, if the device skipped the step
-                    VSD_RUN(hist.backend(), copy_many)(opt.skip_flag(), bn_to_live.data(), bn_from_copy.data(), bn_words.data(),
-                                                       (int)bn_words.size());
+                copy_bn(opt.skip_flag(), bn_live, bn_copy);  // BatchNorm's statistics back, if the device skipped the step
                 opt.step();  // (a no-op on the device when it skipped)
-                pending.push_back({global_step, step, epoch, lr, data_s, ids, terms});
+                pending.push_back({global_step, step, epoch, lr, data_s, first_ids, b.size > 16, terms});
                 step++;
                 global_step++;
                 t_end = std::chrono::steady_clock::now();
@@ -776,7 +776,7 @@ TrainResult train(TrainConfig cfg) {
                 // we also say where, keep BatchNorm's statistics clean, and stop after 10 in a row
                 if (!std::isfinite(lv) || !std::isfinite(gnorm)) {
                     restore_buffers(bn_stats);
-                    report_skip(epoch, step, ids, !std::isfinite(lv) ? "loss (" + nonfinite_terms(terms) + ")"
+                    report_skip(epoch, step, first_ids, b.size > 16, !std::isfinite(lv) ? "loss (" + nonfinite_terms(terms) + ")"
                                                    : strfmt("gradient (norm %g)", gnorm) + first_nonfinite_gradient(model));
                     step++;
                     global_step++;
