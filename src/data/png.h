@@ -1,5 +1,8 @@
 // png.h — a small PNG writer (8-bit RGB), for the demo's synthetic pictures and the reports.
 //
+// and a PNG reader (every colour type and bit depth, Adam7 interlacing, our own inflate), for
+// pictures a user brings.
+//
 // A PNG file is the 8-byte signature and chunks, each  length | type | data | crc32(type + data):
 //   IHDR  width, height, bit depth 8, colour type 2 (RGB), no interlace
 //   IDAT  the zlib stream of the filtered rows: each row is one filter byte (0 none, 1 Sub: minus
@@ -13,6 +16,8 @@
 #include <cstdint>
 #include <string>
 
+#include "image.h"
+
 namespace vsd {
 
 // rgb: height rows of width pixels, 3 bytes each (R, G, B). Returns the PNG file's bytes.
@@ -20,5 +25,15 @@ std::string png_encode(const uint8_t* rgb, int width, int height);
 
 // the raw deflate stream of bytes (exposed for tests)
 std::string deflate_runs(const std::string& bytes);
+
+// Decode a PNG: grey, grey+alpha, RGB, RGBA (bit depth 8 or 16) and palette or grey at 1, 2, 4, 8
+// bits, interlaced or not. The result is 8-bit grey or RGB as PIL's convert("L"/"RGB") gives it:
+// alpha dropped, 16-bit samples cut to their high byte, low bit depths scaled to 0..255, palette
+// entries looked up. Chunk CRCs and the zlib checksum are verified. Throws "<name>: byte N: ...".
+Image png_decode(const uint8_t* data, size_t size, const std::string& name);
+
+// Inflate (RFC 1951) the raw deflate stream `data`; at most `limit` bytes out. `name` and
+// `offset` (of data[0] in the file) are for error messages. Exposed for tests.
+std::string inflate(const uint8_t* data, size_t size, size_t limit, const std::string& name, size_t offset = 0);
 
 }  // namespace vsd

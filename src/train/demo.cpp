@@ -101,7 +101,7 @@ struct Concepts {
     int count() const { return kNumObjects + 10 + 12 + kNumScenes; }
 };
 
-struct Image {
+struct Scene {
     int scene;
     std::vector<int> obj, colour, garment;
     int rel;        // relation of obj[0] -> obj[1]
@@ -140,7 +140,7 @@ const uint8_t kSceneRgb[kNumScenes][2][3] = {
     {{150, 200, 240}, {220, 170, 110}}};
 
 // object o of the image, standing with its feet at (x, ground); scale 1 or smaller
-void draw_object(Canvas& cv, const Image& im, size_t o, int x, int ground, float scale) {
+void draw_object(Canvas& cv, const Scene& im, size_t o, int x, int ground, float scale) {
     const uint8_t* c = kColourRgb[im.colour[o]];
     const uint8_t skin[3] = {235, 195, 160}, dark[3] = {60, 50, 45};
     auto S = [&](int v) { return std::max(1, (int)std::lround(v * scale)); };
@@ -169,7 +169,7 @@ void draw_object(Canvas& cv, const Image& im, size_t o, int x, int ground, float
     }
 }
 
-std::string draw_scene(const Image& im, const std::vector<Relation>& rels) {
+std::string draw_scene(const Scene& im, const std::vector<Relation>& rels) {
     Canvas cv;
     const int horizon = 50, ground = 84;
     cv.rect(0, 0, Canvas::W, horizon, kSceneRgb[im.scene][0]);
@@ -191,8 +191,8 @@ const char* article(const std::string& next) {
     return (next[0] == 'a' || next[0] == 'e' || next[0] == 'i' || next[0] == 'o' || next[0] == 'u') ? "an" : "a";
 }
 
-Image sample_image(Rng& rng, const std::vector<Relation>& rels) {
-    Image im;
+Scene sample_scene(Rng& rng, const std::vector<Relation>& rels) {
+    Scene im;
     im.scene = (int)rng.randint(kNumScenes);
     int subj;
     do subj = (int)rng.randint(kNumObjects);
@@ -220,7 +220,7 @@ Image sample_image(Rng& rng, const std::vector<Relation>& rels) {
 }
 
 // noun phrase for object i of the image, with or without its colour
-std::string noun_phrase(const Image& im, int i, bool colour, Rng& rng, bool definite) {
+std::string noun_phrase(const Scene& im, int i, bool colour, Rng& rng, bool definite) {
     const Object& o = kObjects[im.obj[i]];
     std::string noun = rng.uniform() < 0.7f ? o.name : o.alt;
     std::string col = kColours[im.colour[i]];
@@ -239,7 +239,7 @@ std::string noun_phrase(const Image& im, int i, bool colour, Rng& rng, bool defi
 }
 
 // one caption; `said` receives the concepts it mentions
-std::string caption(const Image& im, const std::vector<Relation>& rels, Rng& rng, std::vector<int>& said) {
+std::string caption(const Scene& im, const std::vector<Relation>& rels, Rng& rng, std::vector<int>& said) {
     Concepts C;
     said.clear();
     bool c0 = rng.uniform() < 0.5f, rel = rng.uniform() < 0.7f, c1 = rng.uniform() < 0.4f;
@@ -360,7 +360,7 @@ std::string make_demo_dataset(const DemoOptions& opt) {
         std::vector<float> cpm((size_t)N * 5 * E), flor((size_t)N * 5 * E), capemb((size_t)N * 5 * E);
         std::string caps_txt, ids_txt;
         for (int i = 0; i < N; i++) {
-            Image im = sample_image(rng, rels);
+            Scene im = sample_scene(rng, rels);
             // ---- regions ----
             std::vector<std::vector<float>> regs;
             auto region = [&](std::vector<std::pair<int, float>> mix, float noise) {
