@@ -213,7 +213,7 @@ demo: $(BUILD)/make_demo
 # make fuzz [FUZZ_RUNS=1000000] [FUZZ_TARGETS='npy json ...']: one harness per parser (tests/fuzz/harness.cpp),
 # each run for FUZZ_RUNS inputs from its seeds; a crash stops with the reproducer in build/fuzz/.
 # Needs clang++ and libFuzzer (Debian: clang libfuzzer-14-dev libomp-14-dev; tools/ensure_fuzz.sh installs them).
-FUZZ_TARGETS ?= npy json safetensors torch captions vocab bert_config
+FUZZ_TARGETS ?= npy json safetensors torch captions vocab bert_config image
 FUZZ_RUNS ?= 1000000
 FUZZ_DIR := build/fuzz
 FUZZ_CXXFLAGS := -std=c++17 -O1 -g -fno-omit-frame-pointer -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -226,6 +226,7 @@ fuzz_seeds_torch := tests/fixtures/torch tests/fixtures/ckpt/hrem tests/fixtures
 fuzz_seeds_captions := tests/fuzz/seeds/captions
 fuzz_seeds_vocab := tests/fuzz/seeds/vocab
 fuzz_seeds_bert_config := tests/fixtures/torch/tiny_bert tests/fixtures/bert
+fuzz_seeds_image := tests/fixtures/image/jpeg tests/fixtures/image/png
 $(FUZZ_DIR)/%.o: %.cpp
 	@mkdir -p $(@D)
 	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@

@@ -272,6 +272,35 @@ std::string inflate(const uint8_t* data, size_t size, size_t limit, const std::s
     return out;
 }
 
+std::string gunzip(const std::string& bytes, const std::string& name, size_t limit) {
+    const uint8_t* d = (const uint8_t*)bytes.data();
+    const size_t n = bytes.size();
+    auto fail = [&](size_t at, const std::string& what) {
+        throw_error(__FILE__, __LINE__, strfmt("%s: byte %zu: %s", name.c_str(), at, what.c_str()),
+                    "the file is damaged or not gzip; `gzip -t` checks it");
+    };
+    if (n < 18 || d[0] != 0x1F || d[1] != 0x8B || d[2] != 8) fail(0, "not a gzip file (expected 1F 8B 08)");
+    const int flags = d[3];
+    size_t at = 10;
+    if (flags & 4) {  // FEXTRA: a length, then that many bytes
+        if (at + 2 > n) fail(at, "the header's extra field runs past the file");
+        at += 2 + (d[at] | d[at + 1] << 8);
+    }
+    for (int bit : {8, 16})  // FNAME, FCOMMENT: zero-terminated strings
+        if (flags & bit) {
+            while (at < n && d[at]) at++;
+            at++;
+        }
+    if (flags & 2) at += 2;  // FHCRC
+    if (at + 8 > n) fail(n, "the file ends inside the gzip header");
+    const std::string out = inflate(d + at, n - 8 - at, limit, name, at);
+    const uint32_t crc = (uint32_t)d[n - 8] | d[n - 7] << 8 | d[n - 6] << 16 | (uint32_t)d[n - 5] << 24;
+    const uint32_t size = (uint32_t)d[n - 4] | d[n - 3] << 8 | d[n - 2] << 16 | (uint32_t)d[n - 1] << 24;
+    if (crc != crc32(out.data(), out.size()) || size != (uint32_t)out.size())
+        fail(n - 8, strfmt("the CRC-32 or size at the end (%08X, %u) disagree with the %zu bytes inflated", crc, size, out.size()));
+    return out;
+}
+
 // ---- reading: PNG ---------------------------------------------------------------------------------
 Image png_decode(const uint8_t* d, size_t n, const std::string& name) {
     auto fail = [&](size_t at, const std::string& what) {

@@ -36,4 +36,8 @@ Image png_decode(const uint8_t* data, size_t size, const std::string& name);
 // `offset` (of data[0] in the file) are for error messages. Exposed for tests.
 std::string inflate(const uint8_t* data, size_t size, size_t limit, const std::string& name, size_t offset = 0);
 
+// The contents of a gzip file (RFC 1952: header, deflate stream, CRC-32 and size, both checked),
+// at most `limit` bytes. `name` is for error messages.
+std::string gunzip(const std::string& bytes, const std::string& name, size_t limit = (size_t)1 << 28);
+
 }  // namespace vsd

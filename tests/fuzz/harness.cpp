@@ -15,6 +15,7 @@
 
 #include "../../src/core/check.h"
 #include "../../src/data/dataset.h"
+#include "../../src/data/image.h"
 #include "../../src/data/json.h"
 #include "../../src/data/npy.h"
 #include "../../src/data/safetensors.h"
@@ -58,6 +59,14 @@ void run(const std::string& bytes) {
     (void)v.encode("a man riding a horse on the beach .");
 #elif defined(FUZZ_TARGET_BERT_CONFIG)
     BertConfig::from_json_file(as_file(bytes, ".json"));
+#elif defined(FUZZ_TARGET_IMAGE)
+    // JPEG and PNG decoding, then CLIP's resize and crop of what decoded
+    Image im = image_decode((const uint8_t*)bytes.data(), bytes.size(), "fuzz");
+    if ((int64_t)im.width * im.height < (1 << 16)) {
+        ClipPreprocess p;
+        p.size = 16;
+        (void)clip_resize_crop(im, p);
+    }
 #else
 #error "define one FUZZ_TARGET_<NAME>"
 #endif

@@ -1,0 +1,110 @@
+// CLIP (src/data/clip_tokenizer.*): the byte-level BPE against OpenCLIP's tokenizer on crafted strings
+// and on every caption of ../shared/data (goldens: tools/make_clip_tokenizer_fixtures.py), and by hand.
+#include <cstring>
+
+#include "../src/data/checksum.h"
+#include "../src/data/clip_tokenizer.h"
+#include "../src/data/json.h"
+#include "../src/data/npy.h"
+#include "helpers.h"
+
+// data/models/clip (tools/fetch_clip_bpe.sh; .ci/run fetches it) or $VSD_CLIP_BPE
+static std::string clip_bpe_path() {
+    const char* env = std::getenv("VSD_CLIP_BPE");
+    return env ? std::string(env) : std::string(VSD_SOURCE_DIR) + "/data/models/clip/bpe_simple_vocab_16e6.txt.gz";
+}
+static bool clip_bpe_absent() {
+    if (file_exists(clip_bpe_path())) return false;
+    std::fprintf(stderr, "note: %s is absent (run tools/fetch_clip_bpe.sh): skipping the CLIP tokenizer's parity tests\n",
+                 clip_bpe_path().c_str());
+    return true;
+}
+
+TEST_CASE("clip tokenizer: BPE by hand on a five-merge vocabulary") {
+    // merges by rank: "l o", "lo w</w>", "h e", "he l", "hel low</w>"
+    const ClipTokenizer t({"l o", "lo w</w>", "h e", "he l", "hel low</w>"}, "hand");
+    CHECK(t.vocab_size() == 512 + 5 + 2);
+    CHECK(t.sot_id == 517);
+    CHECK(t.eot_id == 518);
+    // ids 0..93 are the printable ASCII bytes from '!': 'a' (97) is 97 - 33 = 64
+    CHECK(t.token(64) == "a");
+    CHECK(t.token(256 + 64) == "a</w>");
+    // "hellow": h e l l o w</w> -> (l o) h e l lo w</w> -> (lo w</w>) h e l low</w> -> (h e) he l low</w>
+    //   -> (he l) hel low</w> -> (hel low</w>) hellow</w>: the last merge, id 512 + 4
+    CHECK(t.bpe_ids("hellow") == std::vector<int>{516});
+    // "low" -> lo w</w> -> low</w> (merge 1); "he" -> h e</w>: "e</w>" is not "e", no merge applies
+    CHECK(t.bpe_ids("low") == std::vector<int>{513});
+    CHECK(t.bpe_ids("he") == std::vector<int>{'h' - 33, 256 + 'e' - 33});
+    // a space is byte 32, not printable: the symbols for bytes 0..32 follow the 188 printable ones
+    const std::vector<int> e = t.encode("Low, LOW!", 8);
+    CHECK(e == std::vector<int>{517, 513, 256 + ',' - 33, 513, 256 + '!' - 33, 518, 0, 0});
+    CHECK(t.encode("low low low low", 4) == std::vector<int>{517, 513, 513, 518});  // cut: EOT stays last
+}
+
+TEST_CASE("clip tokenizer: cleaning and splitting") {
+    const ClipTokenizer t({"a b"}, "hand");
+    CHECK(t.clean("  Tom &amp;amp; JERRY\t\n &#39;s  ") == "tom & jerry 's");
+    CHECK(t.clean("\u201cQuote\u201d \ufb01sh \uff21") == "\"quote\" fish a");
+    CHECK(t.pieces("the dog's toy isn't 42nd!?") ==
+          std::vector<std::string>{"the", "dog", "'s", "toy", "isn", "'t", "4", "2", "nd", "!?"});
+    CHECK(t.pieces("caf\u00e9 \u0393\u03b5\u03b9\u03ac,'s") == std::vector<std::string>{"caf\u00e9", "\u0393\u03b5\u03b9\u03ac", ",'", "s"});
+    CHECK(unicode_letter(U'\u00e9'));
+    CHECK(!unicode_letter(U'1'));
+    CHECK(unicode_number(U'\u0663'));
+    CHECK(unicode_space(U'\u3000'));
+    CHECK(unicode_lower(U'\u0393') == U'\u03b3');
+}
+
+TEST_CASE("clip tokenizer: open_clip's ids on crafted strings") {
+    if (clip_bpe_absent()) return;
+    const ClipTokenizer t(clip_bpe_path());
+    CHECK(t.vocab_size() == 49408);
+    CHECK(t.sot_id == 49406);
+    CHECK(t.eot_id == 49407);
+    const Json cases = Json::parse_file(fixture("tokenize/clip_cases.json"));
+    REQUIRE(cases.size() >= 10);
+    for (size_t i = 0; i < cases.size(); i++) {
+        const std::string text = cases[i]["text"].as_string();
+        std::vector<int> want;
+        for (size_t k = 0; k < cases[i]["ids"].size(); k++) want.push_back((int)cases[i]["ids"][k].as_int());
+        std::vector<int> got = t.encode(text);
+        while (!got.empty() && got.back() == 0) got.pop_back();
+        INFO(text);
+        CHECK(got == want);
+    }
+}
+
+TEST_CASE("clip tokenizer: open_clip's ids on every caption of shared/data") {
+    if (clip_bpe_absent()) return;
+    const ClipTokenizer t(clip_bpe_path());
+    int files = 0;
+    for (const char* ds : {"f30k", "coco"})
+        for (const char* split : {"test", "dev"}) {
+            const std::string caps = std::string(ds) + "/precomp/" + split + "_caps.txt";
+            if (shared_absent(caps)) continue;
+            const std::string text = read_text(shared_data(caps));
+            std::vector<std::string> lines;  // Python's str.split("\n")
+            for (size_t a = 0;;) {
+                const size_t b = text.find('\n', a);
+                lines.push_back(text.substr(a, b == std::string::npos ? std::string::npos : b - a));
+                if (b == std::string::npos) break;
+                a = b + 1;
+            }
+            const Tensor want = npy_load(fixture(std::string("tokenize/clip_real_") + ds + "_" + split + ".npy"), DType::I64);
+            REQUIRE(want.size(0) == (int64_t)lines.size());
+            const int64_t* w = want.i64();
+            int64_t bad = 0;
+            for (size_t i = 0; i < lines.size(); i++) {
+                std::vector<int> ids = t.encode(lines[i]);
+                while (!ids.empty() && ids.back() == 0) ids.pop_back();
+                std::vector<int32_t> le(ids.begin(), ids.end());
+                const uint32_t crc = crc32(le.data(), le.size() * 4);
+                if (crc != (uint32_t)w[2 * i] || (int64_t)ids.size() != w[2 * i + 1]) {
+                    if (bad++ == 0) MESSAGE(caps << " line " << i + 1 << " differs from open_clip: '" << lines[i] << "'");
+                }
+            }
+            CHECK(bad == 0);
+            files++;
+        }
+    MESSAGE(files << " caption files checked against open_clip");
+}
