@@ -22,6 +22,7 @@ const char* unary_name(Unary op) {
         case Unary::Gelu: return "gelu";
         case Unary::Tanh: return "tanh";
         case Unary::Sigmoid: return "sigmoid";
+        case Unary::QuickGelu: return "quick_gelu";
         case Unary::Pow: return "pow";
         case Unary::Clamp: return "clamp";
         case Unary::AddScalar: return "add_scalar";

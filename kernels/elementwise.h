@@ -9,6 +9,7 @@ namespace vsd {
 
 enum class Unary {
     Exp, Log, Sqrt, Abs, Relu, LeakyRelu, Gelu, Tanh, Sigmoid,
+    QuickGelu,  // x sigmoid(1.702 x): OpenAI CLIP's approximation of GELU
     Pow,        // x^p            (p = a)
     Clamp,      // min(max(x, a), b)
     AddScalar,  // x + a

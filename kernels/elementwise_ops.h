@@ -26,6 +26,7 @@ VSD_HD float unary_f(Unary op, float x, float a, float b) {
         case Unary::Gelu: return 0.5f * x * (1.0f + erff(x * kInvSqrt2));     // exact (erf) form, as BERT
         case Unary::Tanh: return tanhf(x);
         case Unary::Sigmoid: return 1.0f / (1.0f + expf(-x));
+        case Unary::QuickGelu: return x / (1.0f + expf(-1.702f * x));
         case Unary::Pow: return powf(x, a);
         case Unary::Clamp: return x < a ? a : (x > b ? b : x);
         case Unary::AddScalar: return x + a;
@@ -48,6 +49,10 @@ VSD_HD float unary_df(Unary op, float x, float y, float a, float b) {
             return 0.5f * (1.0f + erff(x * kInvSqrt2)) + x * kInvSqrt2Pi * expf(-0.5f * x * x);
         case Unary::Tanh: return 1.0f - y * y;
         case Unary::Sigmoid: return y * (1.0f - y);
+        case Unary::QuickGelu: {  // s + 1.702 x s (1 - s), s = sigmoid(1.702 x)
+            const float s = 1.0f / (1.0f + expf(-1.702f * x));
+            return s + 1.702f * x * s * (1.0f - s);
+        }
         case Unary::Pow: return a * powf(x, a - 1.0f);
         case Unary::Clamp: return (x >= a && x <= b) ? 1.0f : 0.0f;  // inclusive bounds, as PyTorch
         case Unary::AddScalar: return 1.0f;

@@ -19,4 +19,9 @@ void length_weights_cpu(float* w, const int64_t* len, int64_t B, int64_t N, int6
     }
 }
 
+void causal_mask_cpu(float* m, int64_t L) {
+    for (int64_t i = 0; i < L; i++)  // query i
+        for (int64_t j = 0; j < L; j++) m[i * L + j] = j <= i ? 1.0f : 0.0f;
+}
+
 }  // namespace vsd

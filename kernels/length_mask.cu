@@ -25,6 +25,14 @@ void length_mask(float* m, const int64_t* len, int64_t B, int64_t N) {
     if (B * N > 0) VSD_LAUNCH(length_mask_kernel, grid1d(B * N), 256, 0, m, len, B, N);
 }
 
+__global__ void causal_mask_kernel(float* m, int64_t L) {
+    VSD_GRID_STRIDE(i, L * L) m[i] = (i % L) <= (i / L) ? 1.0f : 0.0f;  // key j = i % L, query i / L
+}
+
+void causal_mask(float* m, int64_t L) {
+    if (L > 0) VSD_LAUNCH(causal_mask_kernel, grid1d(L * L), 256, 0, m, L);
+}
+
 __global__ void length_weights_kernel(float* w, const int64_t* len, int64_t B, int64_t N, int64_t cap,
                                       bool running_min) {
     VSD_GRID_STRIDE(i, B * N) {

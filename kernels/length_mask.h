@@ -1,4 +1,5 @@
-// length_mask.h — which positions of a padded batch are real (CPU reference; CUDA: length_mask.cu).
+// length_mask.h — which positions of a padded batch are real, and which keys a query may see
+// (CPU reference; CUDA: length_mask.cu).
 #pragma once
 #include <cstdint>
 
@@ -18,8 +19,13 @@ void length_mask_cpu(float* m, const int64_t* len, int64_t B, int64_t N);
 // the batch and never grows back.
 void length_weights_cpu(float* w, const int64_t* len, int64_t B, int64_t N, int64_t cap, bool running_min);
 
+// A causal (autoregressive) mask: query i sees keys j <= i.   m[i, j] = 1 if j <= i else 0, m (L, L)
+// (CLIP's text transformer: each token attends to itself and the tokens before it.)
+void causal_mask_cpu(float* m, int64_t L);
+
 // the CUDA versions (kernels/length_mask.cu)
 VSD_LAUNCHERS(
+    void causal_mask(float* m, int64_t L);
     void length_mask(float* m, const int64_t* len, int64_t B, int64_t N);
     void length_weights(float* w, const int64_t* len, int64_t B, int64_t N, int64_t cap, bool running_min);
 )

@@ -2,6 +2,7 @@
 // and on every caption of ../shared/data (goldens: tools/make_clip_tokenizer_fixtures.py), and by hand.
 #include <cstring>
 
+#include "../kernels/backend.h"
 #include "../src/data/checksum.h"
 #include "../src/data/clip_tokenizer.h"
 #include "../src/data/json.h"
@@ -107,4 +108,76 @@ TEST_CASE("clip tokenizer: open_clip's ids on every caption of shared/data") {
             files++;
         }
     MESSAGE(files << " caption files checked against open_clip");
+}
+
+// ---- the model ---------------------------------------------------------------------------------------
+#include "../src/data/torch_load.h"
+#include "../src/nn/clip.h"
+
+// largest |a - b| over two tensors of equal size
+static double max_diff(const Tensor& a, const Tensor& b) {
+    REQUIRE(a.numel() == b.numel());
+    const std::vector<float> x = a.to_vector(), y = b.to_vector();
+    double m = 0;
+    for (size_t i = 0; i < x.size(); i++) m = std::max(m, (double)std::fabs(x[i] - y[i]));
+    return m;
+}
+
+static void clip_parity(const std::string& variant, Device dev) {
+    const std::string dir = fixture("clip/" + variant);
+    auto clip = load_clip_folder(dir);
+    CHECK(clip->cfg.quick_gelu == (variant == "quick_gelu"));
+    CHECK(clip->cfg.vision_heads == 2);
+    clip->to(dev);
+    const Tensor images = npy_load(dir + "/images.npy").to(dev);
+    const Tensor ids = npy_load(dir + "/ids.npy", DType::I64);
+    Tensor img = clip->encode_image(images), txt = clip->encode_text(ids);
+    const double fwd = std::max(max_diff(img, npy_load(dir + "/image_features.npy")),
+                                max_diff(txt, npy_load(dir + "/text_features.npy")));
+    CHECK(fwd < 1e-5);
+    Tensor loss = sum(img * npy_load(dir + "/r_img.npy").to(dev)) + sum(txt * npy_load(dir + "/r_txt.npy").to(dev));
+    tape().backward(loss);
+    const SafeTensors want = torch_load(dir + "/grads.bin");
+    double bwd = 0;
+    int n = 0;
+    for (auto& [name, p] : clip->named_parameters()) {
+        const Tensor* g = want.find(name);
+        INFO(name);
+        REQUIRE(g != nullptr);
+        const double d = p.has_grad() ? max_diff(p.grad_tensor(), *g) : max_diff(Tensor::zeros(g->shape()), *g);
+        CHECK(d < 1e-4);
+        bwd = std::max(bwd, d);
+        n++;
+    }
+    CHECK(n == (int)want.tensors.size());
+    MESSAGE(variant << " on " << std::string(dev == Device::CPU ? "the CPU" : "the device") << ": features within " << fwd
+                    << " of open_clip's, " << n << " parameter gradients within " << bwd);
+}
+
+TEST_CASE("clip: a random OpenCLIP model's features and gradients, loaded from its own files (GELU and QuickGELU)") {
+    clip_parity("gelu", Device::CPU);
+    clip_parity("quick_gelu", Device::CPU);
+}
+
+TEST_CASE("clip: the same on the device (the emulator without a GPU)") {
+    EmulatedDevice emu;
+    clip_parity("gelu", Device::CUDA);
+}
+
+TEST_CASE("clip: a weights file that does not match says every problem at once") {
+    ClipConfig c;
+    c.embed_dim = 8; c.image_size = 32; c.patch_size = 8; c.vision_width = 16; c.vision_layers = 2; c.vision_heads = 2;
+    c.context_length = 12; c.vocab_size = 100; c.text_width = 16; c.text_heads = 2; c.text_layers = 1;  // one layer fewer
+    Rng rng(1);
+    Clip clip(c, rng);
+    const std::string f = fixture("clip/gelu/open_clip_pytorch_model.bin");
+    try {
+        clip.load(torch_load(f), f);
+        FAIL("loaded");
+    } catch (const Error& e) {
+        const std::string m = e.what();
+        CHECK(m.find("unexpected transformer.resblocks.1.ln_1.weight") != std::string::npos);
+        CHECK(m.find("problems") != std::string::npos);
+    }
+    CHECK_THROWS_WITH(load_clip_folder(fixture("clip")), doctest::Contains("no open_clip_config.json"));
 }

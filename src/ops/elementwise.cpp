@@ -85,6 +85,7 @@ Tensor leaky_relu(const Tensor& x, float slope) { return unary(Unary::LeakyRelu,
 Tensor gelu(const Tensor& x) { return unary(Unary::Gelu, x); }
 Tensor tanh(const Tensor& x) { return unary(Unary::Tanh, x); }
 Tensor sigmoid(const Tensor& x) { return unary(Unary::Sigmoid, x); }
+Tensor quick_gelu(const Tensor& x) { return unary(Unary::QuickGelu, x); }
 
 Tensor to_float(const Tensor& x) {
     if (x.dtype() == DType::F32) return x.detach().clone();

@@ -20,6 +20,15 @@ Tensor length_mask(const Tensor& lengths, int64_t N) {
     return m;
 }
 
+Tensor causal_mask(int64_t L, const Tensor& like) {
+    const Backend* k = op_device("causal_mask", {like});
+    ENSURE(L >= 0, "causal_mask: negative length %lld", (long long)L);
+    Tensor m = Tensor::empty({L, L}, DType::F32, device_of(k));
+    if (k) VSD_RUN(*k, causal_mask)(m.data(), L);
+    else causal_mask_cpu(m.data(), L);
+    return m;
+}
+
 Tensor length_weights(const Tensor& lengths, int64_t N, int64_t cap, bool running_min) {
     const Backend* k = op_device("length_weights", {lengths});
     ENSURE(lengths.ndim() <= 1, "length_weights: lengths must be (B,), got %s", lengths.shape_str().c_str());

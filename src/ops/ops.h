@@ -60,6 +60,7 @@ Tensor bias_gelu(const Tensor& z, const Tensor& b);  // gelu(z + b)
 Tensor bias_dropout_add(const Tensor& h, const Tensor& z, const Tensor& b, float p, Rng* drop);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
+Tensor quick_gelu(const Tensor& x);                 // x sigmoid(1.702 x), OpenAI CLIP's GELU
 Tensor cube(const Tensor& x);  // x^3: the worked example of adding an op (src/core/tape.h)
 
 // ---- reductions -----------------------------------------------------------------------------
@@ -106,6 +107,10 @@ Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length);  // view
 Tensor concat(const std::vector<Tensor>& xs, int dim);
 Tensor permute(const Tensor& x, const std::vector<int>& perm);
 Tensor transpose(const Tensor& x, int d0, int d1);
+// images (B, C, H, W) -> non-overlapping p x p patches as rows (B, H/p * W/p, C p p), channel-major
+// within a patch: a ViT's patch embedding is linear(patchify(x, p), conv_weight.reshape(out, C p p))
+// (kernels/patchify.h)
+Tensor patchify(const Tensor& x, int64_t p);
 
 // ---- indexing -------------------------------------------------------------------------------
 // masked_fill: where mask (broadcast to x's shape) is nonzero, the value; elsewhere x
@@ -151,6 +156,9 @@ RegionWordStats region_word_stats(const Tensor& psi_hat, const Tensor& phi_hat, 
 // The padding mask of a batch: (B, N) float, 1 where position k < lengths[b] (lengths (B,) int),
 // made on the lengths' device; no gradient.
 Tensor length_mask(const Tensor& lengths, int64_t N);
+// A causal mask (L, L) float: 1 where key j <= query i (CLIP's text transformer), made on `like`'s
+// device; no gradient.
+Tensor causal_mask(int64_t L, const Tensor& like);
 // Averaging weights (B, N): 1/k[b] over the first k[b] = min(cap, max(lengths[b], 1)) positions,
 // 0 beyond; running_min also caps k[b] by the k of every earlier sample (HREM's MaxK quirk,
 // kernels/length_mask.h). Made on the lengths' device; no gradient.

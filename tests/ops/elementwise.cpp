@@ -18,6 +18,7 @@ OP_TEST(unary, "every unary map, forward and backward", {0}) {
         OpCase("gelu", {x}, [](Inputs in) { return gelu(in[0]); }),
         OpCase("tanh", {x}, [](Inputs in) { return tanh(in[0]); }),
         OpCase("sigmoid", {x}, [](Inputs in) { return sigmoid(in[0]); }),
+        OpCase("quick_gelu", {x}, [](Inputs in) { return quick_gelu(in[0]); }),
         OpCase("add and mul a scalar", {x}, [](Inputs in) { return in[0] * 0.7f + 0.1f; }),
         OpCase("one element", {rnd({1}, 11)}, [](Inputs in) { return tanh(in[0]); }),
         OpCase("no element", {rnd({0, 3}, 12)}, [](Inputs in) { return exp(in[0]); }),
@@ -108,6 +109,10 @@ TEST_CASE("unary ops: values") {
     // known GELU values (erf form): gelu(1) = 0.8413447, gelu(-1) = -0.1586553
     CHECK(gelu(T({2}, {1, -1})).to_vector()[0] == doctest::Approx(0.8413447).epsilon(1e-6));
     CHECK(gelu(T({2}, {1, -1})).to_vector()[1] == doctest::Approx(-0.1586553).epsilon(1e-6));
+    close(quick_gelu(x), [](double v) { return v / (1 + std::exp(-1.702 * v)); }, xs);
+    // by hand: quick_gelu(1) = 1 / (1 + e^-1.702) = 0.8457957, quick_gelu(-1) = -0.1542043
+    CHECK(quick_gelu(T({2}, {1, -1})).to_vector()[0] == doctest::Approx(0.8457957).epsilon(1e-6));
+    CHECK(quick_gelu(T({2}, {1, -1})).to_vector()[1] == doctest::Approx(-0.1542043).epsilon(1e-6));
     CHECK(exp(T({0}, {})).numel() == 0);  // empty
 }
 
@@ -125,6 +130,7 @@ TEST_CASE("unary ops: gradcheck (inputs away from kinks)") {
     CHECK_GRAD([](std::vector<Tensor>& in) { return gelu(in[0]); }, {x});
     CHECK_GRAD([](std::vector<Tensor>& in) { return tanh(in[0]); }, {x});
     CHECK_GRAD([](std::vector<Tensor>& in) { return sigmoid(in[0]); }, {x});
+    CHECK_GRAD([](std::vector<Tensor>& in) { return quick_gelu(in[0]); }, {x});
     // clamp bounds chosen between the distinct values (which sit at 0.05 + 0.1 k)
     CHECK_GRAD([](std::vector<Tensor>& in) { return clamp(in[0], -0.3f, 0.4f); }, {away});
 }

@@ -14,6 +14,20 @@ TEST_CASE("op length_mask: hand-computed") {
     CHECK(length_mask(Tensor::from_i64({2}, {1, 3}), 3).to_vector() == std::vector<float>{1, 0, 0, 1, 1, 1});
 }
 
+OP_TEST(causal_mask, "1 where key j <= query i, made on the device of its argument (no gradient)", {0}) {
+    return {
+        OpCase("4 x 4", {Tensor::from_i64({1}, {0})}, [](Inputs x) { return causal_mask(4, x[0]); }),
+        OpCase("77 x 77 (CLIP's context): more than a block", {Tensor::from_i64({1}, {0})},
+               [](Inputs x) { return causal_mask(77, x[0]); }),
+        OpCase("one", {Tensor::from_i64({1}, {0})}, [](Inputs x) { return causal_mask(1, x[0]); }),
+        OpCase("none", {Tensor::from_i64({1}, {0})}, [](Inputs x) { return causal_mask(0, x[0]); }),
+    };
+}
+
+TEST_CASE("op causal_mask: hand-computed") {
+    CHECK(causal_mask(3, Tensor::from_i64({1}, {0})).to_vector() == std::vector<float>{1, 0, 0, 1, 1, 0, 1, 1, 1});
+}
+
 OP_TEST(length_weights, "1/k over the first k = min(cap, max(len, 1)) positions; the running-minimum quirk", {0}) {
     return {
         OpCase("4 x 6, cap 6", {Tensor::from_i64({4}, {3, 0, 6, 9})}, [](Inputs x) { return length_weights(x[0], 6, 6); }),
