@@ -62,7 +62,7 @@ TEST_SRC := $(wildcard tests/*.cpp tests/ops/*.cpp)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRC))
 LIB := $(BUILD)/libvsd.a
 
-.PHONY: search profile all test bench train eval clean help doctest demo prototypes vocab fuzz
+.PHONY: index search profile all test bench train eval clean help doctest demo prototypes vocab fuzz
 TOOLS := make_demo npy_inspect check_dataset prototypes embed build_vocab step_profile
 PROGRAMS := train eval search
 all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels) $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
@@ -70,6 +70,7 @@ all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/
 help:
 	@echo "make test | bench | train | eval | demo | prototypes | clean   (flags: NO_CUDA=1 DEBUG=1 SAN=1)"
 	@echo "train/eval: DATASET=demo|f30k|coco DATA=path MODEL=gpo|hrem VSD=cpm|flor TEXT=bert|bigru BERT=folder CKPT=... ARGS='...'"
+	@echo "index/search: IMAGES=folder CLIP=folder QUERY='...' (your own pictures through a CLIP model)"
 
 # ---- compile -----------------------------------------------------------------------------
 $(BUILD)/%.o: %.cpp
@@ -143,7 +144,7 @@ $(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 
 # ---- run ---------------------------------------------------------------------------------
 # Exit code is the verdict; the last line is "N passed, N failed, N skipped".
-test: $(BUILD)/run_tests $(BUILD)/build_vocab $(BUILD)/embed $(BUILD)/eval $(BUILD)/step_profile
+test: $(BUILD)/run_tests $(BUILD)/build_vocab $(BUILD)/embed $(BUILD)/eval $(BUILD)/step_profile $(BUILD)/search
 	$(BUILD)/run_tests $(TEST_ARGS)
 
 bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(BUILD)/step_profile $(if $(NVCC),$(BUILD)/bench_kernels)
@@ -180,10 +181,21 @@ eval: $(BUILD)/eval
 	  $(if $(ENSEMBLE),--ensemble $(subst $(space),$(comma),$(strip $(ENSEMBLE)))) $(ARGS)
 
 # make search QUERY='a man riding a bike' [RUN=...] [TOPK=5] | IMAGE=12 | CAPTION=40 [ARGS=--json]
+# make search IMAGES=photos/ CLIP=models/CLIP QUERY='a red car': your own pictures (after make index)
 TOPK ?= 5
+CLIP ?= data/models/CLIP
 search: $(BUILD)/search
+ifneq ($(IMAGES),)
+	$(BUILD)/search --images $(IMAGES) --clip $(CLIP) --k $(TOPK) $(if $(QUERY),--query "$(QUERY)") $(ARGS)
+else
 	$(BUILD)/search --logger_name $(RUN) --split $(SPLIT) $(if $(DATA),--data_path $(DATA)) --k $(TOPK) \
 	  $(if $(QUERY),--query "$(QUERY)") $(if $(IMAGE),--image $(IMAGE)) $(if $(CAPTION),--caption $(CAPTION)) $(ARGS)
+endif
+
+# make index IMAGES=photos/ [CLIP=models/CLIP] [ARGS='--device cuda']: encode a folder of JPEGs/PNGs with a
+# CLIP model (open_clip_config.json, weights, merges.txt) into runs/clip_index_<folder>/, with progress
+index: $(BUILD)/search
+	$(BUILD)/search --images $(IMAGES) --clip $(CLIP) --build_only 1 $(ARGS)
 
 # make profile [TEXT=bigru|bert] [MODEL=gpo|hrem] [ARGS=...]: the device work of one training step at
 # Flickr30K's sizes, counted in the emulator (no GPU needed; ARGS='--device cuda' on a GPU)

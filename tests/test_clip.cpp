@@ -150,8 +150,8 @@ static void clip_parity(const std::string& variant, Device dev) {
         n++;
     }
     CHECK(n == (int)want.tensors.size());
-    MESSAGE(variant << " on " << std::string(dev == Device::CPU ? "the CPU" : "the device") << ": features within " << fwd
-                    << " of open_clip's, " << n << " parameter gradients within " << bwd);
+    MESSAGE(strfmt("%s on %s: features within %.3g of open_clip's, %d parameter gradients within %.3g", variant.c_str(),
+                   dev == Device::CPU ? "the CPU" : "the device", fwd, n, bwd));
 }
 
 TEST_CASE("clip: a random OpenCLIP model's features and gradients, loaded from its own files (GELU and QuickGELU)") {
@@ -180,4 +180,114 @@ TEST_CASE("clip: a weights file that does not match says every problem at once")
         CHECK(m.find("problems") != std::string::npos);
     }
     CHECK_THROWS_WITH(load_clip_folder(fixture("clip")), doctest::Contains("no open_clip_config.json"));
+}
+
+// ---- your own pictures: a CLIP index of a folder ---------------------------------------------------------
+#include <fstream>
+
+#include "../src/data/image.h"
+#include "../src/data/safetensors.h"
+#include "../src/train/clip_index.h"
+
+// A tiny CLIP folder: open_clip_config.json, random weights (open_clip_model.safetensors) and four merges
+static std::string tiny_clip_folder(const std::string& tag) {
+    const std::string dir = temp_dir(tag);
+    std::ofstream(dir + "/merges.txt") << "#version: 0.2\nd o\ndo g</w>\nc a\nca t</w>\n";
+    std::ofstream(dir + "/open_clip_config.json")
+        << R"({"model_cfg": {"embed_dim": 8, "vision_cfg": {"image_size": 32, "patch_size": 8, "width": 16, "head_width": 8,
+              "layers": 1}, "text_cfg": {"context_length": 16, "vocab_size": 518, "width": 16, "heads": 2, "layers": 1}}})";
+    Rng rng(3);
+    Clip clip(ClipConfig::from_json_file(dir + "/open_clip_config.json"), rng);
+    safetensors_save(dir + "/open_clip_model.safetensors", clip.state_dict());
+    return dir;
+}
+
+static void copy_file(const std::string& from, const std::string& to) {
+    std::ifstream in(from, std::ios::binary);
+    std::ofstream(to, std::ios::binary) << in.rdbuf();
+}
+
+TEST_CASE("clip index: a folder of pictures, encoded once, searched by text; rebuilt when the folder changes") {
+    const std::string clip_dir = tiny_clip_folder("clip_index_model");
+    const std::string pics = temp_dir("clip_index_pictures");
+    REQUIRE(std::system(("mkdir -p " + pics + "/sub").c_str()) == 0);
+    copy_file(fixture("image/jpeg/q75_422.jpg"), pics + "/b.jpg");
+    copy_file(fixture("image/jpeg/q90_420_progressive.jpg"), pics + "/a.JPG");
+    copy_file(fixture("image/jpeg/grey_q85.jpg"), pics + "/sub/c.jpeg");
+    copy_file(fixture("image/png/rgba.png"), pics + "/d.png");
+    std::ofstream(pics + "/notes.txt") << "not a picture";
+    CHECK(list_images(pics) == std::vector<std::string>{"a.JPG", "b.jpg", "d.png", "sub/c.jpeg"});
+
+    ClipIndexOptions o;
+    o.images = pics;
+    o.clip = clip_dir;
+    o.index_dir = temp_dir("clip_index_index");
+    o.batch_size = 3;  // two batches
+    o.progress = false;
+    std::vector<float> emb;
+    {
+        ClipIndex idx(o);
+        CHECK(idx.built());
+        REQUIRE(idx.files().size() == 4);
+        emb = idx.embeddings();
+        // each row is the model's normalised embedding of that picture, preprocessed as OpenCLIP does
+        auto clip = load_clip_folder(clip_dir);
+        NoGrad ng;
+        for (size_t i = 0; i < 4; i++) {
+            std::vector<float> px(3 * 32 * 32);
+            ClipPreprocess p;
+            p.size = 32;
+            clip_preprocess(to_rgb(image_read(pics + "/" + idx.files()[i])), px.data(), p);
+            const std::vector<float> want = unit_rows(clip->encode_image(Tensor::from({1, 3, 32, 32}, px))).to_vector();
+            for (int e = 0; e < 8; e++) CHECK(emb[i * 8 + e] == doctest::Approx(want[e]).epsilon(1e-5));
+        }
+        // a query's hits are the rows by falling cosine with its text embedding
+        const std::vector<float> t = idx.text_embedding("a dog");
+        const std::vector<ClipHit> hits = idx.search("a dog", 10);
+        REQUIRE(hits.size() == 4);
+        for (size_t h = 0; h < hits.size(); h++) {
+            const size_t row = std::find(idx.files().begin(), idx.files().end(), hits[h].file) - idx.files().begin();
+            double s = 0;
+            for (int e = 0; e < 8; e++) s += (double)emb[row * 8 + e] * t[e];
+            CHECK(hits[h].score == doctest::Approx(s).epsilon(1e-9));
+            if (h) CHECK(hits[h].score <= hits[h - 1].score);
+        }
+        CHECK(idx.search("a cat", 2).size() == 2);
+    }
+    {
+        ClipIndex again(o);  // up to date: read back, not rebuilt
+        CHECK(!again.built());
+        CHECK(again.embeddings() == emb);
+    }
+    copy_file(fixture("image/jpeg/q50_420.jpg"), pics + "/e.jpg");
+    {
+        ClipIndex grown(o);
+        CHECK(grown.built());
+        CHECK(grown.files().size() == 5);
+    }
+    std::ofstream(pics + "/broken.jpg", std::ios::binary) << read_text(fixture("image/jpeg/q50_420.jpg")).substr(0, 200);
+    CHECK_THROWS_WITH(ClipIndex{o}, doctest::Contains("broken.jpg: byte"));
+    o.skip_bad = true;
+    ClipIndex skipping(o);
+    CHECK(skipping.files().size() == 5);
+    REQUIRE(skipping.skipped.size() == 1);
+    CHECK(skipping.skipped[0].find("broken.jpg") == 0);
+}
+
+TEST_CASE("clip index: the search program builds the index and answers") {
+    const std::string clip_dir = tiny_clip_folder("clip_search_model");
+    const std::string pics = temp_dir("clip_search_pictures");
+    copy_file(fixture("image/jpeg/q75_422.jpg"), pics + "/one.jpg");
+    copy_file(fixture("image/png/rgb.png"), pics + "/two.png");
+    const std::string bin = std::string(VSD_SOURCE_DIR) + "/" + VSD_BUILD_DIR + "/search";  // `make test` builds it
+    const std::string out = temp_dir("clip_search_out") + "/answer.json";
+    const std::string cmd = bin + " --images " + pics + " --clip " + clip_dir + " --index " + temp_dir("clip_search_index") +
+                            " --query 'a dog' --k 2 --json 1 > " + out + " 2>/dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    const Json j = Json::parse_file(out);
+    CHECK(j["query"].as_string() == "a dog");
+    REQUIRE(j["hits"].size() == 2);
+    CHECK(j["hits"][0]["score"].as_double() >= j["hits"][1]["score"].as_double());
+    // no query: one clear error, exit status 1
+    CHECK(std::system((bin + " --images " + pics + " --clip " + clip_dir + " 2>/dev/null").c_str()) != 0);
 }

@@ -102,12 +102,24 @@ ClipTokenizer::ClipTokenizer(const std::string& path) {
     if (file.size() > 3 && file.compare(file.size() - 3, 3, ".gz") == 0) text = gunzip(text, file);
     std::vector<std::string> lines;
     std::istringstream ss(text);
-    for (std::string line; std::getline(ss, line);) lines.push_back(line);
-    // OpenCLIP: skip the first line (a version header), keep the next 49152 - 256 - 2 = 48894
-    const size_t want = 49152 - 256 - 2;
-    ENSURE_HINT(lines.size() >= want + 1, "the merges file is truncated or not CLIP's",
-                "%s: %zu lines; CLIP's BPE has a header line and %zu merges", file.c_str(), lines.size(), want);
-    init(std::vector<std::string>(lines.begin() + 1, lines.begin() + 1 + want), file);
+    for (std::string line; std::getline(ss, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        lines.push_back(line);
+    }
+    const bool header = !lines.empty() && lines[0].rfind("#version", 0) == 0;
+    if (file.size() > 3 && file.compare(file.size() - 3, 3, ".gz") == 0) {
+        // OpenCLIP's file holds more merges than CLIP uses: skip the header line, keep the next
+        // 49152 - 256 - 2 = 48894, as its SimpleTokenizer does
+        const size_t want = 49152 - 256 - 2;
+        ENSURE_HINT(lines.size() >= want + 1, "the merges file is truncated or not CLIP's",
+                    "%s: %zu lines; CLIP's BPE has a header line and %zu merges", file.c_str(), lines.size(), want);
+        init(std::vector<std::string>(lines.begin() + 1, lines.begin() + 1 + want), file);
+    } else {
+        // a model folder's merges.txt (Hugging Face's layout, or the demo's): every merge it lists
+        std::vector<std::string> merges(lines.begin() + (header ? 1 : 0), lines.end());
+        while (!merges.empty() && merges.back().empty()) merges.pop_back();
+        init(merges, file);
+    }
 }
 
 ClipTokenizer::ClipTokenizer(const std::vector<std::string>& merges, const std::string& name) { init(merges, name); }

@@ -12,8 +12,9 @@
 //      <start_of_text> (49406) and <end_of_text> (49407)
 //   encode() gives [SOT] + ids + [EOT], cut at the context length (77) with EOT kept last, padded with 0.
 //
-// The merges come from OpenCLIP's bpe_simple_vocab_16e6.txt.gz (tools/fetch_clip_bpe.sh) or from a
-// Hugging Face CLIP folder's merges.txt (the seed's CLIP/ folder): the same 48,894 merges.
+// The merges come from OpenCLIP's bpe_simple_vocab_16e6.txt.gz (tools/fetch_clip_bpe.sh; its first
+// 48,894) or from a model folder's merges.txt (a "#version" header line, then every merge it lists:
+// Hugging Face's CLIP folder, the seed's CLIP/, has the same 48,894; the demo's CLIP folder fewer).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -6,9 +6,15 @@
 //                                                                     (":image N", ":id ID", ":caption N" as above)
 // The first run encodes the split into <run>/index_<split>/ (with progress); later runs reuse it
 // until the checkpoint changes. --json prints one JSON object per answer.
+//
+// Your own pictures (a CLIP model; clip_index.h):
+//   search --images photos/ --clip models/CLIP --build_only 1       encode the folder into an index
+//   search --images photos/ --clip models/CLIP --query "a red car"   the top-K pictures for a text
 #include <iostream>
 
 #include "../core/check.h"
+#include "../data/json.h"
+#include "clip_index.h"
 #include "search.h"
 
 using namespace vsd;
@@ -34,7 +40,44 @@ static int body(int argc, char** argv) {
     f.add("bge_path", &o.bge_path, "VSD models: a BGE folder (config.json, vocab.txt, weights) to embed free-text queries");
     f.add("device", &o.device, "cpu, cuda (the GPU), or emulator");
     f.add("batch_size", &o.batch_size, "batch size for building the index");
+    ClipIndexOptions ci;
+    bool build_only = false;
+    f.add("images", &ci.images, "your own pictures: a folder of JPEGs/PNGs to index with a CLIP model (--clip) and search by text");
+    f.add("clip", &ci.clip, "with --images: the CLIP folder (open_clip_config.json, its weights, merges.txt)");
+    f.add("index", &ci.index_dir, "with --images: where the index lives (default runs/clip_index_<folder name>)");
+    f.add("bpe", &ci.bpe, "with --images: CLIP's BPE merges when the CLIP folder has none");
+    f.add("skip_bad", &ci.skip_bad, "with --images: leave pictures that do not decode out of the index (listed) instead of stopping");
+    f.add("rebuild", &ci.rebuild, "with --images: build the index even when it is up to date");
+    f.add("build_only", &build_only, "with --images: build (or check) the index, answer nothing");
     if (!f.parse(argc, argv)) return 0;
+    if (!ci.images.empty()) {  // a CLIP index of a folder
+        ENSURE_HINT(k >= 1, "see --help", "--k must be at least 1, got %lld", (long long)k);
+        ENSURE_HINT(build_only || interactive || !query.empty(), "e.g. --query 'a dog on the beach', or --build_only 1",
+                    "with --images, search needs --query, --interactive or --build_only 1");
+        ci.device = o.device;
+        ci.batch_size = o.batch_size;
+        ClipIndex idx(ci);
+        for (const std::string& s : idx.skipped) std::fprintf(stderr, "skipped %s\n", s.c_str());
+        std::fprintf(stderr, "%s %s: %zu pictures of %s, %lld-d\n", idx.built() ? "index written to" : "index up to date in",
+                     idx.dir().c_str(), idx.files().size(), ci.images.c_str(), (long long)idx.dim());
+        auto answer = [&](const std::string& q) {
+            const std::vector<ClipHit> hits = idx.search(q, k);
+            if (json) {
+                std::string s = "{\"query\": " + json_quote(q) + ", \"hits\": [";
+                for (size_t i = 0; i < hits.size(); i++)
+                    s += strfmt("%s{\"file\": %s, \"score\": %.6f}", i ? ", " : "", json_quote(hits[i].file).c_str(), hits[i].score);
+                std::printf("%s]}\n", s.c_str());
+            } else {
+                std::printf("query: %s\n rank   score  file\n", q.c_str());
+                for (size_t i = 0; i < hits.size(); i++) std::printf("%5zu  %6.3f  %s\n", i + 1, hits[i].score, hits[i].file.c_str());
+            }
+            std::fflush(stdout);
+        };
+        if (!query.empty()) answer(query);
+        if (interactive)
+            for (std::string line; std::getline(std::cin, line);) answer(line);
+        return 0;
+    }
     ENSURE_HINT(k >= 1, "see --help", "--k must be at least 1, got %lld", (long long)k);
     ENSURE_HINT(interactive || !query.empty() || image >= 0 || caption >= 0 || !image_id.empty(), "e.g. --query 'a man riding a bike'",
                 "search needs a query: --query, --image, --caption or --interactive");
