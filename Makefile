@@ -65,7 +65,7 @@ LIB := $(BUILD)/libvsd.a
 .PHONY: index search profile all test bench train eval clean help doctest demo prototypes vocab fuzz
 TOOLS := make_demo npy_inspect check_dataset prototypes embed build_vocab step_profile
 PROGRAMS := train eval search
-all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(if $(NVCC),$(BUILD)/bench_kernels) $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
+all: $(LIB) $(BUILD)/run_tests $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(BUILD)/bench_images $(if $(NVCC),$(BUILD)/bench_kernels) $(addprefix $(BUILD)/,$(TOOLS) $(PROGRAMS))
 
 help:
 	@echo "make test | bench | train | eval | demo | prototypes | clean   (flags: NO_CUDA=1 DEBUG=1 SAN=1)"
@@ -130,6 +130,9 @@ $(BUILD)/bench_relation: $(BUILD)/tools/bench_relation.o $(LIB)
 $(BUILD)/bench_step: $(BUILD)/tools/bench_step.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/bench_images: $(BUILD)/tools/bench_images.o $(LIB)
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # the GPU kernel bench: CUDA builds only
 $(BUILD)/bench_kernels: $(BUILD)/tools/bench_kernels.cu.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -147,8 +150,8 @@ $(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 test: $(BUILD)/run_tests $(BUILD)/build_vocab $(BUILD)/embed $(BUILD)/eval $(BUILD)/step_profile $(BUILD)/search
 	$(BUILD)/run_tests $(TEST_ARGS)
 
-bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(BUILD)/step_profile $(if $(NVCC),$(BUILD)/bench_kernels)
-	@bash tools/bench.sh $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step
+bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(BUILD)/bench_images $(BUILD)/step_profile $(if $(NVCC),$(BUILD)/bench_kernels)
+	@bash tools/bench.sh $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(BUILD)/bench_images
 	@printf 'device work of a GPO+BiGRU step, B=128 (make profile, emulator, count only): '
 	@$(BUILD)/step_profile --text bigru --steps 3 2>&1 | tail -1
 	@$(if $(NVCC),$(BUILD)/bench_kernels,echo "CUDA part not built: no GPU kernel bench")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: our GEMM, bert-base forward, HREM relation statistics and a whole GPO training step beside torch's, same shapes and threads, in the same run.
-# Usage: tools/bench.sh build/<cfg>/bench_gemm [build/<cfg>/bench_bert [build/<cfg>/bench_relation [build/<cfg>/bench_step]]]
+# Usage: tools/bench.sh build/<cfg>/bench_gemm [build/<cfg>/bench_bert [build/<cfg>/bench_relation [build/<cfg>/bench_step [build/<cfg>/bench_images]]]]
 set -eu
 ours_bin=$1
 threads=${OMP_NUM_THREADS:-$(nproc)}
@@ -77,4 +77,33 @@ if [ $# -ge 4 ]; then
     fi
     r=$([ "$ts" != "-" ] && awk -v a="$ts" -v b="$ours_s" 'BEGIN{printf "%.2f", a/b}' || echo "-")
     printf '%-32s %14s %14s %8s\n' "GPO train step (ms, B 128)" "$ours_s" "$ts" "${r}x"
+fi
+
+# Pictures: JPEG decoding and OpenCLIP's preprocessing (one thread), images/s, beside PIL
+# (libjpeg-turbo) + torchvision; and ViT-B/32's image tower on the CPU beside torchvision's vit_b_32.
+# The test JPEGs (100, 500 x 375, Flickr30K's usual size) are written by PIL into a temporary folder.
+if [ $# -ge 5 ]; then
+    if /usr/bin/python3 -c "import PIL, numpy" 2>/dev/null; then
+        pics=$(mktemp -d)
+        /usr/bin/python3 "$(dirname "$0")/bench_images.py" make "$pics" 100
+        ours_i=$("$5" "$pics" 3)
+        theirs_i=$(OMP_NUM_THREADS=$threads env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$(dirname "$0")/bench_images.py" time "$pics" 3 2>/dev/null || true)
+        echo "$theirs_i" | grep '^#' || true
+        rm -rf "$pics"
+        for what in decode preprocess decode_threads vit_b_32; do
+            o=$(echo "$ours_i" | awk -v w="$what" '$1==w {print $2}')
+            t=$(echo "$theirs_i" | awk -v w="$what" '$1==w {print $2}')
+            [ -n "$t" ] || t="-"
+            r=$([ "$t" != "-" ] && awk -v a="$o" -v b="$t" 'BEGIN{printf "%.2f", a/b}' || echo "-")
+            case $what in
+                decode) label="JPEG decode (images/s, 1 thr)";;
+                preprocess) label="decode+CLIP preproc (1 thread)";;
+                decode_threads) label="decode+preproc ($threads threads)";;
+                vit_b_32) label="ViT-B/32 images/s (batch 16)";;
+            esac
+            printf '%-32s %14s %14s %8s\n' "$label" "$o" "$t" "$r"
+        done
+    else
+        echo "note: python3-pil is not importable by /usr/bin/python3: the picture rows are skipped"
+    fi
 fi
