@@ -291,3 +291,15 @@ TEST_CASE("clip index: the search program builds the index and answers") {
     // no query: one clear error, exit status 1
     CHECK(std::system((bin + " --images " + pics + " --clip " + clip_dir + " 2>/dev/null").c_str()) != 0);
 }
+
+TEST_CASE("clip tokenizer: BPE merges learned by hand") {
+    // pieces: low x3, lower, newest x2. (l, o) occurs 4 times; then (lo, w</w>) and (w, e) 3 times
+    // each, and (lo, w</w>) was seen first
+    CHECK(learn_bpe({"low low low lower", "newest newest"}, 3) == std::vector<std::string>{"l o", "lo w</w>", "w e"});
+    // stops when no pair occurs twice
+    CHECK(learn_bpe({"ab"}, 5).empty());
+    // the learned merges tokenize the corpus's words whole
+    const std::vector<std::string> m = learn_bpe({"a dog and a dog", "the dog"}, 50);
+    const ClipTokenizer t(m, "learned");
+    CHECK(t.bpe_ids("dog").size() == 1);
+}

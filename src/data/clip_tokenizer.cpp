@@ -259,4 +259,47 @@ std::vector<int> ClipTokenizer::encode(const std::string& text, int context) con
     return ids;
 }
 
+std::vector<std::string> learn_bpe(const std::vector<std::string>& texts, int n) {
+    const ClipTokenizer t(std::vector<std::string>{}, "learn_bpe");  // for its cleaning and splitting
+    // distinct pieces with their counts, in first-seen order (so ties break the same way every run)
+    std::unordered_map<std::string, size_t> at;
+    std::vector<std::pair<std::vector<std::string>, int64_t>> words;
+    for (const std::string& text : texts)
+        for (const std::string& p : t.pieces(t.clean(text))) {
+            auto it = at.find(p);
+            if (it != at.end()) { words[it->second].second++; continue; }
+            std::vector<std::string> sym;
+            for (int id : t.bpe_ids(p)) sym.push_back(t.token(id));  // no merges yet: one symbol per byte
+            at.emplace(p, words.size());
+            words.push_back({sym, 1});
+        }
+    std::vector<std::string> merges;
+    while ((int)merges.size() < n) {
+        std::unordered_map<std::string, std::pair<int64_t, size_t>> count;  // pair -> (count, first seen)
+        size_t order = 0;
+        for (const auto& [sym, c] : words)
+            for (size_t i = 0; i + 1 < sym.size(); i++) {
+                auto& e = count.try_emplace(sym[i] + " " + sym[i + 1], 0, order++).first->second;
+                e.first += c;
+            }
+        std::string best;
+        std::pair<int64_t, size_t> top{1, 0};  // a pair must occur at least twice
+        for (const auto& [pair, e] : count)
+            if (e.first > top.first || (e.first == top.first && !best.empty() && e.second < top.second)) { best = pair; top = e; }
+        if (best.empty()) break;
+        merges.push_back(best);
+        const size_t sp = best.find(' ');
+        const std::string a = best.substr(0, sp), b = best.substr(sp + 1);
+        for (auto& [sym, c] : words) {
+            std::vector<std::string> out;
+            for (size_t i = 0; i < sym.size();) {
+                if (i + 1 < sym.size() && sym[i] == a && sym[i + 1] == b) { out.push_back(a + b); i += 2; }
+                else out.push_back(sym[i++]);
+            }
+            sym.swap(out);
+        }
+    }
+    return merges;
+}
+
 }  // namespace vsd

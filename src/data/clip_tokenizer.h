@@ -48,6 +48,12 @@ private:
     std::u32string byte_symbol_;                  // byte -> its printable code point
 };
 
+// Learn `n` BPE merges from a corpus (the demo's CLIP folder): the texts are cleaned and split as
+// the tokenizer does, each piece's bytes become symbols ("</w>" on the last), then repeatedly the
+// most frequent adjacent pair (ties: the pair seen first) is merged everywhere, until n merges or no
+// pair occurs twice. Returns the merge lines, "a b", in rank order.
+std::vector<std::string> learn_bpe(const std::vector<std::string>& texts, int n);
+
 // Unicode classes of Python 3.11's unicodedata (src/data/unicode_tables.inc)
 bool unicode_letter(char32_t c);
 bool unicode_number(char32_t c);

@@ -86,45 +86,76 @@ std::vector<std::string> read_captions(const std::string& path) {
     return caps;
 }
 
+// The raw-image layout (CLIP): captions, ids and, for VSD, the same embedding files; no region features.
+static void open_raw(const DatasetOptions& opt, PrecompDataset& d) {
+    const std::string s = opt.split, caps_path = d.dir + "/" + s + "_caps.txt", ids_path = d.dir + "/" + s + "_ids.txt";
+    d.caps = read_captions(caps_path);
+    d.n_cap = (int64_t)d.caps.size();
+    ENSURE_HINT(is_file(ids_path), "the raw-image models find each picture through <split>_ids.txt and id_mapping.json",
+                "%s: missing (the image ids of split '%s')", ids_path.c_str(), s.c_str());
+    std::vector<std::string> ids;
+    {
+        std::ifstream in(ids_path);
+        for (std::string line; std::getline(in, line);)
+            if (!line.empty()) ids.push_back(line);
+    }
+    const int64_t n = (int64_t)ids.size();
+    bool runs_of_5 = n == d.n_cap && n % 5 == 0;
+    for (int64_t i = 0; runs_of_5 && i < n; i++) runs_of_5 = ids[i] == ids[i - i % 5];
+    if (d.n_cap == 5 * n) { d.n_img = n; d.im_div = 5; }
+    else if (runs_of_5) { d.n_img = n / 5; d.im_div = 5; }
+    else if (d.n_cap == n) { d.n_img = n; d.im_div = 1; }
+    else
+        FATAL("%s: %lld ids for the %lld captions of %s; expected one per image (a fifth of them) or one per caption",
+              ids_path.c_str(), (long long)n, (long long)d.n_cap, caps_path.c_str());
+    d.length = d.n_cap;
+    if (s == "dev" && opt.truncate_dev && d.length > 5000) d.length = 5000;
+    d.opened = {caps_path, ids_path};
+}
+
 PrecompDataset PrecompDataset::open(const DatasetOptions& opt) {
     PrecompDataset d;
     d.split = opt.split;
     d.dir = find_precomp_dir(opt.data_path, opt.dataset, opt.split);
     const std::string& s = opt.split;
     const std::string ims_path = d.dir + "/" + s + "_ims.npy", caps_path = d.dir + "/" + s + "_caps.txt";
-    ENSURE_HINT(is_file(ims_path), "the region features come from SCAN's precomputed BUTD release (see data/README.md)",
-                "%s: missing (expected the region features of split '%s' beside %s)", ims_path.c_str(), s.c_str(),
-                caps_path.c_str());
-    d.ims = npy_open(ims_path);
-    d.caps = read_captions(caps_path);
-    d.opened = {ims_path, caps_path};
-
-    // Validate every file against the others; collect all mismatches, one line each.
     std::vector<std::string> problems;
-    if (d.ims.shape.size() != 3) {
-        problems.push_back(strfmt("%s: expected a 3-d array (images, regions, features), found shape %s", ims_path.c_str(),
-                                  d.ims.shape_str().c_str()));
+    if (!opt.features) {
+        open_raw(opt, d);
     } else {
-        d.n_img = d.ims.shape[0];
-        d.n_regions = d.ims.shape[1];
-        d.feat_dim = d.ims.shape[2];
-        if (d.n_img == 0 || d.n_regions == 0 || d.feat_dim == 0)
-            problems.push_back(strfmt("%s: expected at least one image, region and feature, found shape %s", ims_path.c_str(),
+        ENSURE_HINT(is_file(ims_path), "the region features come from SCAN's precomputed BUTD release (see data/README.md)",
+                    "%s: missing (expected the region features of split '%s' beside %s)", ims_path.c_str(), s.c_str(),
+                    caps_path.c_str());
+        d.ims = npy_open(ims_path);
+        d.caps = read_captions(caps_path);
+        d.opened = {ims_path, caps_path};
+
+        // Validate every file against the others; collect all mismatches, one line each.
+        if (d.ims.shape.size() != 3) {
+            problems.push_back(strfmt("%s: expected a 3-d array (images, regions, features), found shape %s", ims_path.c_str(),
                                       d.ims.shape_str().c_str()));
+        } else {
+            d.n_img = d.ims.shape[0];
+            d.n_regions = d.ims.shape[1];
+            d.feat_dim = d.ims.shape[2];
+            if (d.n_img == 0 || d.n_regions == 0 || d.feat_dim == 0)
+                problems.push_back(strfmt("%s: expected at least one image, region and feature, found shape %s", ims_path.c_str(),
+                                          d.ims.shape_str().c_str()));
+        }
+        if (d.ims.type != NpyType::F4 && d.ims.type != NpyType::F2 && d.ims.type != NpyType::F8)
+            problems.push_back(strfmt("%s: expected float features, found %s", ims_path.c_str(), npy_type_name(d.ims.type)));
+        d.n_cap = (int64_t)d.caps.size();
+        if (d.n_img > 0) {
+            if (d.n_cap == 5 * d.n_img) d.im_div = 5;
+            else if (d.n_cap == d.n_img) d.im_div = 1;
+            else
+                problems.push_back(strfmt("%s: expected %lld captions (5 per image) or %lld (1 per image) for the %lld images of "
+                                          "%s, found %lld", caps_path.c_str(), (long long)(5 * d.n_img), (long long)d.n_img,
+                                          (long long)d.n_img, ims_path.c_str(), (long long)d.n_cap));
+        }
+        d.length = d.n_cap;
+        if (s == "dev" && opt.truncate_dev && d.length > 5000) d.length = 5000;
     }
-    if (d.ims.type != NpyType::F4 && d.ims.type != NpyType::F2 && d.ims.type != NpyType::F8)
-        problems.push_back(strfmt("%s: expected float features, found %s", ims_path.c_str(), npy_type_name(d.ims.type)));
-    d.n_cap = (int64_t)d.caps.size();
-    if (d.n_img > 0) {
-        if (d.n_cap == 5 * d.n_img) d.im_div = 5;
-        else if (d.n_cap == d.n_img) d.im_div = 1;
-        else
-            problems.push_back(strfmt("%s: expected %lld captions (5 per image) or %lld (1 per image) for the %lld images of "
-                                      "%s, found %lld", caps_path.c_str(), (long long)(5 * d.n_img), (long long)d.n_img,
-                                      (long long)d.n_img, ims_path.c_str(), (long long)d.n_cap));
-    }
-    d.length = d.n_cap;
-    if (s == "dev" && opt.truncate_dev && d.length > 5000) d.length = 5000;
 
     // VSD embeddings (caption-indexed): exactly the reference's file names (paper-notes §1.2)
     const bool want_caps = opt.caption_embeddings || opt.vsd != VsdSource::None;

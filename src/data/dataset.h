@@ -35,6 +35,9 @@ struct DatasetOptions {
     bool vsd_optional = false;        // a split without any of its VSD files opens without them (dev)
     bool truncate_dev = true;         // dev -> first 5000 captions, as the reference
     bool verbose = false;             // print one line per file opened
+    // false: the raw-image models (CLIP) read the pictures, not <split>_ims.npy; the image count
+    // then comes from <split>_ids.txt (one line per image, or per caption in runs of 5)
+    bool features = true;
 };
 
 // The file names the reference reads for a split (paper-notes §1.2): the description embeddings of `vsd`

@@ -39,6 +39,7 @@
 #include "../data/dataset.h"
 #include "../data/json.h"
 #include "../data/npy.h"
+#include "../data/clip_tokenizer.h"
 #include "../data/png.h"
 #include "../data/tokenizer.h"
 #include "kmeans.h"
@@ -458,6 +459,20 @@ std::string make_demo_dataset(const DemoOptions& opt) {
                              "\"intermediate_size\": 256, \"num_attention_heads\": 4, \"num_hidden_layers\": 2, "
                              "\"max_position_embeddings\": 64, \"type_vocab_size\": 2, \"layer_norm_eps\": 1e-12, "
                              "\"hidden_dropout_prob\": 0.1, \"vocab_size\": %d}\n", all.size() + 1));
+    // a small CLIP for `make train MODEL=clip` on the demo, in an OpenCLIP folder's layout: the BPE
+    // merges learned from the demo's captions (merges.txt) and a tiny ViT config (48 x 48 pictures,
+    // 8 x 8 patches); no weights, so training starts from OpenCLIP's random initialisation
+    make_dirs(root + "/CLIP");
+    const std::vector<std::string> merges = learn_bpe(vocab_caps, 400);
+    std::string merges_txt = "#version: 0.2\n";
+    for (const std::string& m : merges) merges_txt += m + "\n";
+    write_file_atomic(root + "/CLIP/merges.txt", merges_txt);
+    write_file_atomic(root + "/CLIP/open_clip_config.json",
+                      strfmt("{\"model_cfg\": {\"embed_dim\": 64, \"quick_gelu\": false,\n"
+                             "  \"vision_cfg\": {\"image_size\": 48, \"patch_size\": 8, \"width\": 96, \"head_width\": 32, \"layers\": 3},\n"
+                             "  \"text_cfg\": {\"context_length\": 32, \"vocab_size\": %zu, \"width\": 96, \"heads\": 3, \"layers\": 3}},\n"
+                             " \"preprocess_cfg\": {\"mean\": [0.48145466, 0.4578275, 0.40821073], "
+                             "\"std\": [0.26862954, 0.26130258, 0.27577711]}}\n", 512 + merges.size() + 2));
     // prototypes: k-means (K = 64) of the train † descriptions, one per image, exactly what
     // `make prototypes DATASET=demo` computes (same function, same seed)
     KMeansOptions km;
