@@ -156,7 +156,7 @@ bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/
 	@$(BUILD)/step_profile --text bigru --steps 3 2>&1 | tail -1
 	@$(if $(NVCC),$(BUILD)/bench_kernels,echo "CUDA part not built: no GPU kernel bench")
 
-# make train [DATASET=f30k|coco|demo] [DATA=data] [MODEL=gpo|hrem] [VSD=cpm|flor] [TEXT=bert|bigru [BERT=folder]] [ARGS='...']
+# make train [DATASET=f30k|coco|demo] [DATA=data] [MODEL=gpo|hrem|clip] [VSD=cpm|flor] [TEXT=bert|bigru [BERT=folder]] [ARGS='...']
 # Each (MODEL, VSD, DATASET) resolves to the recipe of the reference behind that paper row (train
 # --dry_run prints it). With no DATASET, trains on the demo dataset (generated when absent) with the
 # demo preset: 4 epochs, and the BiGRU text encoder (the demo has no pretrained BERT).
@@ -165,14 +165,14 @@ DATA ?= data
 TEXT ?= $(if $(filter demo,$(DATASET)),bigru,bert)
 BERT ?= $(if $(filter demo,$(DATASET)),$(DATA)/demo/bert,bert-base-uncased)
 MODEL ?= gpo
-RUN ?= runs/$(DATASET)$(if $(filter hrem,$(MODEL)),_hrem)$(if $(VSD),_$(VSD))$(if $(filter command line environment,$(origin TEXT)),_$(TEXT))
+RUN ?= runs/$(DATASET)$(if $(filter hrem clip,$(MODEL)),_$(MODEL))$(if $(VSD),_$(VSD))$(if $(filter command line environment,$(origin TEXT)),_$(TEXT))
 # the demo: 4 epochs of 58 steps; HREM's relation module switches on after the first epoch (its
 # reference warmup, 8000 of ~28k iterations, is about the same share of training)
 DEMO_PRESET := --num_epochs 4 --lr_update 3 --lr_schedules 3 --batch_size 128 $(if $(filter hrem,$(MODEL)),--warmup 58)
 DEMO_FILES := $(DATA)/demo/.complete
 train: $(BUILD)/train $(if $(filter demo,$(DATASET)),$(DEMO_FILES))
 	$(BUILD)/train --data_path $(DATA) --dataset $(DATASET) --logger_name $(RUN) --model $(MODEL) $(if $(VSD),--vsd $(VSD)) \
-	  --text_encoder $(TEXT) $(if $(filter bert,$(TEXT)),--bert_path $(BERT)) \
+	  $(if $(filter clip,$(MODEL)),,--text_encoder $(TEXT) $(if $(filter bert,$(TEXT)),--bert_path $(BERT))) \
 	  $(if $(filter demo,$(DATASET)),$(DEMO_PRESET)) $(ARGS)
 
 # make eval [DATASET=...] [CKPT=path] [SPLIT=test|testall] [ENSEMBLE='runs/a runs/b' (run folders or saved .npy)] [ARGS=...]

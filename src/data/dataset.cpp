@@ -225,9 +225,10 @@ PrecompDataset PrecompDataset::open(const DatasetOptions& opt) {
 }
 
 std::string PrecompDataset::summary() const {
-    std::string s = strfmt("[%s] %s: %lld images x %lld regions x %lld features, %lld captions (%lld per image), %lld samples",
-                           split.c_str(), dir.c_str(), (long long)n_img, (long long)n_regions, (long long)feat_dim,
-                           (long long)n_cap, (long long)im_div, (long long)length);
+    const std::string what = feat_dim ? strfmt("%lld regions x %lld features", (long long)n_regions, (long long)feat_dim)
+                                      : std::string("raw pictures");
+    std::string s = strfmt("[%s] %s: %lld images (%s), %lld captions (%lld per image), %lld samples", split.c_str(),
+                           dir.c_str(), (long long)n_img, what.c_str(), (long long)n_cap, (long long)im_div, (long long)length);
     if (desc_emb) s += strfmt("\n  descriptions: %s %s", desc_file.c_str(), desc_emb->shape_str().c_str());
     if (cap_emb) s += strfmt("\n  caption embeddings: %s %s", cap_emb_file.c_str(), cap_emb->shape_str().c_str());
     return s;

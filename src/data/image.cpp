@@ -175,8 +175,11 @@ Image clip_resize_crop(const Image& im, const ClipPreprocess& p) {
     return out;
 }
 
-void clip_preprocess(const Image& im, float* out, const ClipPreprocess& p) {
-    const Image c = clip_resize_crop(im, p);
+void clip_preprocess(const Image& im, float* out, const ClipPreprocess& p) { clip_normalize(clip_resize_crop(im, p), out, p); }
+
+void clip_normalize(const Image& c, float* out, const ClipPreprocess& p) {
+    ENSURE(c.width == p.size && c.height == p.size && c.channels == 3, "clip_normalize: a %dx%dx%d crop; expected %dx%dx3",
+           c.width, c.height, c.channels, p.size, p.size);
     const size_t plane = (size_t)p.size * p.size;
     for (int ch = 0; ch < 3; ch++)
         for (size_t i = 0; i < plane; i++) {

@@ -51,6 +51,8 @@ struct ClipPreprocess {
 Image clip_resize_crop(const Image& im, const ClipPreprocess& p = {});
 // The whole preprocessing: (3, size, size) floats, written to `out`.
 void clip_preprocess(const Image& im, float* out, const ClipPreprocess& p = {});
+// Its last step alone, on a crop from clip_resize_crop: ToTensor and Normalize into `out` (3, size, size).
+void clip_normalize(const Image& crop, float* out, const ClipPreprocess& p = {});
 
 // Decode many files on `threads` threads (0: all the CPU's), with a progress line when `progress`.
 // Each result is an RGB image; the first file that fails stops the work with its error.

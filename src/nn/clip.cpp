@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "../data/json.h"
 #include "../data/torch_load.h"
@@ -13,7 +14,15 @@ namespace vsd {
 static bool file_readable(const std::string& p) { return std::ifstream(p).good(); }
 
 ClipConfig ClipConfig::from_json_file(const std::string& path) {
-    const Json doc = Json::parse_file(path);
+    std::ifstream in(path, std::ios::binary);
+    ENSURE_HINT(in.good(), "a CLIP folder holds open_clip_config.json", "%s: cannot open", path.c_str());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return from_json(ss.str(), path);
+}
+
+ClipConfig ClipConfig::from_json(const std::string& text, const std::string& path) {
+    const Json doc = Json::parse(text, path);
     const Json& m = doc.has("model_cfg") ? doc["model_cfg"] : doc;
     ClipConfig c;
     auto get_int = [&](const Json& j, const char* key, int64_t& v) {
@@ -268,6 +277,33 @@ void Clip::load(const SafeTensors& st, const std::string& source) {
               "weights must come from the same model folder", source.c_str(), problems.size(), problems.size() > 1 ? "s" : "",
               msg.c_str());
     }
+}
+
+ClipMatcher::ClipMatcher(const ClipConfig& c, Rng& rng, int64_t d) : clip(c, rng), vsd_dim(d) {
+    register_module("clip", clip);
+    if (d > 0) {
+        pca_mean = Tensor::zeros({d});
+        pca_components = Tensor::zeros({c.embed_dim, d});
+        register_buffer("vsd.pca_mean", pca_mean);
+        register_buffer("vsd.pca_components", pca_components);
+    }
+}
+
+Tensor ClipMatcher::reduce(const Tensor& b) const {
+    ENSURE(vsd_dim > 0 && b.ndim() == 2 && b.size(1) == vsd_dim, "CLIP+VSD: BGE rows %s; expected (B, %lld)",
+           b.shape_str().c_str(), (long long)vsd_dim);
+    NoGrad ng;  // a fixed map of fixed inputs
+    return unit_rows(linear(b - reshape(pca_mean, {1, vsd_dim}), pca_components));
+}
+
+Tensor ClipMatcher::image_side(const Tensor& images, const Tensor& desc) const {
+    const Tensor v = l2norm(clip.encode_image(images));
+    return vsd_dim > 0 ? l2norm(v + reduce(desc)) : v;
+}
+
+Tensor ClipMatcher::text_side(const Tensor& ids, const Tensor& cap) const {
+    const Tensor t = l2norm(clip.encode_text(ids));
+    return vsd_dim > 0 ? l2norm(t + reduce(cap)) : t;
 }
 
 std::unique_ptr<Clip> load_clip_folder(const std::string& dir) {

@@ -35,6 +35,7 @@ struct ClipConfig {
     float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f}, std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
     // open_clip_config.json ({"model_cfg": {...}, "preprocess_cfg": {...}}) or a bare model config
     static ClipConfig from_json_file(const std::string& path);
+    static ClipConfig from_json(const std::string& text, const std::string& source);  // the same, from the text
 };
 
 class ClipBlock : public Module {
@@ -86,6 +87,22 @@ public:
     LayerNorm ln_final;
     Tensor text_projection;       // (W, E)
     Tensor logit_scale;           // ()
+};
+
+// CLIP as a matching model (the rows CLIP, CLIP+VSD⋆/† of the paper, whose code is unreleased; our
+// reconstruction, SPEC §2.8): unit-norm embeddings V, T; with VSD, VSD's fusion l2n(x + e) in CLIP's
+// space, e = l2n(P (b - mean)) where b is the BGE embedding of the description (image side) or of
+// the caption (text side) and P (E, D), mean (D) the PCA fitted on the training descriptions
+// (buffers "vsd.pca_components", "vsd.pca_mean"; saved with the model). Parameters "clip.*".
+class ClipMatcher : public Module {
+public:
+    ClipMatcher(const ClipConfig& c, Rng& rng, int64_t vsd_dim);  // vsd_dim 0: no VSD
+    Tensor image_side(const Tensor& images, const Tensor& desc) const;  // (B, E); desc undefined without VSD
+    Tensor text_side(const Tensor& ids, const Tensor& cap) const;
+    Tensor reduce(const Tensor& b) const;  // (B, D) BGE rows -> (B, E) unit rows, no gradient
+    Clip clip;
+    int64_t vsd_dim;
+    Tensor pca_mean, pca_components;
 };
 
 // A CLIP folder: open_clip_config.json and open_clip_pytorch_model.bin (or open_clip_model.safetensors),

@@ -1,6 +1,8 @@
 // losses.cpp — VSE++ hinge and the distance-weighted triplet loss.
 #include "losses.h"
 
+#include <cmath>
+
 
 namespace vsd {
 
@@ -19,6 +21,22 @@ Tensor contrastive_loss(const Tensor& V, const Tensor& T, const std::vector<int6
     Tensor cost_im = masked_fill(relu(S - diag_row + margin), mask, 0.0f);  // caption j vs wrong images
     if (max_violation) return sum(max(cost_s, 1).first) + sum(max(cost_im, 0).first);
     return sum(cost_s) + sum(cost_im);
+}
+
+Tensor infonce_loss(const Tensor& V, const Tensor& T, const std::vector<int64_t>& img_ids, const Tensor& logit_scale) {
+    ENSURE(V.ndim() == 2 && V.shape() == T.shape(), "infonce_loss: V %s and T %s must be the same (B, E)",
+           V.shape_str().c_str(), T.shape_str().c_str());
+    const int64_t B = V.size(0);
+    ENSURE((int64_t)img_ids.size() == B, "infonce_loss: %zu image ids for a batch of %lld", img_ids.size(), (long long)B);
+    const Tensor ids = Tensor::from_i64({B}, img_ids).to(V.device());
+    const Tensor eye = same_id_mask(ids, false);              // (B, B): the targets
+    const Tensor keep = 1.0f - same_id_mask(ids, true) + eye;  // other pairs of the same image: out
+    // the scale: exp(s), s clamped at ln 100 as CLIP does (the gradient stops there)
+    const Tensor logits = matmul(V, T, false, true) * exp(clamp(logit_scale, -1e30f, std::log(100.0f)));
+    const Tensor i2t = log_softmax(logits, keep), t2i = log_softmax(transpose(logits, 0, 1), transpose(keep, 0, 1));
+    // each row's log-probability of its own pair (the masked entries are -inf: filled, not multiplied)
+    const Tensor off = 1.0f - eye;
+    return (sum(masked_fill(i2t, off, 0.0f)) + sum(masked_fill(t2i, off, 0.0f))) * (-0.5f / (float)B);
 }
 
 // One direction: rows of S are anchors. Returns the summed hinge over all positive pairs, each

@@ -18,6 +18,12 @@ namespace vsd {
 Tensor contrastive_loss(const Tensor& V, const Tensor& T, const std::vector<int64_t>& img_ids, float margin,
                         bool max_violation, bool mask_repeat = true);
 
+// CLIP's symmetric InfoNCE (Radford et al. 2021): logits = exp(min(s, ln 100)) V T^T, s = logit_scale
+// (a trainable scalar); the mean of the two cross-entropies, images over captions and captions over
+// images, each row's target its own pair. Other pairs of the same image (img_ids) are positives too,
+// so they are left out of both softmaxes rather than pushed apart.
+Tensor infonce_loss(const Tensor& V, const Tensor& T, const std::vector<int64_t>& img_ids, const Tensor& logit_scale);
+
 // Distance-weighted triplet (Wu et al. 2017, as HREM/VSD use it), paper-notes §3.2.
 struct TripletOptions {
     float margin = 0.2f;

@@ -468,11 +468,11 @@ std::string make_demo_dataset(const DemoOptions& opt) {
     for (const std::string& m : merges) merges_txt += m + "\n";
     write_file_atomic(root + "/CLIP/merges.txt", merges_txt);
     write_file_atomic(root + "/CLIP/open_clip_config.json",
-                      strfmt("{\"model_cfg\": {\"embed_dim\": 64, \"quick_gelu\": false,\n"
+                      strfmt("{\"model_cfg\": {\"embed_dim\": %d, \"quick_gelu\": false,\n"
                              "  \"vision_cfg\": {\"image_size\": 48, \"patch_size\": 8, \"width\": 96, \"head_width\": 32, \"layers\": 3},\n"
                              "  \"text_cfg\": {\"context_length\": 32, \"vocab_size\": %zu, \"width\": 96, \"heads\": 3, \"layers\": 3}},\n"
                              " \"preprocess_cfg\": {\"mean\": [0.48145466, 0.4578275, 0.40821073], "
-                             "\"std\": [0.26862954, 0.26130258, 0.27577711]}}\n", 512 + merges.size() + 2));
+                             "\"std\": [0.26862954, 0.26130258, 0.27577711]}}\n", std::min(64, E), 512 + merges.size() + 2));
     // prototypes: k-means (K = 64) of the train † descriptions, one per image, exactly what
     // `make prototypes DATASET=demo` computes (same function, same seed)
     KMeansOptions km;

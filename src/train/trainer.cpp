@@ -1,6 +1,8 @@
 // trainer.cpp — the training loop (paper-notes §4) and evaluation (paper-notes §5).
 #include "trainer.h"
 
+#include "clip_train.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,7 +49,7 @@ Flags::Record TrainConfig::role_of(const std::string& flag) {
 std::string TrainConfig::test_split() const { return dataset == "coco" ? "testall" : "test"; }
 
 std::string TrainConfig::row_name() const {
-    std::string r = model == "hrem" ? "HREM" : "GPO";
+    std::string r = model == "hrem" ? "HREM" : model == "clip" ? "CLIP" : "GPO";
     if (vsd == "cpm") r += "+VSD†";
     else if (vsd == "flor") r += "+VSD⋆";
     return r;
@@ -67,7 +69,7 @@ static bool file_exists(const std::string& p) {
 static bool dev_has_everything(const TrainConfig& c) {
     try {
         const std::string dir = find_precomp_dir(c.data_path, c.dataset, "dev");
-        if (!file_exists(dir + "/dev_ims.npy")) return false;
+        if (!file_exists(dir + (c.model == "clip" ? "/dev_ids.txt" : "/dev_ims.npy"))) return false;
         const VsdSource v = parse_vsd_source(c.vsd);
         if (v == VsdSource::None) return true;
         return file_exists(dir + "/" + vsd_description_file("dev", v)) && file_exists(dir + "/" + vsd_caption_file("dev", c.cap_emb));
@@ -77,7 +79,8 @@ static bool dev_has_everything(const TrainConfig& c) {
 }
 
 void TrainConfig::finalize() {
-    ENSURE(model == "gpo" || model == "hrem", "--model must be gpo or hrem, got '%s'", model.c_str());
+    ENSURE(model == "gpo" || model == "hrem" || model == "clip", "--model must be gpo, hrem or clip, got '%s'", model.c_str());
+    const bool clip = model == "clip";
     ENSURE(text_encoder == "bert" || text_encoder == "bigru", "--text_encoder must be bert or bigru, got '%s'", text_encoder.c_str());
     parse_vsd_source(vsd);  // validates
     if (vsd == "dagger" || vsd == "†") vsd = "cpm";
@@ -85,9 +88,16 @@ void TrainConfig::finalize() {
     if (vsd.empty()) vsd = "none";
     const bool hrem = model == "hrem", with_vsd = vsd != "none", coco = dataset == "coco";
     // the recipe of the reference behind each paper row (see trainer.h and paper-notes §4.1-4.2)
-    if (loss_type.empty()) loss_type = (with_vsd || hrem) ? "trip" : "vse";
-    ENSURE(loss_type == "vse" || loss_type == "trip", "--loss_type must be vse or trip, got '%s'", loss_type.c_str());
-    if (num_epochs < 0) num_epochs = hrem && !with_vsd ? 30 : 25;
+    if (loss_type.empty()) loss_type = clip ? "infonce" : (with_vsd || hrem) ? "trip" : "vse";
+    ENSURE(loss_type == "vse" || loss_type == "trip" || (clip && loss_type == "infonce"),
+           "--loss_type must be vse or trip%s, got '%s'", clip ? " or infonce" : "", loss_type.c_str());
+    if (num_epochs < 0) num_epochs = clip ? 10 : hrem && !with_vsd ? 30 : 25;
+    if (clip) {  // our reconstruction (SPEC §2.8): no prototypes yet, the caption file GPO+VSD reads
+        if (proto < 0) proto = 0;
+        ENSURE_HINT(proto == 0, "train CLIP+VSD without --proto for now", "--proto 1 is not implemented for --model clip yet");
+        if (clip_path == "auto") clip_path = file_exists(data_path + "/" + dataset + "/CLIP/open_clip_config.json")
+                                                 ? data_path + "/" + dataset + "/CLIP" : "CLIP";
+    }
     if (lr_update < 0) lr_update = 15;
     if (lr_schedules.empty() && (hrem || with_vsd)) lr_schedules = "15,25";  // VSD's and HREM's default [15, 25]
     if (batch_size < 0) batch_size = coco && (hrem || with_vsd) ? 256 : 128;
@@ -187,6 +197,7 @@ PrecompDataset open_split(const TrainConfig& c, const std::string& split, bool v
     o.split = split;
     o.vsd = parse_vsd_source(c.vsd);
     o.cap_emb_name = c.cap_emb == "auto" ? (c.model == "hrem" ? "cap_bge_cpm" : "cap_bge") : c.cap_emb;
+    o.features = c.model != "clip";  // CLIP reads the pictures
     o.verbose = verbose;
     return PrecompDataset::open(o);
 }
@@ -482,6 +493,7 @@ void set_step_observer(std::function<void(int64_t, int64_t)> f) { step_observer(
 
 TrainResult train(TrainConfig cfg) {
     cfg.finalize();
+    if (cfg.model == "clip") return train_clip(cfg);
     TrainResult res;
     auto t_start = std::chrono::steady_clock::now();
     if (cfg.dry_run) {
@@ -1072,6 +1084,10 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
         for (const std::string& w : parts) r.what += "\n  " + w;
         r.protocol = "none";
         per = (int)(r.n_cap / r.n_img);
+    } else if (is_clip_checkpoint(ec.checkpoint)) {  // CLIP, CLIP+VSD (clip_train.h)
+        sims = clip_split_sims(ec, r, &per);
+        if (!ec.save_sims.empty())
+            npy_save_raw(ec.save_sims, "<f8", {r.n_img, r.n_cap}, sims.data(), sims.size() * 8);
     } else {
         LoadedModel lm = load_checkpoint_model(ec);
         TrainConfig& c = lm.cfg;

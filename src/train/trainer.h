@@ -48,7 +48,10 @@ inline ModelInput model_input(const Batch& b) {
     X(std::string, dataset, "demo", Recipe, "f30k, coco or demo") \
     X(std::string, vocab_path, "", Setting, "SCAN vocab folder (default <data_path>/vocab)") \
     X(std::string, vsd, "none", Recipe, "VSD descriptions: none, cpm (†, MiniCPM-V) or flor (⋆, Florence-2)") \
-    X(std::string, model, "gpo", Recipe, "gpo or hrem") \
+    X(std::string, model, "gpo", Recipe, "gpo, hrem, or clip (raw pictures through OpenCLIP's ViT; src/train/clip_train.h)") \
+    X(std::string, clip_path, "auto", Setting, "CLIP: the OpenCLIP folder (open_clip_config.json, merges.txt, and weights when " "pretrained); auto: <data_path>/<dataset>/CLIP when it exists, else CLIP") \
+    X(float, clip_lr, -1.0f, Recipe, "CLIP: learning rate (-1: 1e-5 from pretrained weights, 5e-4 from scratch)") \
+    X(int64_t, image_cache_mb, 4096, Local, "CLIP: keep decoded, cropped pictures in memory up to this many MB") \
     X(std::string, text_encoder, "bert", Recipe, "bert (the paper's rows) or bigru (vse_infty's bigru branch: GPO, HREM)") \
     X(std::string, cap_emb, "auto", Recipe, "caption-embedding file <split>_<this>.npy: cap_bge (GPO+VSD's loader) or cap_bge_cpm " "(HREM+VSD's); auto: the one the model's reference reads") \
     X(std::string, bert_path, "bert-base-uncased", Setting, "BERT model folder (config.json, vocab.txt; weights from model.safetensors when present)") \
@@ -76,7 +79,7 @@ inline ModelInput model_input(const Batch& b) {
     X(float, decay_rate, 0.1f, Recipe, "lr decay factor") \
     X(float, weight_decay, -1.0f, Recipe, "AdamW weight decay (-1: 0.01 for BiGRU as the reference, else 1e-4)") \
     X(float, grad_clip, 2.0f, Recipe, "clip the global gradient norm to this (0: off)") \
-    X(std::string, loss_type, "", Recipe, "vse (VSE++ hinge) or trip (distance-weighted triplet); default: vse for GPO, trip with VSD") \
+    X(std::string, loss_type, "", Recipe, "vse (VSE++ hinge), trip (distance-weighted triplet) or infonce (CLIP's); default: vse for GPO, trip with VSD, infonce for CLIP") \
     X(float, margin, 0.2f, Recipe, "margin of both losses") \
     X(int, vse_mean_warmup_epochs, -1, Recipe, "VSE++: epochs with the summed hinge before max-violation (-1: 1; GPO+VSD 0)") \
     X(bool, mask_repeat, false, Recipe, "VSE++: 1 masks every pair of the same image (VSD/HREM's option); 0: the diagonal only, as vse_infty") \
