@@ -272,7 +272,7 @@ TEST_CASE("HREM on a tiny demo: learns, the relation module trains only after --
 TEST_CASE("HREM flags: bad values are one clear error") {
     TrainConfig c;
     c.model = "hrem2";
-    CHECK_THROWS_WITH(c.finalize(), doctest::Contains("--model must be gpo or hrem"));
+    CHECK_THROWS_WITH(c.finalize(), doctest::Contains("--model must be gpo, hrem or clip"));
     c.model = "hrem";
     c.topk = 17;
     CHECK_THROWS_WITH(c.finalize(), doctest::Contains("--topk must be in [1, 16]"));

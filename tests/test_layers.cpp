@@ -164,6 +164,9 @@ TEST_CASE("layers: the model files compute with ops only (no element loops, no h
     const std::set<std::string> allowed_lines = {
         "src/nn/layers.cpp:    if (training_) num_batches_tracked.i64()[0]++;",  // BatchNorm's step counter (a host buffer)
         "src/nn/bert.cpp:    for (int64_t i = 0; i < c.layers; i++) {",                // building the layers
+        "src/nn/clip.cpp:    for (int64_t i = 0; i < layers; i++) {",                  // building the layers
+        // reading open_clip_config.json's preprocessing mean and std
+        "src/nn/clip.cpp:                for (int i = 0; i < 3; i++) (key[0] == 'm' ? c.mean : c.std)[i] = (float)(*a)[i].as_double(key);",
     };
     int lines = 0;
     for (const std::string& f : files) {

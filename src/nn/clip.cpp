@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "../data/clip_tokenizer.h"
 #include "../data/json.h"
 #include "../data/torch_load.h"
 
@@ -226,16 +227,7 @@ Tensor Clip::encode_text(const Tensor& ids) const {
     ENSURE_HINT(L >= 1 && L <= cfg.context_length, "ClipTokenizer::encode cuts captions to the context length",
                 "CLIP: %lld tokens per caption; the model's context is %lld", (long long)L, (long long)cfg.context_length);
     // the EOT token of each row: the first position of its largest id (OpenCLIP's argmax pooling)
-    std::vector<int64_t> eot(B);
-    for (int64_t b = 0; b < B; b++) {
-        int64_t best = 0;
-        for (int64_t t = 1; t < L; t++)
-            if (ids.index_at(b * L + t) > ids.index_at(b * L + best)) best = t;
-        eot[b] = b * L + best;
-        const int64_t id = ids.index_at(b * L + best);
-        ENSURE(id >= 0 && id < cfg.vocab_size, "CLIP: token id %lld outside the vocabulary of %lld", (long long)id,
-               (long long)cfg.vocab_size);
-    }
+    const std::vector<int64_t> eot = clip_eot_rows(ids, cfg.vocab_size);
     const Device dev = token_embedding.weight.device();
     // 1. tokens plus positions                      (B, L, W)
     Tensor x = token_embedding.forward(ids.to(dev)) + reshape(narrow(positional_embedding, 0, 0, L), {1, L, W});
