@@ -165,6 +165,11 @@ TEST_CASE("layers: the model files compute with ops only (no element loops, no h
         "src/nn/layers.cpp:    if (training_) num_batches_tracked.i64()[0]++;",  // BatchNorm's step counter (a host buffer)
         "src/nn/bert.cpp:    for (int64_t i = 0; i < c.layers; i++) {",                // building the layers
         "src/nn/clip.cpp:    for (int64_t i = 0; i < layers; i++) {",                  // building the layers
+        // CLIP's EOT positions from the host token ids (eot_rows)
+        "src/nn/clip.cpp:    for (int64_t b = 0; b < B; b++) {",
+        "src/nn/clip.cpp:        for (int64_t t = 0; t < L; t++) {",
+        "src/nn/clip.cpp:            const int64_t id = ids.index_at(b * L + t);",
+        "src/nn/clip.cpp:            if (id > ids.index_at(b * L + best)) best = t;",
         // reading open_clip_config.json's preprocessing mean and std
         "src/nn/clip.cpp:                for (int i = 0; i < 3; i++) (key[0] == 'm' ? c.mean : c.std)[i] = (float)(*a)[i].as_double(key);",
     };

@@ -259,25 +259,6 @@ std::vector<int> ClipTokenizer::encode(const std::string& text, int context) con
     return ids;
 }
 
-std::vector<int64_t> clip_eot_rows(const Tensor& ids, int64_t vocab_size) {
-    ENSURE(ids.ndim() == 2 && ids.dtype() != DType::F32 && !ids.is_cuda(), "CLIP: expected token ids (B, L) int on the host, got %s",
-           ids.shape_str().c_str());
-    const int64_t B = ids.size(0), L = ids.size(1);
-    std::vector<int64_t> out(B);
-    for (int64_t b = 0; b < B; b++) {
-        int64_t best = 0;
-        for (int64_t t = 0; t < L; t++) {
-            const int64_t id = ids.index_at(b * L + t);
-            ENSURE_HINT(id >= 0 && id < vocab_size, "the ids must come from the model's own tokenizer",
-                        "CLIP: token id %lld (row %lld, position %lld) is outside the vocabulary of %lld", (long long)id,
-                        (long long)b, (long long)t, (long long)vocab_size);
-            if (id > ids.index_at(b * L + best)) best = t;
-        }
-        out[b] = b * L + best;
-    }
-    return out;
-}
-
 std::vector<std::string> learn_bpe(const std::vector<std::string>& texts, int n) {
     const ClipTokenizer t(std::vector<std::string>{}, "learn_bpe");  // for its cleaning and splitting
     // distinct pieces with their counts, in first-seen order (so ties break the same way every run)

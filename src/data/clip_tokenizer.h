@@ -21,8 +21,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "../core/tensor.h"
-
 namespace vsd {
 
 class ClipTokenizer {
@@ -49,11 +47,6 @@ private:
     std::unordered_map<std::string, int> ranks_;  // "first second" -> rank
     std::u32string byte_symbol_;                  // byte -> its printable code point
 };
-
-// OpenCLIP's text pooling position: per row of ids (B, L) (an int tensor on the host), the first
-// position of the row's largest id (the EOT token, the vocabulary's last), as b * L + t. Every id
-// must be in [0, vocab_size): one error names the row otherwise.
-std::vector<int64_t> clip_eot_rows(const Tensor& ids, int64_t vocab_size);
 
 // Learn `n` BPE merges from a corpus (the demo's CLIP folder): the texts are cleaned and split as
 // the tokenizer does, each piece's bytes become symbols ("</w>" on the last), then repeatedly the

@@ -2,7 +2,6 @@
 #include "bert.h"
 
 #include <cmath>
-#include <set>
 
 #include "../data/json.h"
 #include "../data/torch_load.h"
@@ -159,36 +158,10 @@ Tensor Bert::forward(const Tensor& ids, const Tensor& lengths, Rng* drop) {
 }
 
 void Bert::load(const SafeTensors& st, const std::string& source) {
-    std::vector<std::string> problems;
-    std::set<std::string> used;
-    auto lookup = [&](const std::string& name) -> const Tensor* {
-        if (const Tensor* t = st.find(name)) { used.insert(name); return t; }
-        if (const Tensor* t = st.find("bert." + name)) { used.insert("bert." + name); return t; }
-        return nullptr;
-    };
-    for (auto& [name, p] : state_dict()) {
-        const Tensor* src = lookup(name);
-        if (!src) { problems.push_back("missing " + name + " " + p.shape_str()); continue; }
-        if (src->shape() != p.shape()) {
-            problems.push_back("mis-shaped " + name + ": expected " + p.shape_str() + ", found " + src->shape_str());
-            continue;
-        }
-        const std::string bad = describe_nonfinite(*src);
-        if (!bad.empty()) problems.push_back("non-finite " + name + ": " + bad);
-        copy_values(p, *src);
-    }
-    for (auto& [name, t] : st.tensors) {
-        if (used.count(name) || name.find("position_ids") != std::string::npos) continue;
-        if (name.rfind("cls.", 0) == 0) continue;  // a masked-LM head (bert-base-uncased ships one): not ours
-        problems.push_back("unexpected " + name + " " + t.shape_str());
-    }
-    if (!problems.empty()) {
-        std::string msg;
-        for (const std::string& p : problems) msg += "\n  " + p;
-        FATAL("%s: the weights do not match the BERT config (%zu problem%s):%s\nHINT: config.json and the weights "
-              "must come from the same model folder", source.c_str(), problems.size(), problems.size() > 1 ? "s" : "",
-              msg.c_str());
-    }
+    // position_ids buffers are not weights; a masked-LM head (bert-base-uncased ships one) is not ours
+    load_named_tensors(*this, st, source, {"", "bert."},
+                       [](const std::string& n) { return n.find("position_ids") != std::string::npos || n.rfind("cls.", 0) == 0; },
+                       "BERT config", "config.json and the weights must come from the same model folder");
 }
 
 std::unique_ptr<Bert> load_bert_folder(const std::string& dir) {

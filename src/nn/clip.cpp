@@ -3,10 +3,8 @@
 
 #include <cmath>
 #include <fstream>
-#include <set>
 #include <sstream>
 
-#include "../data/clip_tokenizer.h"
 #include "../data/json.h"
 #include "../data/torch_load.h"
 
@@ -188,6 +186,26 @@ Tensor ClipVision::forward(const Tensor& images) const {
     return matmul(reshape(narrow(x, 1, 0, 1), {B, W}), proj);
 }
 
+// OpenCLIP's text pooling position: per row of ids (B, L) (an int tensor on the host), the first
+// position of the row's largest id (the EOT token, the vocabulary's last), as b * L + t. Bookkeeping
+// on host integers (tests/test_layers.cpp allows these lines); every id must be in the vocabulary.
+static std::vector<int64_t> eot_rows(const Tensor& ids, int64_t vocab_size) {
+    const int64_t B = ids.size(0), L = ids.size(1);
+    std::vector<int64_t> out(B);
+    for (int64_t b = 0; b < B; b++) {
+        int64_t best = 0;
+        for (int64_t t = 0; t < L; t++) {
+            const int64_t id = ids.index_at(b * L + t);
+            ENSURE_HINT(id >= 0 && id < vocab_size, "the ids must come from the model's own tokenizer",
+                        "CLIP: token id %lld (row %lld, position %lld) is outside the vocabulary of %lld", (long long)id,
+                        (long long)b, (long long)t, (long long)vocab_size);
+            if (id > ids.index_at(b * L + best)) best = t;
+        }
+        out[b] = b * L + best;
+    }
+    return out;
+}
+
 // ---- the model ------------------------------------------------------------------------------------
 Clip::Clip(const ClipConfig& c, Rng& rng)
     : cfg(c), visual(cfg, rng), transformer(c.text_width, c.text_layers, c.text_heads, c.text_mlp_ratio, c.quick_gelu, rng),
@@ -227,7 +245,7 @@ Tensor Clip::encode_text(const Tensor& ids) const {
     ENSURE_HINT(L >= 1 && L <= cfg.context_length, "ClipTokenizer::encode cuts captions to the context length",
                 "CLIP: %lld tokens per caption; the model's context is %lld", (long long)L, (long long)cfg.context_length);
     // the EOT token of each row: the first position of its largest id (OpenCLIP's argmax pooling)
-    const std::vector<int64_t> eot = clip_eot_rows(ids, cfg.vocab_size);
+    const std::vector<int64_t> eot = eot_rows(ids, cfg.vocab_size);
     const Device dev = token_embedding.weight.device();
     // 1. tokens plus positions                      (B, L, W)
     Tensor x = token_embedding.forward(ids.to(dev)) + reshape(narrow(positional_embedding, 0, 0, L), {1, L, W});
@@ -240,35 +258,10 @@ Tensor Clip::encode_text(const Tensor& ids) const {
 }
 
 void Clip::load(const SafeTensors& st, const std::string& source) {
-    std::vector<std::string> problems;
-    std::set<std::string> used;
-    auto lookup = [&](const std::string& name) -> const Tensor* {
-        for (const std::string& n : {name, "module." + name})
-            if (const Tensor* t = st.find(n)) { used.insert(n); return t; }
-        return nullptr;
-    };
-    for (auto& [name, p] : state_dict()) {
-        const Tensor* src = lookup(name);
-        if (!src) { problems.push_back("missing " + name + " " + p.shape_str()); continue; }
-        if (src->shape() != p.shape()) {
-            problems.push_back("mis-shaped " + name + ": expected " + p.shape_str() + ", found " + src->shape_str());
-            continue;
-        }
-        const std::string bad = describe_nonfinite(*src);
-        if (!bad.empty()) problems.push_back("non-finite " + name + ": " + bad);
-        copy_values(p, *src);
-    }
-    for (auto& [name, t] : st.tensors) {
-        if (used.count(name) || name == "attn_mask" || name == "module.attn_mask") continue;
-        problems.push_back("unexpected " + name + " " + t.shape_str());
-    }
-    if (!problems.empty()) {
-        std::string msg;
-        for (const std::string& p : problems) msg += "\n  " + p;
-        FATAL("%s: the weights do not match the CLIP config (%zu problem%s):%s\nHINT: open_clip_config.json and the "
-              "weights must come from the same model folder", source.c_str(), problems.size(), problems.size() > 1 ? "s" : "",
-              msg.c_str());
-    }
+    // the causal mask is a non-persistent buffer of OpenCLIP's (older files may carry it)
+    load_named_tensors(*this, st, source, {"", "module."},
+                       [](const std::string& n) { return n == "attn_mask" || n == "module.attn_mask"; }, "CLIP config",
+                       "open_clip_config.json and the weights must come from the same model folder");
 }
 
 ClipMatcher::ClipMatcher(const ClipConfig& c, Rng& rng, int64_t d) : clip(c, rng), vsd_dim(d) {

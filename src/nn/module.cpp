@@ -1,6 +1,7 @@
 #include "module.h"
 
 #include <cmath>
+#include <set>
 
 namespace vsd {
 
@@ -67,6 +68,33 @@ void Module::to(Device d) {
     for (auto& [name, t] : buffers_)
         if (t->dtype() == DType::F32) *t = t->to(d);
     for (auto& [name, m] : children_) m->to(d);
+}
+
+void load_named_tensors(Module& m, const SafeTensors& st, const std::string& source, const std::vector<std::string>& prefixes,
+                        const std::function<bool(const std::string&)>& ignore, const std::string& what, const std::string& hint) {
+    std::vector<std::string> problems;
+    std::set<std::string> used;
+    for (auto& [name, p] : m.state_dict()) {
+        const Tensor* src = nullptr;
+        for (const std::string& pre : prefixes)
+            if (!src && (src = st.find(pre + name))) used.insert(pre + name);
+        if (!src) { problems.push_back("missing " + name + " " + p.shape_str()); continue; }
+        if (src->shape() != p.shape()) {
+            problems.push_back("mis-shaped " + name + ": expected " + p.shape_str() + ", found " + src->shape_str());
+            continue;
+        }
+        const std::string bad = describe_nonfinite(*src);
+        if (!bad.empty()) problems.push_back("non-finite " + name + ": " + bad);
+        copy_values(p, *src);
+    }
+    for (auto& [name, t] : st.tensors)
+        if (!used.count(name) && !(ignore && ignore(name))) problems.push_back("unexpected " + name + " " + t.shape_str());
+    if (!problems.empty()) {
+        std::string msg;
+        for (const std::string& p : problems) msg += "\n  " + p;
+        FATAL("%s: the weights do not match the %s (%zu problem%s):%s\nHINT: %s", source.c_str(), what.c_str(), problems.size(),
+              problems.size() > 1 ? "s" : "", msg.c_str(), hint.c_str());
+    }
 }
 
 }  // namespace vsd

@@ -5,11 +5,13 @@
 // children; named_parameters() / named_buffers() walk that tree in registration order. Modules are
 // neither copied nor moved (the registry points at their members).
 #pragma once
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "../core/tensor.h"
+#include "../data/safetensors.h"
 
 namespace vsd {
 
@@ -46,6 +48,13 @@ private:
     std::vector<std::pair<std::string, Module*>> children_;
     void collect(const std::string& prefix, Named& out, bool buffers) const;
 };
+
+// Copy a weights file's tensors into m's state dict by name, each looked up as is and then under each
+// of `prefixes` ("bert.", "module."); shapes and finiteness checked; the file's tensors for which
+// ignore(name) holds are skipped. Every missing, mis-shaped, non-finite or unexpected tensor is
+// listed in one error: "<source>: the weights do not match the <what> (N problems): ... HINT: <hint>".
+void load_named_tensors(Module& m, const SafeTensors& st, const std::string& source, const std::vector<std::string>& prefixes,
+                        const std::function<bool(const std::string&)>& ignore, const std::string& what, const std::string& hint);
 
 // ---- initialisers (PyTorch's formulas) ----------------------------------------------------
 // U(-b, b) in place
