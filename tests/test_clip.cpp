@@ -159,8 +159,8 @@ TEST_CASE("clip: a random OpenCLIP model's features and gradients, loaded from i
     clip_parity("quick_gelu", Device::CPU);
 }
 
-TEST_CASE("clip: the same on the device (the emulator without a GPU)") {
-    EmulatedDevice emu;
+TEST_CASE("clip: the same on the device (the GPU when there is one, else the emulator)") {
+    TestDevice on_device;
     clip_parity("gelu", Device::CUDA);
 }
 
@@ -360,4 +360,14 @@ TEST_CASE("clip: make train MODEL=clip on a small demo: repeatable, eval reprodu
     MESSAGE(strfmt("60 test images: CLIP rsum %.1f, CLIP+VSD† %.1f (chance about 53)", plain, fused));
     CHECK(fused > plain + 50);
     CHECK(fused > 200);
+    // the trained models index a folder of pictures (make index CLIP=<run folder>): the demo's own
+    ClipIndexOptions o;
+    o.images = data + "/demo/images";
+    o.clip = root + "/vsd";  // a CLIP+VSD run: its towers alone
+    o.index_dir = root + "/index";
+    o.progress = false;
+    ClipIndex idx(o);
+    CHECK(idx.files().size() == list_images(o.images).size());
+    CHECK(idx.dim() == 64);
+    CHECK(idx.search("a man", 3).size() == 3);
 }

@@ -88,15 +88,34 @@ ClipIndex::ClipIndex(const ClipIndexOptions& o) : opt_(o) {
     ENSURE_HINT(!o.images.empty() && !o.clip.empty(), "e.g. make index IMAGES=photos/ CLIP=models/CLIP",
                 "a CLIP index needs --images (the folder) and --clip (the CLIP model folder)");
     ENSURE_HINT(o.batch_size >= 1, "see --help", "--batch_size must be at least 1, got %lld", (long long)o.batch_size);
-    model_ = load_clip_folder(o.clip);
+    // an OpenCLIP folder, or a model we trained (train --model clip): its run folder or checkpoint
+    std::string tok_dir = o.clip;
+    const std::string ckpt = is_file(o.clip) ? o.clip : o.clip + "/model_best.safetensors";
+    if (is_file(ckpt) && !is_file(o.clip + "/open_clip_config.json")) {
+        const SafeTensors st = safetensors_load(ckpt);
+        ENSURE_HINT(st.metadata.count("clip_config") && st.metadata.count("config"),
+                    "--clip takes an OpenCLIP folder, or the run folder of train --model clip",
+                    "%s: not a CLIP checkpoint (no clip_config in its metadata)", ckpt.c_str());
+        Rng rng(0);
+        model_ = std::make_unique<Clip>(ClipConfig::from_json(st.metadata.at("clip_config"), ckpt + " (clip_config)"), rng);
+        // a CLIP+VSD model's towers: your own pictures have no descriptions to fuse
+        load_named_tensors(*model_, st, ckpt, {"clip."},
+                           [](const std::string& n) { return n.rfind("vsd.", 0) == 0 || n.rfind("optimizer.", 0) == 0; },
+                           "CLIP config", "the checkpoint's own clip_config describes it");
+        model_->eval();
+        tok_dir = Json::parse(st.metadata.at("config"), ckpt + " (config)")["clip_path"].as_string();
+        weights_ = ckpt;
+    } else {
+        model_ = load_clip_folder(o.clip);
+        for (const char* f : {"open_clip_pytorch_model.bin", "open_clip_model.safetensors"})
+            if (weights_.empty() && is_file(o.clip + "/" + f)) weights_ = o.clip + "/" + f;
+    }
     model_->to(select_device(o.device));
-    for (const char* f : {"open_clip_pytorch_model.bin", "open_clip_model.safetensors"})
-        if (weights_.empty() && is_file(o.clip + "/" + f)) weights_ = o.clip + "/" + f;
-    const std::string bpe = clip_bpe_for(o.clip, o.bpe.empty() ? "data/models/clip/bpe_simple_vocab_16e6.txt.gz" : o.bpe);
+    const std::string bpe = clip_bpe_for(tok_dir, o.bpe.empty() ? "data/models/clip/bpe_simple_vocab_16e6.txt.gz" : o.bpe);
     tok_ = std::make_unique<ClipTokenizer>(bpe);
     ENSURE_HINT(tok_->vocab_size() == model_->cfg.vocab_size, "the merges must be the model's own (its CLIP folder's merges.txt)",
-                "%s: %d tokens, but %s/open_clip_config.json has a vocabulary of %lld", bpe.c_str(), tok_->vocab_size(),
-                o.clip.c_str(), (long long)model_->cfg.vocab_size);
+                "%s: %d tokens, but the model (%s) has a vocabulary of %lld", bpe.c_str(), tok_->vocab_size(), o.clip.c_str(),
+                (long long)model_->cfg.vocab_size);
     E_ = model_->cfg.embed_dim;
     dir_ = o.index_dir.empty() ? "runs/clip_index_" + base_name(o.images) : o.index_dir;
 

@@ -23,7 +23,9 @@ namespace vsd {
 
 struct ClipIndexOptions {
     std::string images;     // the folder (searched recursively for .jpg, .jpeg, .png)
-    std::string clip;       // a CLIP folder: open_clip_config.json, weights, merges.txt (or --bpe)
+    std::string clip;       // an OpenCLIP folder (open_clip_config.json, weights, merges.txt or --bpe), or a
+                            // run folder / checkpoint of train --model clip (a CLIP+VSD model's towers alone:
+                            // a folder of pictures has no descriptions to fuse)
     std::string index_dir;  // default: runs/clip_index_<folder name>
     std::string bpe;        // the BPE merges when the CLIP folder has none (default data/models/clip/...)
     std::string device = "cpu";

@@ -43,7 +43,7 @@ static int body(int argc, char** argv) {
     ClipIndexOptions ci;
     bool build_only = false;
     f.add("images", &ci.images, "your own pictures: a folder of JPEGs/PNGs to index with a CLIP model (--clip) and search by text");
-    f.add("clip", &ci.clip, "with --images: the CLIP folder (open_clip_config.json, its weights, merges.txt)");
+    f.add("clip", &ci.clip, "with --images: the CLIP model: an OpenCLIP folder (open_clip_config.json, its weights, merges.txt), or a run folder of train --model clip");
     f.add("index", &ci.index_dir, "with --images: where the index lives (default runs/clip_index_<folder name>)");
     f.add("bpe", &ci.bpe, "with --images: CLIP's BPE merges when the CLIP folder has none");
     f.add("skip_bad", &ci.skip_bad, "with --images: leave pictures that do not decode out of the index (listed) instead of stopping");
