@@ -107,7 +107,7 @@ row build "$(verdict $rc)" $STAGE_SECS "sm_90, -lineinfo"
 [ $rc = 0 ] || { tail -30 "$OUT/build.log"; exit 1; }
 
 # ---- parity -------------------------------------------------------------------------------------
-stage parity 150 $B/run_tests -tc="op *,kernel parity*,device ops*,training on the device*,AdamW on the device*,GPU parity*,cuDNN*,memory pool*"
+stage parity 150 $B/run_tests -tc="op *,kernel parity*,device ops*,training on the device*,AdamW on the device*,GPU parity*,cuDNN*,memory pool*,clip: the same on the device*"
 rc=$?
 row parity "$(verdict $rc)" $STAGE_SECS "$(grep -E '^\[doctest\] test cases' "$OUT/parity.log" | tail -1)"
 
