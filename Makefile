@@ -147,7 +147,7 @@ $(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
 
 # ---- run ---------------------------------------------------------------------------------
 # Exit code is the verdict; the last line is "N passed, N failed, N skipped".
-test: $(BUILD)/run_tests $(BUILD)/build_vocab $(BUILD)/embed $(BUILD)/eval $(BUILD)/step_profile $(BUILD)/search
+test: $(BUILD)/run_tests $(BUILD)/build_vocab $(BUILD)/embed $(BUILD)/eval $(BUILD)/step_profile $(BUILD)/search $(BUILD)/prototypes
 	$(BUILD)/run_tests $(TEST_ARGS)
 
 bench: $(BUILD)/bench_gemm $(BUILD)/bench_bert $(BUILD)/bench_relation $(BUILD)/bench_step $(BUILD)/bench_images $(BUILD)/step_profile $(if $(NVCC),$(BUILD)/bench_kernels)
@@ -205,10 +205,11 @@ index: $(BUILD)/search
 profile: $(BUILD)/step_profile
 	$(BUILD)/step_profile --text $(if $(filter command line environment,$(origin TEXT)),$(TEXT),bigru) --model $(MODEL) $(ARGS)
 
-# make prototypes DATASET=f30k K=896: k-means of the training descriptions (paper-notes §1.4)
+# make prototypes DATASET=f30k K=896: k-means of the training descriptions (paper-notes §1.4);
+# MODEL=clip: in CLIP's space (the PCA of the descriptions to CLIP's embedding size first)
 K ?= $(if $(filter coco,$(DATASET)),2560,$(if $(filter f30k,$(DATASET)),896,64))
 prototypes: $(BUILD)/prototypes
-	$(BUILD)/prototypes --data_path $(DATA) --dataset $(DATASET) --K $(K) $(ARGS)
+	$(BUILD)/prototypes --data_path $(DATA) --dataset $(DATASET) --K $(K) $(if $(filter clip,$(MODEL)),--clip_path auto) $(ARGS)
 
 # make vocab DATASET=mydata [DATA=data]: a SCAN vocabulary for the BiGRU text encoder (as vse_infty's vocab.py)
 vocab: $(BUILD)/build_vocab

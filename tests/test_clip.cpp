@@ -307,6 +307,7 @@ TEST_CASE("clip tokenizer: BPE merges learned by hand") {
 // ---- training: CLIP and CLIP+VSD on a small demo -------------------------------------------------------
 #include "../src/nn/losses.h"
 #include "../src/train/clip_train.h"
+#include "../src/train/pca.h"
 
 TEST_CASE("clip: InfoNCE by hand, repeated images left out, and its gradient") {
     // V = T = I (2 x 2), scale e^0 = 1: each row's log-softmax of (1, 0) at its own pair is 1 - ln(1 + e),
@@ -370,4 +371,22 @@ TEST_CASE("clip: make train MODEL=clip on a small demo: repeatable, eval reprodu
     CHECK(idx.files().size() == list_images(o.images).size());
     CHECK(idx.dim() == 64);
     CHECK(idx.search("a man", 3).size() == 3);
+}
+
+TEST_CASE("clip: CLIP+VSD's prototypes: the demo's file is what make prototypes MODEL=clip computes") {
+    const std::string data = small_demo_dataset("clip_proto", 120, 20, 16, 64);
+    const std::string root = temp_dir("clip_proto_out");
+    const std::string bin = std::string(VSD_SOURCE_DIR) + "/" + VSD_BUILD_DIR + "/prototypes";  // `make test` builds it
+    REQUIRE(std::system((bin + " --data_path " + data + " --dataset demo --K 64 --clip_path auto --out " + root +
+                         "/c.npy > /dev/null").c_str()) == 0);
+    const Tensor ours = npy_load(root + "/c.npy");
+    const Tensor demo = npy_load(data + "/demo/proto/" + clip_prototype_name("demo", 64, 64));
+    CHECK(ours.shape() == Shape{64, 64});
+    CHECK(ours.to_vector() == demo.to_vector());
+    // centroids of unit rows: every norm at most 1
+    for (int64_t k = 0; k < 64; k++) {
+        double n = 0;
+        for (int64_t e = 0; e < 64; e++) n += (double)ours.data()[k * 64 + e] * ours.data()[k * 64 + e];
+        CHECK(n <= 1.0 + 1e-5);
+    }
 }

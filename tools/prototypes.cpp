@@ -10,7 +10,9 @@
 #include "../src/core/flags.h"
 #include "../src/data/dataset.h"
 #include "../src/data/npy.h"
+#include "../src/nn/clip.h"
 #include "../src/train/kmeans.h"
+#include "../src/train/pca.h"
 
 using namespace vsd;
 
@@ -29,6 +31,10 @@ static int body(int argc, char** argv) {
     f.add("max_iter", &km.max_iter, "Lloyd iterations at most");
     f.add("seed", &km.seed, "seed of the k-means++ initialisation");
     f.add("out", &out, "output file (default <data_path>/<dataset>/proto/<dataset>_minicpm_kmeans_centroids_<K>.npy)");
+    std::string clip_path;
+    f.add("clip_path", &clip_path, "CLIP+VSD: the CLIP folder whose embedding size the descriptions are reduced to (PCA, "
+                                   "then k-means; auto: <data_path>/<dataset>/CLIP, else CLIP); the file is then "
+                                   "<dataset>_minicpm_kmeans_centroids_<K>_clip<E>.npy");
     if (!f.parse(argc, argv)) return 0;
     o.split = "train";
     o.vsd = parse_vsd_source(vsd);
@@ -42,6 +48,26 @@ static int body(int argc, char** argv) {
     }
     std::printf("k-means: %lld descriptions of %s (%lld-d), K = %lld, seed %llu\n", (long long)N, d.desc_file.c_str(),
                 (long long)D, (long long)km.K, (unsigned long long)km.seed);
+    if (!clip_path.empty()) {  // CLIP+VSD: the PCA to CLIP's size, then k-means (src/train/pca.h)
+        if (clip_path == "auto") {
+            struct stat st;
+            clip_path = stat((o.data_path + "/" + o.dataset + "/CLIP/open_clip_config.json").c_str(), &st) == 0
+                            ? o.data_path + "/" + o.dataset + "/CLIP" : "CLIP";
+        }
+        const int64_t E = ClipConfig::from_json_file(clip_path + "/open_clip_config.json").embed_dim;
+        ENSURE(E <= D, "%s: CLIP's embedding (%lld) is wider than the descriptions (%lld)", clip_path.c_str(), (long long)E,
+               (long long)D);
+        std::printf("CLIP+VSD: PCA %lld -> %lld (CLIP %s), then k-means\n", (long long)D, (long long)E, clip_path.c_str());
+        const std::vector<float> c = clip_prototypes(X.data(), N, D, E, km.K, km.seed, true);
+        if (out.empty()) {
+            const std::string dir = o.data_path + "/" + o.dataset + "/proto";
+            mkdir(dir.c_str(), 0755);
+            out = dir + "/" + clip_prototype_name(o.dataset, km.K, E);
+        }
+        npy_save_raw(out, "<f4", {km.K, E}, c.data(), c.size() * 4);
+        std::printf("wrote %s\n", out.c_str());
+        return 0;
+    }
     KMeansResult r = kmeans(X.data(), N, D, km);
     if (out.empty()) {
         std::string dir = o.data_path + "/" + o.dataset + "/proto";

@@ -1,6 +1,7 @@
 // clip_train.cpp — CLIP and CLIP+VSD on raw pictures: data, training loop, evaluation (clip_train.h).
 #include "clip_train.h"
 
+#include <dirent.h>
 #include <omp.h>
 #include <sys/stat.h>
 
@@ -21,6 +22,7 @@
 #include "../data/torch_load.h"
 #include "../nn/clip.h"
 #include "../nn/losses.h"
+#include "../nn/prototypes.h"
 #include "checkpoint.h"
 #include "clip_index.h"
 #include "optim.h"
@@ -167,6 +169,29 @@ std::unique_ptr<ClipTokenizer> clip_tokenizer(const std::string& clip_path, cons
     return tok;
 }
 
+// <proto_path>/<dataset>_minicpm_kmeans_centroids_<K>_clip<E>.npy: K = --num_prototypes, or the only one there
+std::string clip_prototype_file(const TrainConfig& c, int64_t E) {
+    const std::string hint = "make prototypes MODEL=clip DATASET=" + c.dataset + " fits them (the PCA, then k-means)";
+    if (c.num_prototypes > 0) {
+        const std::string f = c.proto_path + "/" + clip_prototype_name(c.dataset, c.num_prototypes, E);
+        ENSURE_HINT(exists(f), hint.c_str(), "%s: missing (CLIP+VSD's prototypes)", f.c_str());
+        return f;
+    }
+    std::vector<std::string> found;
+    const std::string pre = c.dataset + "_minicpm_kmeans_centroids_", post = "_clip" + std::to_string(E) + ".npy";
+    if (DIR* d = opendir(c.proto_path.c_str())) {
+        while (dirent* e = readdir(d)) {
+            const std::string n = e->d_name;
+            if (n.size() > pre.size() + post.size() && n.rfind(pre, 0) == 0 && n.compare(n.size() - post.size(), post.size(), post) == 0)
+                found.push_back(n);
+        }
+        closedir(d);
+    }
+    ENSURE_HINT(found.size() == 1, hint.c_str(), "%s: expected exactly one %s<K>%s (CLIP+VSD's prototypes), found %zu",
+                c.proto_path.c_str(), pre.c_str(), post.c_str(), found.size());
+    return c.proto_path + "/" + found[0];
+}
+
 std::vector<int> milestones(const TrainConfig& c) {
     std::vector<int> m;
     if (c.lr_schedules.empty()) m.push_back(c.lr_update);
@@ -226,7 +251,7 @@ TrainResult train_clip(const TrainConfig& cfg_in) {
         std::vector<int64_t> rows;
         for (int64_t i = 0; i < train.d.n_img; i++) rows.push_back(i * train.d.im_div);
         const Tensor X = emb_rows(*train.d.desc_emb, rows);
-        const Pca p = pca_fit(X.data(), X.size(0), D, cc.embed_dim, cfg.seed, cfg.progress);
+        const Pca p = pca_fit(X.data(), X.size(0), D, cc.embed_dim, 0, cfg.progress);  // seed 0: as make prototypes
         std::vector<float> mean(p.mean.begin(), p.mean.end()), comp(p.components.begin(), p.components.end());
         copy_values(model.pca_mean, Tensor::from({D}, mean));
         copy_values(model.pca_components, Tensor::from({cc.embed_dim, D}, comp));
@@ -234,6 +259,22 @@ TrainResult train_clip(const TrainConfig& cfg_in) {
         for (double v : p.variance) kept += v;
         std::printf("VSD: PCA of %lld training descriptions, %lld -> %lld dimensions (variance kept %.4g)\n",
                     (long long)X.size(0), (long long)D, (long long)cc.embed_dim, kept);
+    }
+    // VSD's prototype loss in CLIP's space: centroids of the reduced descriptions (make prototypes MODEL=clip)
+    std::unique_ptr<Prototypes> protos;
+    ProtoOptions popt;
+    if (cfg.proto) {
+        ENSURE_HINT(with_vsd, "the prototypes are centroids of the descriptions", "--proto 1 needs --vsd cpm or flor");
+        const std::string file = clip_prototype_file(cfg, cc.embed_dim);
+        protos = std::make_unique<Prototypes>(file);
+        ENSURE_HINT(protos->P.size(1) == cc.embed_dim, "make prototypes MODEL=clip fits them for this CLIP",
+                    "%s: centroids of width %lld, but CLIP embeds in %lld", file.c_str(), (long long)protos->P.size(1),
+                    (long long)cc.embed_dim);
+        popt.sk_epsilon = cfg.sk_epsilon;
+        popt.sinkhorn_iterations = cfg.sinkhorn_iterations;
+        popt.proto_temperature = cfg.proto_temperature;
+        std::printf("prototypes: opened %s (%lld x %lld), weight %g\n", file.c_str(), (long long)protos->P.size(0),
+                    (long long)protos->P.size(1), cfg.proto_weight);
     }
     const Device dev = select_device(cfg.device, 0, cfg.tf32);
     model.to(dev);
@@ -294,6 +335,7 @@ TrainResult train_clip(const TrainConfig& cfg_in) {
             if (cfg.loss_type == "infonce") loss = infonce_loss(V, T, imgs, model.clip.logit_scale);
             else if (cfg.loss_type == "trip") loss = triplet_loss(V, T, imgs, topt, sample_rng);
             else loss = contrastive_loss(V, T, imgs, cfg.margin, epoch >= cfg.vse_mean_warmup_epochs, cfg.mask_repeat);
+            if (protos) loss = loss + protos->loss(V, T, popt) * cfg.proto_weight;
             tape().backward(loss);
             const StepScalars sc = opt.clip_and_read(params, cfg.grad_clip, loss);
             global_step++;

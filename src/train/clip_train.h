@@ -6,8 +6,9 @@
 //   model        OpenCLIP's CLIP from --clip_path (open_clip_config.json; its weights when present,
 //                else OpenCLIP's random initialisation), fine-tuned whole (ClipMatcher, clip.h)
 //   VSD          the BGE description (image side) and caption (text side) embeddings, reduced to CLIP's
-//                embed_dim by a PCA fitted on the training descriptions (one row per image), unit
-//                norm, fused as VSD does: l2n(x + e). No prototype loss yet
+//                embed_dim by a PCA fitted on the training descriptions (one row per image, seed 0),
+//                unit norm, fused as VSD does: l2n(x + e); VSD's prototype loss (--proto, on with
+//                --vsd) against centroids of the reduced descriptions (make prototypes MODEL=clip)
 //   loss         --loss_type infonce (CLIP's, with the learnable temperature; default), or the
 //                triplet / VSE++ losses of the other rows
 //   schedule     AdamW, --clip_lr (1e-5 from pretrained weights, 5e-4 from scratch), weight decay

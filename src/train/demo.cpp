@@ -40,6 +40,7 @@
 #include "../data/json.h"
 #include "../data/npy.h"
 #include "../data/clip_tokenizer.h"
+#include "pca.h"
 #include "../data/png.h"
 #include "../data/tokenizer.h"
 #include "kmeans.h"
@@ -483,6 +484,11 @@ std::string make_demo_dataset(const DemoOptions& opt) {
     const int K = (int)km.K;
     const std::string proto = root + "/proto/" + opt.name + "_minicpm_kmeans_centroids_" + std::to_string(K) + ".npy";
     npy_save_raw(proto, "<f4", {K, E}, kr.centroids.data(), kr.centroids.size() * 4);
+    // and CLIP+VSD's: the same descriptions through the PCA to the demo CLIP's size, then k-means,
+    // what `make prototypes MODEL=clip DATASET=demo` computes
+    const int64_t Ec = std::min(64, E);
+    const std::vector<float> cc = clip_prototypes(X.data(), (int64_t)train_desc.size(), E, Ec, K, 0, false);
+    npy_save_raw(root + "/proto/" + clip_prototype_name(opt.name, K, Ec), "<f4", {K, Ec}, cc.data(), cc.size() * 4);
     write_file_atomic(marker, strfmt("seed %llu\n", (unsigned long long)opt.seed));
     if (opt.verbose) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -8,6 +8,7 @@
 #include "../core/check.h"
 #include "../core/progress.h"
 #include "../core/rng.h"
+#include "kmeans.h"
 
 namespace vsd {
 
@@ -167,6 +168,26 @@ Pca pca_fit(const float* X, int64_t N, int64_t D, int64_t k, uint64_t seed, bool
         fix_sign(v);
     }
     return p;
+}
+
+std::vector<float> clip_prototypes(const float* X, int64_t N, int64_t D, int64_t E, int64_t K, uint64_t seed, bool verbose) {
+    const Pca p = pca_fit(X, N, D, E, 0, verbose);
+    std::vector<float> y = p.project(X, N);
+    for (int64_t i = 0; i < N; i++) {  // unit rows, as the fusion sees them
+        double n = 0;
+        for (int64_t j = 0; j < E; j++) n += (double)y[i * E + j] * y[i * E + j];
+        const double s = 1.0 / std::max(std::sqrt(n), 1e-12);
+        for (int64_t j = 0; j < E; j++) y[i * E + j] = (float)(y[i * E + j] * s);
+    }
+    KMeansOptions km;
+    km.K = K;
+    km.seed = seed;
+    km.verbose = verbose;
+    return kmeans(y.data(), N, E, km).centroids;
+}
+
+std::string clip_prototype_name(const std::string& dataset, int64_t K, int64_t E) {
+    return dataset + "_minicpm_kmeans_centroids_" + std::to_string(K) + "_clip" + std::to_string(E) + ".npy";
 }
 
 std::vector<float> Pca::project(const float* x, int64_t n) const {

@@ -11,6 +11,7 @@
 // step (Q^T C Q diagonalised); for more, C itself is diagonalised (cyclic Jacobi rotations). Each component's sign is fixed: its entry of largest magnitude is positive.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace vsd {
@@ -23,6 +24,14 @@ struct Pca {
 };
 
 Pca pca_fit(const float* X, int64_t N, int64_t D, int64_t k, uint64_t seed = 0, bool progress = false);
+
+// CLIP+VSD's prototypes (our reconstruction): the training descriptions X (N, D) through the PCA
+// to E dimensions (pca_fit with seed 0, the one the trainer fits), each reduced row L2-normalised
+// as the fusion uses it, then k-means (K, seed `seed`). Returns the (K, E) centroids. The trainer,
+// `make prototypes MODEL=clip` and the demo generator all call this one function.
+std::vector<float> clip_prototypes(const float* X, int64_t N, int64_t D, int64_t E, int64_t K, uint64_t seed, bool verbose);
+// Their file: <dataset>_minicpm_kmeans_centroids_<K>_clip<E>.npy
+std::string clip_prototype_name(const std::string& dataset, int64_t K, int64_t E);
 
 // Eigen-decomposition of a symmetric n x n matrix A (row-major) by cyclic Jacobi rotations:
 // eigenvalues falling, eigenvectors as the rows of `vectors` (n, n).

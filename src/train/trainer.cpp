@@ -92,9 +92,7 @@ void TrainConfig::finalize() {
     ENSURE(loss_type == "vse" || loss_type == "trip" || (clip && loss_type == "infonce"),
            "--loss_type must be vse or trip%s, got '%s'", clip ? " or infonce" : "", loss_type.c_str());
     if (num_epochs < 0) num_epochs = clip ? 10 : hrem && !with_vsd ? 30 : 25;
-    if (clip) {  // our reconstruction (SPEC §2.8): no prototypes yet, the caption file GPO+VSD reads
-        if (proto < 0) proto = 0;
-        ENSURE_HINT(proto == 0, "train CLIP+VSD without --proto for now", "--proto 1 is not implemented for --model clip yet");
+    if (clip) {  // our reconstruction (SPEC §2.8)
         if (clip_path == "auto") clip_path = file_exists(data_path + "/" + dataset + "/CLIP/open_clip_config.json")
                                                  ? data_path + "/" + dataset + "/CLIP" : "CLIP";
     }
