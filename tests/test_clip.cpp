@@ -390,3 +390,37 @@ TEST_CASE("clip: CLIP+VSD's prototypes: the demo's file is what make prototypes 
         CHECK(n <= 1.0 + 1e-5);
     }
 }
+
+TEST_CASE("clip index: --exif_orientation 0 reads JPEGs as stored (as PIL's Image.open), and is part of the index's identity") {
+    const std::string clip_dir = tiny_clip_folder("clip_exif_model");
+    const std::string pics = temp_dir("clip_exif_pictures");
+    copy_file(fixture("image/jpeg/orientation_6.jpg"), pics + "/turned.jpg");
+    ClipIndexOptions o;
+    o.images = pics;
+    o.clip = clip_dir;
+    o.index_dir = temp_dir("clip_exif_index");
+    o.progress = false;
+    std::vector<float> turned, stored;
+    {
+        ClipIndex idx(o);
+        turned = idx.embeddings();
+    }
+    o.exif_orientation = false;
+    {
+        ClipIndex idx(o);
+        CHECK(idx.built());  // not the index above
+        stored = idx.embeddings();
+    }
+    CHECK(turned != stored);
+    // the stored picture's embedding is the model's of the picture decoded without turning it
+    ImageOptions raw;
+    raw.exif_orientation = false;
+    std::vector<float> px(3 * 32 * 32);
+    ClipPreprocess p;
+    p.size = 32;
+    clip_preprocess(to_rgb(image_read(pics + "/turned.jpg", raw)), px.data(), p);
+    auto clip = load_clip_folder(clip_dir);
+    NoGrad ng;
+    const std::vector<float> want = unit_rows(clip->encode_image(Tensor::from({1, 3, 32, 32}, px))).to_vector();
+    for (int e = 0; e < 8; e++) CHECK(stored[e] == doctest::Approx(want[e]).epsilon(1e-5));
+}

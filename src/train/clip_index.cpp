@@ -122,7 +122,7 @@ ClipIndex::ClipIndex(const ClipIndexOptions& o) : opt_(o) {
     const std::vector<std::string> files = list_images(o.images);
     ENSURE_HINT(!files.empty(), "the folder (and its sub-folders) should hold .jpg, .jpeg or .png files",
                 "%s: no pictures", o.images.c_str());
-    const std::string fp = fingerprint(o.images, files, weights_);
+    const std::string fp = fingerprint(o.images, files, weights_) + (o.exif_orientation ? "" : "-stored");
     // an index that matches the folder and the weights is read back; anything else is rebuilt
     if (!o.rebuild && is_file(dir_ + "/index.json") && is_file(dir_ + "/embeddings.npy") && is_file(dir_ + "/files.txt")) {
         const Json j = Json::parse_file(dir_ + "/index.json");
@@ -163,7 +163,9 @@ void ClipIndex::build(const std::vector<std::string>& files, const std::string& 
         for (int64_t i = 0; i < n; i++) {
             try {
                 px[i].resize(3 * S * S);
-                clip_preprocess(to_rgb(image_read(opt_.images + "/" + files[start + i])), px[i].data(), pre);
+                ImageOptions read;
+                read.exif_orientation = opt_.exif_orientation;
+                clip_preprocess(to_rgb(image_read(opt_.images + "/" + files[start + i], read)), px[i].data(), pre);
             } catch (const std::exception& e) {
                 err[i] = e.what();
             }

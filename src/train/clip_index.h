@@ -34,6 +34,7 @@ struct ClipIndexOptions {
     bool progress = true;
     bool skip_bad = false;
     bool rebuild = false;   // build even when the index is up to date
+    bool exif_orientation = true;  // turn JPEGs as their EXIF Orientation says (false: as stored, as PIL/OpenCLIP)
 };
 
 struct ClipHit {

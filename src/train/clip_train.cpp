@@ -54,6 +54,7 @@ struct ClipSplit {
     ClipPreprocess pre;
     std::vector<std::vector<uint8_t>> cache;  // per image: size x size x 3, empty until decoded
     bool caching = false;
+    ImageOptions read;
 
     // (B, 3, S, S) for these images; the missing ones decoded on all threads
     Tensor pixels(const std::vector<int64_t>& imgs) {
@@ -66,7 +67,7 @@ struct ClipSplit {
 #pragma omp parallel for schedule(dynamic)
         for (int64_t t = 0; t < (int64_t)todo.size(); t++) {
             try {
-                fresh.at(todo[t]) = clip_resize_crop(to_rgb(image_read(files[todo[t]])), pre).pixels;
+                fresh.at(todo[t]) = clip_resize_crop(to_rgb(image_read(files[todo[t]], read)), pre).pixels;
             } catch (const std::exception& e) {
                 err[t] = e.what();
             }
@@ -126,6 +127,7 @@ ClipSplit open_clip_split(const TrainConfig& c, const std::string& split, const 
     s.pre.size = (int)cc.image_size;
     for (int i = 0; i < 3; i++) { s.pre.mean[i] = cc.mean[i]; s.pre.std[i] = cc.std[i]; }
     s.cache.resize(s.d.n_img);
+    s.read.exif_orientation = c.exif_orientation;
     s.caching = (double)s.d.n_img * cc.image_size * cc.image_size * 3 <= (double)c.image_cache_mb * 1048576.0;
     return s;
 }
@@ -407,6 +409,7 @@ std::vector<double> clip_split_sims(const EvalConfig& ec, EvalResult& r, int* pe
     c.cap_emb = j["cap_emb"].as_string();
     c.clip_path = j["clip_path"].as_string();
     if (const Json* v = j.find("image_cache_mb")) c.image_cache_mb = v->as_int();
+    if (const Json* v = j.find("exif_orientation")) c.exif_orientation = v->as_int() != 0;
     const ClipConfig cc = ClipConfig::from_json(st.metadata.at("clip_config"), ec.checkpoint + " (clip_config)");
     Rng rng(0);
     const int64_t D = st.find("vsd.pca_mean") ? st.find("vsd.pca_mean")->size(0) : 0;

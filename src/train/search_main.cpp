@@ -49,6 +49,7 @@ static int body(int argc, char** argv) {
     f.add("skip_bad", &ci.skip_bad, "with --images: leave pictures that do not decode out of the index (listed) instead of stopping");
     f.add("rebuild", &ci.rebuild, "with --images: build the index even when it is up to date");
     f.add("build_only", &build_only, "with --images: build (or check) the index, answer nothing");
+    f.add("exif_orientation", &ci.exif_orientation, "with --images: turn each JPEG as its EXIF Orientation tag says (0: as stored, as PIL's Image.open and OpenCLIP)");
     if (!f.parse(argc, argv)) return 0;
     if (!ci.images.empty()) {  // a CLIP index of a folder
         ENSURE_HINT(k >= 1, "see --help", "--k must be at least 1, got %lld", (long long)k);

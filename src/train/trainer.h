@@ -52,6 +52,7 @@ inline ModelInput model_input(const Batch& b) {
     X(std::string, clip_path, "auto", Setting, "CLIP: the OpenCLIP folder (open_clip_config.json, merges.txt, and weights when " "pretrained); auto: <data_path>/<dataset>/CLIP when it exists, else CLIP") \
     X(float, clip_lr, -1.0f, Recipe, "CLIP: learning rate (-1: 1e-5 from pretrained weights, 5e-4 from scratch)") \
     X(int64_t, image_cache_mb, 4096, Local, "CLIP: keep decoded, cropped pictures in memory up to this many MB") \
+    X(bool, exif_orientation, true, Recipe, "CLIP: turn each JPEG as its EXIF Orientation tag says (0: as stored, as PIL's " "Image.open and so OpenCLIP read it)") \
     X(std::string, text_encoder, "bert", Recipe, "bert (the paper's rows) or bigru (vse_infty's bigru branch: GPO, HREM)") \
     X(std::string, cap_emb, "auto", Recipe, "caption-embedding file <split>_<this>.npy: cap_bge (GPO+VSD's loader) or cap_bge_cpm " "(HREM+VSD's); auto: the one the model's reference reads") \
     X(std::string, bert_path, "bert-base-uncased", Setting, "BERT model folder (config.json, vocab.txt; weights from model.safetensors when present)") \
