@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "../core/check.h"
+#include "npy.h"
 #include "png.h"
 #include "tokenizer.h"
 
@@ -25,15 +26,6 @@ bool in_ranges(const char32_t (&r)[N][2], char32_t c) {
         else hi = mid;
     }
     return lo > 0 && c <= r[lo - 1][1];
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    ENSURE_HINT(f.good(), "run tools/fetch_clip_bpe.sh, or point to the CLIP folder holding merges.txt",
-                "%s: cannot open the BPE merges", path.c_str());
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
 }
 
 bool is_dir(const std::string& p) {
@@ -98,7 +90,8 @@ ClipTokenizer::ClipTokenizer(const std::string& path) {
         std::ifstream a(path + "/merges.txt");
         file = a.good() ? path + "/merges.txt" : path + "/bpe_simple_vocab_16e6.txt.gz";
     }
-    std::string text = read_file(file);
+    std::string text =
+        read_file(file, "the BPE merges", "run tools/fetch_clip_bpe.sh, or point to the CLIP folder holding merges.txt");
     if (file.size() > 3 && file.compare(file.size() - 3, 3, ".gz") == 0) text = gunzip(text, file);
     std::vector<std::string> lines;
     std::istringstream ss(text);

@@ -7,12 +7,11 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "../core/check.h"
 #include "../core/progress.h"
 #include "jpeg.h"
+#include "npy.h"
 #include "png.h"
 
 namespace vsd {
@@ -29,12 +28,8 @@ Image image_decode(const uint8_t* data, size_t size, const std::string& name, co
 }
 
 Image image_read(const std::string& path, const ImageOptions& opt) {
-    std::ifstream f(path, std::ios::binary);
-    ENSURE_HINT(f.good(), "check the path (images are read as <images>/<file name> from id_mapping.json)",
-                "%s: cannot open the image", path.c_str());
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    const std::string bytes = ss.str();
+    const std::string bytes =
+        read_file(path, "the image", "check the path (images are read as <images>/<file name> from id_mapping.json)");
     return image_decode((const uint8_t*)bytes.data(), bytes.size(), path, opt);
 }
 

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace vsd {
 
@@ -366,6 +367,14 @@ static void remove_stale_temporaries(const std::string& path) {
         if (pid > 0x7fffffffLL || (::kill((pid_t)pid, 0) != 0 && errno == ESRCH)) ::unlink((dir + "/" + name).c_str());
     }
     ::closedir(d);
+}
+
+std::string read_file(const std::string& path, const char* what, const char* hint) {
+    std::ifstream f(path, std::ios::binary);
+    ENSURE_HINT(f.good(), hint, "%s: cannot open %s", path.c_str(), what);
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {

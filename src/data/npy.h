@@ -73,6 +73,8 @@ void npy_save_raw(const std::string& path, const std::string& descr, const std::
 // IEEE binary16 -> float (subnormals, inf and NaN included); shared with the safetensors reader.
 float half_to_float(uint16_t h);
 
+// A whole file's bytes; one that cannot be opened is the error "<path>: cannot open <what>. HINT: <hint>".
+std::string read_file(const std::string& path, const char* what, const char* hint);
 // Atomic whole-file write helper (temporary + fsync + rename), shared by every writer.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 // mkdir -p; a folder that cannot be made is an error naming it

@@ -25,6 +25,25 @@ static float bf16_to_float(uint16_t v) {
     return f;
 }
 
+std::map<std::string, std::string> safetensors_metadata(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    ENSURE_HINT(f.good(), "check the checkpoint path", "%s: cannot open", path.c_str());
+    const char* hint = "the file is truncated or not a safetensors file; re-create it";
+    unsigned char len[8];
+    ENSURE_HINT(f.read((char*)len, 8), hint, "%s: too short for a safetensors header", path.c_str());
+    uint64_t hlen = 0;
+    for (int k = 7; k >= 0; k--) hlen = (hlen << 8) | len[k];
+    ENSURE_HINT(hlen < (100u << 20), hint, "%s: header length %llu", path.c_str(), (unsigned long long)hlen);
+    std::string header(hlen, '\0');
+    ENSURE_HINT(f.read(&header[0], (std::streamsize)hlen), hint, "%s: the file ends inside its %llu-byte header", path.c_str(),
+                (unsigned long long)hlen);
+    const Json h = Json::parse(header, path + " (header)");
+    std::map<std::string, std::string> out;
+    if (const Json* m = h.is_object() ? h.find("__metadata__") : nullptr)
+        for (const auto& [k, v] : m->members("__metadata__")) out[k] = v.as_string("__metadata__ value");
+    return out;
+}
+
 SafeTensors safetensors_load(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     ENSURE_HINT(f.good(), "check the checkpoint path", "%s: cannot open", path.c_str());

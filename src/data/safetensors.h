@@ -19,6 +19,8 @@ struct SafeTensors {
 
 // Read and validate (offsets inside the file, contiguous, sizes matching dtype x shape).
 SafeTensors safetensors_load(const std::string& path);
+// Only the header's "__metadata__" (the tensors are not read): what a checkpoint says of itself.
+std::map<std::string, std::string> safetensors_metadata(const std::string& path);
 // Write atomically (temporary + fsync + rename). F32, I32 and I64 tensors.
 void safetensors_save(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});

@@ -3,9 +3,9 @@
 
 #include <cmath>
 #include <fstream>
-#include <sstream>
 
 #include "../data/json.h"
+#include "../data/npy.h"
 #include "../data/torch_load.h"
 
 namespace vsd {
@@ -13,11 +13,13 @@ namespace vsd {
 static bool file_readable(const std::string& p) { return std::ifstream(p).good(); }
 
 ClipConfig ClipConfig::from_json_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    ENSURE_HINT(in.good(), "a CLIP folder holds open_clip_config.json", "%s: cannot open", path.c_str());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return from_json(ss.str(), path);
+    return from_json(read_file(path, "the CLIP config", "a CLIP folder holds open_clip_config.json"), path);
+}
+
+std::string clip_weights_file(const std::string& dir) {
+    for (const char* f : {"open_clip_pytorch_model.bin", "open_clip_model.safetensors"})
+        if (file_readable(dir + "/" + f)) return dir + "/" + f;
+    return "";
 }
 
 ClipConfig ClipConfig::from_json(const std::string& text, const std::string& path) {
@@ -297,9 +299,7 @@ std::unique_ptr<Clip> load_clip_folder(const std::string& dir) {
                 "%s: no open_clip_config.json", dir.c_str());
     Rng rng(0);  // every parameter is then overwritten by the file's
     auto clip = std::make_unique<Clip>(ClipConfig::from_json_file(cfg), rng);
-    std::string weights;
-    for (const char* f : {"open_clip_pytorch_model.bin", "open_clip_model.safetensors"})
-        if (weights.empty() && file_readable(dir + "/" + f)) weights = dir + "/" + f;
+    const std::string weights = clip_weights_file(dir);
     ENSURE_HINT(!weights.empty(), "the seed's CLIP/ folder holds open_clip_pytorch_model.bin",
                 "%s: no open_clip_pytorch_model.bin or open_clip_model.safetensors", dir.c_str());
     clip->load(load_weights_file(weights), weights);

@@ -105,6 +105,9 @@ public:
     Tensor pca_mean, pca_components;
 };
 
+// The weights file of an OpenCLIP folder: open_clip_pytorch_model.bin, else open_clip_model.safetensors; "" if none.
+std::string clip_weights_file(const std::string& dir);
+
 // A CLIP folder: open_clip_config.json and open_clip_pytorch_model.bin (or open_clip_model.safetensors),
 // in eval mode. A missing file is one error naming the folder and what it should hold.
 std::unique_ptr<Clip> load_clip_folder(const std::string& dir);

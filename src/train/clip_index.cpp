@@ -84,6 +84,22 @@ std::string clip_bpe_for(const std::string& clip_dir, const std::string& fallbac
     return fallback;
 }
 
+std::unique_ptr<ClipTokenizer> load_clip_tokenizer(const std::string& clip_dir, const std::string& bpe, const ClipConfig& cc) {
+    const std::string file = clip_bpe_for(clip_dir, bpe.empty() ? "data/models/clip/bpe_simple_vocab_16e6.txt.gz" : bpe);
+    auto tok = std::make_unique<ClipTokenizer>(file);
+    ENSURE_HINT(tok->vocab_size() == cc.vocab_size, "the merges must be the model's own (its CLIP folder's merges.txt)",
+                "%s: %d tokens, but the model (%s) has a vocabulary of %lld", file.c_str(), tok->vocab_size(),
+                clip_dir.c_str(), (long long)cc.vocab_size);
+    return tok;
+}
+
+ClipPreprocess clip_preprocessing(const ClipConfig& cc) {
+    ClipPreprocess p;
+    p.size = (int)cc.image_size;
+    for (int c = 0; c < 3; c++) { p.mean[c] = cc.mean[c]; p.std[c] = cc.std[c]; }
+    return p;
+}
+
 ClipIndex::ClipIndex(const ClipIndexOptions& o) : opt_(o) {
     ENSURE_HINT(!o.images.empty() && !o.clip.empty(), "e.g. make index IMAGES=photos/ CLIP=models/CLIP",
                 "a CLIP index needs --images (the folder) and --clip (the CLIP model folder)");
@@ -107,15 +123,10 @@ ClipIndex::ClipIndex(const ClipIndexOptions& o) : opt_(o) {
         weights_ = ckpt;
     } else {
         model_ = load_clip_folder(o.clip);
-        for (const char* f : {"open_clip_pytorch_model.bin", "open_clip_model.safetensors"})
-            if (weights_.empty() && is_file(o.clip + "/" + f)) weights_ = o.clip + "/" + f;
+        weights_ = clip_weights_file(o.clip);
     }
     model_->to(select_device(o.device));
-    const std::string bpe = clip_bpe_for(tok_dir, o.bpe.empty() ? "data/models/clip/bpe_simple_vocab_16e6.txt.gz" : o.bpe);
-    tok_ = std::make_unique<ClipTokenizer>(bpe);
-    ENSURE_HINT(tok_->vocab_size() == model_->cfg.vocab_size, "the merges must be the model's own (its CLIP folder's merges.txt)",
-                "%s: %d tokens, but the model (%s) has a vocabulary of %lld", bpe.c_str(), tok_->vocab_size(), o.clip.c_str(),
-                (long long)model_->cfg.vocab_size);
+    tok_ = load_clip_tokenizer(tok_dir, o.bpe, model_->cfg);
     E_ = model_->cfg.embed_dim;
     dir_ = o.index_dir.empty() ? "runs/clip_index_" + base_name(o.images) : o.index_dir;
 
@@ -142,9 +153,7 @@ ClipIndex::ClipIndex(const ClipIndexOptions& o) : opt_(o) {
 
 void ClipIndex::build(const std::vector<std::string>& files, const std::string& fp) {
     const int64_t N = (int64_t)files.size(), S = model_->cfg.image_size;
-    ClipPreprocess pre;
-    pre.size = (int)S;
-    for (int c = 0; c < 3; c++) { pre.mean[c] = model_->cfg.mean[c]; pre.std[c] = model_->cfg.std[c]; }
+    const ClipPreprocess pre = clip_preprocessing(model_->cfg);
     const Device dev = model_->visual.proj.device();
     NoGrad ng;
     Progress bar("index " + std::to_string(N) + " images", N);

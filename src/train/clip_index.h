@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../data/clip_tokenizer.h"
+#include "../data/image.h"
 #include "../nn/clip.h"
 
 namespace vsd {
@@ -71,5 +72,10 @@ private:
 std::vector<std::string> list_images(const std::string& folder);
 // The default tokenizer file for a CLIP folder: its merges.txt or bpe_simple_vocab_16e6.txt.gz, else `fallback`.
 std::string clip_bpe_for(const std::string& clip_dir, const std::string& fallback);
+// The tokenizer of a CLIP model: clip_dir's merges, else `bpe` (else the fetched OpenCLIP merges), checked
+// against the model's vocabulary size.
+std::unique_ptr<ClipTokenizer> load_clip_tokenizer(const std::string& clip_dir, const std::string& bpe, const ClipConfig& cc);
+// OpenCLIP's preprocessing at the model's image size, with its configured mean and std.
+ClipPreprocess clip_preprocessing(const ClipConfig& cc);
 
 }  // namespace vsd

@@ -9,9 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "../../kernels/backend.h"
 #include "../core/progress.h"
@@ -31,14 +29,6 @@
 namespace vsd {
 
 namespace {
-
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    ENSURE(in.good(), "%s: cannot open", path.c_str());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 bool exists(const std::string& p) {
     struct stat st;
@@ -124,8 +114,7 @@ ClipSplit open_clip_split(const TrainConfig& c, const std::string& split, const 
         while (e.size() > 1 && e.back() == 0) e.pop_back();
         s.ids[k].assign(e.begin(), e.end());
     }
-    s.pre.size = (int)cc.image_size;
-    for (int i = 0; i < 3; i++) { s.pre.mean[i] = cc.mean[i]; s.pre.std[i] = cc.std[i]; }
+    s.pre = clip_preprocessing(cc);
     s.cache.resize(s.d.n_img);
     s.read.exif_orientation = c.exif_orientation;
     s.caching = (double)s.d.n_img * cc.image_size * cc.image_size * 3 <= (double)c.image_cache_mb * 1048576.0;
@@ -162,15 +151,6 @@ Embeddings encode_clip_split(const ClipMatcher& m, ClipSplit& s, int64_t B, bool
     return e;
 }
 
-std::unique_ptr<ClipTokenizer> clip_tokenizer(const std::string& clip_path, const ClipConfig& cc) {
-    const std::string bpe = clip_bpe_for(clip_path, "data/models/clip/bpe_simple_vocab_16e6.txt.gz");
-    auto tok = std::make_unique<ClipTokenizer>(bpe);
-    ENSURE_HINT(tok->vocab_size() == cc.vocab_size, "the merges must be the model's own (its CLIP folder's merges.txt)",
-                "%s: %d tokens, but %s/open_clip_config.json has a vocabulary of %lld", bpe.c_str(), tok->vocab_size(),
-                clip_path.c_str(), (long long)cc.vocab_size);
-    return tok;
-}
-
 // <proto_path>/<dataset>_minicpm_kmeans_centroids_<K>_clip<E>.npy: K = --num_prototypes, or the only one there
 std::string clip_prototype_file(const TrainConfig& c, int64_t E) {
     const std::string hint = "make prototypes MODEL=clip DATASET=" + c.dataset + " fits them (the PCA, then k-means)";
@@ -194,16 +174,6 @@ std::string clip_prototype_file(const TrainConfig& c, int64_t E) {
     return c.proto_path + "/" + found[0];
 }
 
-std::vector<int> milestones(const TrainConfig& c) {
-    std::vector<int> m;
-    if (c.lr_schedules.empty()) m.push_back(c.lr_update);
-    else {
-        std::stringstream ss(c.lr_schedules);
-        for (std::string t; std::getline(ss, t, ',');) m.push_back(std::stoi(t));
-    }
-    return m;
-}
-
 }  // namespace
 
 TrainResult train_clip(const TrainConfig& cfg_in) {
@@ -214,11 +184,9 @@ TrainResult train_clip(const TrainConfig& cfg_in) {
     ENSURE_HINT(exists(cfg_file), cfg.dataset == "demo" ? "a demo generated before CLIP has no CLIP/ folder: remove data/demo and "
                 "run make train MODEL=clip again" : "--clip_path: an OpenCLIP folder (the seed's CLIP/ folder)",
                 "%s: no open_clip_config.json", cfg.clip_path.c_str());
-    const std::string cc_text = read_all(cfg_file);
+    const std::string cc_text = read_file(cfg_file, "the CLIP config", "a CLIP folder holds open_clip_config.json");
     const ClipConfig cc = ClipConfig::from_json(cc_text, cfg_file);
-    std::string weights;
-    for (const char* f : {"open_clip_pytorch_model.bin", "open_clip_model.safetensors"})
-        if (weights.empty() && exists(cfg.clip_path + "/" + f)) weights = cfg.clip_path + "/" + f;
+    const std::string weights = clip_weights_file(cfg.clip_path);
     if (cfg.clip_lr < 0) cfg.clip_lr = weights.empty() ? 5e-4f : 1e-5f;
     ENSURE_HINT(cfg.clip_lr > 0, "see train --help", "--clip_lr must be positive, got %g", cfg.clip_lr);
     ENSURE_HINT(cfg.resume.empty() && cfg.replay.empty() && cfg.init_from.empty(), "train CLIP from its folder's weights",
@@ -226,7 +194,7 @@ TrainResult train_clip(const TrainConfig& cfg_in) {
     const bool with_vsd = cfg.vsd != "none";
     std::printf("%s on %s: OpenCLIP %s (%s)\n", cfg.row_name().c_str(), cfg.dataset.c_str(), cfg.clip_path.c_str(),
                 weights.empty() ? "no weights: OpenCLIP's random initialisation" : weights.c_str());
-    auto tok = clip_tokenizer(cfg.clip_path, cc);
+    auto tok = load_clip_tokenizer(cfg.clip_path, "", cc);
     if (cfg.dry_run) {
         std::printf("config %s\n", cfg.to_json().c_str());
         for (const std::string& split : {std::string("train"), cfg.val_split}) {
@@ -305,7 +273,7 @@ TrainResult train_clip(const TrainConfig& cfg_in) {
                                                   {"best_rsum", strfmt("%.17g", best_rsum)},
                                                   {"config", cfg.to_json()}, {"clip_config", cc_text}};
     };
-    const std::vector<int> decays = milestones(cfg);
+    const std::vector<int> decays = decay_epochs(cfg);
     TripletOptions topt;
     topt.margin = cfg.margin;
     topt.cutoff = cfg.trip_cutoff;
@@ -389,9 +357,9 @@ TrainResult train_clip(const TrainConfig& cfg_in) {
 
 bool is_clip_checkpoint(const std::string& path) {
     if (!exists(path) || is_torch_checkpoint(path)) return false;
-    const SafeTensors st = safetensors_load(path);
-    const auto it = st.metadata.find("config");
-    if (it == st.metadata.end()) return false;
+    const std::map<std::string, std::string> meta = safetensors_metadata(path);  // the header only
+    const auto it = meta.find("config");
+    if (it == meta.end()) return false;
     const Json j = Json::parse(it->second, path + " (config)");
     return j.has("model") && j["model"].as_string() == "clip";
 }
@@ -417,7 +385,7 @@ std::vector<double> clip_split_sims(const EvalConfig& ec, EvalResult& r, int* pe
     load_model_weights(model, st, ec.checkpoint);
     model.eval();
     model.to(select_device(ec.device, 0, ec.tf32));
-    auto tok = clip_tokenizer(c.clip_path, cc);
+    auto tok = load_clip_tokenizer(c.clip_path, "", cc);
     ClipSplit s = open_clip_split(c, ec.split, *tok, cc, true);
     std::printf("%s\n", s.d.summary().c_str());
     const Embeddings e = encode_clip_split(model, s, ec.batch_size, ec.progress);

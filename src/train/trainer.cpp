@@ -287,7 +287,7 @@ std::vector<double> similarities(const Embeddings& e) {
 // ---------------------------------------------------------------------------------------------
 // training
 
-static std::vector<int> decay_epochs(const TrainConfig& c) {
+std::vector<int> decay_epochs(const TrainConfig& c) {
     std::vector<int> m;
     if (c.lr_schedules.empty()) {
         m.push_back(c.lr_update);

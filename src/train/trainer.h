@@ -196,6 +196,9 @@ Embeddings encode_split(VSEModel& model, const PrecompDataset& d, const TextFron
 // sims = img (N x E) . cap (5N x E)^T, in double as the reference's numpy
 std::vector<double> similarities(const Embeddings& e);
 
+// The epochs at which the lr decays (x decay_rate): --lr_schedules, else --lr_update.
+std::vector<int> decay_epochs(const TrainConfig& c);
+
 // The model configuration a training configuration builds (after finalize()).
 ModelConfig model_config(const TrainConfig& c, int vocab_size);
 
