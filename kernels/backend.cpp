@@ -74,7 +74,7 @@ void check_device_name(const std::string& name) {
            name.c_str());
 }
 
-Device select_device(const std::string& name, int cudnn, int tf32) {
+Device select_device(const std::string& name, int cudnn, int tf32, const std::string& precision) {
     check_device_name(name);
     Device dev = Device::CPU;
     if (name != "cpu") {
@@ -84,7 +84,7 @@ Device select_device(const std::string& name, int cudnn, int tf32) {
         dev = Device::CUDA;
     }
     select_cudnn(cudnn, dev);
-    select_tf32(tf32, dev);
+    select_precision(precision, tf32, dev);
     return dev;
 }
 
@@ -106,14 +106,22 @@ void select_cudnn(int flag, Device dev) {
     use_cudnn(flag == 1);
 }
 
-void select_tf32(int flag, Device dev) {
-    ENSURE(flag == 0 || flag == 1, "--tf32 must be 0 or 1, got %d", flag);
-    ENSURE_HINT(!flag || dev == Device::CUDA, "TF32 is a GPU tensor-core format: add --device cuda (or emulator), or "
-                "drop --tf32", "--tf32 1 needs a device");
+void select_precision(const std::string& precision, int tf32, Device dev) {
+    ENSURE(tf32 == 0 || tf32 == 1, "--tf32 must be 0 or 1, got %d", tf32);
+    ENSURE_HINT(precision == "fp32" || precision == "tf32" || precision == "bf16", "use fp32, tf32 or bf16",
+                "--precision must be fp32, tf32 or bf16, got '%s'", precision.c_str());
+    ENSURE_HINT(!(tf32 && precision == "bf16"), "--tf32 1 is the older spelling of --precision tf32; keep one of "
+                "the two", "--tf32 1 and --precision bf16 ask for two different precisions");
+    const std::string p = tf32 ? "tf32" : precision;
+    const std::string what = tf32 ? "--tf32 1" : "--precision " + p;
+    ENSURE_HINT(p == "fp32" || dev == Device::CUDA, "TF32 and BF16 are GPU tensor-core formats: add --device cuda (or "
+                "emulator), or drop the flag", "%s needs a device", what.c_str());
     if (dev != Device::CUDA) return;
-    VSD_RUN(dk(), gemm_set_tf32)(flag == 1);
-    cudnn::set_tf32(flag == 1);
+    if (p == "bf16") VSD_RUN(dk(), gemm_set_bf16)(true);
+    else VSD_RUN(dk(), gemm_set_tf32)(p == "tf32");
+    cudnn::set_tf32(p == "tf32");  // cuDNN's GRU stays FP32 under bf16
 }
+void select_tf32(int flag, Device dev) { select_precision("fp32", flag, dev); }
 
 const Backend& dk() {
     static const Backend emulator = VSD_MAKE_BACKEND("emulator", false, sim);

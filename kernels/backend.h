@@ -30,10 +30,10 @@ bool emulated_device();
 
 // The --device flag of the programs: "cpu", "cuda" (the GPU) or "emulator" (switches the emulator
 // on). check_device_name only validates; select_device also checks that the device exists, and
-// applies the programs' --cudnn and --tf32 flags to it (select_cudnn, select_tf32 below). All fail
-// with one clear error.
+// applies the programs' --cudnn, --tf32 and --precision flags to it (select_cudnn,
+// select_precision below). All fail with one clear error.
 void check_device_name(const std::string& name);
-Device select_device(const std::string& name, int cudnn = 0, int tf32 = 0);
+Device select_device(const std::string& name, int cudnn = 0, int tf32 = 0, const std::string& precision = "fp32");
 
 // --cudnn 1: hand the GRU and BERT's inference attention to cuDNN (kernels/cudnn.h) when their
 // tensors are on a real GPU. Off by default: our kernels are the reference. select_cudnn validates
@@ -43,9 +43,14 @@ void select_cudnn(int flag, Device dev);
 void use_cudnn(bool on);
 bool cudnn_enabled();
 
-// --tf32 1: cuBLAS (and cuDNN) may run FP32 GEMMs on TF32 tensor cores (kernels/gemm.cu). Device
-// runs only (the emulator rounds GEMM inputs to TF32 like the hardware); on the CPU an error.
-void select_tf32(int flag, Device dev);
+// --precision, what the device's cuBLAS GEMMs compute in (kernels/gemm.cu); device runs only (the
+// emulator rounds like the hardware), an error on the CPU:
+//   fp32  FP32 (the default; the reference's precision)
+//   tf32  cuBLAS (and cuDNN) may use TF32 tensor cores: inputs rounded to 10 mantissa bits
+//   bf16  mixed precision: GEMM inputs rounded to bfloat16, sums and outputs FP32, FP32 weights
+// --tf32 1 is the older spelling of --precision tf32 (with --precision bf16: an error).
+void select_precision(const std::string& precision, int tf32, Device dev);
+void select_tf32(int flag, Device dev);  // select_precision("fp32", flag, dev)
 
 // Kernel versions. A kernel file may keep a ladder of versions (kernels/softmax.cu: 1 a thread per
 // row, 2 a warp per row, ...); ops run their best one, kernel_version(default). The generic op test

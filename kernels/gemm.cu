@@ -27,13 +27,28 @@ TF32 (an option: --tf32 1, gemm_set_tf32(true); version 3 only)
     relative error of about 2^-11 per input. The emulator's cuBLAS rounds its inputs the same way
     (tf32_round), so what the option does to results can be studied without a GPU.
 
+BF16 (an option: --precision bf16, gemm_set_bf16(true); version 3 only)
+    Mixed precision as PyTorch's autocast does it for matmuls: the FP32 operands (weights,
+    activations, gradients) are rounded to bfloat16 (8 exponent bits like FP32, 7 mantissa bits,
+    round to nearest even: bf16_from_float in gemm.h) by one conversion kernel into scratch from
+    the memory pool, then ONE cublasGemmEx (CUDA_R_16BF inputs, FP32 output, CUBLAS_COMPUTE_32F:
+    products exact, sums in FP32). The weights the optimiser updates stay FP32 (the "master"
+    copy), and so does everything that is not a cuBLAS GEMM. No loss scaling is needed: BF16 keeps
+    FP32's exponent range. Error: each input within 2^-8 relative, so an output within
+    2^-7 sum_k |a_ik b_kj| plus FP32 noise. The emulator runs the same conversion kernel and a CPU
+    stand-in for cublasGemmEx on the 16-bit values, so the option's effect on training can be
+    studied (and tested) without a GPU. Cost: the conversion reads 4 and writes 2 bytes per operand
+    element, one extra launch per GEMM.
+
 Napkin math
-    2 M N K FLOPs. H200: ~60 TFLOP/s FP32 on CUDA cores, ~400+ with TF32 tensor cores (cuBLAS).
+    2 M N K FLOPs. H200: ~60 TFLOP/s FP32 on CUDA cores, ~400+ with TF32 tensor cores (cuBLAS),
+    ~800+ dense BF16.
 */
 #include <cstring>
 
 #include "common.cuh"
 #include "gemm.h"
+#include "memory_pool.h"
 #ifndef VSD_SIM
 #include <cublas_v2.h>
 #endif
@@ -74,7 +89,39 @@ __global__ void gemm_kernel2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, 
     if (i < M && j < N) C[i * ldc + j] = alpha * acc + (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]);
 }
 
-static bool g_tf32 = false;  // version 3 may use TF32 tensor cores
+// What version 3 runs: FP32, TF32 tensor cores, or BF16 inputs with FP32 sums (see the top).
+enum class Math { FP32, TF32, BF16 };
+static Math g_math = Math::FP32;
+
+// FP32 -> BF16 for a whole operand (and a second one) in one launch: the conversion of BF16 mode.
+__global__ void to_bf16_kernel(uint16_t* a16, const float* a, int64_t na, uint16_t* b16, const float* b, int64_t nb) {
+    VSD_GRID_STRIDE(i, na + nb) {
+        if (i < na) a16[i] = bf16_from_float(a[i]);
+        else b16[i - na] = bf16_from_float(b[i - na]);
+    }
+}
+// Elements from the first to one past the last an operand's product(s) read: `rows` rows of `cols`
+// at stride ld, `batch` times at stride `stride`. The conversion copies the whole stretch (gaps
+// too), so the 16-bit copy keeps the operand's layout and its leading dimension.
+static int64_t operand_span(int64_t rows, int64_t cols, int64_t ld, int64_t stride, int64_t batch) {
+    if (rows == 0 || cols == 0) return 0;
+    return (batch - 1) * stride + (rows - 1) * ld + cols;
+}
+// Both operands of a (batched) product in BF16, in scratch from the pool; the caller frees them
+// (in stream order, so reuse by a later request is safe).
+struct Bf16Operands {
+    uint16_t *a = nullptr, *b = nullptr;
+};
+static Bf16Operands to_bf16(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                            int64_t sA, const float* B, int64_t ldb, int64_t sB, int64_t batch) {
+    const int64_t na = operand_span(ta ? K : M, ta ? M : K, lda, sA, batch);
+    const int64_t nb = operand_span(tb ? N : K, tb ? K : N, ldb, sB, batch);
+    Bf16Operands o;
+    o.a = (uint16_t*)pool_alloc((size_t)na * 2);
+    o.b = (uint16_t*)pool_alloc((size_t)nb * 2);
+    VSD_LAUNCH(to_bf16_kernel, (unsigned)grid1d(na + nb), 256, 0, o.a, A, na, o.b, B, nb);
+    return o;
+}
 
 #ifdef VSD_SIM
 // FP32 -> TF32: keep the top 10 mantissa bits, rounding to nearest with ties away from zero (the
@@ -86,24 +133,32 @@ static float tf32_round(float x) {
     std::memcpy(&x, &u, 4);
     return x;
 }
-void gemm_set_tf32(bool on) { g_tf32 = on; }
+void gemm_set_tf32(bool on) { g_math = on ? Math::TF32 : Math::FP32; }
+void gemm_set_bf16(bool on) { g_math = on ? Math::BF16 : Math::FP32; }
 
-// cuBLAS's sgemm, column-major: C(m x n) = alpha op(A)(m x k) op(B)(k x n) + beta C, where element
-// (r, c) of a column-major matrix X with leading dimension ldx is X[r + c * ldx].
-void cublas_sgemm_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A, int lda,
-                           const float* B, int ldb, float beta, float* C, int ldc) {
+// an input element as the tensor cores see it: FP32 (TF32-rounded in TF32 mode), or a BF16 value
+static float load_in(float x) { return g_math == Math::TF32 ? tf32_round(x) : x; }
+static float load_in(uint16_t x) { return float_from_bf16(x); }
+
+// cuBLAS's column-major GEMM: C(m x n) = alpha op(A)(m x k) op(B)(k x n) + beta C, where element
+// (r, c) of a column-major matrix X with leading dimension ldx is X[r + c * ldx]. T = float is
+// cublasSgemm, T = uint16_t cublasGemmEx with CUDA_R_16BF inputs (sums in FP32 or wider).
+template <class T>
+static void colmajor_gemm(bool transa, bool transb, int m, int n, int k, float alpha, const T* A, int lda, const T* B,
+                          int ldb, float beta, float* C, int ldc) {
     for (int c = 0; c < n; c++)
         for (int r = 0; r < m; r++) {
             double acc = 0.0;
-            for (int p = 0; p < k; p++) {
-                float a = transa ? A[p + r * lda] : A[r + p * lda];
-                float b = transb ? B[c + p * ldb] : B[p + c * ldb];
-                if (g_tf32) a = tf32_round(a), b = tf32_round(b);
-                acc += (double)a * b;
-            }
+            for (int p = 0; p < k; p++)
+                acc += (double)load_in(transa ? A[p + r * lda] : A[r + p * lda]) *
+                       load_in(transb ? B[c + p * ldb] : B[p + c * ldb]);
             float& out = C[r + c * ldc];
             out = alpha * (float)acc + (beta == 0.0f ? 0.0f : beta * out);
         }
+}
+void cublas_sgemm_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A, int lda,
+                           const float* B, int ldb, float beta, float* C, int ldc) {
+    colmajor_gemm(transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 // cuBLAS's strided-batched sgemm: product t reads A + t*strideA, B + t*strideB, writes C + t*strideC
 void cublas_sgemm_strided_batched_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A,
@@ -113,16 +168,28 @@ void cublas_sgemm_strided_batched_colmajor(bool transa, bool transb, int m, int 
         cublas_sgemm_colmajor(transa, transb, m, n, k, alpha, A + t * strideA, lda, B + t * strideB, ldb, beta,
                               C + t * strideC, ldc);
 }
-static void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-                      const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    ::vsd::count_blas("cublas_sgemm");
-    if (vsd_sim::count_only()) return;
-    cublas_sgemm_colmajor(tb, ta, (int)N, (int)M, (int)K, alpha, B, (int)ldb, A, (int)lda, beta, C, (int)ldc);
+// both, with BF16 inputs (cublasGemmEx / cublasGemmStridedBatchedEx with CUDA_R_16BF and FP32 C)
+static void bf16_gemm_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const uint16_t* A, int lda,
+                               int64_t strideA, const uint16_t* B, int ldb, int64_t strideB, float beta, float* C,
+                               int ldc, int64_t strideC, int batch) {
+    for (int t = 0; t < batch; t++)
+        colmajor_gemm(transa, transb, m, n, k, alpha, A + t * strideA, lda, B + t * strideB, ldb, beta,
+                      C + t * strideC, ldc);
 }
 static void blas_gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                               int64_t lda, int64_t sA, const float* B, int64_t ldb, int64_t sB, float beta, float* C,
                               int64_t ldc, int64_t sC, int64_t batch) {
-    ::vsd::count_blas("cublas_sgemm_strided_batched");
+    if (g_math == Math::BF16) {
+        const Bf16Operands o = to_bf16(ta, tb, M, N, K, A, lda, sA, B, ldb, sB, batch);
+        ::vsd::count_blas(batch == 1 ? "cublas_gemm_ex_bf16" : "cublas_gemm_strided_batched_ex_bf16");
+        if (!vsd_sim::count_only())
+            bf16_gemm_colmajor(tb, ta, (int)N, (int)M, (int)K, alpha, o.b, (int)ldb, sB, o.a, (int)lda, sA, beta, C,
+                               (int)ldc, sC, (int)batch);
+        pool_free(o.a);
+        pool_free(o.b);
+        return;
+    }
+    ::vsd::count_blas(batch == 1 ? "cublas_sgemm" : "cublas_sgemm_strided_batched");
     if (vsd_sim::count_only()) return;
     cublas_sgemm_strided_batched_colmajor(tb, ta, (int)N, (int)M, (int)K, alpha, B, (int)ldb, sB, A, (int)lda, sA, beta,
                                           C, (int)ldc, sC, (int)batch);
@@ -134,30 +201,51 @@ static void blas_gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K,
         if (s_ != CUBLAS_STATUS_SUCCESS) FATAL("cuBLAS call %s failed: status %d", #call, (int)s_); \
     } while (0)
 static cublasHandle_t g_blas = nullptr;
+static cublasMath_t blas_math() { return g_math == Math::TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH; }
 static cublasHandle_t blas_handle() {
     if (!g_blas) {
         VSD_CUBLAS_CHECK(cublasCreate(&g_blas));
-        VSD_CUBLAS_CHECK(cublasSetMathMode(g_blas, g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+        VSD_CUBLAS_CHECK(cublasSetMathMode(g_blas, blas_math()));
     }
     return g_blas;
 }
-void gemm_set_tf32(bool on) {
-    g_tf32 = on;
-    if (g_blas) VSD_CUBLAS_CHECK(cublasSetMathMode(g_blas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+static void set_math(Math m) {
+    g_math = m;
+    if (g_blas) VSD_CUBLAS_CHECK(cublasSetMathMode(g_blas, blas_math()));
 }
-static void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-                      const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    ::vsd::count_blas("cublas_sgemm");
-    VSD_CUBLAS_CHECK(cublasSgemm(blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)N,
-                                 (int)M, (int)K, &alpha, B, (int)ldb, A, (int)lda, &beta, C, (int)ldc));
-}
+void gemm_set_tf32(bool on) { set_math(on ? Math::TF32 : Math::FP32); }
+void gemm_set_bf16(bool on) { set_math(on ? Math::BF16 : Math::FP32); }
 static void blas_gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                               int64_t lda, int64_t sA, const float* B, int64_t ldb, int64_t sB, float beta, float* C,
                               int64_t ldc, int64_t sC, int64_t batch) {
+    const cublasOperation_t opA = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opB = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if (g_math == Math::BF16) {
+        const Bf16Operands o = to_bf16(ta, tb, M, N, K, A, lda, sA, B, ldb, sB, batch);
+        if (batch == 1) {
+            ::vsd::count_blas("cublas_gemm_ex_bf16");
+            VSD_CUBLAS_CHECK(cublasGemmEx(blas_handle(), opB, opA, (int)N, (int)M, (int)K, &alpha, o.b, CUDA_R_16BF,
+                                          (int)ldb, o.a, CUDA_R_16BF, (int)lda, &beta, C, CUDA_R_32F, (int)ldc,
+                                          CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        } else {
+            ::vsd::count_blas("cublas_gemm_strided_batched_ex_bf16");
+            VSD_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+                blas_handle(), opB, opA, (int)N, (int)M, (int)K, &alpha, o.b, CUDA_R_16BF, (int)ldb, sB, o.a,
+                CUDA_R_16BF, (int)lda, sA, &beta, C, CUDA_R_32F, (int)ldc, sC, (int)batch, CUBLAS_COMPUTE_32F,
+                CUBLAS_GEMM_DEFAULT));
+        }
+        pool_free(o.a);
+        pool_free(o.b);
+        return;
+    }
+    if (batch == 1) {
+        ::vsd::count_blas("cublas_sgemm");
+        VSD_CUBLAS_CHECK(cublasSgemm(blas_handle(), opB, opA, (int)N, (int)M, (int)K, &alpha, B, (int)ldb, A, (int)lda,
+                                     &beta, C, (int)ldc));
+        return;
+    }
     ::vsd::count_blas("cublas_sgemm_strided_batched");
-    VSD_CUBLAS_CHECK(cublasSgemmStridedBatched(blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                               ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)N, (int)M, (int)K, &alpha, B,
-                                               (int)ldb, sB, A, (int)lda, sA, &beta, C, (int)ldc, sC, (int)batch));
+    VSD_CUBLAS_CHECK(cublasSgemmStridedBatched(blas_handle(), opB, opA, (int)N, (int)M, (int)K, &alpha, B, (int)ldb, sB,
+                                               A, (int)lda, sA, &beta, C, (int)ldc, sC, (int)batch));
 }
 #endif
 
@@ -167,7 +255,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
     const dim3 block(kTile, kTile), grid((unsigned)ceil_div(N, kTile), (unsigned)ceil_div(M, kTile));
     if (version == 1) VSD_LAUNCH(gemm_kernel1, grid, block, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else if (version == 2) VSD_LAUNCH(gemm_kernel2, grid, block, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else blas_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else blas_gemm_batched(ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
 }
 
 void gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,

@@ -69,6 +69,34 @@ TEST_CASE("--tf32: errors on the CPU and for a bad value; on the (emulated) devi
     CHECK(without == 2.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -12));
 }
 
+TEST_CASE("--precision: fp32, tf32 or bf16; errors on the CPU, for a bad value and beside --tf32 1; bf16 rounds GEMM inputs") {
+    CHECK_THROWS_WITH(select_precision("fp16", 0, Device::CPU), doctest::Contains("--precision must be fp32, tf32 or bf16"));
+    CHECK_THROWS_WITH(select_precision("bf16", 0, Device::CPU), doctest::Contains("--precision bf16 needs a device"));
+    CHECK_THROWS_WITH(select_precision("tf32", 0, Device::CPU), doctest::Contains("--precision tf32 needs a device"));
+    CHECK_THROWS_WITH(select_precision("bf16", 1, Device::CUDA), doctest::Contains("--tf32 1 and --precision bf16"));
+    select_precision("fp32", 0, Device::CPU);  // the default: nothing to do
+    {   // a CPU training run asked for BF16 stops before its first step
+        const std::string data = small_demo_dataset("bf16_err", 20, 10, 32, 16);
+        TrainConfig t = ci_train_config(data, temp_dir("bf16_err"));
+        t.img_dim = 32;
+        t.embed_size = 16;
+        t.precision = "bf16";
+        CHECK_THROWS_WITH(train(t), doctest::Contains("--precision bf16 needs a device"));
+    }
+    EmulatedDevice emu;
+    // (1 + 3 2^-8) + (1 + 2^-9): BF16 rounds the first up to 1 + 2^-6 (a tie, to even) and the second to 1
+    Tensor a = T({1, 2}, {1.0f + 3 * std::ldexp(1.0f, -8), 1.0f + std::ldexp(1.0f, -9)}).to(Device::CUDA);
+    Tensor b = T({2, 1}, {1.0f, 1.0f}).to(Device::CUDA);
+    const float fp32 = 2.0f + 3 * std::ldexp(1.0f, -8) + std::ldexp(1.0f, -9);
+    select_precision("bf16", 0, Device::CUDA);
+    CHECK(matmul(a, b).to(Device::CPU).data()[0] == 2.0f + std::ldexp(1.0f, -6));
+    select_precision("tf32", 0, Device::CUDA);  // TF32 keeps these bits: exact
+    CHECK(matmul(a, b).to(Device::CPU).data()[0] == fp32);
+    select_precision("bf16", 0, Device::CUDA);
+    select_precision("fp32", 0, Device::CUDA);  // back to FP32
+    CHECK(matmul(a, b).to(Device::CPU).data()[0] == fp32);
+}
+
 // cuDNN's GRU layer against ours (the GEMMs + gate kernel on the same GPU): outputs, input
 // gradients and every weight gradient, one or both directions, ragged lengths (1 and T among
 // them), a hidden size that is no multiple of 32, and an upstream gradient that is nonzero in the

@@ -34,7 +34,9 @@ static int body(int argc, char** argv) {
     f.add("cls", &cls, "pool with the [CLS] vector instead of the mean");
     f.add("device", &device, "cpu, cuda (the GPU; fused attention), or emulator (the same kernels in the CUDA emulator: slow)");
     int cudnn = 0, tf32 = 0;
-    f.add("tf32", &tf32, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error)");
+    std::string precision = "fp32";
+    f.add("tf32", &tf32, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error; = --precision tf32)");
+    f.add("precision", &precision, "the device's GEMMs: fp32, tf32 or bf16 (inputs rounded to bfloat16, FP32 sums)");
     f.add("cudnn", &cudnn, "1: the attention runs in cuDNN (needs --device cuda on a GPU); 0: our fused kernel");
     if (!f.parse(argc, argv)) return 0;
     ENSURE_HINT(!model_dir.empty() && !input.empty() && !output.empty(), "see --help", "embed needs --model, --input and --output");
@@ -43,7 +45,7 @@ static int body(int argc, char** argv) {
     BertTokenizer tok(model_dir + "/vocab.txt");
     std::unique_ptr<Bert> model = load_bert_folder(model_dir);
     Bert& bert = *model;
-    bert.to(select_device(device, cudnn, tf32));
+    bert.to(select_device(device, cudnn, tf32, precision));
     std::vector<std::string> lines = read_captions(input);
     const int64_t N = (int64_t)lines.size(), H = bert.cfg.hidden;
     std::vector<std::vector<int>> ids(N);

@@ -18,9 +18,9 @@
 #   profile    the step profiler on the GPU: launches, copies, mallocs and ms a step for
 #              GPO+BiGRU (caption length 32), GPO+BERT-base (random weights) and HREM+VSD
 #   step       one GPO+BiGRU training step (B=128, tools/bench_step.cpp): the CPU, the GPU in FP32,
-#              TF32 and with --cudnn 1; beside it PyTorch eager on the same shapes in FP32, TF32
-#              and bf16 autocast (tools/bench_torch_gpo.py) when the image has torch.
-#              (Our bf16 mode does not exist yet: its row says so.)
+#              TF32, BF16 (--precision bf16) and with --cudnn 1; beside it PyTorch eager on the
+#              same shapes in FP32, TF32 and bf16 autocast (tools/bench_torch_gpo.py) when the
+#              image has torch.
 #   train      20 demo steps of HREM+VSD on the CPU, the GPU and the GPU with cuDNN, losses side by
 #              side; and 20 GPO steps on the GPU twice with --trace: the traces must be identical
 #   sanitize   compute-sanitizer memcheck and racecheck on the kernel parity tests
@@ -134,10 +134,10 @@ step_row() {  # step_row LABEL COMMAND...
     row step "$(verdict $rc)" $STAGE_SECS "$label: $(grep -v '^#' "$OUT/step_$label.log" | tail -1 | awk '{print $4 " ms"}')"
 }
 step_row ours_cpu $B/bench_step 3 cpu
-step_row ours_fp32 $B/bench_step 20 cuda 0 0
-step_row ours_tf32 $B/bench_step 20 cuda 1 0
-step_row ours_cudnn $B/bench_step 20 cuda 0 1
-row step - 0 "ours_bf16: not implemented yet (--precision bf16 is issue 16's open item)"
+step_row ours_fp32 $B/bench_step 20 cuda fp32 0
+step_row ours_tf32 $B/bench_step 20 cuda tf32 0
+step_row ours_bf16 $B/bench_step 20 cuda bf16 0
+step_row ours_cudnn $B/bench_step 20 cuda fp32 1
 if [ -n "$PY" ] && $PY -c "import torch; assert torch.cuda.is_available()" 2> /dev/null; then
     for prec in fp32 tf32 bf16; do (cd tools && step_row "torch_$prec" "$PY" bench_torch_gpo.py 20 cuda $prec); done
 else

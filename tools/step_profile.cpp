@@ -86,7 +86,7 @@ std::string write_bert_base(const std::string& dir, const std::string& vocab_fro
 }  // namespace
 
 static int body(int argc, char** argv) {
-    std::string text = "bigru", model = "gpo", vsd = "none", device = "emulator", data;
+    std::string text = "bigru", model = "gpo", vsd = "none", device = "emulator", precision = "fp32", data;
     int64_t steps = 6, batch = 128, caption_length = 0;
     bool count_only = true, by_kernel = false;
     Flags f("step_profile", "count the device work of training steps at Flickr30K's sizes (no GPU needed)");
@@ -94,6 +94,7 @@ static int body(int argc, char** argv) {
     f.add("model", &model, "gpo or hrem");
     f.add("vsd", &vsd, "none or cpm (the fusion and the prototype loss)");
     f.add("device", &device, "emulator (any machine) or cuda (a GPU)");
+    f.add("precision", &precision, "the GEMMs: fp32, tf32 or bf16 (bf16 adds one conversion launch per GEMM)");
     f.add("steps", &steps, "training steps to count (the first is left out of the averages)");
     f.add("batch_size", &batch, "batch size");
     f.add("caption_length", &caption_length, "pad the demo's captions (19-21 tokens) to at least this many tokens, e.g. 32 (0: as generated)");
@@ -139,6 +140,7 @@ static int body(int argc, char** argv) {
     c.progress = false;
     c.tensorboard = false;
     c.device = device;
+    c.precision = precision;
     c.logger_name = data + "/run";
     if (device == "emulator" && count_only) emulator_count_only(true);
     std::vector<Sample> s;  // the counters after every step

@@ -246,7 +246,7 @@ TrainResult train_clip(const TrainConfig& cfg_in) {
         std::printf("prototypes: opened %s (%lld x %lld), weight %g\n", file.c_str(), (long long)protos->P.size(0),
                     (long long)protos->P.size(1), cfg.proto_weight);
     }
-    const Device dev = select_device(cfg.device, 0, cfg.tf32);
+    const Device dev = select_device(cfg.device, 0, cfg.tf32, cfg.precision);
     model.to(dev);
     std::vector<Tensor> params = model.parameters();
     AdamW opt({ParamGroup{params, 1.0f, cfg.weight_decay}}, cfg.clip_lr);
@@ -384,7 +384,7 @@ std::vector<double> clip_split_sims(const EvalConfig& ec, EvalResult& r, int* pe
     ClipMatcher model(cc, rng, D);
     load_model_weights(model, st, ec.checkpoint);
     model.eval();
-    model.to(select_device(ec.device, 0, ec.tf32));
+    model.to(select_device(ec.device, 0, ec.tf32, ec.precision));
     auto tok = load_clip_tokenizer(c.clip_path, "", cc);
     ClipSplit s = open_clip_split(c, ec.split, *tok, cc, true);
     std::printf("%s\n", s.d.summary().c_str());

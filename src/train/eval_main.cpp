@@ -35,7 +35,8 @@ static int body(int argc, char** argv) {
     f.add("out_json", &ec.out_json, "write the metrics here (default <checkpoint folder>/eval_<split>.json)");
     f.add("batch_size", &ec.batch_size, "encoding batch size");
     f.add("device", &ec.device, "cpu, cuda (the GPU), or emulator (the CUDA emulator: slow)");
-    f.add("tf32", &ec.tf32, "1: on the device, GEMMs may run on TF32 tensor cores");
+    f.add("tf32", &ec.tf32, "1: on the device, GEMMs may run on TF32 tensor cores (= --precision tf32)");
+    f.add("precision", &ec.precision, "the device's GEMMs: fp32, tf32 or bf16 (inputs rounded to bfloat16, FP32 sums)");
     f.add("cudnn", &ec.cudnn, "1: the BiGRU and BERT's attention run in cuDNN (needs --device cuda on a GPU)");
     f.add("vsd", &ec.vsd, "for a reference model_best.pth: the VSD descriptions it was trained with (none, cpm, flor)");
     f.add("bert_path", &ec.bert_path, "for a reference model_best.pth: the BERT folder (config.json, vocab.txt)");

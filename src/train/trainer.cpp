@@ -532,7 +532,7 @@ TrainResult train(TrainConfig cfg) {
         load_initial_weights(model, cfg.init_from);
         std::printf("initial weights: %s\n", cfg.init_from.c_str());
     }
-    const Device dev = select_device(cfg.device, cfg.cudnn, cfg.tf32);
+    const Device dev = select_device(cfg.device, cfg.cudnn, cfg.tf32, cfg.precision);
     if (dev == Device::CUDA) {
         model.to(dev);  // before the optimiser, which holds the parameters
         std::printf("device: the model trains on the %s\n", model.parameters()[0].backend().name);
@@ -1100,7 +1100,7 @@ EvalResult evaluate_checkpoint(const EvalConfig& ec) {
                     "%s: the model's word embedding has %lld rows, but the vocabulary %s gives %d (with <mask>)",
                     ec.checkpoint.c_str(), (long long)lm.vocab_rows, c.vocab_path.c_str(), text.vocab_size());
         text.prepare(d.caps);
-        model.to(select_device(ec.device, ec.cudnn, ec.tf32));
+        model.to(select_device(ec.device, ec.cudnn, ec.tf32, ec.precision));
         std::printf("%s\n", d.summary().c_str());
         Embeddings e = encode_split(model, d, text, ec.batch_size, ec.progress);
         sims = similarities(e);

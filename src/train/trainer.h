@@ -114,7 +114,8 @@ inline ModelInput model_input(const Batch& b) {
     X(bool, progress, true, Local, "show a progress line with ETA") \
     X(bool, tensorboard, true, Local, "write TensorBoard event files into the run folder (the reference's tags; tensorboard --logdir runs)") \
     X(std::string, device, "cpu", Setting, "cpu; cuda: train on the GPU (model, batches, optimiser; the data loader stays on the host); " "emulator: the same kernels in the CUDA emulator (slow)") \
-    X(int, tf32, 0, Setting, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error); 0: FP32") \
+    X(int, tf32, 0, Setting, "1: on the device, GEMMs may run on TF32 tensor cores (faster, ~1e-3 relative error); 0: FP32. The older spelling of --precision tf32") \
+    X(std::string, precision, "fp32", Setting, "the device's GEMMs: fp32; tf32 (TF32 tensor cores); bf16 (mixed precision: inputs rounded to bfloat16, FP32 sums, FP32 weights and everything else)") \
     X(int, cudnn, 0, Setting, "1: cuDNN runs the BiGRU (and BERT's attention when validating); needs --device cuda on a GPU. 0: our own kernels, the reference")
 
 struct TrainConfig {
@@ -153,6 +154,7 @@ struct EvalConfig {
     std::string device = "cpu";  // cpu or cuda: where the encoders run
     int cudnn = 0;               // 1: cuDNN's GRU and BERT attention on the GPU
     int tf32 = 0;                // 1: TF32 GEMMs on the device
+    std::string precision = "fp32";  // fp32, tf32 or bf16: the device's GEMMs
     bool fold5 = false;  // COCO 1K protocol on testall (default when dataset == coco and split == testall)
     int64_t batch_size = 128;
     bool progress = true;

@@ -1,5 +1,8 @@
 // The gemm slice: matmul and linear (kernels/gemm.*, src/ops/gemm.cpp). Versions 1 (naive), 2
 // (shared-memory tiles) and 3 (cuBLAS, or its column-major emulation) run every case.
+#include <cstring>
+#include <limits>
+
 #include "../../kernels/gemm.h"
 #include "kernel_parity.h"
 #include "op_test.h"
@@ -255,5 +258,91 @@ TEST_CASE("kernel parity: cuBLAS with TF32 rounds its inputs like tensor cores, 
     parity_tf32<Sim>(true);
 #ifdef USE_CUDA
     if (cuda_available()) parity_tf32<Gpu>(false);
+#endif
+}
+
+// bf16_from_float by hand. At 1 the BF16 step is 2^-7, so 1 + 2^-8 is a tie between 1 (even: its
+// last mantissa bit 0) and 1 + 2^-7 (odd): it goes to 1; 1 + 3 2^-8 is a tie between 1 + 2^-7 (odd)
+// and 1 + 2^-6 (even): up. Anything past a tie goes up; the largest FP32 rounds past the largest
+// BF16 (0x7F7F) to infinity, as cvt.rn does; NaN stays NaN, infinities and signed zeros stay.
+TEST_CASE("bf16: FP32 -> bfloat16 rounds to nearest even, by hand") {
+    const float e8 = std::ldexp(1.0f, -8);
+    CHECK(bf16_round(1.0f + e8) == 1.0f);
+    CHECK(bf16_round(1.0f + 3 * e8) == 1.0f + std::ldexp(1.0f, -6));
+    CHECK(bf16_round(1.0f + e8 + std::ldexp(1.0f, -20)) == 1.0f + std::ldexp(1.0f, -7));
+    CHECK(bf16_round(-(1.0f + e8 + std::ldexp(1.0f, -20))) == -(1.0f + std::ldexp(1.0f, -7)));
+    CHECK(bf16_from_float(1.0f) == 0x3F80);
+    CHECK(bf16_from_float(-2.0f) == 0xC000);
+    CHECK(bf16_from_float(3.14159265f) == 0x4049);  // 3.140625: 1.1001001 x 2^1
+    CHECK(bf16_from_float(std::numeric_limits<float>::max()) == 0x7F80);  // +inf
+    CHECK(bf16_from_float(std::numeric_limits<float>::infinity()) == 0x7F80);
+    CHECK(bf16_from_float(-std::numeric_limits<float>::infinity()) == 0xFF80);
+    CHECK(bf16_from_float(-0.0f) == 0x8000);
+    CHECK(std::isnan(bf16_round(NAN)));
+    const uint32_t low_nan = 0x7F800001u;  // a NaN whose only mantissa bit would be dropped
+    float x;
+    std::memcpy(&x, &low_nan, 4);
+    CHECK(std::isnan(bf16_round(x)));
+    CHECK(bf16_round(std::ldexp(1.0f, -130)) == std::ldexp(1.0f, -130));  // subnormals keep their top bits
+    for (float y : {0.1f, -7.3e-5f, 123456.0f, 1e30f}) {
+        CAPTURE(y);
+        CHECK(std::fabs(bf16_round(y) - y) <= std::ldexp(std::fabs(y), -8));  // half a step: 2^-8 relative
+    }
+}
+
+// BF16 (gemm_set_bf16, --precision bf16): version 3 rounds both operands to bfloat16 and sums in
+// FP32. So (1) it equals the FP32 product of the rounded inputs, up to FP32 summation noise, and
+// (2) it is within 2^-7 sum_k |a_ik b_kj| of the FP32 product (two roundings of 2^-8 relative each).
+// On the GPU too: cuBLAS cannot skip the rounding (its inputs are 16-bit). Plain and batched (gaps,
+// a shared B, transposes), which also checks the conversion's spans.
+template <class Bk>
+void parity_bf16() {
+    VSD_RUN(Bk{}, gemm_set_bf16)(true);
+    {   // by hand: (1 + 3 2^-8) + (1 + 2^-9) -> (1 + 2^-6) + 1 in BF16
+        std::vector<float> A = {1.0f + 3 * std::ldexp(1.0f, -8), 1.0f + std::ldexp(1.0f, -9)}, B = {1.0f, 1.0f};
+        Buf<Bk> dA(A), dB(B), dC(1);
+        VSD_RUN(Bk{}, gemm)(false, false, 1, 1, 2, 1.0f, dA.d, 2, dB.d, 1, 0.0f, dC.d, 1, 3);
+        CHECK(dC.get()[0] == 2.0f + std::ldexp(1.0f, -6));
+    }
+    for (int64_t v : {0, 1, 2}) {  // v 0: plain, 1: transposed A, 2: batched (shared B, gaps, transposed B)
+        const int64_t M = 37, N = 29, K = 66, T = v == 2 ? 3 : 1;
+        const bool ta = v == 1, tb = v == 2;
+        CAPTURE(v);
+        const int64_t sA = M * K + 5, sB = 0, sC = M * N + 3;
+        std::vector<float> A = randv(T * sA, 11 + v), B = randv(K * N, 13 + v), Ar(A), Br(B);
+        for (float& x : Ar) x = bf16_round(x);
+        for (float& x : Br) x = bf16_round(x);
+        const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+        std::vector<float> fp32(T * sC, 0.0f), rounded(T * sC, 0.0f), bound(T * sC, 0.0f);
+        for (int64_t t = 0; t < T; t++) {
+            gemm_naive_cpu(ta, tb, M, N, K, 1.0f, A.data() + t * sA, lda, B.data(), ldb, 0.0f, fp32.data() + t * sC, N);
+            gemm_naive_cpu(ta, tb, M, N, K, 1.0f, Ar.data() + t * sA, lda, Br.data(), ldb, 0.0f, rounded.data() + t * sC, N);
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j++)
+                    for (int64_t k = 0; k < K; k++)
+                        bound[t * sC + i * N + j] += std::fabs((ta ? A[t * sA + k * M + i] : A[t * sA + i * K + k]) *
+                                                               (tb ? B[j * K + k] : B[k * N + j]));
+        }
+        Buf<Bk> dA(A), dB(B), dC(std::vector<float>(T * sC, 0.0f));
+        if (T == 1) VSD_RUN(Bk{}, gemm)(ta, tb, M, N, K, 1.0f, dA.d, lda, dB.d, ldb, 0.0f, dC.d, N, 3);
+        else VSD_RUN(Bk{}, gemm_batched)(ta, tb, M, N, K, 1.0f, dA.d, lda, sA, dB.d, ldb, sB, 0.0f, dC.d, N, sC, T, 3);
+        const std::vector<float> got = dC.get();
+        double max_err = 0;
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t e = 0; e < M * N; e++) {
+                const int64_t i = t * sC + e;
+                CHECK_MESSAGE(std::fabs((double)got[i] - rounded[i]) <= 1e-6 * bound[i] + 1e-6, "element " << i);
+                const double err = std::fabs((double)got[i] - fp32[i]);
+                CHECK_MESSAGE(err <= std::ldexp(1.0, -7) * bound[i] + 1e-5, "element " << i << ": error " << err);
+                max_err = std::max(max_err, err);
+            }
+        CHECK(max_err > 1e-4);  // the rounding really happened
+    }
+    VSD_RUN(Bk{}, gemm_set_bf16)(false);
+}
+TEST_CASE("kernel parity: cuBLAS in BF16 (--precision bf16) rounds its inputs to bfloat16, sums in FP32, within the bound") {
+    parity_bf16<Sim>();
+#ifdef USE_CUDA
+    if (cuda_available()) parity_bf16<Gpu>();
 #endif
 }
