@@ -63,6 +63,10 @@ void gemm_naive_cpu(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alp
     namespace ns {                                                                                               \
     void gemm_blocked(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, \
                       const float* B, int64_t ldb, float* C, int64_t ldc);                                       \
+    int64_t packed_b_size(int64_t K, int64_t N);                                                                 \
+    void pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb, float* out);                         \
+    void gemm_blocked_packed(bool ta, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,  \
+                             const float* packed, float* C, int64_t ldc);                                        \
     }
 VSD_BLOCKED_DECL(gemm_avx512)
 VSD_BLOCKED_DECL(gemm_avx2)
@@ -74,10 +78,15 @@ using BlockedFn = void (*)(bool, bool, int64_t, int64_t, int64_t, float, const f
 struct BlockedKernel {
     BlockedFn fn;
     const char* name;
+    int64_t (*packed_size)(int64_t, int64_t);
+    void (*pack)(bool, int64_t, int64_t, const float*, int64_t, float*);
+    void (*packed)(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, float*, int64_t);
 };
-const BlockedKernel avx512 = {&gemm_avx512::gemm_blocked, "AVX-512, 8x32 register tile"},
-                    avx2 = {&gemm_avx2::gemm_blocked, "AVX2+FMA, 6x16 register tile"},
-                    generic = {&gemm_generic::gemm_blocked, "generic, 4x8 register tile"};
+#define VSD_KERNEL(ns, name) {&ns::gemm_blocked, name, &ns::packed_b_size, &ns::pack_b, &ns::gemm_blocked_packed}
+const BlockedKernel avx512 = VSD_KERNEL(gemm_avx512, "AVX-512, 8x32 register tile"),
+                    avx2 = VSD_KERNEL(gemm_avx2, "AVX2+FMA, 6x16 register tile"),
+                    generic = VSD_KERNEL(gemm_generic, "generic, 4x8 register tile");
+#undef VSD_KERNEL
 // what this CPU can run
 bool cpu_has(const std::string& isa) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -120,18 +129,39 @@ bool gemm_blocked_cpu(const char* isa, bool ta, bool tb, int64_t M, int64_t N, i
     return true;
 }
 
-void gemm_cpu(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-              const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    if (M <= 0 || N <= 0) return;
-    // 1. C = beta * C (beta == 0 overwrites, so uninitialised memory is fine)
+// C = beta * C (beta == 0 overwrites, so uninitialised memory is fine)
+static void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
     for (int64_t i = 0; i < M; i++) {
         float* ci = C + i * ldc;
         if (beta == 0.0f) std::memset(ci, 0, N * sizeof(float));
         else if (beta != 1.0f) for (int64_t j = 0; j < N; j++) ci[j] *= beta;
     }
+}
+
+void gemm_cpu(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    scale_c(M, N, beta, C, ldc);                                               // 1. C = beta C
     if (K <= 0 || alpha == 0.0f) return;
-    // 2. C += alpha op(A) op(B), blocked
-    blocked_kernel().fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    blocked_kernel().fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);  // 2. C += alpha op(A) op(B), blocked
+}
+
+PackedB::PackedB(bool tb, int64_t K_, int64_t N_, const float* B, int64_t ldb) : K(K_), N(N_) {
+    const BlockedKernel& k = blocked_kernel();
+    kernel = &k;
+    if (K > 0 && N > 0) {
+        data.resize((size_t)k.packed_size(K, N));
+        k.pack(tb, K, N, B, ldb, data.data());
+    }
+}
+
+void gemm_packed_cpu(bool ta, int64_t M, float alpha, const float* A, int64_t lda, const PackedB& B, float beta,
+                     float* C, int64_t ldc) {
+    if (M <= 0 || B.N <= 0) return;
+    ENSURE(B.kernel == &blocked_kernel(), "gemm_packed_cpu: B was packed for another kernel");
+    scale_c(M, B.N, beta, C, ldc);
+    if (B.K <= 0 || alpha == 0.0f) return;
+    blocked_kernel().packed(ta, M, B.N, B.K, alpha, A, lda, B.data.data(), C, ldc);
 }
 
 }  // namespace vsd

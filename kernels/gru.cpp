@@ -42,9 +42,10 @@ void gru_forward_cpu(float* y, GruCache& c, const float* x, const int64_t* len, 
     int64_t steps = 0;
     for (int64_t b = 0; b < B; b++) steps = len[b] > steps ? len[b] : steps;
     std::vector<float> h(B * H, 0.0f), gh(B * G);
+    const PackedB w_hh_t(true, H, G, w_hh, H);  // W_hh^T, packed once for every step
     for (int64_t s = 0; s < steps; s++) {
         // 2. recurrent projections of the current states
-        gemm_cpu(false, true, B, G, H, 1.0f, h.data(), H, w_hh, H, 0.0f, gh.data(), G);
+        gemm_packed_cpu(false, B, 1.0f, h.data(), H, w_hh_t, 0.0f, gh.data(), G);
         // 3. gates, per sample that is still running
 #pragma omp parallel for if (B * H > 16384)
         for (int64_t b = 0; b < B; b++) {
@@ -80,10 +81,12 @@ void gru_backward_cpu(float* dx, float* dw_ih, float* dw_hh, float* db_ih, float
     for (int64_t b = 0; b < B; b++) steps = len[b] > steps ? len[b] : steps;
     std::vector<float> dgx(B * T * G, 0.0f);  // gradient of the input projections, per position
     std::vector<float> dh(B * H, 0.0f);       // gradient flowing into the state from later steps
-    std::vector<float> dgh(B * G), hp(B * H);
+    std::vector<float> dgh(B * G);            // gradient of the recurrent projections, this step
+    // ... and at every position, for dW_hh and db_hh after the walk (zero where a sample is not running)
+    std::vector<float> dgh_all(dw_hh || db_hh ? B * T * G : 0, 0.0f);
+    const PackedB w_hh_p(false, G, H, w_hh, H);  // W_hh, packed once for every step
     for (int64_t s = steps - 1; s >= 0; s--) {
         std::fill(dgh.begin(), dgh.end(), 0.0f);
-        std::fill(hp.begin(), hp.end(), 0.0f);
 #pragma omp parallel for if (B * H > 16384)
         for (int64_t b = 0; b < B; b++) {
             const int64_t p = gru_position(s, len[b], reverse);
@@ -104,20 +107,23 @@ void gru_backward_cpu(float* dx, float* dw_ih, float* dw_hh, float* db_ih, float
                 dgh[b * G + H + j] = daz;
                 dgh[b * G + 2 * H + j] = dan * r;  // d(hn) = da_n * r
                 dh[b * H + j] = g * z;              // direct path h -> h'
-                hp[b * H + j] = h0;
             }
+            if (!dgh_all.empty()) std::memcpy(&dgh_all[o * G], &dgh[b * G], G * sizeof(float));
         }
-        // the W_hh path: dh_prev += dgh W_hh;  dW_hh += dgh^T h_prev;  db_hh += dgh
-        gemm_cpu(false, false, B, H, G, 1.0f, dgh.data(), G, w_hh, H, 1.0f, dh.data(), H);
-        if (dw_hh) gemm_cpu(true, false, G, H, B, 1.0f, dgh.data(), G, hp.data(), H, 1.0f, dw_hh, H);
-        if (db_hh)
-            for (int64_t b = 0; b < B; b++)
-                for (int64_t g = 0; g < G; g++) db_hh[g] += dgh[b * G + g];
+        // the W_hh path within the walk: dh_prev += dgh W_hh
+        gemm_packed_cpu(false, B, 1.0f, dgh.data(), G, w_hh_p, 1.0f, dh.data(), H);
         // samples that are not running at this step pass no gradient back (dh stays as it was,
         // which is 0 until their last position is reached)
         for (int64_t b = 0; b < B; b++)
             if (gru_position(s, len[b], reverse) < 0) std::fill(dh.begin() + b * H, dh.begin() + (b + 1) * H, 0.0f);
     }
+    // dW_hh += sum over positions of dgh^T h_prev, and db_hh += dgh: one product over all B*T
+    // positions after the walk (a product per step, with K = B, would read and write all of dW_hh
+    // at every step), as the device does (kernels/gru.cu)
+    if (dw_hh) gemm_cpu(true, false, G, H, B * T, 1.0f, dgh_all.data(), G, c.hprev.data(), H, 1.0f, dw_hh, H);
+    if (db_hh)
+        for (int64_t k = 0; k < B * T; k++)
+            for (int64_t g = 0; g < G; g++) db_hh[g] += dgh_all[k * G + g];
     // the input path, for all positions at once
     if (dx) gemm_cpu(false, false, B * T, I, G, 1.0f, dgx.data(), G, w_ih, I, 1.0f, dx, I);
     if (dw_ih) gemm_cpu(true, false, G, I, B * T, 1.0f, dgx.data(), G, x, I, 1.0f, dw_ih, I);

@@ -206,7 +206,8 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
         if (!p.has_grad()) continue;
         ENSURE(!p.is_cuda(), "clip_grad_norm: device gradients are clipped by AdamW::clip_and_read");
         const float* g = p.grad();
-        for (int64_t i = 0; i < p.numel(); i++) ss += (double)g[i] * g[i];
+        const int64_t n = p.numel();
+        for (int64_t i = 0; i < n; i++) ss += (double)g[i] * g[i];
     }
     const float norm = (float)std::sqrt(ss);
     const float coef = max_norm / (norm + 1e-6f);
@@ -214,7 +215,8 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
         for (const Tensor& p : params) {
             if (!p.has_grad()) continue;
             float* g = p.grad();
-            for (int64_t i = 0; i < p.numel(); i++) g[i] *= coef;
+            const int64_t n = p.numel();
+            for (int64_t i = 0; i < n; i++) g[i] *= coef;
         }
     return norm;
 }

@@ -261,6 +261,36 @@ TEST_CASE("kernel parity: cuBLAS with TF32 rounds its inputs like tensor cores, 
 #endif
 }
 
+// gemm_packed_cpu: B packed once (PackedB) gives gemm_cpu's bits exactly, for either split of the
+// threads (N >= M and M > N), K over one depth block (700 > 512), N no multiple of a panel, both
+// layouts of B, a transposed A, and every beta.
+TEST_CASE("gemm_packed_cpu equals gemm_cpu bit for bit (B packed once, reused)") {
+    struct Shape3 {
+        int64_t M, N, K;
+    };
+    for (Shape3 sh : {Shape3{128, 3072 / 16, 700}, Shape3{300, 37, 65}, Shape3{1, 5, 3}, Shape3{7, 1000, 1}})
+        for (bool ta : {false, true})
+            for (bool tb : {false, true})
+                for (float beta : {0.0f, 1.0f, 0.5f}) {
+                    const int64_t M = sh.M, N = sh.N, K = sh.K;
+                    CAPTURE(M);
+                    CAPTURE(N);
+                    CAPTURE(K);
+                    CAPTURE(ta);
+                    CAPTURE(tb);
+                    CAPTURE(beta);
+                    const std::vector<float> A = randv(M * K, 3), B = randv(K * N, 4), C0 = randv(M * N, 5);
+                    std::vector<float> want = C0, got = C0;
+                    gemm_cpu(ta, tb, M, N, K, 0.75f, A.data(), ta ? M : K, B.data(), tb ? K : N, beta, want.data(), N);
+                    const PackedB packed(tb, K, N, B.data(), tb ? K : N);
+                    gemm_packed_cpu(ta, M, 0.75f, A.data(), ta ? M : K, packed, beta, got.data(), N);
+                    CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+                    gemm_packed_cpu(ta, M, 0.75f, A.data(), ta ? M : K, packed, beta, got.data(), N);  // reused
+                    gemm_cpu(ta, tb, M, N, K, 0.75f, A.data(), ta ? M : K, B.data(), tb ? K : N, beta, want.data(), N);
+                    CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+                }
+}
+
 // bf16_from_float by hand. At 1 the BF16 step is 2^-7, so 1 + 2^-8 is a tie between 1 (even: its
 // last mantissa bit 0) and 1 + 2^-7 (odd): it goes to 1; 1 + 3 2^-8 is a tie between 1 + 2^-7 (odd)
 // and 1 + 2^-6 (even): up. Anything past a tie goes up; the largest FP32 rounds past the largest
