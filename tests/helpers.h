@@ -164,3 +164,15 @@ inline TrainConfig ci_train_config(const std::string& data, const std::string& r
     c.progress = false;
     return c;
 }
+
+#include "../src/data/safetensors.h"
+// Every float of a checkpoint (weights, BatchNorm statistics, optimiser moments) in file order:
+// for the bit-for-bit resume and determinism checks.
+inline std::vector<float> all_weights(const std::string& ckpt) {
+    SafeTensors st = safetensors_load(ckpt);
+    std::vector<float> w;
+    for (auto& [name, t] : st.tensors)
+        if (t.dtype() == DType::F32)
+            for (float v : t.to_vector()) w.push_back(v);
+    return w;
+}

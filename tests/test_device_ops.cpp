@@ -227,6 +227,33 @@ TEST_CASE("training on the device is deterministic: the same seed gives byte-ide
     }
 }
 
+// Exact resume on the device: 1 step, a checkpoint, 1 more step from it give the 2-step run's
+// weights, BatchNorm statistics and AdamW moments bit for bit (GPO, and HREM+VSD, whose relation
+// module joins at step 2, after the resume, and whose sampler draws on the device).
+TEST_CASE("training on the device resumes exactly: 1 step + resume + 1 step = 2 steps, bit for bit") {
+    const std::string data = small_demo_dataset("device_resume", 60, 40, 64, 32);
+    for (std::string model : {"gpo", "hrem"}) {
+        CAPTURE(model);
+        std::string ckpt[3];
+        for (int run = 0; run < 3; run++) {  // 0: 2 steps; 1: 1 step; 2: resume run 1 to 2 steps
+            TrainConfig c = small_device_run(data, "resume_" + model + std::to_string(run), model);
+            c.device = cuda_available() ? "cuda" : "emulator";
+            c.max_steps = run == 1 ? 1 : 2;
+            c.log_step = 1;
+            if (run == 2) c.resume = ckpt[1];
+            train(c);
+            use_emulated_device(false);
+            ckpt[run] = c.logger_name + "/checkpoint.safetensors";
+            CHECK(logged_losses(c.logger_name).size() == (run == 0 ? 2u : 1u));  // the resumed run made one step
+        }
+        const std::vector<float> two = all_weights(ckpt[0]), one = all_weights(ckpt[1]), resumed = all_weights(ckpt[2]);
+        REQUIRE(two.size() == resumed.size());
+        CHECK(two == resumed);
+        CHECK(two != one);
+        CHECK(safetensors_load(ckpt[2]).metadata.at("adam_steps") == "2");
+    }
+}
+
 // --precision bf16 trains: the GEMMs see bfloat16 inputs, everything else (and the weights AdamW
 // updates) stays FP32. Against the FP32 device run the step losses and gradient norms differ
 // (the rounding happened) but by little: each GEMM input is within 2^-8 relative. GPO's VSE++ loss

@@ -37,15 +37,6 @@ static TrainConfig small_config(const std::string& data, const std::string& run)
     return c;
 }
 
-static std::vector<float> all_weights(const std::string& ckpt) {
-    SafeTensors st = safetensors_load(ckpt);
-    std::vector<float> w;
-    for (auto& [name, t] : st.tensors)
-        if (t.dtype() == DType::F32)
-            for (float v : t.to_vector()) w.push_back(v);
-    return w;
-}
-
 TEST_CASE("train: 2 steps + save + resume + 2 steps gives exactly the weights of 4 steps") {
     std::string data = small_demo("resume");
     for (std::string loss : {"vse", "trip"}) {

@@ -6,6 +6,8 @@ ours_bin=$1
 threads=${OMP_NUM_THREADS:-$(nproc)}
 export OMP_NUM_THREADS=$threads
 ours=$("$ours_bin" 7)
+# which CPU every figure below comes from
+echo "# CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(grep -c '^processor' /proc/cpuinfo) logical CPUs, $(grep -m1 -o -w 'avx512f' /proc/cpuinfo || grep -m1 -o -w 'avx2' /proc/cpuinfo || echo 'no AVX2'); $threads threads"
 torch_out=""
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
     # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE pin OpenBLAS to older kernels on some machines; the
@@ -77,6 +79,13 @@ if [ $# -ge 4 ]; then
     fi
     r=$([ "$ts" != "-" ] && awk -v a="$ts" -v b="$ours_s" 'BEGIN{printf "%.2f", a/b}' || echo "-")
     printf '%-32s %14s %14s %8s\n' "GPO train step (ms, B 128)" "$ours_s" "$ts" "${r}x"
+    # on an AVX-512 CPU, the step as an AVX2-only CPU runs it: our AVX2 GEMM, OpenBLAS's Haswell kernels
+    if echo "$ours" | grep -q '^# ours: AVX-512' && [ "$ts" != "-" ]; then
+        ours_s2=$(VSD_GEMM=avx2 "$4" 5 | grep -v '^#' | awk '{print $4}')
+        ts2=$(OPENBLAS_CORETYPE=Haswell /usr/bin/python3 "$(dirname "$0")/bench_torch_gpo.py" 5 | grep -v '^#' | awk '{print $4}')
+        r2=$(awk -v a="$ts2" -v b="$ours_s2" 'BEGIN{printf "%.2f", a/b}')
+        printf '%-32s %14s %14s %8s\n' "AVX2 GPO train step (ms)" "$ours_s2" "$ts2" "${r2}x"
+    fi
 fi
 
 # Pictures: JPEG decoding and OpenCLIP's preprocessing (one thread), images/s, beside PIL
