@@ -5,7 +5,7 @@
 #define VSD_MR 6
 #define VSD_GEMM_NS gemm_avx2
 // blocking measured on this kernel (make bench, 2 threads, against OpenBLAS's Haswell kernels): a
-// deeper K block and a shorter A block than AVX-512's 256 / 144 gave ~15% on (128*36) x 2048 -> 1024
+// deeper K block and a shorter A block than the default 256 / 144 gave ~15% on (128*36) x 2048 -> 1024
 #define VSD_KC 512
 #define VSD_MC 96
 #include "gemm_blocked.inc"

@@ -22,7 +22,8 @@
 #              same shapes in FP32, TF32 and bf16 autocast (tools/bench_torch_gpo.py) when the
 #              image has torch.
 #   train      20 demo steps of HREM+VSD on the CPU, the GPU and the GPU with cuDNN, losses side by
-#              side; and 20 GPO steps on the GPU twice with --trace: the traces must be identical
+#              side; 20 GPO steps on the GPU twice with --trace: the traces must be identical; and
+#              the same 20 steps with --precision bf16, losses beside FP32's
 #   sanitize   compute-sanitizer memcheck and racecheck on the kernel parity tests
 set -u
 MODE=${1:-}
@@ -166,6 +167,14 @@ if cmp -s /tmp/gpu_check_det1.trace /tmp/gpu_check_det2.trace; then
 else
     row train DIFF 0 "GPO 20 steps on the GPU, twice: the traces differ (see det_*.log)"
 fi
+# the same 20 steps with --precision bf16: the loss per step beside FP32's
+stage "train_bf16" 120 $B/train --data_path data --dataset demo --model gpo --text_encoder bigru --vsd none --max_steps 20 \
+    --validate 0 --progress 0 --device cuda --precision bf16 \
+    --logger_name /tmp/gpu_check_bf16 --trace /tmp/gpu_check_bf16.trace
+rc=$?
+paste <(grep -o '"loss": {[^}]*}' /tmp/gpu_check_det1.trace) <(grep -o '"loss": {[^}]*}' /tmp/gpu_check_bf16.trace) \
+    > "$OUT/losses_fp32_bf16.txt" 2>&1
+row train "$(verdict $rc)" $STAGE_SECS "GPO 20 steps --precision bf16: $(tail -1 "$OUT/losses_fp32_bf16.txt" | tr -s ' \t' ' ') (fp32 | bf16, last step)"
 
 # ---- sanitize -----------------------------------------------------------------------------------
 if command -v compute-sanitizer > /dev/null; then
