@@ -228,11 +228,12 @@ TEST_CASE("training on the device is deterministic: the same seed gives byte-ide
 }
 
 // Exact resume on the device: 1 step, a checkpoint, 1 more step from it give the 2-step run's
-// weights, BatchNorm statistics and AdamW moments bit for bit (GPO, and HREM+VSD, whose relation
-// module joins at step 2, after the resume, and whose sampler draws on the device).
+// weights, BatchNorm statistics and AdamW moments (kept on the device) bit for bit. GPO only, to
+// keep CI short: what HREM adds (its sampler's draws, the relation module's switch-on) comes from
+// the host's RNG and step count, which the CPU resume tests cover.
 TEST_CASE("training on the device resumes exactly: 1 step + resume + 1 step = 2 steps, bit for bit") {
     const std::string data = small_demo_dataset("device_resume", 60, 40, 64, 32);
-    for (std::string model : {"gpo", "hrem"}) {
+    for (std::string model : {"gpo"}) {
         CAPTURE(model);
         std::string ckpt[3];
         for (int run = 0; run < 3; run++) {  // 0: 2 steps; 1: 1 step; 2: resume run 1 to 2 steps
@@ -257,12 +258,12 @@ TEST_CASE("training on the device resumes exactly: 1 step + resume + 1 step = 2 
 // --precision bf16 trains: the GEMMs see bfloat16 inputs, everything else (and the weights AdamW
 // updates) stays FP32. Against the FP32 device run the step losses and gradient norms differ
 // (the rounding happened) but by little: each GEMM input is within 2^-8 relative. GPO's VSE++ loss
-// is held to 2%; HREM+VSD's triplet terms to 10%: its distance-weighted sampler draws negatives by
-// comparing uniforms with a CDF of the distances, so a rounding can swap a drawn negative (measured:
-// 3.3% on one graph term at step 3, the other terms and the gradient norms within 1.7%).
+// is held to 2% (measured: 1.1e-4). GPO only, to keep CI short (HREM+VSD, measured once: 3.3% on one
+// graph term at step 3, where its distance-weighted sampler swapped a drawn negative; the GEMM
+// parity test covers the batched products its attention uses).
 TEST_CASE("training on the device with --precision bf16 follows the FP32 run within BF16's rounding") {
     const std::string data = small_demo_dataset("device_bf16", 60, 40, 64, 32);
-    for (std::string model : {"gpo", "hrem"}) {
+    for (std::string model : {"gpo"}) {
         CAPTURE(model);
         std::vector<Json> steps[2];
         for (int run = 0; run < 2; run++) {
@@ -288,7 +289,7 @@ TEST_CASE("training on the device with --precision bf16 follows the FP32 run wit
                 CAPTURE(term);
                 const double a = v.as_double(), b = steps[1][s]["loss"][term].as_double();
                 REQUIRE(std::isfinite(b));
-                CHECK(std::fabs(a - b) <= (model == "gpo" ? 0.02 : 0.1) * std::fabs(a) + 1e-3);
+                CHECK(std::fabs(a - b) <= 0.02 * std::fabs(a) + 1e-3);
                 max_rel = std::max(max_rel, std::fabs(a - b) / (std::fabs(a) + 1e-12));
             }
             const double ga = steps[0][s]["grad_norm"].as_double(), gb = steps[1][s]["grad_norm"].as_double();
