@@ -30,7 +30,7 @@ TF32 (an option: --tf32 1, gemm_set_tf32(true); version 3 only)
 BF16 (an option: --precision bf16, gemm_set_bf16(true); version 3 only)
     Mixed precision as PyTorch's autocast does it for matmuls: the FP32 operands (weights,
     activations, gradients) are rounded to bfloat16 (8 exponent bits like FP32, 7 mantissa bits,
-    round to nearest even: bf16_from_float in gemm.h) by one conversion kernel into scratch from
+    round to nearest even: bf16_from_float in src/core/bf16.h) by one conversion kernel into scratch from
     the memory pool, then ONE cublasGemmEx (CUDA_R_16BF inputs, FP32 output, CUBLAS_COMPUTE_32F:
     products exact, sums in FP32). The weights the optimiser updates stay FP32 (the "master"
     copy), and so does everything that is not a cuBLAS GEMM. No loss scaling is needed: BF16 keeps
@@ -156,25 +156,23 @@ static void colmajor_gemm(bool transa, bool transb, int m, int n, int k, float a
             out = alpha * (float)acc + (beta == 0.0f ? 0.0f : beta * out);
         }
 }
+// ... strided-batched: product t reads A + t*strideA, B + t*strideB, writes C + t*strideC
+template <class T>
+static void colmajor_gemm_batched(bool transa, bool transb, int m, int n, int k, float alpha, const T* A, int lda,
+                                  int64_t strideA, const T* B, int ldb, int64_t strideB, float beta, float* C, int ldc,
+                                  int64_t strideC, int batch) {
+    for (int t = 0; t < batch; t++)
+        colmajor_gemm(transa, transb, m, n, k, alpha, A + t * strideA, lda, B + t * strideB, ldb, beta,
+                      C + t * strideC, ldc);
+}
 void cublas_sgemm_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A, int lda,
                            const float* B, int ldb, float beta, float* C, int ldc) {
     colmajor_gemm(transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
-// cuBLAS's strided-batched sgemm: product t reads A + t*strideA, B + t*strideB, writes C + t*strideC
 void cublas_sgemm_strided_batched_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const float* A,
                                            int lda, int64_t strideA, const float* B, int ldb, int64_t strideB,
                                            float beta, float* C, int ldc, int64_t strideC, int batch) {
-    for (int t = 0; t < batch; t++)
-        cublas_sgemm_colmajor(transa, transb, m, n, k, alpha, A + t * strideA, lda, B + t * strideB, ldb, beta,
-                              C + t * strideC, ldc);
-}
-// both, with BF16 inputs (cublasGemmEx / cublasGemmStridedBatchedEx with CUDA_R_16BF and FP32 C)
-static void bf16_gemm_colmajor(bool transa, bool transb, int m, int n, int k, float alpha, const uint16_t* A, int lda,
-                               int64_t strideA, const uint16_t* B, int ldb, int64_t strideB, float beta, float* C,
-                               int ldc, int64_t strideC, int batch) {
-    for (int t = 0; t < batch; t++)
-        colmajor_gemm(transa, transb, m, n, k, alpha, A + t * strideA, lda, B + t * strideB, ldb, beta,
-                      C + t * strideC, ldc);
+    colmajor_gemm_batched(transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batch);
 }
 static void blas_gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                               int64_t lda, int64_t sA, const float* B, int64_t ldb, int64_t sB, float beta, float* C,
@@ -183,8 +181,8 @@ static void blas_gemm_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K,
         const Bf16Operands o = to_bf16(ta, tb, M, N, K, A, lda, sA, B, ldb, sB, batch);
         ::vsd::count_blas(batch == 1 ? "cublas_gemm_ex_bf16" : "cublas_gemm_strided_batched_ex_bf16");
         if (!vsd_sim::count_only())
-            bf16_gemm_colmajor(tb, ta, (int)N, (int)M, (int)K, alpha, o.b, (int)ldb, sB, o.a, (int)lda, sA, beta, C,
-                               (int)ldc, sC, (int)batch);
+            colmajor_gemm_batched(tb, ta, (int)N, (int)M, (int)K, alpha, o.b, (int)ldb, sB, o.a, (int)lda, sA, beta,
+                                  C, (int)ldc, sC, (int)batch);
         pool_free(o.a);
         pool_free(o.b);
         return;

@@ -9,9 +9,9 @@
 // (garbage or NaN already in C does not leak through), as BLAS does.
 #pragma once
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
+#include "../src/core/bf16.h"
 #include "launch.h"
 
 namespace vsd {
@@ -44,36 +44,7 @@ const char* gemm_cpu_config();
 bool gemm_blocked_cpu(const char* isa, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                       const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc);
 
-// bfloat16, the 16-bit format of --precision bf16: FP32's sign and 8 exponent bits, 7 of its 23
-// mantissa bits. FP32 -> BF16 rounds to nearest, ties to even (as the GPU's cvt.rn.bf16.f32 and
-// PyTorch's .to(torch.bfloat16)): add 0x7FFF plus the lowest kept bit, then drop the low 16 bits.
-// A carry may run into the exponent (the right answer: a value that rounds up past the largest
-// BF16 becomes infinity). NaN keeps its sign and top bits and stays a NaN (the quiet bit is set).
-VSD_HD uint32_t float_bits(float x) {
-#ifdef __CUDA_ARCH__
-    return __float_as_uint(x);
-#else
-    uint32_t u;
-    std::memcpy(&u, &x, 4);
-    return u;
-#endif
-}
-VSD_HD uint16_t bf16_from_float(float x) {
-    const uint32_t u = float_bits(x);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);  // NaN
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-VSD_HD float float_from_bf16(uint16_t h) {  // exact: the 16 bits are the top half of an FP32
-    const uint32_t u = (uint32_t)h << 16;
-#ifdef __CUDA_ARCH__
-    return __uint_as_float(u);
-#else
-    float x;
-    std::memcpy(&x, &u, 4);
-    return x;
-#endif
-}
-VSD_HD float bf16_round(float x) { return float_from_bf16(bf16_from_float(x)); }
+// bfloat16 (bf16_from_float, float_from_bf16, bf16_round) for --precision bf16: src/core/bf16.h
 
 // the CUDA versions
 VSD_LAUNCHERS(

@@ -82,8 +82,6 @@ void gru_backward_cpu(float* dx, float* dw_ih, float* dw_hh, float* db_ih, float
     std::vector<float> dgx(B * T * G, 0.0f);  // gradient of the input projections, per position
     std::vector<float> dh(B * H, 0.0f);       // gradient flowing into the state from later steps
     std::vector<float> dgh(B * G);            // gradient of the recurrent projections, this step
-    // ... and at every position, for dW_hh and db_hh after the walk (zero where a sample is not running)
-    std::vector<float> dgh_all(dw_hh || db_hh ? B * T * G : 0, 0.0f);
     const PackedB w_hh_p(false, G, H, w_hh, H);  // W_hh, packed once for every step
     for (int64_t s = steps - 1; s >= 0; s--) {
         std::fill(dgh.begin(), dgh.end(), 0.0f);
@@ -108,7 +106,6 @@ void gru_backward_cpu(float* dx, float* dw_ih, float* dw_hh, float* db_ih, float
                 dgh[b * G + 2 * H + j] = dan * r;  // d(hn) = da_n * r
                 dh[b * H + j] = g * z;              // direct path h -> h'
             }
-            if (!dgh_all.empty()) std::memcpy(&dgh_all[o * G], &dgh[b * G], G * sizeof(float));
         }
         // the W_hh path within the walk: dh_prev += dgh W_hh
         gemm_packed_cpu(false, B, 1.0f, dgh.data(), G, w_hh_p, 1.0f, dh.data(), H);
@@ -117,19 +114,23 @@ void gru_backward_cpu(float* dx, float* dw_ih, float* dw_hh, float* db_ih, float
         for (int64_t b = 0; b < B; b++)
             if (gru_position(s, len[b], reverse) < 0) std::fill(dh.begin() + b * H, dh.begin() + (b + 1) * H, 0.0f);
     }
-    // dW_hh += sum over positions of dgh^T h_prev, and db_hh += dgh: one product over all B*T
-    // positions after the walk (a product per step, with K = B, would read and write all of dW_hh
-    // at every step), as the device does (kernels/gru.cu)
-    if (dw_hh) gemm_cpu(true, false, G, H, B * T, 1.0f, dgh_all.data(), G, c.hprev.data(), H, 1.0f, dw_hh, H);
-    if (db_hh)
-        for (int64_t k = 0; k < B * T; k++)
-            for (int64_t g = 0; g < G; g++) db_hh[g] += dgh_all[k * G + g];
     // the input path, for all positions at once
     if (dx) gemm_cpu(false, false, B * T, I, G, 1.0f, dgx.data(), G, w_ih, I, 1.0f, dx, I);
     if (dw_ih) gemm_cpu(true, false, G, I, B * T, 1.0f, dgx.data(), G, x, I, 1.0f, dw_ih, I);
     if (db_ih)
         for (int64_t k = 0; k < B * T; k++)
             for (int64_t g = 0; g < G; g++) db_ih[g] += dgx[k * G + g];
+    // the recurrent weights, for all positions at once, after the walk (a product per step, with
+    // K = B, would read and write all of dW_hh at every step), as the device does (kernels/gru.cu).
+    // The recurrent projections' gradient at a position is dgx's with its n part times r (d(hn) =
+    // da_n r), so dgx becomes it in place; padded positions stay 0.
+    if (!dw_hh && !db_hh) return;
+    for (int64_t o = 0; o < B * T; o++)
+        for (int64_t j = 0; j < H; j++) dgx[o * G + 2 * H + j] *= c.r[o * H + j];
+    if (dw_hh) gemm_cpu(true, false, G, H, B * T, 1.0f, dgx.data(), G, c.hprev.data(), H, 1.0f, dw_hh, H);
+    if (db_hh)
+        for (int64_t k = 0; k < B * T; k++)
+            for (int64_t g = 0; g < G; g++) db_hh[g] += dgx[k * G + g];
 }
 
 }  // namespace vsd

@@ -45,12 +45,8 @@ inline void count_blas(const char* call) {
 }
 }  // namespace vsd
 
-// A formula written once for the CPU reference and the kernels (e.g. kernels/elementwise_ops.h)
-#if defined(__CUDACC__)
-#define VSD_HD __host__ __device__ inline
-#else
-#define VSD_HD inline
-#endif
+// A formula written once for the CPU reference and the kernels (e.g. kernels/elementwise_ops.h): VSD_HD
+#include "../src/core/host_device.h"
 
 #ifdef USE_CUDA
 #define VSD_LAUNCHERS(...)       \

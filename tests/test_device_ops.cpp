@@ -233,26 +233,23 @@ TEST_CASE("training on the device is deterministic: the same seed gives byte-ide
 // the host's RNG and step count, which the CPU resume tests cover.
 TEST_CASE("training on the device resumes exactly: 1 step + resume + 1 step = 2 steps, bit for bit") {
     const std::string data = small_demo_dataset("device_resume", 60, 40, 64, 32);
-    for (std::string model : {"gpo"}) {
-        CAPTURE(model);
-        std::string ckpt[3];
-        for (int run = 0; run < 3; run++) {  // 0: 2 steps; 1: 1 step; 2: resume run 1 to 2 steps
-            TrainConfig c = small_device_run(data, "resume_" + model + std::to_string(run), model);
-            c.device = cuda_available() ? "cuda" : "emulator";
-            c.max_steps = run == 1 ? 1 : 2;
-            c.log_step = 1;
-            if (run == 2) c.resume = ckpt[1];
-            train(c);
-            use_emulated_device(false);
-            ckpt[run] = c.logger_name + "/checkpoint.safetensors";
-            CHECK(logged_losses(c.logger_name).size() == (run == 0 ? 2u : 1u));  // the resumed run made one step
-        }
-        const std::vector<float> two = all_weights(ckpt[0]), one = all_weights(ckpt[1]), resumed = all_weights(ckpt[2]);
-        REQUIRE(two.size() == resumed.size());
-        CHECK(two == resumed);
-        CHECK(two != one);
-        CHECK(safetensors_load(ckpt[2]).metadata.at("adam_steps") == "2");
+    std::string ckpt[3];
+    for (int run = 0; run < 3; run++) {  // 0: 2 steps; 1: 1 step; 2: resume run 1 to 2 steps
+        TrainConfig c = small_device_run(data, "resume_gpo" + std::to_string(run), "gpo");
+        c.device = cuda_available() ? "cuda" : "emulator";
+        c.max_steps = run == 1 ? 1 : 2;
+        c.log_step = 1;
+        if (run == 2) c.resume = ckpt[1];
+        train(c);
+        use_emulated_device(false);
+        ckpt[run] = c.logger_name + "/checkpoint.safetensors";
+        CHECK(logged_losses(c.logger_name).size() == (run == 0 ? 2u : 1u));  // the resumed run made one step
     }
+    const std::vector<float> two = all_weights(ckpt[0]), one = all_weights(ckpt[1]), resumed = all_weights(ckpt[2]);
+    REQUIRE(two.size() == resumed.size());
+    CHECK(two == resumed);
+    CHECK(two != one);
+    CHECK(safetensors_load(ckpt[2]).metadata.at("adam_steps") == "2");
 }
 
 // --precision bf16 trains: the GEMMs see bfloat16 inputs, everything else (and the weights AdamW
@@ -263,41 +260,38 @@ TEST_CASE("training on the device resumes exactly: 1 step + resume + 1 step = 2 
 // parity test covers the batched products its attention uses).
 TEST_CASE("training on the device with --precision bf16 follows the FP32 run within BF16's rounding") {
     const std::string data = small_demo_dataset("device_bf16", 60, 40, 64, 32);
-    for (std::string model : {"gpo"}) {
-        CAPTURE(model);
-        std::vector<Json> steps[2];
-        for (int run = 0; run < 2; run++) {
-            TrainConfig c = small_device_run(data, "bf16_" + model + std::to_string(run), model);
-            c.device = cuda_available() ? "cuda" : "emulator";
-            c.precision = run ? "bf16" : "fp32";
-            c.trace = c.logger_name + "/trace.jsonl";
-            train(c);
-            {
-                TestDevice scope;
-                select_precision("fp32", 0, Device::CUDA);  // the GEMMs of the tests that follow: FP32
-            }
-            use_emulated_device(false);
-            std::istringstream lines(read_text(c.trace));
-            for (std::string line; std::getline(lines, line);) steps[run].push_back(Json::parse(line, "trace"));
+    std::vector<Json> steps[2];
+    for (int run = 0; run < 2; run++) {
+        TrainConfig c = small_device_run(data, "bf16_gpo" + std::to_string(run), "gpo");
+        c.device = cuda_available() ? "cuda" : "emulator";
+        c.precision = run ? "bf16" : "fp32";
+        c.trace = c.logger_name + "/trace.jsonl";
+        train(c);
+        {
+            TestDevice scope;
+            select_precision("fp32", 0, Device::CUDA);  // the GEMMs of the tests that follow: FP32
         }
-        REQUIRE(steps[0].size() == 3);
-        REQUIRE(steps[1].size() == 3);
-        double max_rel = 0;
-        for (int s = 0; s < 3; s++) {
-            CAPTURE(s);
-            for (const auto& [term, v] : steps[0][s]["loss"].members()) {
-                CAPTURE(term);
-                const double a = v.as_double(), b = steps[1][s]["loss"][term].as_double();
-                REQUIRE(std::isfinite(b));
-                CHECK(std::fabs(a - b) <= 0.02 * std::fabs(a) + 1e-3);
-                max_rel = std::max(max_rel, std::fabs(a - b) / (std::fabs(a) + 1e-12));
-            }
-            const double ga = steps[0][s]["grad_norm"].as_double(), gb = steps[1][s]["grad_norm"].as_double();
-            CHECK(std::fabs(ga - gb) <= 0.05 * ga);
-        }
-        CHECK(max_rel > 1e-7);  // BF16 did change the numbers
-        MESSAGE(model << ": largest relative loss difference bf16 vs fp32 over 3 steps " << max_rel);
+        use_emulated_device(false);
+        std::istringstream lines(read_text(c.trace));
+        for (std::string line; std::getline(lines, line);) steps[run].push_back(Json::parse(line, "trace"));
     }
+    REQUIRE(steps[0].size() == 3);
+    REQUIRE(steps[1].size() == 3);
+    double max_rel = 0;
+    for (int s = 0; s < 3; s++) {
+        CAPTURE(s);
+        for (const auto& [term, v] : steps[0][s]["loss"].members()) {
+            CAPTURE(term);
+            const double a = v.as_double(), b = steps[1][s]["loss"][term].as_double();
+            REQUIRE(std::isfinite(b));
+            CHECK(std::fabs(a - b) <= 0.02 * std::fabs(a) + 1e-3);
+            max_rel = std::max(max_rel, std::fabs(a - b) / (std::fabs(a) + 1e-12));
+        }
+        const double ga = steps[0][s]["grad_norm"].as_double(), gb = steps[1][s]["grad_norm"].as_double();
+        CHECK(std::fabs(ga - gb) <= 0.05 * ga);
+    }
+    CHECK(max_rel > 1e-7);  // BF16 did change the numbers
+    MESSAGE("gpo: largest relative loss difference bf16 vs fp32 over 3 steps " << max_rel);
 }
 
 TEST_CASE("--device: a clear error without a GPU, and for an unknown name") {

@@ -1,5 +1,5 @@
 // bench_step.cpp — one GPO training step, for `make bench` (the CPU) and tools/gpu_check.sh.
-//   build/<cfg>/bench_step [reps] [cpu|cuda|emulator] [fp32|tf32|bf16 (or 0|1: fp32|tf32)] [cudnn 0|1]
+//   build/<cfg>/bench_step [reps] [cpu|cuda|emulator] [fp32|tf32|bf16] [cudnn 0|1]
 //   prints "B R L ms" (median step time, after a warm-up; on a device each step ends with the
 //   read-back of the loss and the gradient norm, so the time is the device's)
 // The same step as tools/bench_torch_gpo.py, the reference's way on PyTorch: GPO with the BiGRU
@@ -24,8 +24,7 @@ using namespace vsd;
 static int body(int argc, char** argv) {
     const int reps = argc > 1 ? std::atoi(argv[1]) : 5;
     const std::string device = argc > 2 ? argv[2] : "cpu";
-    std::string precision = argc > 3 ? argv[3] : "fp32";
-    if (precision == "0" || precision == "1") precision = precision == "1" ? "tf32" : "fp32";
+    const std::string precision = argc > 3 ? argv[3] : "fp32";
     const Device dev = select_device(device, argc > 4 ? std::atoi(argv[4]) : 0, 0, precision);
     const int64_t B = 128, R = 36, F = 2048, V = 8500;
     ModelConfig mc;

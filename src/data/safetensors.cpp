@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../core/bf16.h"
 #include "json.h"
 #include "npy.h"  // write_file_atomic
 
@@ -16,13 +17,6 @@ const Tensor* SafeTensors::find(const std::string& name) const {
     for (const auto& t : tensors)
         if (t.first == name) return &t.second;
     return nullptr;
-}
-
-static float bf16_to_float(uint16_t v) {
-    uint32_t bits = (uint32_t)v << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
 }
 
 std::map<std::string, std::string> safetensors_metadata(const std::string& path) {
@@ -102,7 +96,7 @@ SafeTensors safetensors_load(const std::string& path) {
                 else {
                     uint16_t u;
                     std::memcpy(&u, src + 2 * i, 2);
-                    p[i] = dt == "BF16" ? bf16_to_float(u) : half_to_float(u);
+                    p[i] = dt == "BF16" ? float_from_bf16(u) : half_to_float(u);
                 }
             }
         }
