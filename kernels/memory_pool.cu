@@ -27,6 +27,7 @@ training thread.
 #include "common.cuh"
 #include "launch.h"  // the profiler's per-name counts
 #include "memory_pool.h"
+#include "../src/core/tensor.h"  // poison_new_memory (VSD_POISON)
 
 namespace vsd {
 namespace VSD_KNS {
@@ -211,7 +212,7 @@ void* pool_alloc(size_t bytes) {
     p.st.in_use_bytes += b->size;
     p.st.cached_bytes = p.segment_bytes - p.st.in_use_bytes;
     if (p.st.in_use_bytes > p.st.peak_bytes) p.st.peak_bytes = p.st.in_use_bytes;
-    if (p.poison) VSD_CUDA_CHECK(cudaMemset(b->ptr, 0xFF, b->size));
+    if (p.poison || poison_new_memory()) VSD_CUDA_CHECK(cudaMemset(b->ptr, 0xFF, b->size));
     return b->ptr;
 }
 

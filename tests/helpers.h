@@ -50,6 +50,8 @@ inline Tensor distinct(const Shape& s, uint64_t seed) {
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <stdexcept>
 
 #ifndef VSD_SOURCE_DIR
 #define VSD_SOURCE_DIR "."
@@ -85,9 +87,11 @@ inline bool shared_absent(const std::string& rel) {
 }
 // A fresh temporary folder for a test's outputs.
 inline std::string temp_dir(const std::string& tag) {
-    std::string d = "/tmp/vsd_test_" + tag + "_" + std::to_string(::getpid());
-    std::string cmd = "rm -rf '" + d + "' && mkdir -p '" + d + "'";
-    if (std::system(cmd.c_str()) != 0) return "/tmp";
+    const std::string d = "/tmp/vsd_test_" + tag + "_" + std::to_string(::getpid());
+    std::error_code ec;  // no shell (a fork): a failure throws, naming the folder
+    std::filesystem::remove_all(d, ec);
+    if (!ec) std::filesystem::create_directories(d, ec);
+    if (ec) throw std::runtime_error("temp_dir: cannot make a fresh " + d + ": " + ec.message());
     return d;
 }
 

@@ -59,12 +59,21 @@ static const bool g_heap_tuned = [] {
     return true;
 }();
 
+bool poison_new_memory() {
+    static const bool on = [] {
+        const char* v = std::getenv("VSD_POISON");
+        return v && *v && std::strcmp(v, "0") != 0;
+    }();
+    return on;
+}
+
 Storage::Storage(size_t nbytes, Device dev, const Backend* be) : bytes(nbytes), device(dev) {
     (void)g_heap_tuned;
     if (dev == Device::CPU) {
         size_t rounded = (nbytes + 63) / 64 * 64;
         ptr = rounded ? std::aligned_alloc(64, rounded) : nullptr;
         if (rounded && !ptr) throw std::bad_alloc();
+        if (rounded && poison_new_memory()) std::memset(ptr, 0xFF, rounded);
     } else {
         backend = be ? be : &active_backend();
         ptr = nbytes ? backend->alloc(nbytes) : nullptr;

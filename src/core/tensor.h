@@ -55,6 +55,10 @@ struct Backend {
 // (kernels/backend.cpp: the emulator when switched on, else the GPU, else an error with a hint).
 void set_backend_source(const Backend& (*source)());
 const Backend& active_backend();
+// VSD_POISON=1 in the environment (a debugging aid): every new CPU tensor and device pool block
+// starts as 0xFF bytes (NaN as float, -1 as an integer) instead of whatever memory held, so a value
+// read before anything wrote it shows up as NaN (or a bad index) at once, on every machine alike.
+bool poison_new_memory();
 
 const char* dtype_name(DType t);
 size_t dtype_size(DType t);
