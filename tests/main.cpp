@@ -20,7 +20,8 @@ struct Counts {
     std::string current, why;           // the running test case, and the first reason it fails
 } g_counts;
 
-// A listener sees the run's statistics at the end; doctest's own summary stays as it is.
+// A listener: the run's statistics at the end, and why each failed test case failed (its first
+// failed assertion or its exception); doctest's own output stays as it is.
 struct SummaryListener : doctest::IReporter {
     explicit SummaryListener(const doctest::ContextOptions&) {}
     void report_query(const doctest::QueryData&) override {}
