@@ -37,6 +37,32 @@ TEST_CASE("torch_load: anything outside the allow-list is refused, never execute
     CHECK_THROWS_AS(load_weights_file(d + "/junk.bin"), vsd::Error);
 }
 
+// CI failed on this twice: our checkpoint's header (its config holds the run's paths) came to 0x4B50
+// bytes for one process id, so the file began "PK" and was read as a zip. Here a metadata string is
+// lengthened until the header is exactly that long, as the safetensors writer pads it.
+TEST_CASE("a safetensors file whose header is 0x4B50 bytes long (it starts \"PK\") is not taken for a zip") {
+    const std::string d = temp_dir("pk_header");
+    const std::string path = d + "/checkpoint.safetensors";
+    const Tensor w = Tensor::from({2}, {1.5f, -2.0f});
+    auto header_length = [&] {
+        std::ifstream f(path, std::ios::binary);
+        uint64_t n = 0;
+        f.read(reinterpret_cast<char*>(&n), 8);
+        return n;
+    };
+    size_t pad = 19000;
+    for (; pad < 19400; pad++) {
+        safetensors_save(path, {{"w", w}}, {{"config", std::string(pad, 'x')}});
+        if (header_length() == 0x4B50) break;
+    }
+    REQUIRE(header_length() == 0x4B50);
+    CHECK_FALSE(is_torch_checkpoint(path));
+    const SafeTensors st = load_weights_file(path);
+    CHECK(st.find("w")->to_vector() == std::vector<float>{1.5f, -2.0f});
+    CHECK(st.metadata.at("config").size() == pad);
+    CHECK(is_torch_checkpoint(fixture("torch/misc.pth")));  // a real torch.save zip still is one
+}
+
 TEST_CASE("torch_load: a Hugging Face pytorch_model.bin runs in our BERT with torch's outputs") {
     const std::string dir = fixture("torch/tiny_bert");
     CHECK(find_model_weights(dir).find("pytorch_model.bin") != std::string::npos);

@@ -401,11 +401,15 @@ void flatten(const P& o, const std::string& name, SafeTensors& out, FlattenLimit
 
 }  // namespace
 
+// A zip starts with a local file header, "PK\3\4"; torch.save's has its compression method (0, stored)
+// at byte 8. A safetensors file starts with its header's length (8 bytes, little-endian) and then the
+// header's '{'. The first two bytes alone do not tell them apart: a safetensors header of 0x4B50 bytes
+// (19,280, e.g. a checkpoint whose config holds paths of the right length) also starts "PK".
 bool is_torch_checkpoint(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
-    char m[2] = {0, 0};
-    f.read(m, 2);
-    return f.gcount() == 2 && m[0] == 'P' && m[1] == 'K';
+    char m[9] = {0};
+    f.read(m, 9);
+    return f.gcount() == 9 && std::memcmp(m, "PK\3\4", 4) == 0 && m[8] != '{';
 }
 
 SafeTensors torch_load(const std::string& path) {

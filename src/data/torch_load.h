@@ -22,7 +22,7 @@ namespace vsd {
 // ("model.0.fc.weight"); non-tensor leaves (numbers, strings) go to metadata as text.
 SafeTensors torch_load(const std::string& path);
 
-// Is this file a zip (PyTorch) checkpoint? (by its magic bytes)
+// Is this file a zip (PyTorch) checkpoint? (by its first 9 bytes: a zip's magic and no safetensors header)
 bool is_torch_checkpoint(const std::string& path);
 
 // A weights file of either kind: safetensors, or a PyTorch zip checkpoint.
