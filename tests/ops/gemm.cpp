@@ -1,5 +1,8 @@
 // The gemm slice: matmul and linear (kernels/gemm.*, src/ops/gemm.cpp). Versions 1 (naive), 2
 // (shared-memory tiles) and 3 (cuBLAS, or its column-major emulation) run every case.
+#include <omp.h>
+
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -94,6 +97,49 @@ TEST_CASE("gemm: every instruction set's blocked kernel this CPU runs equals the
                 }
     CHECK(ran >= 20);  // generic at least, all 5 shapes x 4 transposes
     std::printf("note: gemm_cpu runs the %s kernel here\n", gemm_cpu_config());
+}
+
+// How the threads split C changes no element's arithmetic (each C element's sums run in the same order
+// on one thread), so 1, 2 and 3 threads give the same bits, for every instruction set this CPU runs:
+// split by columns (200 x 1000: several A blocks and a partial one, K over one depth block; N 7000:
+// a thread's columns over one B block) and by rows. Small integers check the 2-thread result against
+// the definition.
+TEST_CASE("gemm: 1, 2 and 3 threads give the same bits (split by columns, by rows)") {
+    struct Shape3 {
+        int64_t M, N, K;
+    };
+    const int threads_before = omp_get_max_threads();
+    for (const char* isa : {"avx512", "avx2", "generic"})
+        for (Shape3 sh : {Shape3{200, 1000, 600}, Shape3{40, 7000, 30}, Shape3{300, 200, 520}})
+            for (bool ta : {false, true}) {
+                const int64_t M = sh.M, N = sh.N, K = sh.K;
+                CAPTURE(isa);
+                CAPTURE(M);
+                CAPTURE(N);
+                CAPTURE(ta);
+                const std::vector<float> A = randv(M * K, 8), B = randv(K * N, 9);
+                std::vector<std::vector<float>> C;
+                for (int t : {1, 2, 3}) {
+                    omp_set_num_threads(t);
+                    C.emplace_back(M * N, 0.0f);
+                    if (!gemm_blocked_cpu(isa, ta, false, M, N, K, 1.0f, A.data(), ta ? M : K, B.data(), N, C.back().data(), N))
+                        break;
+                }
+                omp_set_num_threads(threads_before);
+                if (C.size() < 3) break;  // this CPU lacks the instruction set
+                CHECK(std::memcmp(C[0].data(), C[1].data(), C[0].size() * sizeof(float)) == 0);
+                CHECK(std::memcmp(C[0].data(), C[2].data(), C[0].size() * sizeof(float)) == 0);
+                std::vector<float> Ai(A.size()), Bi(B.size()), Ci((size_t)(M * N), 0.0f);
+                for (size_t i = 0; i < A.size(); i++) Ai[i] = std::round(A[i] * 3);  // small integers: exact sums
+                for (size_t i = 0; i < B.size(); i++) Bi[i] = std::round(B[i] * 3);
+                omp_set_num_threads(2);
+                gemm_blocked_cpu(isa, ta, false, M, N, K, 1.0f, Ai.data(), ta ? M : K, Bi.data(), N, Ci.data(), N);
+                omp_set_num_threads(threads_before);
+                const std::vector<double> ref = gemm_double(ta, false, (int)M, (int)N, (int)K, Ai, Bi);
+                bool exact = true;
+                for (size_t i = 0; i < Ci.size(); i++) exact = exact && Ci[i] == (float)ref[i];
+                CHECK(exact);
+            }
 }
 
 TEST_CASE("gemm: alpha, beta and strided C") {
