@@ -77,6 +77,15 @@ TEST_CASE("train: the same seed gives the same weights; another seed does not") 
     train(c);
     CHECK(all_weights(a.logger_name + "/checkpoint.safetensors") == all_weights(b.logger_name + "/checkpoint.safetensors"));
     CHECK(all_weights(a.logger_name + "/checkpoint.safetensors") != all_weights(c.logger_name + "/checkpoint.safetensors"));
+    // without validation, a run stopped by --max_steps leaves model_best too: its last weights
+    const SafeTensors last = safetensors_load(a.logger_name + "/checkpoint.safetensors");
+    const SafeTensors best = safetensors_load(a.logger_name + "/model_best.safetensors");
+    REQUIRE(best.tensors.size() > 0);
+    for (const auto& [name, t] : best.tensors) {
+        CAPTURE(name);
+        REQUIRE(last.find(name));
+        CHECK(t.to_vector() == last.find(name)->to_vector());
+    }
 }
 
 TEST_CASE("train: a short run learns far above chance, and eval reproduces its validation") {

@@ -819,7 +819,12 @@ TrainResult train(TrainConfig cfg) {
         if (s.val) runlog.validation(global_step, res.last_val);
         runlog.epoch_end(epoch);
         if (best) save_checkpoint(res.best_checkpoint, model, nullptr, meta(stopped ? epoch : epoch + 1, 0));
-        if (stopped) break;
+        if (stopped) {
+            // without validation model_best is the last state, as at the end of a whole run, so that
+            // `eval` finds one in the run folder after a short run too
+            if (!s.val) save_checkpoint(res.best_checkpoint, model, nullptr, meta(epoch, 0));
+            break;
+        }
         save_checkpoint(res.checkpoint, model, &opt, meta(epoch + 1, 0));
     }
     if (!s.val && !stopped) save_checkpoint(res.best_checkpoint, model, nullptr, meta(cfg.num_epochs, 0));
