@@ -85,9 +85,13 @@ inline bool shared_absent(const std::string& rel) {
     std::fprintf(stderr, "note: %s is absent: skipping the tests that read it\n", shared_data(rel).c_str());
     return true;
 }
+// The tests' folders are /tmp/vsd_test_<tag>_<pid>; the runner (tests/main.cpp) removes this
+// process's after a clean run.
+inline const std::string kTestTempParent = "/tmp", kTestTempPrefix = "vsd_test_";
+inline std::string test_temp_suffix() { return "_" + std::to_string(::getpid()); }
 // A fresh temporary folder for a test's outputs.
 inline std::string temp_dir(const std::string& tag) {
-    const std::string d = "/tmp/vsd_test_" + tag + "_" + std::to_string(::getpid());
+    const std::string d = kTestTempParent + "/" + kTestTempPrefix + tag + test_temp_suffix();
     std::error_code ec;  // no shell (a fork): a failure throws, naming the folder
     std::filesystem::remove_all(d, ec);
     if (!ec) std::filesystem::create_directories(d, ec);

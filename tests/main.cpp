@@ -6,12 +6,12 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "helpers.h"  // the tests' temporary folders
 
 namespace {
 struct Counts {
@@ -64,20 +64,22 @@ int main(int argc, char** argv) {
     if (ctx.shouldExit()) return rc;
     int passed = g_counts.passing_filters - g_counts.failed;
     int skipped = g_counts.total - g_counts.passing_filters;
-    // the tests' folders (tests/helpers.h temp_dir: /tmp/vsd_test_<tag>_<pid>): removed after a clean
-    // run (a full run leaves about 0.5 GB), kept for a look when something failed
-    const std::string suffix = "_" + std::to_string(::getpid());
-    std::error_code ec;
-    std::vector<std::filesystem::path> ours;
-    for (const auto& e : std::filesystem::directory_iterator("/tmp", ec)) {
-        const std::string name = e.path().filename().string();
-        if (name.rfind("vsd_test_", 0) == 0 && name.size() > suffix.size() &&
-            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-            ours.push_back(e.path());
-    }
-    if (g_counts.failed == 0)
+    // this process's test folders (tests/helpers.h temp_dir): removed after a clean run (a full run
+    // leaves about 0.5 GB), kept for a look when something failed
+    const std::string suffix = test_temp_suffix();
+    if (g_counts.failed == 0) {
+        std::error_code ec;
+        std::vector<std::filesystem::path> ours;  // (collected first: no removal while iterating)
+        for (const auto& e : std::filesystem::directory_iterator(kTestTempParent, ec)) {
+            const std::string name = e.path().filename().string();
+            if (name.rfind(kTestTempPrefix, 0) == 0 && name.size() > suffix.size() &&
+                name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+                ours.push_back(e.path());
+        }
         for (const auto& p : ours) std::filesystem::remove_all(p, ec);
-    else std::printf("the tests' files are kept in /tmp/vsd_test_*%s\n", suffix.c_str());
+    } else {
+        std::printf("the tests' files are kept in %s/%s*%s\n", kTestTempParent.c_str(), kTestTempPrefix.c_str(), suffix.c_str());
+    }
     for (const std::string& f : g_counts.failures) std::printf("FAILED %s\n", f.c_str());
     std::printf("%d passed, %d failed, %d skipped\n", passed, g_counts.failed, skipped);
     return rc;
